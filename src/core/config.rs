@@ -1,0 +1,152 @@
+//! The `init` options: parsing and validation with errors that say what to fix.
+
+/// A JavaScript value as the config parser sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// The option was not given (or was `undefined`).
+    Missing,
+    /// A string.
+    Str(String),
+    /// A number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A function (allowed only for callbacks).
+    Function,
+    /// Anything else (null, object, array, ...).
+    Other,
+}
+
+/// The options `init` accepts.
+pub const OPTIONS: [&str; 8] =
+    ["endpoint", "writeKey", "batchSize", "flushInterval", "maxRetries", "debug", "onError", "pageViews"];
+
+/// Validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where batches are POSTed (absolute http(s) URL).
+    pub endpoint: String,
+    /// Sent as `writeKey` in each batch.
+    pub write_key: Option<String>,
+    /// Events per request (1 to 500, default 20).
+    pub batch_size: u32,
+    /// Longest wait before queued events leave, ms (0 to 60000, default 1000).
+    pub flush_interval: u32,
+    /// Failed attempts before a batch is reported as failing (0 to 100, default 10).
+    pub max_retries: u32,
+    /// Log every event and error to the console.
+    pub debug: bool,
+    /// Track a page view when `init` runs (default true).
+    pub page_views: bool,
+}
+
+/// An invalid option: which one and what is wrong with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The option's name, such as `batchSize`; empty when the config itself is wrong.
+    pub option: &'static str,
+    /// What is wrong and what is expected.
+    pub message: &'static str,
+}
+
+fn err(option: &'static str, message: &'static str) -> ConfigError {
+    ConfigError { option, message }
+}
+
+/// An integer option within `min..=max`, or `default` when missing.
+fn int(v: &Value, option: &'static str, min: u32, max: u32, default: u32, msg: &'static str) -> Result<u32, ConfigError> {
+    match *v {
+        Value::Missing => Ok(default),
+        Value::Num(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(n as u32),
+        _ => Err(err(option, msg)),
+    }
+}
+
+fn flag(v: &Value, option: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match *v {
+        Value::Missing => Ok(default),
+        Value::Bool(b) => Ok(b),
+        _ => Err(err(option, "must be true or false")),
+    }
+}
+
+/// Validates the options. `get(name)` returns the value of option `name`; `keys` are the
+/// names the caller actually passed (unknown names are an error: they are usually typos).
+/// `endpoint` must already be resolved against the page URL.
+pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, ConfigError> {
+    if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
+        let _ = k;
+        return Err(err(
+            "",
+            "unknown option: the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews",
+        ));
+    }
+    let endpoint = match get("endpoint") {
+        Value::Str(s) if s.starts_with("https://") || s.starts_with("http://") => s,
+        Value::Missing => return Err(err("endpoint", "is required: the URL that receives event batches, such as https://collect.example.com/v1/batch")),
+        _ => return Err(err("endpoint", "must be an http(s) URL string, such as https://collect.example.com/v1/batch")),
+    };
+    let write_key = match get("writeKey") {
+        Value::Missing => None,
+        Value::Str(s) if !s.is_empty() && s.len() <= 256 => Some(s),
+        _ => return Err(err("writeKey", "must be a non-empty string of at most 256 characters")),
+    };
+    let on_error = get("onError");
+    if !matches!(on_error, Value::Missing | Value::Function) {
+        return Err(err("onError", "must be a function"));
+    }
+    Ok(Config {
+        endpoint,
+        write_key,
+        batch_size: int(&get("batchSize"), "batchSize", 1, 500, 20, "must be an integer from 1 to 500")?,
+        flush_interval: int(&get("flushInterval"), "flushInterval", 0, 60_000, 1000, "must be an integer number of milliseconds from 0 to 60000")?,
+        max_retries: int(&get("maxRetries"), "maxRetries", 0, 100, 10, "must be an integer from 0 to 100")?,
+        debug: flag(&get("debug"), "debug", false)?,
+        page_views: flag(&get("pageViews"), "pageViews", true)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(pairs: &[(&str, Value)]) -> Result<Config, ConfigError> {
+        let keys: Vec<String> = pairs.iter().map(|(k, _)| k.to_string()).collect();
+        parse(&keys, |name| {
+            pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or(Value::Missing)
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        let c = run(&[("endpoint", Value::Str("https://c.example/v1/batch".into()))]).unwrap();
+        assert_eq!((c.batch_size, c.flush_interval, c.max_retries, c.debug, c.page_views), (20, 1000, 10, false, true));
+        assert_eq!(c.write_key, None);
+    }
+
+    #[test]
+    fn each_bad_option_is_named() {
+        let ep = ("endpoint", Value::Str("https://c.example/".into()));
+        assert_eq!(run(&[]).unwrap_err().option, "endpoint");
+        assert_eq!(run(&[("endpoint", Value::Str("ftp://x".into()))]).unwrap_err().option, "endpoint");
+        for (k, v) in [
+            ("batchSize", Value::Num(0.0)),
+            ("batchSize", Value::Num(2.5)),
+            ("batchSize", Value::Str("10".into())),
+            ("flushInterval", Value::Num(-1.0)),
+            ("maxRetries", Value::Num(101.0)),
+            ("debug", Value::Str("yes".into())),
+            ("writeKey", Value::Str(String::new())),
+            ("onError", Value::Str("log".into())),
+            ("pageViews", Value::Num(1.0)),
+        ] {
+            let e = run(&[ep.clone(), (k, v.clone())]).unwrap_err();
+            assert_eq!(e.option, k, "{v:?}");
+            assert!(!e.message.is_empty());
+        }
+        let e = run(&[ep.clone(), ("batchsize", Value::Num(5.0))]).unwrap_err();
+        assert!(e.message.contains("unknown option"));
+        let ok = run(&[ep, ("batchSize", Value::Num(500.0)), ("onError", Value::Function), ("writeKey", Value::Str("k".into()))]).unwrap();
+        assert_eq!((ok.batch_size, ok.write_key.as_deref()), (500, Some("k")));
+    }
+}

@@ -1,0 +1,13 @@
+//! The sans-IO core: every decision the SDK makes, as plain data and state machines.
+//!
+//! Nothing here touches a clock, storage, the network or the DOM: time, randomness and
+//! browser facts come in as arguments. It builds and is tested on the host with `cargo test`.
+
+pub mod campaign;
+pub mod config;
+pub mod event;
+pub mod id;
+pub mod identity;
+pub mod json;
+pub mod queue;
+pub mod time;

@@ -1,0 +1,647 @@
+//! The delivery queue: batching thresholds, the retry schedule and the persisted format.
+//!
+//! Sans-IO: the caller passes `now` (Unix ms) and random numbers in, asks [`Queue::poll_transmit`]
+//! for a request body to send, reports the answer with [`Queue::on_response`], and sleeps until
+//! [`Queue::poll_timeout`].
+
+use super::{json, time};
+use std::collections::VecDeque;
+
+/// Bodies sent while the page unloads stay under this size (the keepalive/beacon quota is 64 KiB).
+pub const UNLOAD_BODY_BYTES: usize = 60 * 1024;
+/// Most events kept at once; further events are refused with [`Report::QueueFull`].
+pub const MAX_QUEUED: usize = 10_000;
+/// A persisted queue not rewritten for this long belongs to a page that is gone.
+pub const STALE_MS: u64 = 5 * 60 * 1000;
+/// The longest Retry-After honoured.
+pub const MAX_RETRY_AFTER_MS: u64 = 10 * 60 * 1000;
+
+/// Delivery settings, from the validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most events in one request.
+    pub batch_size: usize,
+    /// Most bytes in one request body.
+    pub max_batch_bytes: usize,
+    /// How long the oldest queued event may wait before a batch leaves, ms.
+    pub flush_interval: u64,
+    /// Failed attempts after which a batch is reported as failing (it is still kept and retried).
+    pub max_retries: u32,
+    /// First retry delay, ms; doubles per failure.
+    pub base_backoff: u64,
+    /// Longest retry delay, ms.
+    pub max_backoff: u64,
+    /// Sent as `writeKey` in each batch body.
+    pub write_key: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            batch_size: 20,
+            max_batch_bytes: 480 * 1024,
+            flush_interval: 1000,
+            max_retries: 10,
+            base_backoff: 1000,
+            max_backoff: 60_000,
+            write_key: None,
+        }
+    }
+}
+
+/// How the endpoint answered a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx: the batch is stored.
+    Delivered,
+    /// Network error, 408, 429 or 5xx: try again, after `after_ms` when the server said so.
+    Retry {
+        /// The server's Retry-After, in ms.
+        after_ms: Option<u64>,
+    },
+    /// 413: the body was too large; a smaller batch may pass.
+    TooLarge,
+    /// Any other status: the server will never accept this batch.
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+/// Maps an HTTP status (0 for a network error) and its Retry-After header to an [`Outcome`].
+pub fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
+    match status {
+        200..=299 => Outcome::Delivered,
+        0 | 408 | 429 | 500..=599 => Outcome::Retry {
+            after_ms: retry_after
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(|s| s.saturating_mul(1000)),
+        },
+        413 => Outcome::TooLarge,
+        _ => Outcome::Rejected { status },
+    }
+}
+
+/// What happened to queued events, for `onError` and event listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// The endpoint stored `count` events.
+    Delivered {
+        /// Events in the delivered batch.
+        count: usize,
+    },
+    /// The endpoint refused `count` events for good; they are dropped.
+    Rejected {
+        /// Events dropped.
+        count: usize,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A batch has failed `attempts` times; its events stay queued and are retried.
+    Failing {
+        /// Failed attempts so far.
+        attempts: u32,
+    },
+    /// The queue holds [`MAX_QUEUED`] events; a new one was refused.
+    QueueFull,
+}
+
+/// A request to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The JSON body: `{"batch":[...],"sentAt":"...","writeKey":"..."}`.
+    pub body: String,
+    /// Events in the batch.
+    pub count: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Item {
+    id: String,
+    json: String,
+}
+
+/// The queue of serialized events and the state of their delivery.
+#[derive(Debug)]
+pub struct Queue {
+    s: Settings,
+    items: VecDeque<Item>,
+    /// Events at the front that are in the request under way (0: none under way).
+    in_flight: usize,
+    pending_bytes: usize,
+    failures: u32,
+    retry_at: Option<u64>,
+    since: Option<u64>,
+    flush: bool,
+    split: usize,
+    dirty: bool,
+}
+
+impl Queue {
+    /// An empty queue.
+    pub fn new(s: Settings) -> Self {
+        Queue {
+            s,
+            items: VecDeque::new(),
+            in_flight: 0,
+            pending_bytes: 0,
+            failures: 0,
+            retry_at: None,
+            since: None,
+            flush: false,
+            split: 0,
+            dirty: false,
+        }
+    }
+
+    /// Events queued, including those in the request under way.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether a request is under way.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight > 0
+    }
+
+    /// Adds a serialized event keyed by its messageId. An id already queued is ignored.
+    pub fn push(&mut self, id: String, json: String, now: u64) -> Result<(), Report> {
+        if self.items.len() >= MAX_QUEUED {
+            return Err(Report::QueueFull);
+        }
+        self.pending_bytes += json.len() + 1;
+        self.items.push_back(Item { id, json });
+        self.since.get_or_insert(now);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Adds events restored from storage, skipping ids already queued.
+    pub fn restore(&mut self, events: Vec<(String, String)>, now: u64) {
+        for (id, json) in events {
+            if !self.items.iter().any(|i| i.id == id) {
+                let _ = self.push(id, json, now);
+            }
+        }
+    }
+
+    /// Asks for everything queued to leave now, ignoring the batching thresholds.
+    pub fn flush(&mut self) {
+        if !self.items.is_empty() {
+            self.flush = true;
+            self.retry_at = self.retry_at.map(|_| 0);
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.items.len() - self.in_flight
+    }
+
+    fn due(&self, now: u64) -> bool {
+        self.flush
+            || self.retry_at.is_some()
+            || self.pending() >= self.s.batch_size
+            || self.pending_bytes >= self.s.max_batch_bytes
+            || self.since.is_some_and(|t| now >= t.saturating_add(self.s.flush_interval))
+    }
+
+    /// The next request body to send, when one is due and none is under way.
+    pub fn poll_transmit(&mut self, now: u64) -> Option<Transmit> {
+        if self.in_flight > 0 || self.items.is_empty() {
+            return None;
+        }
+        if self.retry_at.is_some_and(|t| now < t) || !self.due(now) {
+            return None;
+        }
+        let limit = if self.split > 0 { self.split } else { self.s.batch_size };
+        let (body, count) = self.batch_body(0, limit, self.s.max_batch_bytes, now);
+        self.in_flight = count;
+        Some(Transmit { body, count })
+    }
+
+    /// Writes a batch of up to `limit` events starting at `start`, within `max_bytes`.
+    fn batch_body(&self, start: usize, limit: usize, max_bytes: usize, now: u64) -> (String, usize) {
+        let mut body = String::with_capacity(128);
+        body.push_str("{\"batch\":[");
+        let mut count = 0;
+        for item in self.items.iter().skip(start).take(limit.max(1)) {
+            if count > 0 && body.len() + item.json.len() + 100 > max_bytes {
+                break;
+            }
+            if count > 0 {
+                body.push(',');
+            }
+            body.push_str(&item.json);
+            count += 1;
+        }
+        body.push_str("],\"sentAt\":\"");
+        time::push_iso8601(&mut body, now);
+        body.push('"');
+        if let Some(k) = &self.s.write_key {
+            json::push_key(&mut body, "writeKey", false);
+            json::push_str(&mut body, k);
+        }
+        body.push('}');
+        (body, count)
+    }
+
+    fn remove_front(&mut self, n: usize) {
+        for item in self.items.drain(..n.min(self.items.len())) {
+            self.pending_bytes = self.pending_bytes.saturating_sub(item.json.len() + 1);
+        }
+        self.dirty = true;
+        if self.items.is_empty() {
+            self.flush = false;
+            self.since = None;
+            self.pending_bytes = 0;
+        }
+    }
+
+    /// Records the answer to the request under way. `rand` is any random u32 (for jitter).
+    pub fn on_response(&mut self, outcome: Outcome, now: u64, rand: u32) -> Option<Report> {
+        let n = std::mem::take(&mut self.in_flight);
+        if n == 0 {
+            return None;
+        }
+        match outcome {
+            Outcome::Delivered => {
+                self.remove_front(n);
+                self.failures = 0;
+                self.split = 0;
+                self.retry_at = None;
+                Some(Report::Delivered { count: n })
+            }
+            Outcome::TooLarge if n > 1 => {
+                self.split = n / 2;
+                self.retry_at = Some(now);
+                None
+            }
+            Outcome::Rejected { .. } | Outcome::TooLarge => {
+                self.remove_front(n);
+                self.failures = 0;
+                self.retry_at = None;
+                let status = match outcome {
+                    Outcome::Rejected { status } => status,
+                    _ => 413,
+                };
+                Some(Report::Rejected { count: n, status })
+            }
+            Outcome::Retry { after_ms } => {
+                self.failures = self.failures.saturating_add(1);
+                let delay = match after_ms {
+                    Some(ms) => ms.min(MAX_RETRY_AFTER_MS),
+                    None => self.backoff(self.failures, rand),
+                };
+                self.retry_at = Some(now.saturating_add(delay));
+                self.dirty = true;
+                (self.failures == self.s.max_retries.saturating_add(1))
+                    .then_some(Report::Failing { attempts: self.failures })
+            }
+        }
+    }
+
+    /// The delay before retry number `failures`: exponential, capped, with "equal jitter"
+    /// (half fixed, half random) so that many clients do not retry in step.
+    pub fn backoff(&self, failures: u32, rand: u32) -> u64 {
+        let exp = self
+            .s
+            .base_backoff
+            .saturating_mul(1u64 << failures.saturating_sub(1).min(30))
+            .min(self.s.max_backoff);
+        let half = exp / 2;
+        half + (rand as u64 * (exp - half + 1)) / (u32::MAX as u64 + 1)
+    }
+
+    /// Failed attempts of the batch at the front.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// When the caller should call [`Queue::poll_transmit`] next, if anything waits.
+    pub fn poll_timeout(&self, now: u64) -> Option<u64> {
+        if self.in_flight > 0 || self.items.is_empty() {
+            return None;
+        }
+        if let Some(t) = self.retry_at {
+            return Some(t);
+        }
+        if self.due(now) {
+            return Some(now);
+        }
+        self.since.map(|t| t.saturating_add(self.s.flush_interval))
+    }
+
+    /// While the page unloads: the next body of events not under way, under
+    /// [`UNLOAD_BODY_BYTES`]. Call [`Queue::unload_sent`] once it is handed to the browser.
+    pub fn poll_unload(&self, now: u64) -> Option<Transmit> {
+        if self.pending() == 0 {
+            return None;
+        }
+        let (body, count) = self.batch_body(self.in_flight, usize::MAX, UNLOAD_BODY_BYTES, now);
+        Some(Transmit { body, count })
+    }
+
+    /// Removes the `count` events of the body [`Queue::poll_unload`] gave.
+    pub fn unload_sent(&mut self, count: usize) {
+        let start = self.in_flight;
+        let end = (start + count).min(self.items.len());
+        for item in self.items.drain(start..end) {
+            self.pending_bytes = self.pending_bytes.saturating_sub(item.json.len() + 1);
+        }
+        self.dirty = true;
+        if self.items.is_empty() {
+            self.remove_front(0);
+        }
+    }
+
+    /// Whether the queue changed since the last [`Queue::take_dirty`].
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The persisted form of the queue (see [`decode`]).
+    pub fn encode(&self, released: bool, now: u64) -> String {
+        let size: usize = self.items.iter().map(|i| i.id.len() + i.json.len() + 2).sum();
+        let mut out = String::with_capacity(size + 32);
+        out.push_str(if released { "st1 r " } else { "st1 a " });
+        json::push_u64(&mut out, now);
+        for item in &self.items {
+            out.push('\n');
+            out.push_str(&item.id);
+            out.push('\t');
+            out.push_str(&item.json);
+        }
+        out
+    }
+}
+
+/// A queue read back from storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The page that wrote it is gone (it said so on `pagehide`).
+    pub released: bool,
+    /// When it was written, Unix ms.
+    pub written: u64,
+    /// `(messageId, event JSON)` in queue order.
+    pub events: Vec<(String, String)>,
+}
+
+impl Stored {
+    /// Whether another page may take these events over: released, or not rewritten for
+    /// [`STALE_MS`].
+    pub fn adoptable(&self, now: u64) -> bool {
+        self.released || now.saturating_sub(self.written) >= STALE_MS
+    }
+}
+
+/// Reads the persisted form written by [`Queue::encode`]. Lines that are not events are skipped;
+/// text in another format gives `None`.
+pub fn decode(text: &str) -> Option<Stored> {
+    let mut lines = text.split('\n');
+    let head = lines.next()?;
+    let rest = head.strip_prefix("st1 ")?;
+    let (flag, ts) = rest.split_once(' ')?;
+    let events = lines
+        .filter_map(|l| {
+            let (id, json) = l.split_once('\t')?;
+            (super::id::is_valid_id(id) && json.starts_with('{') && json.ends_with('}'))
+                .then(|| (id.to_string(), json.to_string()))
+        })
+        .collect();
+    Some(Stored { released: flag == "r", written: ts.parse().ok()?, events })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn ev(i: usize) -> (String, String) {
+        let id = format!("id-{i}");
+        let json = format!("{{\"messageId\":\"{id}\",\"type\":\"track\",\"event\":\"E{i}\"}}");
+        (id, json)
+    }
+
+    fn queue(batch: usize) -> Queue {
+        Queue::new(Settings { batch_size: batch, ..Settings::default() })
+    }
+
+    fn ids(body: &str) -> Vec<String> {
+        let v: Value = serde_json::from_str(body).unwrap();
+        v["batch"].as_array().unwrap().iter().map(|e| e["messageId"].as_str().unwrap().into()).collect()
+    }
+
+    #[test]
+    fn sends_when_batch_is_full() {
+        let mut q = queue(3);
+        for i in 0..2 {
+            let (id, j) = ev(i);
+            q.push(id, j, 100).unwrap();
+        }
+        assert_eq!(q.poll_transmit(100), None);
+        let (id, j) = ev(2);
+        q.push(id, j, 100).unwrap();
+        let t = q.poll_transmit(100).unwrap();
+        assert_eq!(t.count, 3);
+        assert_eq!(ids(&t.body), ["id-0", "id-1", "id-2"]);
+        let v: Value = serde_json::from_str(&t.body).unwrap();
+        assert_eq!(v["sentAt"], "1970-01-01T00:00:00.100Z");
+        // One request at a time.
+        assert_eq!(q.poll_transmit(100), None);
+        assert_eq!(q.on_response(Outcome::Delivered, 150, 0), Some(Report::Delivered { count: 3 }));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn sends_after_flush_interval_and_on_flush() {
+        let mut q = queue(20);
+        let (id, j) = ev(0);
+        q.push(id, j, 1000).unwrap();
+        assert_eq!(q.poll_timeout(1000), Some(2000));
+        assert_eq!(q.poll_transmit(1999), None);
+        assert!(q.poll_transmit(2000).is_some());
+        q.on_response(Outcome::Delivered, 2001, 0);
+        let (id, j) = ev(1);
+        q.push(id, j, 3000).unwrap();
+        q.flush();
+        assert_eq!(q.poll_timeout(3000), Some(3000));
+        assert_eq!(q.poll_transmit(3000).unwrap().count, 1);
+    }
+
+    #[test]
+    fn batch_respects_byte_limit() {
+        let mut q = Queue::new(Settings { batch_size: 100, max_batch_bytes: 400, ..Settings::default() });
+        for i in 0..10 {
+            let (id, j) = ev(i);
+            q.push(id, j, 0).unwrap();
+        }
+        let t = q.poll_transmit(0).unwrap();
+        assert!(t.body.len() <= 400, "{}", t.body.len());
+        assert!(t.count >= 2 && t.count < 10);
+    }
+
+    #[test]
+    fn retry_schedule_on_a_virtual_clock() {
+        let mut q = Queue::new(Settings { max_retries: 3, ..Settings::default() });
+        let (id, j) = ev(0);
+        q.push(id, j, 0).unwrap();
+        q.flush();
+        let mut now = 0;
+        let mut delays = vec![];
+        let mut reports = vec![];
+        for _ in 0..9 {
+            let t = q.poll_transmit(now).expect("due");
+            assert_eq!(t.count, 1);
+            reports.push(q.on_response(Outcome::Retry { after_ms: None }, now, u32::MAX));
+            let next = q.poll_timeout(now).unwrap();
+            assert_eq!(q.poll_transmit(next - 1), None, "not before the delay");
+            delays.push(next - now);
+            now = next;
+        }
+        // Full jitter at rand=MAX gives the whole exponential delay, capped at 60 s.
+        assert_eq!(delays, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+        assert_eq!(reports.iter().flatten().collect::<Vec<_>>(), [&Report::Failing { attempts: 4 }]);
+        assert_eq!(q.len(), 1, "a failing batch is kept");
+        q.poll_transmit(now).unwrap();
+        assert_eq!(q.on_response(Outcome::Delivered, now, 0), Some(Report::Delivered { count: 1 }));
+        assert_eq!(q.failures(), 0);
+    }
+
+    #[test]
+    fn jitter_stays_within_half_to_full_delay() {
+        let q = queue(1);
+        for r in [0, 1, 12345, u32::MAX / 2, u32::MAX] {
+            let d = q.backoff(3, r);
+            assert!((2000..=4000).contains(&d), "{d}");
+        }
+        assert_eq!(q.backoff(3, 0), 2000);
+    }
+
+    #[test]
+    fn honours_retry_after_and_classifies_statuses() {
+        assert_eq!(classify(204, None), Outcome::Delivered);
+        assert_eq!(classify(0, None), Outcome::Retry { after_ms: None });
+        assert_eq!(classify(503, Some(" 7 ")), Outcome::Retry { after_ms: Some(7000) });
+        assert_eq!(classify(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")), Outcome::Retry { after_ms: None });
+        assert_eq!(classify(408, None), Outcome::Retry { after_ms: None });
+        assert_eq!(classify(400, None), Outcome::Rejected { status: 400 });
+        assert_eq!(classify(413, None), Outcome::TooLarge);
+        let mut q = queue(1);
+        let (id, j) = ev(0);
+        q.push(id, j, 0).unwrap();
+        q.poll_transmit(0).unwrap();
+        q.on_response(classify(429, Some("30")), 10, 0);
+        assert_eq!(q.poll_timeout(10), Some(30_010));
+    }
+
+    #[test]
+    fn rejected_batches_are_dropped_and_reported() {
+        let mut q = queue(2);
+        for i in 0..3 {
+            let (id, j) = ev(i);
+            q.push(id, j, 0).unwrap();
+        }
+        q.poll_transmit(0).unwrap();
+        assert_eq!(
+            q.on_response(Outcome::Rejected { status: 400 }, 0, 0),
+            Some(Report::Rejected { count: 2, status: 400 })
+        );
+        assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn too_large_splits_the_batch() {
+        let mut q = queue(8);
+        for i in 0..8 {
+            let (id, j) = ev(i);
+            q.push(id, j, 0).unwrap();
+        }
+        assert_eq!(q.poll_transmit(0).unwrap().count, 8);
+        assert_eq!(q.on_response(Outcome::TooLarge, 0, 0), None);
+        assert_eq!(q.poll_transmit(0).unwrap().count, 4);
+        q.on_response(Outcome::TooLarge, 0, 0);
+        assert_eq!(q.poll_transmit(0).unwrap().count, 2);
+        q.on_response(Outcome::TooLarge, 0, 0);
+        assert_eq!(q.poll_transmit(0).unwrap().count, 1);
+        assert_eq!(q.on_response(Outcome::TooLarge, 0, 0), Some(Report::Rejected { count: 1, status: 413 }));
+        assert_eq!(q.len(), 7);
+    }
+
+    #[test]
+    fn unload_sends_pending_events_in_small_bodies_but_not_those_under_way() {
+        let mut q = queue(2);
+        let big = "x".repeat(20_000);
+        for i in 0..8 {
+            q.push(format!("id-{i}"), format!("{{\"messageId\":\"id-{i}\",\"pad\":\"{big}\"}}"), 0)
+                .unwrap();
+        }
+        let under_way = q.poll_transmit(0).unwrap();
+        assert_eq!(ids(&under_way.body), ["id-0", "id-1"]);
+        let mut sent = vec![];
+        while let Some(t) = q.poll_unload(5) {
+            assert!(t.body.len() < UNLOAD_BODY_BYTES);
+            sent.extend(ids(&t.body));
+            q.unload_sent(t.count);
+        }
+        assert_eq!(sent, ["id-2", "id-3", "id-4", "id-5", "id-6", "id-7"]);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.on_response(Outcome::Delivered, 9, 0), Some(Report::Delivered { count: 2 }));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn persisted_form_round_trips_and_adoption_rules() {
+        let mut q = queue(5);
+        for i in 0..3 {
+            let (id, j) = ev(i);
+            q.push(id, j, 0).unwrap();
+        }
+        assert!(q.take_dirty());
+        assert!(!q.take_dirty());
+        let text = q.encode(false, 42);
+        let s = decode(&text).unwrap();
+        assert_eq!(s.events, (0..3).map(ev).collect::<Vec<_>>());
+        assert!(!s.adoptable(42 + STALE_MS - 1));
+        assert!(s.adoptable(42 + STALE_MS));
+        assert!(decode(&q.encode(true, 42)).unwrap().adoptable(43));
+        assert_eq!(decode("garbage"), None);
+        // Restoring skips ids already queued.
+        q.restore(s.events, 50);
+        assert_eq!(q.len(), 3);
+        let mut fresh = queue(5);
+        fresh.restore(decode(&text).unwrap().events, 0);
+        assert_eq!(fresh.encode(false, 42), text);
+    }
+
+    #[test]
+    fn a_thousand_event_burst_leaves_in_full_batches_in_order() {
+        let mut q = queue(100);
+        for i in 0..1000 {
+            let (id, j) = ev(i);
+            q.push(id, j, 0).unwrap();
+        }
+        q.flush();
+        let mut seen = vec![];
+        while let Some(t) = q.poll_transmit(0) {
+            seen.extend(ids(&t.body));
+            q.on_response(Outcome::Delivered, 0, 0);
+        }
+        assert_eq!(seen.len(), 1000);
+        assert_eq!(seen, (0..1000).map(|i| format!("id-{i}")).collect::<Vec<_>>());
+        assert_eq!(q.poll_timeout(0), None);
+    }
+
+    #[test]
+    fn refuses_events_past_the_cap() {
+        let mut q = queue(20);
+        for i in 0..MAX_QUEUED {
+            q.push(i.to_string(), "{}".into(), 0).unwrap();
+        }
+        assert_eq!(q.push("x".into(), "{}".into(), 0), Err(Report::QueueFull));
+    }
+}
