@@ -1,5 +1,280 @@
-//! shoptrail: storefront analytics for the browser.
+//! shoptrail: storefront analytics for the browser, compiled to WebAssembly.
+//!
+//! This file is the JavaScript-facing API. It converts JavaScript values to core types and
+//! hands them to the browser runtime; it holds no logic of its own. Every export accepts any
+//! JavaScript value, never throws and never panics on bad input: problems are reported through
+//! the `onError` option and `error` listeners.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+
+#[cfg(target_arch = "wasm32")]
+mod api {
+    use crate::browser::{platform, runtime};
+    use crate::core::config::{self, Value};
+    use js_sys::{Function, Object, Promise};
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(typescript_custom_section)]
+    const TS: &'static str = r#"
+/** Options for {@link init}. */
+export interface ShoptrailConfig {
+  /** URL that receives event batches (Segment's `/v1/batch` shape). Relative URLs resolve against the page. Required. */
+  endpoint: string;
+  /** Sent as `writeKey` in every batch body. */
+  writeKey?: string;
+  /** Most events per request, 1–500. Default 20. */
+  batchSize?: number;
+  /** Longest time an event waits before its batch leaves, in ms, 0–60000. Default 1000. */
+  flushInterval?: number;
+  /** Failed attempts after which a batch is reported through `onError` (it is still kept and retried). 0–100, default 10. */
+  maxRetries?: number;
+  /** Log every event and error to the console. Default false. */
+  debug?: boolean;
+  /** Track a page view when `init` runs. Default true. */
+  pageViews?: boolean;
+  /** Called with a `ShoptrailError` (an `Error` with a `code`) for invalid calls and delivery problems. */
+  onError?: (error: ShoptrailError) => void;
+}
+/** An error reported by shoptrail: `code` is one of invalid_config, invalid_argument, event_too_large, rejected, delivery_failing, queue_full, storage_unavailable. */
+export interface ShoptrailError extends Error { code: string; }
+/** Names accepted by {@link on}: `event` (each accepted event, as sent), `delivered` ({ count }), `error` (a ShoptrailError). */
+export type ShoptrailEventName = "event" | "delivered" | "error";
+"#;
+
+    fn to_value(v: JsValue) -> Value {
+        if v.is_undefined() {
+            Value::Missing
+        } else if let Some(s) = v.as_string() {
+            Value::Str(s)
+        } else if let Some(n) = v.as_f64() {
+            Value::Num(n)
+        } else if let Some(b) = v.as_bool() {
+            Value::Bool(b)
+        } else if v.is_function() {
+            Value::Function
+        } else {
+            Value::Other
+        }
+    }
+
+    fn get(obj: &JsValue, key: &str) -> JsValue {
+        js_sys::Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    fn invalid(message: &str, on_error: Option<&Function>) {
+        let e = runtime::error_value("invalid_config", message);
+        platform::log(true, "shoptrail:", &e);
+        if let Some(f) = on_error {
+            let _ = f.call1(&JsValue::UNDEFINED, &e);
+        }
+    }
+
+    /// Starts shoptrail. Calls made before `init` are kept and replayed once it succeeds; an
+    /// invalid config is reported (console and `onError`) and leaves the SDK inert.
+    #[wasm_bindgen]
+    pub fn init(#[wasm_bindgen(unchecked_param_type = "ShoptrailConfig")] config: JsValue) {
+        if runtime::is_live() {
+            return platform::log(
+                true,
+                "shoptrail: init was already called; this call is ignored",
+                &JsValue::UNDEFINED,
+            );
+        }
+        if !config.is_object() {
+            runtime::fail();
+            return invalid("init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }", None);
+        }
+        let on_error = get(&config, "onError").dyn_into::<Function>().ok();
+        let keys: Vec<String> = Object::keys(config.unchecked_ref::<Object>())
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect();
+        let parsed = config::parse(&keys, |name| {
+            let v = get(&config, name);
+            if name == "endpoint" {
+                if let (Some(s), Some(w)) = (v.as_string(), platform::window()) {
+                    let base = w.location().href().unwrap_or_default();
+                    if let Ok(u) = web_sys::Url::new_with_base(&s, &base) {
+                        return Value::Str(u.href());
+                    }
+                }
+            }
+            to_value(v)
+        });
+        match parsed {
+            Ok(cfg) => runtime::start(cfg, on_error),
+            Err(e) => {
+                runtime::fail();
+                let mut m = String::from("init: option `");
+                m.push_str(&e.option);
+                m.push_str("` ");
+                m.push_str(e.message);
+                invalid(&m, on_error.as_ref());
+            }
+        }
+    }
+
+    fn opt_string(v: &JsValue) -> Option<String> {
+        v.as_string().or_else(|| {
+            v.as_f64().map(|n| {
+                String::from(
+                    js_sys::Number::from(n)
+                        .to_string_with_radix(10)
+                        .unwrap_or_default(),
+                )
+            })
+        })
+    }
+
+    /// Serializes properties or traits: `undefined`/`null` give `{}`; anything that is not a
+    /// plain object, or cannot be serialized (cycles, BigInt), gives `None`.
+    fn object_json(v: &JsValue) -> Option<String> {
+        if v.is_undefined() || v.is_null() {
+            return Some("{}".into());
+        }
+        if !v.is_object() || js_sys::Array::is_array(v) || v.is_function() {
+            return None;
+        }
+        js_sys::JSON::stringify(v).ok()?.as_string()
+    }
+
+    fn bad_object(rt: &mut runtime::Runtime, n: &mut runtime::Notices) {
+        rt.enqueue_error(n)
+    }
+
+    /// Tracks a page view. `name` is optional: `page(properties)` works too.
+    #[wasm_bindgen]
+    pub fn page(
+        #[wasm_bindgen(unchecked_param_type = "string | Record<string, unknown>")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] properties: JsValue,
+    ) {
+        let (name, props) = if name.is_object() {
+            (JsValue::UNDEFINED, name)
+        } else {
+            (name, properties)
+        };
+        let name = name.as_string();
+        let json = object_json(&props);
+        runtime::call(move |rt, n| match json {
+            Some(p) => rt.enqueue(
+                crate::core::event::Body::Page {
+                    name: name.as_deref(),
+                    properties: &p,
+                },
+                n,
+            ),
+            None => bad_object(rt, n),
+        });
+    }
+
+    /// Tracks an action, such as `track("Product Added", { product_id: "sku-1", price: 19.99 })`.
+    #[wasm_bindgen]
+    pub fn track(
+        #[wasm_bindgen(unchecked_param_type = "string")] event: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] properties: JsValue,
+    ) {
+        let name = event.as_string().unwrap_or_default();
+        let json = object_json(&properties);
+        runtime::call(move |rt, n| match json {
+            Some(p) => rt.track(&name, &p, n),
+            None => bad_object(rt, n),
+        });
+    }
+
+    /// Ties this device to a user and records traits: `identify(userId, traits)`,
+    /// `identify(traits)` or `identify(userId)`. Traits merge into those already known.
+    #[wasm_bindgen]
+    pub fn identify(
+        #[wasm_bindgen(unchecked_param_type = "string | Record<string, unknown>")] user_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] traits: JsValue,
+    ) {
+        let (user_id, traits) = if user_id.is_object() {
+            (JsValue::UNDEFINED, user_id)
+        } else {
+            (user_id, traits)
+        };
+        if !(traits.is_undefined() || traits.is_null()) && object_json(&traits).is_none() {
+            return runtime::call(bad_object);
+        }
+        let uid = opt_string(&user_id);
+        runtime::call(move |rt, n| rt.identify(uid, &traits, n));
+    }
+
+    /// Merges a previous identity into `userId`: `alias(userId, previousId?)`; the previous id
+    /// defaults to the current user id, else the anonymous id.
+    #[wasm_bindgen]
+    pub fn alias(
+        #[wasm_bindgen(unchecked_param_type = "string")] user_id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] previous_id: JsValue,
+    ) {
+        let uid = opt_string(&user_id).unwrap_or_default();
+        let prev = opt_string(&previous_id);
+        runtime::call(move |rt, n| rt.alias(uid, prev, n));
+    }
+
+    /// Forgets the user id and traits and starts a new anonymous id and session
+    /// (for example on logout).
+    #[wasm_bindgen]
+    pub fn reset() {
+        runtime::call(|rt, _| rt.reset());
+    }
+
+    /// Sends everything queued now. Resolves `true` once delivered, `false` if delivery is
+    /// failing (the events stay queued and are retried) or a batch was refused.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn flush() -> Promise {
+        let mut resolve = None;
+        let p = Promise::new(&mut |res: Function, _rej: Function| resolve = Some(res));
+        if let Some(res) = resolve {
+            runtime::call(move |rt, n| rt.flush(res, n));
+        }
+        p
+    }
+
+    /// The anonymous id of this device (`undefined` before `init`).
+    #[wasm_bindgen(js_name = anonymousId)]
+    pub fn anonymous_id() -> Option<String> {
+        runtime::read(|rt| rt.anonymous_id())
+    }
+
+    /// The user id set by `identify` or `alias`, if any.
+    #[wasm_bindgen(js_name = userId)]
+    pub fn user_id() -> Option<String> {
+        runtime::read(|rt| rt.user_id()).flatten()
+    }
+
+    /// The current session id: the Unix time in ms at which the session started.
+    #[wasm_bindgen(js_name = sessionId)]
+    pub fn session_id() -> Option<f64> {
+        runtime::read(|rt| rt.session_id() as f64)
+    }
+
+    /// Adds a listener: `event` (each accepted event), `delivered` ({ count }) or `error`.
+    #[wasm_bindgen]
+    pub fn on(
+        #[wasm_bindgen(unchecked_param_type = "ShoptrailEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(payload: any) => void")] callback: JsValue,
+    ) {
+        let name = name.as_string().unwrap_or_default();
+        if let Ok(f) = callback.dyn_into::<Function>() {
+            runtime::call(move |rt, n| rt.on(name, f, n));
+        }
+    }
+
+    /// Removes a listener added with `on`.
+    #[wasm_bindgen]
+    pub fn off(
+        #[wasm_bindgen(unchecked_param_type = "ShoptrailEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(payload: any) => void")] callback: JsValue,
+    ) {
+        let name = name.as_string().unwrap_or_default();
+        if let Ok(f) = callback.dyn_into::<Function>() {
+            runtime::call(move |rt, _| rt.off(&name, &f));
+        }
+    }
+}

@@ -18,8 +18,16 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 8] =
-    ["endpoint", "writeKey", "batchSize", "flushInterval", "maxRetries", "debug", "onError", "pageViews"];
+pub const OPTIONS: [&str; 8] = [
+    "endpoint",
+    "writeKey",
+    "batchSize",
+    "flushInterval",
+    "maxRetries",
+    "debug",
+    "onError",
+    "pageViews",
+];
 
 /// Validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,20 +49,30 @@ pub struct Config {
 }
 
 /// An invalid option: which one and what is wrong with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The option's name, such as `batchSize`; empty when the config itself is wrong.
-    pub option: &'static str,
+    /// The option's name, such as `batchSize`.
+    pub option: String,
     /// What is wrong and what is expected.
     pub message: &'static str,
 }
 
 fn err(option: &'static str, message: &'static str) -> ConfigError {
-    ConfigError { option, message }
+    ConfigError {
+        option: option.to_string(),
+        message,
+    }
 }
 
 /// An integer option within `min..=max`, or `default` when missing.
-fn int(v: &Value, option: &'static str, min: u32, max: u32, default: u32, msg: &'static str) -> Result<u32, ConfigError> {
+fn int(
+    v: &Value,
+    option: &'static str,
+    min: u32,
+    max: u32,
+    default: u32,
+    msg: &'static str,
+) -> Result<u32, ConfigError> {
     match *v {
         Value::Missing => Ok(default),
         Value::Num(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(n as u32),
@@ -75,11 +93,10 @@ fn flag(v: &Value, option: &'static str, default: bool) -> Result<bool, ConfigEr
 /// `endpoint` must already be resolved against the page URL.
 pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, ConfigError> {
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
-        let _ = k;
-        return Err(err(
-            "",
-            "unknown option: the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews",
-        ));
+        return Err(ConfigError {
+            option: k.clone(),
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews",
+        });
     }
     let endpoint = match get("endpoint") {
         Value::Str(s) if s.starts_with("https://") || s.starts_with("http://") => s,
@@ -89,7 +106,12 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     let write_key = match get("writeKey") {
         Value::Missing => None,
         Value::Str(s) if !s.is_empty() && s.len() <= 256 => Some(s),
-        _ => return Err(err("writeKey", "must be a non-empty string of at most 256 characters")),
+        _ => {
+            return Err(err(
+                "writeKey",
+                "must be a non-empty string of at most 256 characters",
+            ))
+        }
     };
     let on_error = get("onError");
     if !matches!(on_error, Value::Missing | Value::Function) {
@@ -98,9 +120,30 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     Ok(Config {
         endpoint,
         write_key,
-        batch_size: int(&get("batchSize"), "batchSize", 1, 500, 20, "must be an integer from 1 to 500")?,
-        flush_interval: int(&get("flushInterval"), "flushInterval", 0, 60_000, 1000, "must be an integer number of milliseconds from 0 to 60000")?,
-        max_retries: int(&get("maxRetries"), "maxRetries", 0, 100, 10, "must be an integer from 0 to 100")?,
+        batch_size: int(
+            &get("batchSize"),
+            "batchSize",
+            1,
+            500,
+            20,
+            "must be an integer from 1 to 500",
+        )?,
+        flush_interval: int(
+            &get("flushInterval"),
+            "flushInterval",
+            0,
+            60_000,
+            1000,
+            "must be an integer number of milliseconds from 0 to 60000",
+        )?,
+        max_retries: int(
+            &get("maxRetries"),
+            "maxRetries",
+            0,
+            100,
+            10,
+            "must be an integer from 0 to 100",
+        )?,
         debug: flag(&get("debug"), "debug", false)?,
         page_views: flag(&get("pageViews"), "pageViews", true)?,
     })
@@ -113,14 +156,27 @@ mod tests {
     fn run(pairs: &[(&str, Value)]) -> Result<Config, ConfigError> {
         let keys: Vec<String> = pairs.iter().map(|(k, _)| k.to_string()).collect();
         parse(&keys, |name| {
-            pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or(Value::Missing)
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Missing)
         })
     }
 
     #[test]
     fn defaults() {
         let c = run(&[("endpoint", Value::Str("https://c.example/v1/batch".into()))]).unwrap();
-        assert_eq!((c.batch_size, c.flush_interval, c.max_retries, c.debug, c.page_views), (20, 1000, 10, false, true));
+        assert_eq!(
+            (
+                c.batch_size,
+                c.flush_interval,
+                c.max_retries,
+                c.debug,
+                c.page_views
+            ),
+            (20, 1000, 10, false, true)
+        );
         assert_eq!(c.write_key, None);
     }
 
@@ -128,7 +184,12 @@ mod tests {
     fn each_bad_option_is_named() {
         let ep = ("endpoint", Value::Str("https://c.example/".into()));
         assert_eq!(run(&[]).unwrap_err().option, "endpoint");
-        assert_eq!(run(&[("endpoint", Value::Str("ftp://x".into()))]).unwrap_err().option, "endpoint");
+        assert_eq!(
+            run(&[("endpoint", Value::Str("ftp://x".into()))])
+                .unwrap_err()
+                .option,
+            "endpoint"
+        );
         for (k, v) in [
             ("batchSize", Value::Num(0.0)),
             ("batchSize", Value::Num(2.5)),
@@ -145,8 +206,15 @@ mod tests {
             assert!(!e.message.is_empty());
         }
         let e = run(&[ep.clone(), ("batchsize", Value::Num(5.0))]).unwrap_err();
-        assert!(e.message.contains("unknown option"));
-        let ok = run(&[ep, ("batchSize", Value::Num(500.0)), ("onError", Value::Function), ("writeKey", Value::Str("k".into()))]).unwrap();
+        assert_eq!(e.option, "batchsize");
+        assert!(e.message.contains("batchSize"));
+        let ok = run(&[
+            ep,
+            ("batchSize", Value::Num(500.0)),
+            ("onError", Value::Function),
+            ("writeKey", Value::Str("k".into())),
+        ])
+        .unwrap();
         assert_eq!((ok.batch_size, ok.write_key.as_deref()), (500, Some("k")));
     }
 }

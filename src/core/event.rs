@@ -30,7 +30,9 @@ impl EventError {
             Self::NameTooLong => "event and page names must be at most 200 characters",
             Self::NotAnObject => "properties and traits must be plain JSON objects",
             Self::TooLarge => "event is larger than 32 KiB once serialized; it was not queued",
-            Self::BadUserId => "userId must be a non-empty string of at most 128 printable characters",
+            Self::BadUserId => {
+                "userId must be a non-empty string of at most 128 printable characters"
+            }
         }
     }
 
@@ -287,7 +289,13 @@ mod tests {
     }
 
     fn ctx(p: &PageInfo) -> String {
-        let s = static_context("Mozilla/5.0 (X11)", "en-US", "Europe/Paris", (1280, 720), "1.5");
+        let s = static_context(
+            "Mozilla/5.0 (X11)",
+            "en-US",
+            "Europe/Paris",
+            (1280, 720),
+            "1.5",
+        );
         context(&s, p, 1_763_805_600_000)
     }
 
@@ -305,7 +313,10 @@ mod tests {
         };
         let text = build(
             &env,
-            &Body::Track { event: "Product Added", properties: r#"{"product_id":"nw-1","price":19.99}"# },
+            &Body::Track {
+                event: "Product Added",
+                properties: r#"{"product_id":"nw-1","price":19.99}"#,
+            },
         )
         .unwrap();
         assert!(text.starts_with("{\"messageId\":\"11111111-2222-4333-8444-555555555555\""));
@@ -317,8 +328,14 @@ mod tests {
         assert_eq!(v["timestamp"], "2025-11-22T10:00:00.123Z");
         assert_eq!(v["context"]["library"]["name"], "shoptrail");
         assert_eq!(v["context"]["page"]["title"], "Enamel \"Camp\" Mug");
-        assert_eq!(v["context"]["campaign"], json!({"source":"news","name":"bf"}));
-        assert_eq!(v["context"]["screen"], json!({"width":1280,"height":720,"density":1.5}));
+        assert_eq!(
+            v["context"]["campaign"],
+            json!({"source":"news","name":"bf"})
+        );
+        assert_eq!(
+            v["context"]["screen"],
+            json!({"width":1280,"height":720,"density":1.5})
+        );
         assert_eq!(v["context"]["sessionId"], 1_763_805_600_000u64);
         assert_eq!(v["context"]["timezone"], "Europe/Paris");
     }
@@ -337,8 +354,14 @@ mod tests {
             page: &p,
         };
         let v: Value = serde_json::from_str(
-            &build(&env, &Body::Page { name: Some("Product"), properties: r#"{"category":"Mugs"}"# })
-                .unwrap(),
+            &build(
+                &env,
+                &Body::Page {
+                    name: Some("Product"),
+                    properties: r#"{"category":"Mugs"}"#,
+                },
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(v["name"], "Product");
@@ -346,9 +369,17 @@ mod tests {
         assert_eq!(v["properties"]["category"], "Mugs");
         assert_eq!(v["userId"], "u-7");
         assert!(v["context"].get("campaign").is_none());
-        let v: Value =
-            serde_json::from_str(&build(&env, &Body::Page { name: None, properties: "{}" }).unwrap())
-                .unwrap();
+        let v: Value = serde_json::from_str(
+            &build(
+                &env,
+                &Body::Page {
+                    name: None,
+                    properties: "{}",
+                },
+            )
+            .unwrap(),
+        )
+        .unwrap();
         assert!(v.get("name").is_none());
         assert_eq!(v["properties"]["url"], p.url);
     }
@@ -365,13 +396,24 @@ mod tests {
             context: &c,
             page: &p,
         };
-        let t = |e: &str, props: &str| build(&env, &Body::Track { event: e, properties: props });
+        let t = |e: &str, props: &str| {
+            build(
+                &env,
+                &Body::Track {
+                    event: e,
+                    properties: props,
+                },
+            )
+        };
         assert_eq!(t(" ", "{}"), Err(EventError::MissingName));
         assert_eq!(t(&"x".repeat(201), "{}"), Err(EventError::NameTooLong));
         assert_eq!(t("E", "[1]"), Err(EventError::NotAnObject));
         let big = format!("{{\"blob\":\"{}\"}}", "x".repeat(MAX_EVENT_BYTES));
         assert_eq!(t("E", &big), Err(EventError::TooLarge));
-        assert_eq!(build(&env, &Body::Alias { previous_id: "a" }), Err(EventError::BadUserId));
+        assert_eq!(
+            build(&env, &Body::Alias { previous_id: "a" }),
+            Err(EventError::BadUserId)
+        );
     }
 
     #[test]
@@ -387,12 +429,32 @@ mod tests {
             page: &p,
         };
         let v: Value = serde_json::from_str(
-            &build(&env, &Body::Identify { traits: r#"{"email":"a@b.c"}"# }).unwrap(),
+            &build(
+                &env,
+                &Body::Identify {
+                    traits: r#"{"email":"a@b.c"}"#,
+                },
+            )
+            .unwrap(),
         )
         .unwrap();
-        assert_eq!((v["type"].as_str(), v["traits"]["email"].as_str()), (Some("identify"), Some("a@b.c")));
-        let v: Value =
-            serde_json::from_str(&build(&env, &Body::Alias { previous_id: "anon" }).unwrap()).unwrap();
-        assert_eq!((v["userId"].as_str(), v["previousId"].as_str()), (Some("u1"), Some("anon")));
+        assert_eq!(
+            (v["type"].as_str(), v["traits"]["email"].as_str()),
+            (Some("identify"), Some("a@b.c"))
+        );
+        let v: Value = serde_json::from_str(
+            &build(
+                &env,
+                &Body::Alias {
+                    previous_id: "anon",
+                },
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (v["userId"].as_str(), v["previousId"].as_str()),
+            (Some("u1"), Some("anon"))
+        );
     }
 }

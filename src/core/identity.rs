@@ -12,7 +12,9 @@ pub const ACTIVITY_WRITE_MS: u64 = 5_000;
 /// with the site's other subdomains), then storage. `None` means a new id is needed. The caller
 /// writes the winner back to whichever copy differs, so each restores the other.
 pub fn pick_anonymous_id<'a>(cookie: Option<&'a str>, storage: Option<&'a str>) -> Option<&'a str> {
-    cookie.filter(|c| is_valid_id(c)).or(storage.filter(|s| is_valid_id(s)))
+    cookie
+        .filter(|c| is_valid_id(c))
+        .or(storage.filter(|s| is_valid_id(s)))
 }
 
 /// A browsing session shared by the site's tabs through storage.
@@ -36,7 +38,10 @@ impl Session {
     /// Reads the stored form; anything else gives `None`.
     pub fn decode(s: &str) -> Option<Session> {
         let (a, b) = s.split_once('.')?;
-        Some(Session { id: a.parse().ok()?, last: b.parse().ok()? })
+        Some(Session {
+            id: a.parse().ok()?,
+            last: b.parse().ok()?,
+        })
     }
 
     /// Records activity at `now` on top of the stored session. Returns the session in force and
@@ -45,7 +50,13 @@ impl Session {
         match stored {
             Some(s) if now < s.last.saturating_add(SESSION_TIMEOUT_MS) => {
                 if now >= s.last.saturating_add(ACTIVITY_WRITE_MS) {
-                    (Session { id: s.id, last: now }, true)
+                    (
+                        Session {
+                            id: s.id,
+                            last: now,
+                        },
+                        true,
+                    )
                 } else {
                     (s, false)
                 }
@@ -119,7 +130,15 @@ mod tests {
 
     #[test]
     fn cookie_domains_broadest_first() {
-        assert_eq!(cookie_domains("www.shop.example.co.uk"), ["co.uk", "example.co.uk", "shop.example.co.uk", "www.shop.example.co.uk"]);
+        assert_eq!(
+            cookie_domains("www.shop.example.co.uk"),
+            [
+                "co.uk",
+                "example.co.uk",
+                "shop.example.co.uk",
+                "www.shop.example.co.uk"
+            ]
+        );
         assert_eq!(cookie_domains("shop.example"), ["shop.example"]);
         assert!(cookie_domains("localhost").is_empty());
         assert!(cookie_domains("127.0.0.1").is_empty());

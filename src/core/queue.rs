@@ -207,7 +207,9 @@ impl Queue {
             || self.retry_at.is_some()
             || self.pending() >= self.s.batch_size
             || self.pending_bytes >= self.s.max_batch_bytes
-            || self.since.is_some_and(|t| now >= t.saturating_add(self.s.flush_interval))
+            || self
+                .since
+                .is_some_and(|t| now >= t.saturating_add(self.s.flush_interval))
     }
 
     /// The next request body to send, when one is due and none is under way.
@@ -218,14 +220,24 @@ impl Queue {
         if self.retry_at.is_some_and(|t| now < t) || !self.due(now) {
             return None;
         }
-        let limit = if self.split > 0 { self.split } else { self.s.batch_size };
+        let limit = if self.split > 0 {
+            self.split
+        } else {
+            self.s.batch_size
+        };
         let (body, count) = self.batch_body(0, limit, self.s.max_batch_bytes, now);
         self.in_flight = count;
         Some(Transmit { body, count })
     }
 
     /// Writes a batch of up to `limit` events starting at `start`, within `max_bytes`.
-    fn batch_body(&self, start: usize, limit: usize, max_bytes: usize, now: u64) -> (String, usize) {
+    fn batch_body(
+        &self,
+        start: usize,
+        limit: usize,
+        max_bytes: usize,
+        now: u64,
+    ) -> (String, usize) {
         let mut body = String::with_capacity(128);
         body.push_str("{\"batch\":[");
         let mut count = 0;
@@ -299,8 +311,9 @@ impl Queue {
                 };
                 self.retry_at = Some(now.saturating_add(delay));
                 self.dirty = true;
-                (self.failures == self.s.max_retries.saturating_add(1))
-                    .then_some(Report::Failing { attempts: self.failures })
+                (self.failures == self.s.max_retries.saturating_add(1)).then_some(Report::Failing {
+                    attempts: self.failures,
+                })
             }
         }
     }
@@ -366,7 +379,11 @@ impl Queue {
 
     /// The persisted form of the queue (see [`decode`]).
     pub fn encode(&self, released: bool, now: u64) -> String {
-        let size: usize = self.items.iter().map(|i| i.id.len() + i.json.len() + 2).sum();
+        let size: usize = self
+            .items
+            .iter()
+            .map(|i| i.id.len() + i.json.len() + 2)
+            .sum();
         let mut out = String::with_capacity(size + 32);
         out.push_str(if released { "st1 r " } else { "st1 a " });
         json::push_u64(&mut out, now);
@@ -413,7 +430,11 @@ pub fn decode(text: &str) -> Option<Stored> {
                 .then(|| (id.to_string(), json.to_string()))
         })
         .collect();
-    Some(Stored { released: flag == "r", written: ts.parse().ok()?, events })
+    Some(Stored {
+        released: flag == "r",
+        written: ts.parse().ok()?,
+        events,
+    })
 }
 
 #[cfg(test)]
@@ -428,12 +449,20 @@ mod tests {
     }
 
     fn queue(batch: usize) -> Queue {
-        Queue::new(Settings { batch_size: batch, ..Settings::default() })
+        Queue::new(Settings {
+            batch_size: batch,
+            ..Settings::default()
+        })
     }
 
     fn ids(body: &str) -> Vec<String> {
         let v: Value = serde_json::from_str(body).unwrap();
-        v["batch"].as_array().unwrap().iter().map(|e| e["messageId"].as_str().unwrap().into()).collect()
+        v["batch"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["messageId"].as_str().unwrap().into())
+            .collect()
     }
 
     #[test]
@@ -453,7 +482,10 @@ mod tests {
         assert_eq!(v["sentAt"], "1970-01-01T00:00:00.100Z");
         // One request at a time.
         assert_eq!(q.poll_transmit(100), None);
-        assert_eq!(q.on_response(Outcome::Delivered, 150, 0), Some(Report::Delivered { count: 3 }));
+        assert_eq!(
+            q.on_response(Outcome::Delivered, 150, 0),
+            Some(Report::Delivered { count: 3 })
+        );
         assert!(q.is_empty());
     }
 
@@ -475,7 +507,11 @@ mod tests {
 
     #[test]
     fn batch_respects_byte_limit() {
-        let mut q = Queue::new(Settings { batch_size: 100, max_batch_bytes: 400, ..Settings::default() });
+        let mut q = Queue::new(Settings {
+            batch_size: 100,
+            max_batch_bytes: 400,
+            ..Settings::default()
+        });
         for i in 0..10 {
             let (id, j) = ev(i);
             q.push(id, j, 0).unwrap();
@@ -487,7 +523,10 @@ mod tests {
 
     #[test]
     fn retry_schedule_on_a_virtual_clock() {
-        let mut q = Queue::new(Settings { max_retries: 3, ..Settings::default() });
+        let mut q = Queue::new(Settings {
+            max_retries: 3,
+            ..Settings::default()
+        });
         let (id, j) = ev(0);
         q.push(id, j, 0).unwrap();
         q.flush();
@@ -504,11 +543,20 @@ mod tests {
             now = next;
         }
         // Full jitter at rand=MAX gives the whole exponential delay, capped at 60 s.
-        assert_eq!(delays, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
-        assert_eq!(reports.iter().flatten().collect::<Vec<_>>(), [&Report::Failing { attempts: 4 }]);
+        assert_eq!(
+            delays,
+            [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]
+        );
+        assert_eq!(
+            reports.iter().flatten().collect::<Vec<_>>(),
+            [&Report::Failing { attempts: 4 }]
+        );
         assert_eq!(q.len(), 1, "a failing batch is kept");
         q.poll_transmit(now).unwrap();
-        assert_eq!(q.on_response(Outcome::Delivered, now, 0), Some(Report::Delivered { count: 1 }));
+        assert_eq!(
+            q.on_response(Outcome::Delivered, now, 0),
+            Some(Report::Delivered { count: 1 })
+        );
         assert_eq!(q.failures(), 0);
     }
 
@@ -526,8 +574,16 @@ mod tests {
     fn honours_retry_after_and_classifies_statuses() {
         assert_eq!(classify(204, None), Outcome::Delivered);
         assert_eq!(classify(0, None), Outcome::Retry { after_ms: None });
-        assert_eq!(classify(503, Some(" 7 ")), Outcome::Retry { after_ms: Some(7000) });
-        assert_eq!(classify(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")), Outcome::Retry { after_ms: None });
+        assert_eq!(
+            classify(503, Some(" 7 ")),
+            Outcome::Retry {
+                after_ms: Some(7000)
+            }
+        );
+        assert_eq!(
+            classify(429, Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Outcome::Retry { after_ms: None }
+        );
         assert_eq!(classify(408, None), Outcome::Retry { after_ms: None });
         assert_eq!(classify(400, None), Outcome::Rejected { status: 400 });
         assert_eq!(classify(413, None), Outcome::TooLarge);
@@ -549,7 +605,10 @@ mod tests {
         q.poll_transmit(0).unwrap();
         assert_eq!(
             q.on_response(Outcome::Rejected { status: 400 }, 0, 0),
-            Some(Report::Rejected { count: 2, status: 400 })
+            Some(Report::Rejected {
+                count: 2,
+                status: 400
+            })
         );
         assert_eq!(q.len(), 1);
     }
@@ -568,7 +627,13 @@ mod tests {
         assert_eq!(q.poll_transmit(0).unwrap().count, 2);
         q.on_response(Outcome::TooLarge, 0, 0);
         assert_eq!(q.poll_transmit(0).unwrap().count, 1);
-        assert_eq!(q.on_response(Outcome::TooLarge, 0, 0), Some(Report::Rejected { count: 1, status: 413 }));
+        assert_eq!(
+            q.on_response(Outcome::TooLarge, 0, 0),
+            Some(Report::Rejected {
+                count: 1,
+                status: 413
+            })
+        );
         assert_eq!(q.len(), 7);
     }
 
@@ -577,8 +642,12 @@ mod tests {
         let mut q = queue(2);
         let big = "x".repeat(20_000);
         for i in 0..8 {
-            q.push(format!("id-{i}"), format!("{{\"messageId\":\"id-{i}\",\"pad\":\"{big}\"}}"), 0)
-                .unwrap();
+            q.push(
+                format!("id-{i}"),
+                format!("{{\"messageId\":\"id-{i}\",\"pad\":\"{big}\"}}"),
+                0,
+            )
+            .unwrap();
         }
         let under_way = q.poll_transmit(0).unwrap();
         assert_eq!(ids(&under_way.body), ["id-0", "id-1"]);
@@ -590,7 +659,10 @@ mod tests {
         }
         assert_eq!(sent, ["id-2", "id-3", "id-4", "id-5", "id-6", "id-7"]);
         assert_eq!(q.len(), 2);
-        assert_eq!(q.on_response(Outcome::Delivered, 9, 0), Some(Report::Delivered { count: 2 }));
+        assert_eq!(
+            q.on_response(Outcome::Delivered, 9, 0),
+            Some(Report::Delivered { count: 2 })
+        );
         assert!(q.is_empty());
     }
 
@@ -632,7 +704,10 @@ mod tests {
             q.on_response(Outcome::Delivered, 0, 0);
         }
         assert_eq!(seen.len(), 1000);
-        assert_eq!(seen, (0..1000).map(|i| format!("id-{i}")).collect::<Vec<_>>());
+        assert_eq!(
+            seen,
+            (0..1000).map(|i| format!("id-{i}")).collect::<Vec<_>>()
+        );
         assert_eq!(q.poll_timeout(0), None);
     }
 

@@ -71,11 +71,30 @@ mod tests {
             let s = iso8601(day * 86_400_000 + 45_296_789);
             assert!(s.ends_with("T12:34:56.789Z"), "{s}");
             assert!(s[..10] > prev[..10], "{s} after {prev}");
-            let (y, m, d): (u32, u32, u32) =
-                (s[0..4].parse().unwrap(), s[5..7].parse().unwrap(), s[8..10].parse().unwrap());
+            let (y, m, d): (u32, u32, u32) = (
+                s[0..4].parse().unwrap(),
+                s[5..7].parse().unwrap(),
+                s[8..10].parse().unwrap(),
+            );
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-            let dim = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-            assert!((1..=12).contains(&m) && d >= 1 && d <= dim[m as usize - 1], "{s}");
+            let dim = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
+            assert!(
+                (1..=12).contains(&m) && d >= 1 && d <= dim[m as usize - 1],
+                "{s}"
+            );
             prev = s;
         }
     }

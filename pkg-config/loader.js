@@ -1,0 +1,43 @@
+/* shoptrail script-tag loader. `cargo xtask build` wraps this file and the wasm-bindgen glue in
+   one function scope, so `wasm_bindgen` is defined above and nothing leaks into the page. */
+var w = window, s = w.shoptrail, me = document.currentScript;
+var names = "init page track identify alias reset flush anonymousId userId sessionId on off".split(" ");
+if (!s || typeof s !== "object") s = w.shoptrail = {};
+/* Loaded twice (two tags, or a theme that repeats the snippet): the first copy wins. */
+if (s.loaded || s.loading) return;
+s.loading = true;
+/* Calls made before the wasm is ready wait in `q`, as the snippet's stub does. */
+if (!s.q) {
+  s.q = [];
+  names.forEach(function (m) {
+    s[m] = function () {
+      var a = [].slice.call(arguments);
+      return new Promise(function (r) { s.q.push([m, a, r]); });
+    };
+  });
+}
+var src = (me && me.src) || "";
+var data = (me && me.dataset) || {};
+var wasmUrl = data.wasm || src.replace(/\.js(\?.*)?$/, ".wasm");
+wasm_bindgen({ module_or_path: wasmUrl }).then(function () {
+  var calls = s.q || [];
+  names.forEach(function (m) { s[m] = wasm_bindgen[m]; });
+  delete s.q;
+  delete s.loading;
+  s.loaded = true;
+  var explicit = calls.some(function (c) { return c[0] === "init"; });
+  if (!explicit && data.endpoint) {
+    var cfg = { endpoint: data.endpoint };
+    if (data.writeKey) cfg.writeKey = data.writeKey;
+    if (data.debug === "true") cfg.debug = true;
+    s.init(cfg);
+  }
+  calls.forEach(function (c) {
+    var r;
+    try { r = s[c[0]].apply(s, c[1]); } catch (e) { r = undefined; }
+    if (typeof c[2] === "function") c[2](r);
+  });
+}, function (e) {
+  delete s.loading;
+  console.error("shoptrail: could not load " + wasmUrl, e);
+});

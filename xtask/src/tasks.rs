@@ -1,0 +1,269 @@
+//! build, demo and test.
+
+use crate::tools::{self, cmd, root, run, Result};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn fs_err(what: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{}: {e}", what.display())
+}
+
+fn write(path: &Path, text: &[u8]) -> Result {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fs_err(dir))?;
+    }
+    std::fs::write(path, text).map_err(fs_err(path))
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(fs_err(path))
+}
+
+fn version() -> Result<String> {
+    let manifest = read(&root().join("Cargo.toml"))?;
+    let after = manifest
+        .split("[package]")
+        .nth(1)
+        .ok_or("no [package] in Cargo.toml")?;
+    after
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .map(|v| v.trim_end_matches('"').to_string())
+        .ok_or_else(|| "no package version in Cargo.toml".into())
+}
+
+fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
+    let _ = std::fs::remove_dir_all(out);
+    run(cmd("wasm-bindgen")
+        .args(["--target", target, "--out-dir"])
+        .arg(out)
+        .arg(wasm))?;
+    let bg = out.join("shoptrail_bg.wasm");
+    run(cmd("wasm-opt").arg("-Oz").arg(&bg).arg("-o").arg(&bg))
+}
+
+fn compressed(path: &Path, program: &str, args: &[&str]) -> Result<usize> {
+    let out = cmd(program)
+        .args(args)
+        .arg(path)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{program} failed on {}", path.display()));
+    }
+    Ok(out.stdout.len())
+}
+
+/// Raw, gzip and brotli bytes of each file and of all of them together.
+fn size_report(files: &[PathBuf]) -> Result<(usize, usize, usize)> {
+    let mut total = (0, 0, 0);
+    eprintln!(
+        "\n{:<28} {:>9} {:>9} {:>9}",
+        "what a shopper downloads", "raw", "gzip -9", "brotli"
+    );
+    for f in files {
+        let raw = std::fs::metadata(f).map_err(fs_err(f))?.len() as usize;
+        let gz = compressed(f, "gzip", &["-9", "-c"])?;
+        let br = compressed(f, "brotli", &["-q", "11", "-c"])?;
+        let name = f.strip_prefix(root()).unwrap_or(f).display().to_string();
+        eprintln!("{name:<28} {raw:>9} {gz:>9} {br:>9}");
+        total = (total.0 + raw, total.1 + gz, total.2 + br);
+    }
+    eprintln!(
+        "{:<28} {:>9} {:>9} {:>9}\n",
+        "total", total.0, total.1, total.2
+    );
+    Ok(total)
+}
+
+/// Builds `pkg/` and `dist/`. Returns the brotli size of what the script tag downloads.
+pub fn build() -> Result<usize> {
+    let root = root();
+    run(cmd("cargo").args([
+        "build",
+        "--release",
+        "--lib",
+        "-p",
+        "shoptrail",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail.wasm");
+    let version = version()?;
+
+    // npm package: bundler ESM at the root, a no-bundler `web` entry under web/.
+    let pkg = root.join("pkg");
+    bindgen(&wasm, "bundler", &pkg)?;
+    bindgen(&wasm, "web", &pkg.join("web"))?;
+    for junk in [
+        ".gitignore",
+        "package.json",
+        "web/.gitignore",
+        "web/package.json",
+    ] {
+        let _ = std::fs::remove_file(pkg.join(junk));
+    }
+    let manifest = read(&root.join("pkg-config/package.json"))?.replace(
+        "\"version\": \"0.0.0\"",
+        &format!("\"version\": \"{version}\""),
+    );
+    write(&pkg.join("package.json"), manifest.as_bytes())?;
+    write(
+        &pkg.join("README.md"),
+        read(&root.join("pkg-config/README.md"))?.as_bytes(),
+    )?;
+
+    // Script tag: one classic script (glue + loader in one function scope) and the wasm.
+    let nm = root.join("target/shoptrail-no-modules");
+    bindgen(&wasm, "no-modules", &nm)?;
+    let glue = read(&nm.join("shoptrail.js"))?;
+    let loader = read(&root.join("pkg-config/loader.js"))?;
+    let dist = root.join("dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    let script = format!("/*! shoptrail {version} */\n(function () {{\n{glue}\n{loader}\n}})();\n");
+    write(&dist.join("shoptrail.js"), script.as_bytes())?;
+    std::fs::copy(nm.join("shoptrail_bg.wasm"), dist.join("shoptrail.wasm"))
+        .map_err(fs_err(&dist))?;
+
+    let (_, _, br) = size_report(&[dist.join("shoptrail.js"), dist.join("shoptrail.wasm")])?;
+    eprintln!("built pkg/ (npm package) and dist/ (script tag)");
+    Ok(br)
+}
+
+/// A collector process, stopped when dropped.
+pub struct Collector {
+    child: Child,
+    /// Base URL, such as `http://127.0.0.1:43121`.
+    pub url: String,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collector_bin() -> PathBuf {
+    root().join("target/debug/shoptrail-collector")
+}
+
+fn start_collector(args: &[&str]) -> Result<Collector> {
+    let mut child = Command::new(collector_bin())
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the collector: {e}"))?;
+    let stdout = child.stdout.take().ok_or("collector has no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let url = line.trim().rsplit(' ').next().unwrap_or("").to_string();
+    if !url.starts_with("http://") {
+        let _ = child.kill();
+        return Err(format!("collector did not start: {line:?}"));
+    }
+    Ok(Collector { child, url })
+}
+
+pub fn demo(args: &[String]) -> Result {
+    let mut port = "8080".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => port = it.next().ok_or("--port needs a number")?.clone(),
+            other => return Err(format!("unknown demo option {other}: try --port N")),
+        }
+    }
+    port.parse::<u16>()
+        .map_err(|_| format!("--port {port}: not a port number"))?;
+    tools::setup_build()?;
+    build()?;
+    run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))?;
+    eprintln!("\nDemo store:   http://127.0.0.1:{port}/\nLive events:  http://127.0.0.1:{port}/_shoptrail/\nEvents API:   http://127.0.0.1:{port}/v1/events\n(Ctrl-C stops it)\n");
+    run(Command::new(collector_bin()).current_dir(root()).args([
+        "--port",
+        &port,
+        "--db",
+        "shoptrail.db",
+        "--static",
+        "www",
+        "--static",
+        "/dist=dist",
+    ]))
+}
+
+fn wasm_pack_tests(browser: &[&str], collector: &str) -> Result {
+    let mut c = cmd("wasm-pack");
+    c.args(["test", "--mode", "no-install", "--headless"])
+        .args(browser);
+    c.args([
+        "--", "--test", "platform", "--test", "delivery", "--test", "failure", "--test", "config",
+    ]);
+    c.env("SHOPTRAIL_TEST_COLLECTOR", collector);
+    run(&mut c)
+}
+
+pub fn test(args: &[String]) -> Result {
+    let lint = !args.iter().any(|a| a == "--skip-lint");
+    let t0 = std::time::Instant::now();
+    tools::setup()?;
+    if lint {
+        run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
+        run(cmd("cargo").args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        run(cmd("cargo").args([
+            "clippy",
+            "-p",
+            "shoptrail",
+            "--all-targets",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    run(cmd("cargo").args(["test", "--workspace"]))?;
+    build()?;
+    run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))?;
+
+    let tmp = std::env::temp_dir().join(format!("shoptrail-test-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(fs_err(&tmp))?;
+    let db = tmp.join("browser.db");
+    {
+        let collector = start_collector(&["--port", "0", "--db", &db.display().to_string()])?;
+        wasm_pack_tests(
+            &["--chrome", "--chromedriver", "/usr/bin/chromedriver"],
+            &collector.url,
+        )?;
+        let gecko = tools::geckodriver().display().to_string();
+        wasm_pack_tests(&["--firefox", "--geckodriver", &gecko], &collector.url)?;
+    }
+
+    let e2e = root().join("e2e");
+    let mut files: Vec<String> = std::fs::read_dir(e2e.join("tests"))
+        .map_err(fs_err(&e2e))?
+        .filter_map(|e| e.ok().map(|e| e.path().display().to_string()))
+        .filter(|p| p.ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    run(cmd("node")
+        .args(["--test", "--test-concurrency=1"])
+        .args(&files)
+        .env("SHOPTRAIL_COLLECTOR_BIN", collector_bin())
+        .env("SHOPTRAIL_ROOT", root())
+        .env("SHOPTRAIL_TMP", &tmp))?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    eprintln!("\nall suites passed in {:.0} s", t0.elapsed().as_secs_f64());
+    Ok(())
+}
