@@ -1,0 +1,88 @@
+// Helpers for the end-to-end suites: a real collector process and a real headless Chromium.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = process.env.SHOPTRAIL_ROOT || join(import.meta.dirname, "..");
+const bin = process.env.SHOPTRAIL_COLLECTOR_BIN || join(root, "target/debug/shoptrail-collector");
+
+/** A fresh temporary directory, removed by `cleanup()`. */
+export function tempDir() {
+  const dir = mkdtempSync(join(process.env.SHOPTRAIL_TMP || tmpdir(), "e2e-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Starts the collector serving the demo store, dist/ and the fixtures. Resolves once listening. */
+export function startCollector({ db, port = 0 }) {
+  const child = spawn(bin, [
+    "--port", String(port), "--db", db,
+    "--static", join(root, "www"), "--static", `/dist=${join(root, "dist")}`,
+    "--static", `/fixtures=${join(root, "e2e/fixtures")}`,
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`collector exited early (${code})`)));
+    child.stdout.on("data", (d) => {
+      buf += d;
+      const m = buf.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        child.removeAllListeners("exit");
+        resolve({
+          url: m[1],
+          port: Number(new URL(m[1]).port),
+          stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }),
+        });
+      }
+    });
+  });
+}
+
+/** Launches Debian's Chromium headless with the flags this closed network needs. */
+export async function launch() {
+  const profile = tempDir();
+  const context = await chromium.launchPersistentContext(profile.dir, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  return { context, close: async () => { await context.close(); profile.cleanup(); } };
+}
+
+/** The collector's stored events for a query object. */
+export async function events(base, query = {}) {
+  const qs = new URLSearchParams({ limit: "10000", ...query });
+  const r = await fetch(`${base}/v1/events?${qs}`);
+  if (!r.ok) throw new Error(`GET /v1/events: HTTP ${r.status}`);
+  return (await r.json()).events;
+}
+
+/** Polls `fn` until it returns a truthy value or `ms` pass. */
+export async function until(fn, ms = 15000, what = "condition") {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** Sums the `duplicates` the collector reported to the page's fetch requests. */
+export function countDuplicates(page) {
+  const seen = { accepted: 0, duplicates: 0, requests: 0 };
+  page.on("response", async (r) => {
+    if (r.request().method() !== "POST" || !r.url().includes("/v1/batch")) return;
+    try {
+      const j = await r.json();
+      seen.requests += 1;
+      seen.accepted += j.accepted || 0;
+      seen.duplicates += j.duplicates || 0;
+    } catch { /* beacons have no readable body */ }
+  });
+  return seen;
+}

@@ -1,0 +1,64 @@
+// The demo store, as a shopper uses it, delivers page views and cart events to the collector.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCollector, launch, events, until, tempDir } from "../lib.mjs";
+
+let collector, browser, tmp;
+before(async () => {
+  tmp = tempDir();
+  collector = await startCollector({ db: join(tmp.dir, "store.db") });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+  tmp?.cleanup();
+});
+
+test("home page view, product list and an add to cart arrive with one anonymous id", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${collector.url}/`);
+  const aid = await page.evaluate(async () => await window.shoptrail.anonymousId());
+  assert.match(aid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+  await page.locator('[data-testid="product-card"][data-product-id="nw-001"] [data-testid="add-to-cart"]').click();
+  await page.goto(`${collector.url}/cart.html`);
+
+  const evs = await until(async () => {
+    const e = await events(collector.url, { anonymousId: aid });
+    return e.some((x) => x.event === "Cart Viewed") && e;
+  }, 15000, "Cart Viewed");
+  const pages = evs.filter((e) => e.type === "page");
+  assert.equal(pages.length, 2, "one page view per page load");
+  assert.equal(pages[0].properties.path, "/");
+  assert.equal(pages[1].properties.path, "/cart.html");
+  assert.equal(pages[1].properties.referrer, `${collector.url}/`);
+  const added = evs.find((e) => e.event === "Product Added");
+  assert.ok(added, "Product Added arrived");
+  assert.equal(added.properties.product_id, "nw-001");
+  assert.equal(added.properties.quantity, 1);
+  assert.equal(added.context.library.name, "shoptrail");
+  assert.ok(evs.find((e) => e.event === "Product List Viewed"), "Product List Viewed arrived");
+  const cart = evs.find((e) => e.event === "Cart Viewed");
+  assert.equal(cart.properties.products.length, 1);
+  assert.equal(cart.properties.cart_id, added.properties.cart_id);
+  const sessions = new Set(evs.map((e) => e.context.sessionId));
+  assert.equal(sessions.size, 1, "one session across page loads");
+  assert.equal(new Set(evs.map((e) => e.messageId)).size, evs.length);
+  await page.close();
+});
+
+test("the script tag loaded twice tracks once, auto-initialised from its data attributes", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${collector.url}/fixtures/twice.html`);
+  await page.waitForFunction(() => window.shoptrail && window.shoptrail.loaded === true);
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  await page.evaluate(() => window.shoptrail.track("Twice Check", {}));
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+  const evs = await events(collector.url, { anonymousId: aid });
+  const fixturePages = evs.filter((e) => e.type === "page" && e.properties.path === "/fixtures/twice.html");
+  assert.equal(fixturePages.length, 1);
+  assert.equal(evs.filter((e) => e.event === "Twice Check").length, 1);
+  await page.close();
+});

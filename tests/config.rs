@@ -1,0 +1,55 @@
+//! Invalid options are named and leave the SDK inert; bad calls never throw.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use shoptrail::api;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
+    api::init(JsValue::from(42));
+    assert_eq!(api::anonymous_id(), None, "inert after a non-object config");
+
+    let errors = Recorder::new();
+    let endpoint: JsValue = format!("{}/v1/batch", collector()).into();
+    api::init(obj(&[("endpoint", endpoint.clone()), ("batchSize", 0.into()), ("onError", errors.function())]));
+    api::init(obj(&[("endpoint", endpoint.clone()), ("flushInterval", "soon".into()), ("onError", errors.function())]));
+    api::init(obj(&[("endpoint", endpoint), ("batchsize", 5.into()), ("onError", errors.function())]));
+    api::init(obj(&[("endpoint", "mailto:x@y.z".into()), ("onError", errors.function())]));
+    assert_eq!(errors.codes(), ["invalid_config"; 4]);
+    let m = errors.messages();
+    assert!(m[0].contains("`batchSize`") && m[0].contains("1 to 500"), "{}", m[0]);
+    assert!(m[1].contains("`flushInterval`"), "{}", m[1]);
+    assert!(m[2].contains("`batchsize`") && m[2].contains("batchSize"), "{}", m[2]);
+    assert!(m[3].contains("`endpoint`"), "{}", m[3]);
+    assert_eq!(api::anonymous_id(), None, "still inert");
+    api::track("Ignored".into(), JsValue::UNDEFINED);
+
+    // A valid config whose endpoint answers 404: the batch is refused, reported and dropped.
+    let errors = Recorder::new();
+    api::init(obj(&[
+        ("endpoint", format!("{}/no-such-endpoint", collector()).into()),
+        ("pageViews", false.into()),
+        ("onError", errors.function()),
+    ]));
+    assert!(api::anonymous_id().is_some());
+
+    api::track(JsValue::from(42), JsValue::UNDEFINED);
+    api::track("Bad Props".into(), js_sys::Array::of1(&1.into()).into());
+    let cyclic = obj(&[]);
+    js_sys::Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
+    api::track("Cyclic".into(), cyclic);
+    api::identify("".into(), JsValue::UNDEFINED);
+    assert_eq!(errors.codes(), ["invalid_argument"; 4]);
+
+    api::track("Refused".into(), JsValue::UNDEFINED);
+    assert!(!flush().await);
+    let codes = errors.codes();
+    assert_eq!(codes.last().map(String::as_str), Some("rejected"));
+    assert!(errors.messages().last().unwrap().contains("HTTP 404"));
+}
