@@ -12,8 +12,9 @@ pub mod core;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 
+/// The exported JavaScript API (also callable from Rust, as the browser tests do).
 #[cfg(target_arch = "wasm32")]
-mod api {
+pub mod api {
     use crate::browser::{platform, runtime};
     use crate::core::config::{self, Value};
     use js_sys::{Function, Object, Promise};

@@ -1,0 +1,497 @@
+//! HTTP routes, handlers and middleware.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, watch};
+use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+
+use crate::store::{EventQuery, Store};
+use crate::validate::{prepare_batch, prepare_single, Invalid, PreparedEvent, EVENT_TYPES};
+use crate::{live, time, Options};
+
+/// Default and largest `limit` of `GET /v1/events`.
+const DEFAULT_LIMIT: u32 = 1000;
+const MAX_LIMIT: u32 = 10_000;
+
+/// How many live events a slow stream subscriber may fall behind.
+const LIVE_BUFFER: usize = 1024;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    store: Arc<Store>,
+    live: broadcast::Sender<Arc<str>>,
+    shutdown: watch::Receiver<bool>,
+    statics: Arc<Vec<(String, ServeDir)>>,
+    max_body: usize,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        store: Arc<Store>,
+        options: &Options,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let mut statics: Vec<(String, ServeDir)> = options
+            .statics
+            .iter()
+            .map(|m| {
+                let dir = ServeDir::new(&m.dir).append_index_html_on_directories(true);
+                (m.prefix.clone(), dir)
+            })
+            .collect();
+        // The most specific prefix gets the first chance to answer.
+        statics.sort_by_key(|mount| std::cmp::Reverse(mount.0.len()));
+        AppState {
+            store,
+            live: broadcast::channel(LIVE_BUFFER).0,
+            shutdown,
+            statics: Arc::new(statics),
+            max_body: options.max_body,
+        }
+    }
+}
+
+/// An error answered as `{"error": "...", "field": ...}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>, field: Option<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            field,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>, field: Option<&str>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message, field.map(str::to_owned))
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message, None)
+    }
+
+    fn too_large(max_body: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than the limit of {max_body} bytes"),
+            None,
+        )
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, e.message, e.field)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.message, "field": self.field });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The CORS policy: the listed origins, or every origin when none is given.
+pub(crate) fn cors_layer(origins: &[String]) -> io::Result<CorsLayer> {
+    let allow = if origins.is_empty() || origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| {
+                HeaderValue::from_str(o).map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("bad origin '{o}'"))
+                })
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600)))
+}
+
+/// Builds the application.
+pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Router {
+    let mut app = Router::new().route("/v1/batch", post(ingest_batch));
+    for kind in EVENT_TYPES {
+        app = app.route(
+            &format!("/v1/{kind}"),
+            post(
+                move |State(state): State<AppState>, body: Result<Bytes, BytesRejection>| {
+                    ingest(state, body, Some(kind))
+                },
+            ),
+        );
+    }
+    app.route("/v1/events", get(list_events))
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/_shoptrail",
+            get(|| async { Redirect::permanent("/_shoptrail/") }),
+        )
+        .route("/_shoptrail/", get(live_page))
+        .route("/_shoptrail/stream", get(live_stream))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            reject_declared_oversize,
+        ))
+        .layer(cors)
+        .with_state(state)
+}
+
+/// Answers 413 before reading a body whose declared length is too large.
+/// Bodies without a length are cut off by `DefaultBodyLimit` while read.
+async fn reject_declared_oversize(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(len) if len > state.max_body as u64 => {
+            ApiError::too_large(state.max_body).into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
+async fn ingest_batch(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    ingest(state, body, None).await
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    success: bool,
+    accepted: usize,
+    duplicates: usize,
+}
+
+/// Parses, validates and stores a batch (`single` is `None`) or one event of
+/// the given type; answers only once the insert is committed.
+async fn ingest(
+    state: AppState,
+    body: Result<Bytes, BytesRejection>,
+    single: Option<&'static str>,
+) -> Response {
+    match try_ingest(&state, body, single).await {
+        Ok(accepted) => Json(accepted).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn try_ingest(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+    single: Option<&'static str>,
+) -> Result<Accepted, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(state.max_body)
+        } else {
+            ApiError::bad_request(
+                format!("could not read the request body: {}", rejection.body_text()),
+                None,
+            )
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}"), None))?;
+
+    let received_at = time::now_iso8601();
+    let events = match single {
+        None => prepare_batch(value, &received_at)?,
+        Some(kind) => prepare_single(value, kind, &received_at)?,
+    };
+
+    let store = Arc::clone(&state.store);
+    let (events, result) = tokio::task::spawn_blocking(move || {
+        let result = store.insert(&events);
+        (events, result)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?;
+    let outcome = result.map_err(|e| ApiError::internal(format!("could not store events: {e}")))?;
+
+    if state.live.receiver_count() > 0 {
+        for &(index, seq) in &outcome.stored {
+            if let Some(event) = events.get(index) {
+                // Nobody listening is not an error.
+                let _ = state.live.send(live_json(event, seq).into());
+            }
+        }
+    }
+    Ok(Accepted {
+        success: true,
+        accepted: outcome.stored.len(),
+        duplicates: outcome.duplicates,
+    })
+}
+
+fn live_json(event: &PreparedEvent, seq: i64) -> String {
+    let mut object = event.object.clone();
+    object.insert("seq".to_owned(), Value::from(seq));
+    Value::Object(object).to_string()
+}
+
+/// `GET /v1/events`: stored events in arrival order, filtered and paged.
+async fn list_events(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = query
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text()), None))?;
+    let text = |key: &str| params.get(key).filter(|v| !v.is_empty()).cloned();
+    let seq = |key: &str| -> Result<Option<i64>, ApiError> {
+        match text(key) {
+            None => Ok(None),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if n >= 0 => Ok(Some(n)),
+                _ => Err(ApiError::bad_request(
+                    format!("{key} must be a non-negative integer (a seq), not '{v}'"),
+                    Some(key),
+                )),
+            },
+        }
+    };
+    let limit = match text("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(
+                    format!("limit must be an integer from 1 to {MAX_LIMIT}, not '{v}'"),
+                    Some("limit"),
+                ))
+            }
+        },
+    };
+    let descending = match text("order").as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                format!("order must be 'asc' or 'desc', not '{other}'"),
+                Some("order"),
+            ))
+        }
+    };
+    let q = EventQuery {
+        anonymous_id: text("anonymousId"),
+        user_id: text("userId"),
+        kind: text("type"),
+        event: text("event"),
+        after: seq("after")?,
+        before: seq("before")?,
+        limit,
+        descending,
+    };
+
+    let store = Arc::clone(&state.store);
+    let rows = tokio::task::spawn_blocking(move || store.query(&q))
+        .await
+        .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("could not read events: {e}")))?;
+
+    let last = rows.last().map(|row| row.0);
+    let mut events = Vec::with_capacity(rows.len());
+    for (seq, body) in rows {
+        let mut value: Value = serde_json::from_str(&body)
+            .map_err(|e| ApiError::internal(format!("stored event {seq} is corrupt: {e}")))?;
+        if let Value::Object(map) = &mut value {
+            map.insert("seq".to_owned(), Value::from(seq));
+        }
+        events.push(value);
+    }
+    Ok(Json(json!({ "events": events, "last": last })))
+}
+
+/// `GET /_shoptrail/`: the live page.
+async fn live_page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'",
+            ),
+        ],
+        live::PAGE,
+    )
+        .into_response()
+}
+
+/// `GET /_shoptrail/stream`: newly stored events as Server-Sent Events.
+async fn live_stream(State(state): State<AppState>) -> Response {
+    let receiver = state.live.subscribe();
+    let shutdown = state.shutdown.clone();
+    let hello = stream::once(async {
+        Ok::<_, Infallible>(
+            Event::default()
+                .retry(Duration::from_secs(2))
+                .comment("shoptrail"),
+        )
+    });
+    let events = stream::unfold(
+        (receiver, shutdown),
+        |(mut receiver, mut shutdown)| async move {
+            let message = tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|stop| *stop) => None,
+                message = receiver.recv() => Some(message),
+            };
+            let event = match message? {
+                Ok(json) => Event::default().data(&*json),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Event::default().event("lagged").data(missed.to_string())
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            Some((Ok(event), (receiver, shutdown)))
+        },
+    );
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Sse::new(hello.chain(events)).keep_alive(KeepAlive::default()),
+    )
+        .into_response()
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+        None,
+    )
+}
+
+/// Static files for GET and HEAD, and a JSON 404 for everything else.
+async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+    let method = req.method().clone();
+    if method == Method::GET || method == Method::HEAD {
+        let (parts, _body) = req.into_parts();
+        if let Some(response) = serve_static(&state, &parts).await {
+            return response;
+        }
+        return not_found(&method, &parts.uri);
+    }
+    not_found(&method, req.uri())
+}
+
+fn not_found(method: &Method, uri: &Uri) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("nothing at {method} {}", uri.path()),
+        None,
+    )
+    .into_response()
+}
+
+async fn serve_static(state: &AppState, req: &Parts) -> Option<Response> {
+    let uri = &req.uri;
+    let path = uri.path();
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    for (prefix, dir) in state.statics.iter() {
+        let rest = if prefix.is_empty() {
+            path
+        } else if path == prefix {
+            return Some(Redirect::permanent(&format!("{prefix}/{query}")).into_response());
+        } else {
+            match path.strip_prefix(prefix.as_str()) {
+                Some(rest) if rest.starts_with('/') => rest,
+                _ => continue,
+            }
+        };
+        let Ok(inner_uri) = format!("{rest}{query}").parse::<Uri>() else {
+            continue;
+        };
+        let mut inner = Request::new(Body::empty());
+        *inner.method_mut() = req.method.clone();
+        *inner.uri_mut() = inner_uri;
+        *inner.headers_mut() = req.headers.clone();
+        let Ok(response) = dir.clone().oneshot(inner).await;
+        if response.status() == StatusCode::NOT_FOUND {
+            continue;
+        }
+        let mut response = response.map(Body::new);
+        if response.status().is_redirection() && !prefix.is_empty() {
+            // ServeDir redirects `dir` to `dir/` relative to what it saw.
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .filter(|l| l.starts_with('/'))
+                .and_then(|l| HeaderValue::from_str(&format!("{prefix}{l}")).ok());
+            if let Some(location) = location {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+        } else if response.status().is_success() {
+            if let Some(kind) = forced_content_type(rest) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            }
+        }
+        return Some(response);
+    }
+    None
+}
+
+/// Content types that browsers insist on: WebAssembly streaming compilation
+/// needs `application/wasm`, and module scripts need a JavaScript type.
+fn forced_content_type(path: &str) -> Option<&'static str> {
+    let lower = path.to_ascii_lowercase();
+    if lower.ends_with(".wasm") {
+        Some("application/wasm")
+    } else if lower.ends_with(".js") || lower.ends_with(".mjs") {
+        Some("text/javascript")
+    } else {
+        None
+    }
+}

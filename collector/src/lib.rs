@@ -1,0 +1,184 @@
+//! Reference collection endpoint for shoptrail.
+//!
+//! The collector accepts events in the shape of Segment's HTTP tracking API
+//! (`POST /v1/batch`, `/v1/track`, `/v1/page`, ...), validates them, stores
+//! them in SQLite (deduplicated by `messageId`) and serves them back at
+//! `GET /v1/events` and live at `/_shoptrail/`. It can also serve static
+//! files, such as a demo storefront and the SDK's WebAssembly build.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let options = shoptrail_collector::Options {
+//!     db: "events.db".into(),
+//!     port: 0,
+//!     ..Default::default()
+//! };
+//! let server = shoptrail_collector::start(options).await?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.shutdown().await
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod cli;
+mod http;
+mod live;
+mod store;
+mod time;
+mod validate;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use cli::{parse_args, ArgError, Command, USAGE};
+
+/// The default `--max-body`: 512 KiB.
+pub const DEFAULT_MAX_BODY: usize = 512 * 1024;
+
+/// How the server is set up; [`Options::default`] matches the CLI defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// SQLite database file, created when missing.
+    pub db: PathBuf,
+    /// TCP port; 0 asks the system for a free one.
+    pub port: u16,
+    /// IP address to listen on.
+    pub bind: IpAddr,
+    /// Directories served as static files.
+    pub statics: Vec<StaticMount>,
+    /// Origins allowed to make cross-origin requests. Empty (or containing
+    /// `*`) allows every origin.
+    pub allow_origins: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            db: PathBuf::from("./shoptrail.db"),
+            port: 8080,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            statics: Vec::new(),
+            allow_origins: Vec::new(),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// A directory served under a URL prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticMount {
+    /// URL prefix without a trailing slash, such as `/dist`; empty for `/`.
+    pub prefix: String,
+    /// Directory whose files are served.
+    pub dir: PathBuf,
+}
+
+impl StaticMount {
+    /// Parses `DIR` (served at `/`) or `/PREFIX=DIR`.
+    pub fn parse(spec: &str) -> Result<StaticMount, String> {
+        let (prefix, dir) = match spec.split_once('=') {
+            Some((prefix, dir)) if prefix.starts_with('/') => (prefix, dir),
+            _ => ("/", spec),
+        };
+        if dir.is_empty() {
+            return Err(format!("'{spec}' names no directory"));
+        }
+        let prefix = prefix.trim_end_matches('/');
+        if prefix.contains(['?', '#', '{', '}', '*']) || prefix.contains("//") {
+            return Err(format!("'{prefix}' is not a usable URL prefix"));
+        }
+        Ok(StaticMount {
+            prefix: prefix.to_owned(),
+            dir: PathBuf::from(dir),
+        })
+    }
+}
+
+/// A running collector. Dropping it shuts the server down, like
+/// [`Server::shutdown`] without waiting.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl Server {
+    /// The address the server is listening on (with the real port when
+    /// port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, ends live streams, lets requests in
+    /// flight finish and waits until the server has stopped.
+    pub async fn shutdown(self) -> io::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.map_err(io::Error::other)?
+    }
+}
+
+/// Opens the database, binds the listener and starts serving in the
+/// background on the current Tokio runtime.
+///
+/// Fails when the database cannot be opened, a static directory does not
+/// exist, an allowed origin is malformed or the address cannot be bound.
+pub async fn start(options: Options) -> io::Result<Server> {
+    for mount in &options.statics {
+        if !mount.dir.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("static directory {} does not exist", mount.dir.display()),
+            ));
+        }
+    }
+    let cors = http::cors_layer(&options.allow_origins)?;
+
+    let db = options.db.clone();
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&db))
+        .await
+        .map_err(io::Error::other)?
+        .map_err(|e| {
+            io::Error::other(format!(
+                "cannot open database {}: {e}",
+                options.db.display()
+            ))
+        })?;
+
+    let listener = tokio::net::TcpListener::bind((options.bind, options.port))
+        .await
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot listen on {}:{}: {e}", options.bind, options.port),
+            )
+        })?;
+    let addr = listener.local_addr()?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let state = http::AppState::new(Arc::new(store), &options, shutdown_rx.clone());
+    let app = http::router(state, cors, options.max_body);
+
+    let mut until = shutdown_rx;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // Also ends when the `Server` handle is dropped.
+                let _ = until.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok(Server {
+        addr,
+        shutdown,
+        task,
+    })
+}

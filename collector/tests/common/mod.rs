@@ -1,0 +1,236 @@
+//! Test helpers: an in-process server on a temporary database and a
+//! minimal HTTP/1.1 client over a raw TCP stream.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use shoptrail_collector::{start, Options, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Upper bound for any single network step in the tests.
+pub const STEP: Duration = Duration::from_secs(10);
+
+/// A collector running in-process on port 0 with its own temporary
+/// directory (holding the database unless another path is given).
+pub struct TestServer {
+    pub server: Server,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh temporary database.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh temporary database after letting
+    /// `configure` adjust the options.
+    pub async fn start_with(configure: impl FnOnce(&mut Options)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut options = test_options(&dir.path().join("events.db"));
+        configure(&mut options);
+        let server = start(options).await.expect("server starts");
+        let addr = server.local_addr();
+        TestServer { server, addr, dir }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("events.db")
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        request(self.addr, "GET", path, &[], None).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        let text = body.to_string();
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[("Content-Type", "text/plain")],
+            Some(text.as_bytes()),
+        )
+        .await
+    }
+
+    /// All stored events (up to 10000), via `GET /v1/events`.
+    pub async fn events(&self, query: &str) -> Vec<Value> {
+        let reply = self.get(&format!("/v1/events?{query}")).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        match reply.json().get("events") {
+            Some(Value::Array(events)) => events.clone(),
+            other => panic!("no events array: {other:?}"),
+        }
+    }
+}
+
+/// Options for a test server: port 0 on loopback with the database `db`.
+pub fn test_options(db: &Path) -> Options {
+    Options {
+        db: db.to_path_buf(),
+        port: 0,
+        ..Options::default()
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", self.text()))
+    }
+}
+
+/// Sends one request with `Connection: close` and reads the whole response.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if let Some(body) = body {
+        if !chunked {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+    }
+    head.push_str("\r\n");
+    let mut payload = head.into_bytes();
+    if let Some(body) = body {
+        if chunked {
+            payload.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
+            payload.extend_from_slice(body);
+            payload.extend_from_slice(b"\r\n0\r\n\r\n");
+        } else {
+            payload.extend_from_slice(body);
+        }
+    }
+    let raw = exchange(addr, payload).await;
+    parse_response(&raw)
+}
+
+/// Writes `payload` while reading the response, so that a server that
+/// answers before reading everything does not deadlock the test.
+async fn exchange(addr: SocketAddr, payload: Vec<u8>) -> Vec<u8> {
+    let stream = tokio::time::timeout(STEP, TcpStream::connect(addr))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let write = tokio::spawn(async move {
+        // The server may close early (for example after a 413).
+        let _ = writer.write_all(&payload).await;
+        let _ = writer.flush().await;
+        writer
+    });
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(STEP, reader.read_to_end(&mut raw))
+        .await
+        .expect("response in time");
+    if let Err(e) = read {
+        assert!(!raw.is_empty(), "reading the response failed: {e}");
+    }
+    let _ = write.await;
+    raw
+}
+
+/// Splits a raw response into status, headers and (de-chunked) body.
+pub fn parse_response(raw: &[u8]) -> Reply {
+    let split = find(raw, b"\r\n\r\n").unwrap_or_else(|| {
+        panic!("incomplete response: {}", String::from_utf8_lossy(raw));
+    });
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line: {status_line}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let rest = &raw[split + 4..];
+    let is_chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if is_chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = find(data, b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..line_end]);
+        let size_hex = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
+            break;
+        };
+        data = &data[line_end + 2..];
+        if size == 0 || data.len() < size {
+            out.extend_from_slice(&data[..size.min(data.len())]);
+            break;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = data.get(size + 2..).unwrap_or(&[]);
+    }
+    out
+}
+
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A valid track event.
+pub fn track(message_id: &str, anonymous_id: &str, event: &str) -> Value {
+    serde_json::json!({
+        "type": "track",
+        "messageId": message_id,
+        "anonymousId": anonymous_id,
+        "event": event,
+        "properties": { "sku": "SKU-1", "price": 19.5 },
+        "timestamp": "2026-11-22T10:00:00.000Z"
+    })
+}

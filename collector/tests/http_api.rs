@@ -1,0 +1,648 @@
+//! End-to-end tests of the HTTP API against a real in-process server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{find, request, test_options, track, TestServer, STEP};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn is_iso_millis(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 24
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && b[23] == b'Z'
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| [4, 7, 10, 13, 16, 19, 23].contains(&i) || c.is_ascii_digit())
+}
+
+fn message_ids(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["messageId"].as_str().unwrap_or("?"))
+        .collect()
+}
+
+#[tokio::test]
+async fn valid_batch_is_stored_and_read_back_with_filters() {
+    let t = TestServer::start().await;
+    let batch = json!({
+        "batch": [
+            track("m1", "anon-1", "Product Viewed"),
+            { "type": "page", "messageId": "m2", "anonymousId": "anon-1", "name": "Home",
+              "properties": { "path": "/" } },
+            { "type": "identify", "messageId": "m3", "anonymousId": "anon-2", "userId": "user-9",
+              "traits": { "email": "a@b.example" }, "sentAt": "2026-11-22T09:59:59.000Z" },
+            track("m4", "anon-2", "Order Completed"),
+        ],
+        "sentAt": "2026-11-22T10:00:01.000Z",
+        "writeKey": "demo"
+    });
+    let reply = t.post_json("/v1/batch", &batch).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.json(),
+        json!({"success": true, "accepted": 4, "duplicates": 0})
+    );
+
+    let all = t.events("").await;
+    assert_eq!(message_ids(&all), ["m1", "m2", "m3", "m4"]);
+    let seqs: Vec<i64> = all.iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert_eq!(seqs.len(), 4);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    for e in &all {
+        let received = e["receivedAt"].as_str().unwrap_or_default();
+        assert!(is_iso_millis(received), "receivedAt {received:?}");
+    }
+    // The batch's sentAt fills in, an event's own sentAt wins.
+    assert_eq!(all[0]["sentAt"], "2026-11-22T10:00:01.000Z");
+    assert_eq!(all[2]["sentAt"], "2026-11-22T09:59:59.000Z");
+    assert_eq!(all[0]["properties"]["price"], 19.5);
+    assert_eq!(all[0]["timestamp"], "2026-11-22T10:00:00.000Z");
+
+    let full = t.get("/v1/events").await.json();
+    assert_eq!(full["last"], json!(seqs[3]));
+
+    assert_eq!(
+        message_ids(&t.events("anonymousId=anon-1").await),
+        ["m1", "m2"]
+    );
+    assert_eq!(message_ids(&t.events("userId=user-9").await), ["m3"]);
+    assert_eq!(message_ids(&t.events("type=track").await), ["m1", "m4"]);
+    assert_eq!(
+        message_ids(&t.events("event=Order%20Completed").await),
+        ["m4"]
+    );
+    assert_eq!(
+        message_ids(&t.events("type=track&anonymousId=anon-2").await),
+        ["m4"]
+    );
+    assert!(t.events("anonymousId=nobody").await.is_empty());
+
+    let page = t.get("/v1/events?limit=2").await.json();
+    assert_eq!(
+        message_ids(page["events"].as_array().expect("array")),
+        ["m1", "m2"]
+    );
+    assert_eq!(page["last"], json!(seqs[1]));
+    let after = t.events(&format!("after={}", seqs[1])).await;
+    assert_eq!(message_ids(&after), ["m3", "m4"]);
+    let empty = t.get(&format!("/v1/events?after={}", seqs[3])).await.json();
+    assert_eq!(empty, json!({"events": [], "last": null}));
+    let newest = t.events("order=desc&limit=2").await;
+    assert_eq!(message_ids(&newest), ["m4", "m3"]);
+
+    for bad in ["limit=abc", "limit=0", "limit=10001", "limit=-5"] {
+        let reply = t.get(&format!("/v1/events?{bad}")).await;
+        assert_eq!(reply.status, 400, "{bad}");
+        assert_eq!(reply.json()["field"], "limit", "{bad}");
+        assert!(reply.json()["error"].is_string());
+    }
+    assert_eq!(t.get("/v1/events?limit=10000").await.status, 200);
+    assert_eq!(t.get("/v1/events?after=x").await.json()["field"], "after");
+}
+
+#[tokio::test]
+async fn repeated_message_id_is_a_duplicate() {
+    let t = TestServer::start().await;
+    let body = json!({ "batch": [track("dup-1", "a", "Cart Viewed")] });
+    let first = t.post_json("/v1/batch", &body).await;
+    assert_eq!(
+        first.json(),
+        json!({"success": true, "accepted": 1, "duplicates": 0})
+    );
+    let second = t.post_json("/v1/batch", &body).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(
+        second.json(),
+        json!({"success": true, "accepted": 0, "duplicates": 1})
+    );
+    assert_eq!(t.events("").await.len(), 1);
+
+    // Repeats inside one batch count too.
+    let body = json!({ "batch": [track("dup-2", "a", "X"), track("dup-2", "a", "X"), track("dup-1", "a", "Y")] });
+    let third = t.post_json("/v1/batch", &body).await;
+    assert_eq!(
+        third.json(),
+        json!({"success": true, "accepted": 1, "duplicates": 2})
+    );
+    let stored = t.events("").await;
+    assert_eq!(message_ids(&stored), ["dup-1", "dup-2"]);
+    assert_eq!(stored[0]["event"], "Cart Viewed");
+}
+
+#[tokio::test]
+async fn invalid_event_rejects_the_whole_batch_naming_field_and_index() {
+    let t = TestServer::start().await;
+    let body = json!({
+        "batch": [
+            track("ok-1", "a", "Fine"),
+            { "type": "track", "messageId": "bad-1", "anonymousId": "a" },
+        ]
+    });
+    let reply = t.post_json("/v1/batch", &body).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let err = reply.json();
+    assert_eq!(err["field"], "batch[1].event");
+    assert!(
+        err["error"].as_str().is_some_and(|s| !s.is_empty()),
+        "{err}"
+    );
+    assert!(t.events("").await.is_empty(), "nothing may be stored");
+
+    let cases = [
+        (
+            json!({"batch": [track("a", "x", "E"), track("b", "x", "E"), {"type":"page","messageId":"","userId":"u"}]}),
+            "batch[2].messageId",
+        ),
+        (
+            json!({"batch": [{"type":"track","messageId":"m","event":"E"}]}),
+            "batch[0].anonymousId",
+        ),
+        (
+            json!({"batch": [{"type":"click","messageId":"m","userId":"u"}]}),
+            "batch[0].type",
+        ),
+        (
+            json!({"batch": [{"type":"alias","messageId":"m","userId":"u"}]}),
+            "batch[0].previousId",
+        ),
+        (
+            json!({"batch": [{"type":"page","messageId":"m","userId":"u","properties":"no"}]}),
+            "batch[0].properties",
+        ),
+        (json!({"batch": []}), "batch"),
+        (json!({"events": []}), "batch"),
+    ];
+    for (body, field) in cases {
+        let reply = t.post_json("/v1/batch", &body).await;
+        assert_eq!(reply.status, 400, "{body}");
+        assert_eq!(reply.json()["field"], field, "{body}");
+    }
+    let too_many: Vec<Value> = (0..2501)
+        .map(|i| json!({"type":"page","messageId":format!("p{i}"),"userId":"u"}))
+        .collect();
+    let reply = t
+        .post_json("/v1/batch", &json!({ "batch": too_many }))
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["field"], "batch");
+    assert!(t.events("").await.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_with_null_field() {
+    let t = TestServer::start().await;
+    for (body, content_type) in [
+        (&b"{\"batch\": [}"[..], Some("application/json")),
+        (b"not json at all", Some("text/plain")),
+        (b"", None),
+    ] {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|c| ("Content-Type", c))
+            .into_iter()
+            .collect();
+        let reply = request(t.addr, "POST", "/v1/batch", &headers, Some(body)).await;
+        assert_eq!(reply.status, 400, "{}", reply.text());
+        let err = reply.json();
+        assert!(
+            err["error"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("body is not valid JSON: ")),
+            "{err}"
+        );
+        assert_eq!(err["field"], Value::Null);
+    }
+    // Without a Content-Type the body is still read as JSON.
+    let body = json!({"batch": [track("ct-1", "a", "E")]}).to_string();
+    let reply = request(t.addr, "POST", "/v1/batch", &[], Some(body.as_bytes())).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+#[tokio::test]
+async fn body_over_max_body_is_413_json() {
+    let t = TestServer::start_with(|o| o.max_body = 1024).await;
+    let padding = "x".repeat(2000);
+    let body = json!({"batch": [{"type":"track","messageId":"big","anonymousId":"a","event":"E","properties":{"pad": padding}}]}).to_string();
+
+    // Declared length.
+    let reply = request(
+        t.addr,
+        "POST",
+        "/v1/batch",
+        &[("Content-Type", "application/json")],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert_eq!(reply.json()["field"], Value::Null);
+    assert!(reply.json()["error"]
+        .as_str()
+        .is_some_and(|s| s.contains("1024")));
+
+    // Streamed without a length.
+    let reply = request(
+        t.addr,
+        "POST",
+        "/v1/track",
+        &[("Transfer-Encoding", "chunked")],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert!(reply.json()["error"].is_string());
+
+    // Announced with Expect: 100-continue, rejected before the body is sent.
+    let reply = request(
+        t.addr,
+        "POST",
+        "/v1/batch",
+        &[("Expect", "100-continue"), ("Content-Length", "5000000")],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 413);
+
+    // At the limit is fine.
+    let small = json!({"batch": [track("small", "a", "E")]}).to_string();
+    assert!(small.len() < 1024);
+    let reply = request(t.addr, "POST", "/v1/batch", &[], Some(small.as_bytes())).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(message_ids(&t.events("").await), ["small"]);
+}
+
+#[tokio::test]
+async fn cors_allows_every_origin_by_default() {
+    let t = TestServer::start().await;
+    let preflight = request(
+        t.addr,
+        "OPTIONS",
+        "/v1/batch",
+        &[
+            ("Origin", "https://shop.example"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ],
+        None,
+    )
+    .await;
+    assert!(
+        (200..300).contains(&preflight.status),
+        "{}",
+        preflight.status
+    );
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    let methods = preflight
+        .header("access-control-allow-methods")
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    for m in ["GET", "POST", "OPTIONS"] {
+        assert!(methods.contains(m), "{methods}");
+    }
+    let allowed_headers = preflight
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(allowed_headers.contains("content-type") && allowed_headers.contains("authorization"));
+
+    let body = json!({"batch": [track("c1", "a", "E")]}).to_string();
+    let reply = request(
+        t.addr,
+        "POST",
+        "/v1/batch",
+        &[("Origin", "https://shop.example")],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        reply
+            .header("access-control-expose-headers")
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("retry-after")
+    );
+}
+
+#[tokio::test]
+async fn cors_with_allow_origin_refuses_foreign_origins() {
+    let t = TestServer::start_with(|o| o.allow_origins = vec!["https://shop.example".into()]).await;
+    let addr = t.addr;
+    let preflight = |origin: &'static str| async move {
+        request(
+            addr,
+            "OPTIONS",
+            "/v1/batch",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "POST"),
+            ],
+            None,
+        )
+        .await
+    };
+    let ok = preflight("https://shop.example").await;
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let foreign = preflight("https://evil.example").await;
+    assert_eq!(foreign.header("access-control-allow-origin"), None);
+
+    let body = json!({"batch": [track("c2", "a", "E")]}).to_string();
+    let reply = request(
+        t.addr,
+        "POST",
+        "/v1/batch",
+        &[("Origin", "https://evil.example")],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(reply.header("access-control-allow-origin"), None);
+}
+
+#[tokio::test]
+async fn single_event_endpoints() {
+    let t = TestServer::start().await;
+    let reply = t
+        .post_json("/v1/track", &json!({"messageId": "t1", "anonymousId": "a", "event": "Added to Cart", "writeKey": "k"}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.json(),
+        json!({"success": true, "accepted": 1, "duplicates": 0})
+    );
+    let again = t.post_json("/v1/track", &json!({"type": "track", "messageId": "t1", "anonymousId": "a", "event": "Added to Cart"})).await;
+    assert_eq!(again.json()["duplicates"], 1);
+
+    let reply = t
+        .post_json(
+            "/v1/identify",
+            &json!({"messageId": "i1", "userId": "u1", "traits": {"plan": "pro"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let reply = t
+        .post_json(
+            "/v1/alias",
+            &json!({"messageId": "al1", "userId": "u1", "previousId": "a"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+
+    let stored = t.events("").await;
+    assert_eq!(message_ids(&stored), ["t1", "i1", "al1"]);
+    assert_eq!(stored[0]["type"], "track");
+    assert_eq!(stored[0].get("writeKey"), None);
+    assert_eq!(stored[1]["type"], "identify");
+
+    let wrong = t
+        .post_json(
+            "/v1/track",
+            &json!({"type": "page", "messageId": "t2", "anonymousId": "a"}),
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert_eq!(wrong.json()["field"], "type");
+    let missing = t
+        .post_json("/v1/track", &json!({"messageId": "t3", "anonymousId": "a"}))
+        .await;
+    assert_eq!(missing.json()["field"], "event");
+    let no_id = t.post_json("/v1/page", &json!({"anonymousId": "a"})).await;
+    assert_eq!(no_id.json()["field"], "messageId");
+    assert_eq!(t.events("").await.len(), 3);
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_on_the_same_db() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("persist.db");
+
+    let first = shoptrail_collector::start(test_options(&db))
+        .await
+        .expect("start");
+    let body = json!({"batch": [track("p1", "a", "E"), track("p2", "b", "F")]}).to_string();
+    let reply = request(
+        first.local_addr(),
+        "POST",
+        "/v1/batch",
+        &[],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    tokio::time::timeout(STEP, first.shutdown())
+        .await
+        .expect("stops in time")
+        .expect("clean stop");
+
+    let second = shoptrail_collector::start(test_options(&db))
+        .await
+        .expect("restart");
+    let addr = second.local_addr();
+    let events = request(addr, "GET", "/v1/events", &[], None).await.json();
+    assert_eq!(
+        message_ids(events["events"].as_array().expect("array")),
+        ["p1", "p2"]
+    );
+    let again = request(addr, "POST", "/v1/batch", &[], Some(body.as_bytes()))
+        .await
+        .json();
+    assert_eq!(
+        again,
+        json!({"success": true, "accepted": 0, "duplicates": 2})
+    );
+    second.shutdown().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn live_stream_sends_new_events_and_ends_on_shutdown() {
+    let t = TestServer::start().await;
+    let mut stream = TcpStream::connect(t.addr).await.expect("connect");
+    stream
+        .write_all(
+            b"GET /_shoptrail/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let mut seen = Vec::new();
+    let head_end = read_until(&mut stream, &mut seen, 0, b"\r\n\r\n").await;
+    let head = String::from_utf8_lossy(&seen[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+
+    // Wait until the stream is set up before posting.
+    let hello_end = read_until(&mut stream, &mut seen, head_end, b"retry:").await;
+    let body = json!({"batch": [track("live-1", "a", "Live"), track("live-1", "a", "Live")]});
+    assert_eq!(t.post_json("/v1/batch", &body).await.status, 200);
+    let data_at = read_until(&mut stream, &mut seen, hello_end, b"live-1").await;
+    read_until(&mut stream, &mut seen, data_at, b"\n\n").await;
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    let data_line = text
+        .lines()
+        .find(|l| l.contains("live-1"))
+        .expect("data line");
+    let json_text = &data_line[data_line.find('{').expect("json")..];
+    let event: Value = serde_json::from_str(json_text).expect("event JSON");
+    assert_eq!(event["event"], "Live");
+    assert!(event["seq"].as_i64().is_some());
+    assert_eq!(
+        text.matches("live-1").count(),
+        1,
+        "duplicates are not streamed"
+    );
+
+    // Shutting down ends the open stream instead of hanging.
+    tokio::time::timeout(STEP, t.server.shutdown())
+        .await
+        .expect("shutdown does not wait for the stream")
+        .expect("clean stop");
+}
+
+/// Reads from `stream` into `buf` until `needle` occurs at or after `from`;
+/// returns the index just past the match.
+async fn read_until(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    from: usize,
+    needle: &[u8],
+) -> usize {
+    tokio::time::timeout(STEP, async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(at) = buf.get(from..).and_then(|b| find(b, needle)) {
+                return from + at + needle.len();
+            }
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "stream closed early: {}",
+                String::from_utf8_lossy(buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "timed out waiting for {:?} in {:?}",
+            String::from_utf8_lossy(needle),
+            String::from_utf8_lossy(buf)
+        )
+    })
+}
+
+#[tokio::test]
+async fn static_files_live_page_health_and_json_404() {
+    let site = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(site.path().join("pkg/sub")).expect("mkdir");
+    std::fs::write(site.path().join("index.html"), "<h1>store</h1>").expect("write");
+    std::fs::write(
+        site.path().join("pkg/shoptrail_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .expect("write");
+    std::fs::write(site.path().join("pkg/shoptrail.js"), "export {};").expect("write");
+    std::fs::write(site.path().join("pkg/sub/index.html"), "sub").expect("write");
+    let root = site.path().to_path_buf();
+    let t = TestServer::start_with(move |o| {
+        o.statics = vec![
+            shoptrail_collector::StaticMount::parse(&format!(
+                "/dist={}",
+                root.join("pkg").display()
+            ))
+            .expect("mount"),
+            shoptrail_collector::StaticMount::parse(&root.display().to_string()).expect("mount"),
+        ];
+    })
+    .await;
+
+    let index = t.get("/").await;
+    assert_eq!(index.status, 200);
+    assert_eq!(index.text(), "<h1>store</h1>");
+    let wasm = t.get("/dist/shoptrail_bg.wasm").await;
+    assert_eq!(wasm.status, 200);
+    assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+    assert_eq!(wasm.body, b"\0asm\x01\0\0\0");
+    let js = t.get("/dist/shoptrail.js").await;
+    assert_eq!(js.header("content-type"), Some("text/javascript"));
+    assert_eq!(t.get("/dist/sub/").await.text(), "sub");
+    let redirect = t.get("/dist/sub").await;
+    assert!((300..400).contains(&redirect.status));
+    assert_eq!(redirect.header("location"), Some("/dist/sub/"));
+    assert_eq!(t.get("/dist").await.header("location"), Some("/dist/"));
+
+    let missing = t.get("/dist/nope.js").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["field"], Value::Null);
+
+    let health = t.get("/health").await;
+    assert_eq!((health.status, health.text().as_str()), (200, "ok"));
+
+    let live = t.get("/_shoptrail/").await;
+    assert_eq!(live.status, 200);
+    assert!(live
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/html")));
+    let html = live.text();
+    assert!(html.contains("EventSource(\"stream\")") && html.contains("/v1/events"));
+    assert!(
+        !html.contains("innerHTML"),
+        "the page must not use innerHTML"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external assets"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_json_errors() {
+    let t = TestServer::start().await;
+    let reply = t.get("/nowhere").await;
+    assert_eq!(reply.status, 404);
+    assert!(reply.json()["error"].is_string());
+    let reply = request(t.addr, "POST", "/v1/nowhere", &[], Some(b"{}")).await;
+    assert_eq!(reply.status, 404);
+    assert!(reply.json()["error"].is_string());
+    let reply = t.get("/v1/batch").await;
+    assert_eq!(reply.status, 405);
+    assert!(reply.json()["error"].is_string());
+}
+
+#[tokio::test]
+async fn concurrent_batches_are_all_stored() {
+    let t = TestServer::start().await;
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let addr = t.addr;
+        tasks.push(tokio::spawn(async move {
+            let events: Vec<Value> = (0..50)
+                .map(|i| track(&format!("w{worker}-{i}"), &format!("anon-{worker}"), "Load"))
+                .collect();
+            let body = json!({ "batch": events }).to_string();
+            request(addr, "POST", "/v1/batch", &[], Some(body.as_bytes()))
+                .await
+                .json()
+        }));
+    }
+    for task in tasks {
+        let reply = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("in time")
+            .expect("task");
+        assert_eq!(reply["accepted"], 50, "{reply}");
+    }
+    assert_eq!(t.events("limit=10000").await.len(), 400);
+    assert_eq!(t.events("anonymousId=anon-3").await.len(), 50);
+}
