@@ -23,7 +23,7 @@ test("home page view, product list and an add to cart arrive with one anonymous 
   assert.match(aid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
   await page.locator('[data-testid="product-card"][data-product-id="nw-001"] [data-testid="add-to-cart"]').click();
-  await page.goto(`${collector.url}/cart.html`);
+  await Promise.all([page.waitForURL("**/cart.html"), page.locator("a.cart-link").click()]);
 
   const evs = await until(async () => {
     const e = await events(collector.url, { anonymousId: aid });
