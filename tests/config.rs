@@ -17,15 +17,38 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
 
     let errors = Recorder::new();
     let endpoint: JsValue = format!("{}/v1/batch", collector()).into();
-    api::init(obj(&[("endpoint", endpoint.clone()), ("batchSize", 0.into()), ("onError", errors.function())]));
-    api::init(obj(&[("endpoint", endpoint.clone()), ("flushInterval", "soon".into()), ("onError", errors.function())]));
-    api::init(obj(&[("endpoint", endpoint), ("batchsize", 5.into()), ("onError", errors.function())]));
-    api::init(obj(&[("endpoint", "mailto:x@y.z".into()), ("onError", errors.function())]));
+    api::init(obj(&[
+        ("endpoint", endpoint.clone()),
+        ("batchSize", 0.into()),
+        ("onError", errors.function()),
+    ]));
+    api::init(obj(&[
+        ("endpoint", endpoint.clone()),
+        ("flushInterval", "soon".into()),
+        ("onError", errors.function()),
+    ]));
+    api::init(obj(&[
+        ("endpoint", endpoint),
+        ("batchsize", 5.into()),
+        ("onError", errors.function()),
+    ]));
+    api::init(obj(&[
+        ("endpoint", "mailto:x@y.z".into()),
+        ("onError", errors.function()),
+    ]));
     assert_eq!(errors.codes(), ["invalid_config"; 4]);
     let m = errors.messages();
-    assert!(m[0].contains("`batchSize`") && m[0].contains("1 to 500"), "{}", m[0]);
+    assert!(
+        m[0].contains("`batchSize`") && m[0].contains("1 to 500"),
+        "{}",
+        m[0]
+    );
     assert!(m[1].contains("`flushInterval`"), "{}", m[1]);
-    assert!(m[2].contains("`batchsize`") && m[2].contains("batchSize"), "{}", m[2]);
+    assert!(
+        m[2].contains("`batchsize`") && m[2].contains("batchSize"),
+        "{}",
+        m[2]
+    );
     assert!(m[3].contains("`endpoint`"), "{}", m[3]);
     assert_eq!(api::anonymous_id(), None, "still inert");
     api::track("Ignored".into(), JsValue::UNDEFINED);
@@ -33,7 +56,10 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
     // A valid config whose endpoint answers 404: the batch is refused, reported and dropped.
     let errors = Recorder::new();
     api::init(obj(&[
-        ("endpoint", format!("{}/no-such-endpoint", collector()).into()),
+        (
+            "endpoint",
+            format!("{}/no-such-endpoint", collector()).into(),
+        ),
         ("pageViews", false.into()),
         ("onError", errors.function()),
     ]));

@@ -27,38 +27,74 @@ async fn events_identity_and_reset_end_to_end() {
     let aid = api::anonymous_id().expect("anonymous id after init");
     assert!(uuid_like(&aid), "{aid}");
     assert_eq!(local("shoptrail:aid").as_deref(), Some(aid.as_str()));
-    assert_eq!(shoptrail::browser::platform::cookie_get("shoptrail_aid").as_deref(), Some(aid.as_str()));
+    assert_eq!(
+        shoptrail::browser::platform::cookie_get("shoptrail_aid").as_deref(),
+        Some(aid.as_str())
+    );
     let session = api::session_id().expect("session id");
     assert!(session > 1.7e12);
 
-    api::track("Product Added".into(), obj(&[("product_id", "nw-001".into()), ("price", 19.99.into()), ("quantity", 2.into())]));
-    assert!(flush().await, "flush resolves true once delivered; errors: {:?}", errors.messages());
+    api::track(
+        "Product Added".into(),
+        obj(&[
+            ("product_id", "nw-001".into()),
+            ("price", 19.99.into()),
+            ("quantity", 2.into()),
+        ]),
+    );
+    assert!(
+        flush().await,
+        "flush resolves true once delivered; errors: {:?}",
+        errors.messages()
+    );
 
     let evs = events(&format!("anonymousId={aid}")).await;
-    let kinds: Vec<String> = evs.iter().map(|e| format!("{}:{}", get_str(e, "type"), get_str(e, "event"))).collect();
-    assert_eq!(kinds, ["page:", &format!("track:{early}"), "track:Product Added"]);
+    let kinds: Vec<String> = evs
+        .iter()
+        .map(|e| format!("{}:{}", get_str(e, "type"), get_str(e, "event")))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["page:", &format!("track:{early}"), "track:Product Added"]
+    );
     let added = &evs[2];
     assert_eq!(get(added, "properties.price").as_f64(), Some(19.99));
     assert_eq!(get(added, "properties.quantity").as_f64(), Some(2.0));
     assert!(uuid_like(&get_str(added, "messageId")));
     let ts = get_str(added, "timestamp");
-    assert!(ts.len() == 24 && ts.ends_with('Z') && &ts[19..20] == ".", "{ts}");
+    assert!(
+        ts.len() == 24 && ts.ends_with('Z') && &ts[19..20] == ".",
+        "{ts}"
+    );
     assert_eq!(get_str(added, "context.library.name"), "shoptrail");
     assert_eq!(get(added, "context.sessionId").as_f64(), Some(session));
     assert!(!get_str(added, "context.userAgent").is_empty());
     assert!(!get_str(added, "context.page.url").is_empty());
-    assert!(!get_str(added, "sentAt").is_empty(), "sentAt from the batch");
-    assert_eq!(get_str(&evs[0], "properties.url"), get_str(&evs[0], "context.page.url"));
-    let count: f64 = delivered.seen.borrow().iter().map(|d| get(d, "count").as_f64().unwrap()).sum();
+    assert!(
+        !get_str(added, "sentAt").is_empty(),
+        "sentAt from the batch"
+    );
+    assert_eq!(
+        get_str(&evs[0], "properties.url"),
+        get_str(&evs[0], "context.page.url")
+    );
+    let count: f64 = delivered
+        .seen
+        .borrow()
+        .iter()
+        .map(|d| get(d, "count").as_f64().unwrap())
+        .sum();
     assert_eq!(count, 3.0);
 
     // identify: the user id and merged traits persist.
-    api::identify("user-7".into(), obj(&[("email", "ada@example.com".into())]));
+    // Unique per run: the suites share one collector across browsers.
+    let user = format!("user-{}", js_sys::Date::now());
+    api::identify(user.clone().into(), obj(&[("email", "ada@example.com".into())]));
     api::identify(obj(&[("plan", "gold".into())]), JsValue::UNDEFINED);
     assert!(flush().await);
-    assert_eq!(api::user_id().as_deref(), Some("user-7"));
-    assert_eq!(local("shoptrail:uid").as_deref(), Some("user-7"));
-    let ids = events("userId=user-7&type=identify").await;
+    assert_eq!(api::user_id().as_deref(), Some(user.as_str()));
+    assert_eq!(local("shoptrail:uid").as_deref(), Some(user.as_str()));
+    let ids = events(&format!("userId={user}&type=identify")).await;
     assert_eq!(ids.len(), 2);
     assert_eq!(get_str(&ids[1], "traits.email"), "ada@example.com");
     assert_eq!(get_str(&ids[1], "traits.plan"), "gold");
@@ -70,7 +106,10 @@ async fn events_identity_and_reset_end_to_end() {
     assert_ne!(aid2, aid);
     assert_eq!(api::user_id(), None);
     assert_eq!(local("shoptrail:uid"), None);
-    assert_eq!(shoptrail::browser::platform::cookie_get("shoptrail_aid").as_deref(), Some(aid2.as_str()));
+    assert_eq!(
+        shoptrail::browser::platform::cookie_get("shoptrail_aid").as_deref(),
+        Some(aid2.as_str())
+    );
     api::track("After Reset".into(), JsValue::UNDEFINED);
     assert!(flush().await);
     let after = events(&format!("anonymousId={aid2}")).await;
@@ -83,15 +122,25 @@ async fn events_identity_and_reset_end_to_end() {
 async fn a_burst_is_delivered_once_each() {
     // init already ran in the test above or runs here; either way the SDK is live.
     if api::anonymous_id().is_none() {
-        api::init(obj(&[("endpoint", format!("{}/v1/batch", collector()).into()), ("pageViews", false.into())]));
+        api::init(obj(&[
+            ("endpoint", format!("{}/v1/batch", collector()).into()),
+            ("pageViews", false.into()),
+        ]));
     }
     let tag = format!("Burst {}", js_sys::Date::now());
     for i in 0..250 {
         api::track(tag.clone().into(), obj(&[("i", i.into())]));
     }
     assert!(flush().await);
-    let evs = events(&format!("event={}&limit=1000", js_sys::encode_uri_component(&tag))).await;
-    let mut seen: Vec<i64> = evs.iter().map(|e| get(e, "properties.i").as_f64().unwrap() as i64).collect();
+    let evs = events(&format!(
+        "event={}&limit=1000",
+        js_sys::encode_uri_component(&tag)
+    ))
+    .await;
+    let mut seen: Vec<i64> = evs
+        .iter()
+        .map(|e| get(e, "properties.i").as_f64().unwrap() as i64)
+        .collect();
     assert_eq!(seen.len(), 250);
     seen.sort();
     assert_eq!(seen, (0..250).collect::<Vec<_>>());

@@ -20,7 +20,10 @@ async fn unreachable_endpoint_keeps_events_persisted() {
         ("pageViews", false.into()),
         ("onError", errors.function()),
     ]));
-    api::track("Kept While Offline".into(), obj(&[("sku", "nw-002".into())]));
+    api::track(
+        "Kept While Offline".into(),
+        obj(&[("sku", "nw-002".into())]),
+    );
     assert!(!flush().await, "flush resolves false when delivery fails");
     assert_eq!(errors.codes(), ["delivery_failing"]);
     sleep(150).await;
@@ -32,6 +35,9 @@ async fn unreachable_endpoint_keeps_events_persisted() {
     assert_eq!(keys.len(), 1, "one persisted queue: {keys:?}");
     let stored = local(&keys[0]).unwrap();
     assert!(stored.starts_with("st1 a "), "{stored}");
-    assert!(stored.contains("\"event\":\"Kept While Offline\""), "{stored}");
+    assert!(
+        stored.contains("\"event\":\"Kept While Offline\""),
+        "{stored}"
+    );
     let _ = JsValue::NULL;
 }

@@ -11,7 +11,9 @@ use wasm_bindgen_futures::JsFuture;
 pub fn collector() -> &'static str {
     match option_env!("SHOPTRAIL_TEST_COLLECTOR") {
         Some(url) => url,
-        None => panic!("SHOPTRAIL_TEST_COLLECTOR is not set: run the suites with `cargo xtask test`"),
+        None => {
+            panic!("SHOPTRAIL_TEST_COLLECTOR is not set: run the suites with `cargo xtask test`")
+        }
     }
 }
 
@@ -25,7 +27,9 @@ pub fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
 }
 
 pub fn get(v: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(v.clone(), |v, k| Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED))
+    path.split('.').fold(v.clone(), |v, k| {
+        Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+    })
 }
 
 pub fn get_str(v: &JsValue, path: &str) -> String {
@@ -42,7 +46,10 @@ impl Recorder {
     pub fn new() -> Recorder {
         let seen = Rc::new(RefCell::new(Vec::new()));
         let s = seen.clone();
-        Recorder { seen, callback: Closure::new(move |v: JsValue| s.borrow_mut().push(v)) }
+        Recorder {
+            seen,
+            callback: Closure::new(move |v: JsValue| s.borrow_mut().push(v)),
+        }
     }
 
     pub fn function(&self) -> JsValue {
@@ -50,25 +57,40 @@ impl Recorder {
     }
 
     pub fn codes(&self) -> Vec<String> {
-        self.seen.borrow().iter().map(|e| get_str(e, "code")).collect()
+        self.seen
+            .borrow()
+            .iter()
+            .map(|e| get_str(e, "code"))
+            .collect()
     }
 
     pub fn messages(&self) -> Vec<String> {
-        self.seen.borrow().iter().map(|e| get_str(e, "message")).collect()
+        self.seen
+            .borrow()
+            .iter()
+            .map(|e| get_str(e, "message"))
+            .collect()
     }
 }
 
 pub async fn sleep(ms: i32) {
-    let p = js_sys::Promise::new(&mut |resolve: js_sys::Function, _reject: js_sys::Function| {
-        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
-    });
+    let p = js_sys::Promise::new(
+        &mut |resolve: js_sys::Function, _reject: js_sys::Function| {
+            web_sys::window()
+                .unwrap()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+                .unwrap();
+        },
+    );
     JsFuture::from(p).await.unwrap();
 }
 
 /// GET a collector URL and parse its JSON.
 pub async fn get_json(path: &str) -> JsValue {
     let url = format!("{}{}", collector(), path);
-    let resp = JsFuture::from(web_sys::window().unwrap().fetch_with_str(&url)).await.expect("collector reachable");
+    let resp = JsFuture::from(web_sys::window().unwrap().fetch_with_str(&url))
+        .await
+        .expect("collector reachable");
     let resp: web_sys::Response = resp.dyn_into().unwrap();
     assert!(resp.ok(), "GET {url}: HTTP {}", resp.status());
     JsFuture::from(resp.json().unwrap()).await.unwrap()
@@ -81,13 +103,25 @@ pub async fn events(query: &str) -> Vec<JsValue> {
 }
 
 pub async fn flush() -> bool {
-    JsFuture::from(shoptrail::api::flush()).await.unwrap().as_bool().unwrap()
+    JsFuture::from(shoptrail::api::flush())
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
 }
 
 pub fn local(key: &str) -> Option<String> {
-    web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item(key).unwrap()
+    web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .get_item(key)
+        .unwrap()
 }
 
 pub fn uuid_like(s: &str) -> bool {
-    s.len() == 36 && s.as_bytes()[14] == b'4' && s.split('-').map(str::len).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+    s.len() == 36
+        && s.as_bytes()[14] == b'4'
+        && s.split('-').map(str::len).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
 }
