@@ -89,7 +89,10 @@ async fn events_identity_and_reset_end_to_end() {
     // identify: the user id and merged traits persist.
     // Unique per run: the suites share one collector across browsers.
     let user = format!("user-{}", js_sys::Date::now());
-    api::identify(user.clone().into(), obj(&[("email", "ada@example.com".into())]));
+    api::identify(
+        user.clone().into(),
+        obj(&[("email", "ada@example.com".into())]),
+    );
     api::identify(obj(&[("plan", "gold".into())]), JsValue::UNDEFINED);
     assert!(flush().await);
     assert_eq!(api::user_id().as_deref(), Some(user.as_str()));
