@@ -199,11 +199,16 @@ export type ShoptrailEventName = "event" | "delivered" | "error";
         } else {
             (user_id, traits)
         };
-        if !(traits.is_undefined() || traits.is_null()) && object_json(&traits).is_none() {
-            return runtime::call(bad_object);
-        }
+        let traits = match (
+            traits.is_undefined() || traits.is_null(),
+            object_json(&traits),
+        ) {
+            (true, _) => None,
+            (false, Some(t)) => Some(t),
+            (false, None) => return runtime::call(bad_object),
+        };
         let uid = opt_string(&user_id);
-        runtime::call(move |rt, n| rt.identify(uid, &traits, n));
+        runtime::call(move |rt, n| rt.identify(uid, traits, n));
     }
 
     /// Merges a previous identity into `userId`: `alias(userId, previousId?)`; the previous id

@@ -103,6 +103,15 @@ async fn events_identity_and_reset_end_to_end() {
     assert_eq!(get_str(&ids[1], "traits.plan"), "gold");
     assert_eq!(get_str(&ids[1], "anonymousId"), aid);
 
+    // alias: the new id becomes the user; previousId defaults to the old user id.
+    let merged = format!("{user}-merged");
+    api::alias(merged.clone().into(), JsValue::UNDEFINED);
+    assert!(flush().await);
+    assert_eq!(api::user_id().as_deref(), Some(merged.as_str()));
+    let aliases = events(&format!("userId={merged}&type=alias")).await;
+    assert_eq!(aliases.len(), 1);
+    assert_eq!(get_str(&aliases[0], "previousId"), user);
+
     // reset: a new anonymous id everywhere, no user.
     api::reset();
     let aid2 = api::anonymous_id().unwrap();

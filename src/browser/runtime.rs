@@ -114,6 +114,8 @@ pub fn start(cfg: Config, on_error: Option<Function>) {
         *s = State::Live(rt);
     });
     dispatch(notices);
+    // Run anything that arrived while `init` held the runtime.
+    call(|_, _| {});
 }
 
 /// Marks the SDK inert after a failed `init` (calls made before it are dropped).
@@ -485,8 +487,13 @@ impl Runtime {
         )
     }
 
-    /// `identify(userId?, traits?)`: traits are merged into those already known.
-    pub fn identify(&mut self, user_id: Option<String>, traits: &JsValue, notices: &mut Notices) {
+    /// `identify(userId?, traits?)`: `traits` (JSON object text) merge into those already known.
+    pub fn identify(
+        &mut self,
+        user_id: Option<String>,
+        traits: Option<String>,
+        notices: &mut Notices,
+    ) {
         if let Some(u) = user_id {
             if u.trim().is_empty() || u.len() > 128 {
                 return self.report("invalid_argument", EventError::BadUserId.message(), notices);
@@ -496,21 +503,23 @@ impl Runtime {
                 self.user_id = Some(u);
             }
         }
-        if !traits.is_undefined() && !traits.is_null() {
-            let merged = Object::assign(
-                &js_sys::JSON::parse(&self.traits)
+        if let Some(t) = traits {
+            // Both texts are JSON written by JSON.stringify: parsing them runs no page code.
+            let parse = |s: &str| {
+                js_sys::JSON::parse(s)
                     .ok()
                     .and_then(|v| v.dyn_into::<Object>().ok())
-                    .unwrap_or_default(),
-                traits.unchecked_ref(),
-            );
-            match js_sys::JSON::stringify(&merged)
-                .ok()
-                .and_then(|s| s.as_string())
-            {
-                Some(t) if is_object_text(&t) => {
-                    self.store.set(K_TRAITS, &t);
-                    self.traits = t;
+            };
+            let merged = match (parse(&self.traits), parse(&t)) {
+                (Some(old), Some(new)) => js_sys::JSON::stringify(&Object::assign(&old, &new))
+                    .ok()
+                    .and_then(|s| s.as_string()),
+                _ => None,
+            };
+            match merged {
+                Some(m) if is_object_text(&m) => {
+                    self.store.set(K_TRAITS, &m);
+                    self.traits = m;
                 }
                 _ => {
                     return self.report(

@@ -351,8 +351,11 @@ impl Queue {
 
     /// While the page unloads: the next body of events not under way, under
     /// [`UNLOAD_BODY_BYTES`]. Call [`Queue::unload_sent`] once it is handed to the browser.
+    ///
+    /// Nothing is offered while the endpoint is failing: a beacon cannot report failure, so
+    /// during an outage the events stay persisted for the next page instead.
     pub fn poll_unload(&self, now: u64) -> Option<Transmit> {
-        if self.pending() == 0 {
+        if self.pending() == 0 || self.failures > 0 {
             return None;
         }
         let (body, count) = self.batch_body(self.in_flight, usize::MAX, UNLOAD_BODY_BYTES, now);
@@ -664,6 +667,25 @@ mod tests {
             Some(Report::Delivered { count: 2 })
         );
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn no_beacon_while_the_endpoint_is_failing() {
+        let mut q = queue(1);
+        for i in 0..3 {
+            let (id, j) = ev(i);
+            q.push(id, j, 0).unwrap();
+        }
+        q.poll_transmit(0).unwrap();
+        q.on_response(Outcome::Retry { after_ms: None }, 0, 0);
+        assert_eq!(
+            q.poll_unload(1),
+            None,
+            "a beacon into an outage could lose events"
+        );
+        q.poll_transmit(q.poll_timeout(0).unwrap()).unwrap();
+        q.on_response(Outcome::Delivered, 5000, 0);
+        assert_eq!(q.poll_unload(5001).unwrap().count, 2);
     }
 
     #[test]

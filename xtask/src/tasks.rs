@@ -207,47 +207,90 @@ fn wasm_pack_tests(browser: &[&str], collector: &str) -> Result {
     run(&mut c)
 }
 
+/// Runs named steps and prints how long each took.
+struct Steps(Vec<(&'static str, f64)>, std::time::Instant);
+
+impl Steps {
+    fn run<T>(&mut self, name: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let t = std::time::Instant::now();
+        let r = f();
+        self.0.push((name, t.elapsed().as_secs_f64()));
+        r
+    }
+
+    fn report(&self) {
+        eprintln!();
+        for (name, secs) in &self.0 {
+            eprintln!("  {name:<32} {secs:>6.1} s");
+        }
+        eprintln!(
+            "  {:<32} {:>6.1} s",
+            "total",
+            self.1.elapsed().as_secs_f64()
+        );
+    }
+}
+
 pub fn test(args: &[String]) -> Result {
     let lint = !args.iter().any(|a| a == "--skip-lint");
-    let t0 = std::time::Instant::now();
-    tools::setup()?;
-    if lint {
-        run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
-        run(cmd("cargo").args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
-        run(cmd("cargo").args([
-            "clippy",
-            "-p",
-            "shoptrail",
-            "--all-targets",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
+    let mut steps = Steps(Vec::new(), std::time::Instant::now());
+    let result = test_steps(lint, &mut steps);
+    steps.report();
+    if result.is_ok() {
+        eprintln!("\nall suites passed");
     }
-    run(cmd("cargo").args(["test", "--workspace"]))?;
-    build()?;
-    run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))?;
+    result
+}
+
+fn test_steps(lint: bool, steps: &mut Steps) -> Result {
+    steps.run("setup", tools::setup)?;
+    if lint {
+        steps.run("fmt + clippy (host, wasm32)", || {
+            run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
+            run(cmd("cargo").args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
+            run(cmd("cargo").args([
+                "clippy",
+                "-p",
+                "shoptrail",
+                "--all-targets",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        })?;
+    }
+    steps.run("host tests (core, collector)", || {
+        run(cmd("cargo").args(["test", "--workspace"]))
+    })?;
+    steps.run("build pkg/ and dist/", build)?;
+    steps.run("build collector", || {
+        run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))
+    })?;
 
     let tmp = std::env::temp_dir().join(format!("shoptrail-test-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).map_err(fs_err(&tmp))?;
     let db = tmp.join("browser.db");
     {
         let collector = start_collector(&["--port", "0", "--db", &db.display().to_string()])?;
-        wasm_pack_tests(
-            &["--chrome", "--chromedriver", "/usr/bin/chromedriver"],
-            &collector.url,
-        )?;
+        steps.run("wasm-pack test --chrome", || {
+            wasm_pack_tests(
+                &["--chrome", "--chromedriver", "/usr/bin/chromedriver"],
+                &collector.url,
+            )
+        })?;
         let gecko = tools::geckodriver().display().to_string();
-        wasm_pack_tests(&["--firefox", "--geckodriver", &gecko], &collector.url)?;
+        steps.run("wasm-pack test --firefox", || {
+            wasm_pack_tests(&["--firefox", "--geckodriver", &gecko], &collector.url)
+        })?;
     }
 
     let e2e = root().join("e2e");
@@ -257,13 +300,14 @@ pub fn test(args: &[String]) -> Result {
         .filter(|p| p.ends_with(".test.mjs"))
         .collect();
     files.sort();
-    run(cmd("node")
-        .args(["--test", "--test-concurrency=1"])
-        .args(&files)
-        .env("SHOPTRAIL_COLLECTOR_BIN", collector_bin())
-        .env("SHOPTRAIL_ROOT", root())
-        .env("SHOPTRAIL_TMP", &tmp))?;
+    steps.run("e2e (node:test + Chromium)", || {
+        run(cmd("node")
+            .args(["--test", "--test-concurrency=1"])
+            .args(&files)
+            .env("SHOPTRAIL_COLLECTOR_BIN", collector_bin())
+            .env("SHOPTRAIL_ROOT", root())
+            .env("SHOPTRAIL_TMP", &tmp))
+    })?;
     let _ = std::fs::remove_dir_all(&tmp);
-    eprintln!("\nall suites passed in {:.0} s", t0.elapsed().as_secs_f64());
     Ok(())
 }
