@@ -3,7 +3,11 @@
 //! - `setup`  installs what is missing, at pinned versions; a second run does no work.
 //! - `build`  builds `pkg/` (npm package) and `dist/` (script tag), optimized, and prints sizes.
 //! - `demo`   setup + build, then serves the demo store and the collector (`--port N`).
+//! - `size`   build, then the size of what a shopper downloads, the budget, and twiggy's top items.
+//! - `size`   build, then the size of what a shopper downloads, the budget, and twiggy's top items.
 //! - `test`   setup + lint + every test suite; exits non-zero on any failure.
+//! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
+//! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
 
 mod tasks;
 mod tools;
@@ -17,11 +21,10 @@ fn main() -> ExitCode {
         Some("build") => tools::setup_build().and_then(|_| tasks::build().map(|_| ())),
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(&args[1..]),
-        Some("size") => tools::setup_build()
-            .and_then(|_| tasks::build())
-            .map(|_| ()),
+        Some("size") => tasks::size(),
+        Some("bench") => tasks::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup | build | demo [--port N] | test [--skip-lint]>");
+            eprintln!("usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench>");
             return ExitCode::from(2);
         }
     };

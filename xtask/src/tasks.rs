@@ -311,3 +311,47 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }
+
+/// `cargo xtask size`: build, print sizes and the largest items of the wasm.
+pub fn size() -> Result {
+    tools::setup_build()?;
+    let br = build()?;
+    let budget = budget()?;
+    eprintln!("brotli total {br} B, budget {budget} B (size-budget.txt)");
+    let wasm = root().join("target/wasm32-unknown-unknown/release/shoptrail.wasm");
+    if tools::cargo_bin().join("twiggy").exists() {
+        run(cmd("twiggy").args(["top", "-n", "25"]).arg(&wasm))?;
+    } else {
+        eprintln!("(install twiggy with `cargo install twiggy --locked` for a breakdown)");
+    }
+    if br > budget {
+        return Err(format!(
+            "brotli total {br} B is over the budget of {budget} B"
+        ));
+    }
+    Ok(())
+}
+
+/// The brotli budget for loader + wasm, kept in `size-budget.txt`.
+pub fn budget() -> Result<usize> {
+    let path = root().join("size-budget.txt");
+    read(&path)?
+        .lines()
+        .find(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("{}: no byte count", path.display()))
+}
+
+/// `cargo xtask bench`: shoptrail and its peers side by side (see bench/README.md).
+pub fn bench(args: &[String]) -> Result {
+    tools::setup()?;
+    build()?;
+    run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))?;
+    let dir = root().join("bench");
+    tools::npm_ci(&dir)?;
+    run(cmd("node")
+        .arg(dir.join("run.mjs"))
+        .args(args)
+        .env("SHOPTRAIL_COLLECTOR_BIN", collector_bin())
+        .env("SHOPTRAIL_ROOT", root()))
+}

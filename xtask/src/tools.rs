@@ -229,20 +229,42 @@ pub fn setup() -> Result {
         run(cmd("cargo").args(["install", "geckodriver", "--locked"]))?;
     }
 
-    // e2e packages from the committed package-lock; reinstalled only when the lock changes.
+    // e2e packages (and the consumer apps') from committed package-locks; reinstalled only
+    // when a lock changes.
     let e2e = root().join("e2e");
-    let lock = std::fs::read(e2e.join("package-lock.json"))
-        .map_err(|e| format!("e2e/package-lock.json: {e}"))?;
-    let stamp = e2e.join("node_modules/.shoptrail-lock");
-    if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
-        ok("e2e npm packages", "");
-    } else {
-        run(cmd("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&e2e))?;
-        std::fs::write(&stamp, &lock).map_err(|e| e.to_string())?;
+    let mut dirs = vec![e2e.clone()];
+    if let Ok(apps) = std::fs::read_dir(e2e.join("apps")) {
+        let mut apps: Vec<PathBuf> = apps.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        apps.sort();
+        dirs.extend(
+            apps.into_iter()
+                .filter(|d| d.join("package-lock.json").is_file()),
+        );
+    }
+    for dir in dirs {
+        npm_ci(&dir)?;
     }
     Ok(())
+}
+
+/// `npm ci` in `dir` unless its node_modules already matches its package-lock.json.
+pub fn npm_ci(dir: &Path) -> Result {
+    let lock_path = dir.join("package-lock.json");
+    let lock = std::fs::read(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let stamp = dir.join("node_modules/.shoptrail-lock");
+    let name = dir
+        .strip_prefix(root())
+        .unwrap_or(dir)
+        .display()
+        .to_string();
+    if std::fs::read(&stamp).ok().as_deref() == Some(lock.as_slice()) {
+        ok("npm packages", &name);
+        return Ok(());
+    }
+    run(cmd("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir))?;
+    std::fs::write(&stamp, &lock).map_err(|e| e.to_string())
 }
 
 pub fn geckodriver() -> PathBuf {
