@@ -19,7 +19,11 @@ if (!s.q) {
 var src = (me && me.src) || "";
 var data = (me && me.dataset) || {};
 var wasmUrl = data.wasm || src.replace(/\.js(\?.*)?$/, ".wasm");
-wasm_bindgen({ module_or_path: wasmUrl }).then(function () {
+/* The build writes the wasm's SRI hash here: the default wasm is fetched with it, so one
+   integrity attribute on the script tag covers both files. */
+var wasmSri = "__SHOPTRAIL_WASM_SRI__";
+var source = data.wasm ? wasmUrl : fetch(wasmUrl, { integrity: wasmSri });
+wasm_bindgen({ module_or_path: source }).then(function () {
   var calls = s.q || [];
   names.forEach(function (m) { s[m] = wasm_bindgen[m]; });
   delete s.q;

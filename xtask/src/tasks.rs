@@ -43,6 +43,21 @@ fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
     run(cmd("wasm-opt").arg("-Oz").arg(&bg).arg("-o").arg(&bg))
 }
 
+/// The Subresource Integrity value (`sha384-<base64>`) of a file.
+fn sri(path: &Path) -> Result<String> {
+    let out = cmd("sh")
+        .arg("-c")
+        .arg("openssl dgst -sha384 -binary \"$0\" | openssl base64 -A")
+        .arg(path)
+        .output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    let b64 = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || b64.len() != 64 {
+        return Err(format!("cannot hash {}", path.display()));
+    }
+    Ok(format!("sha384-{b64}"))
+}
+
 fn compressed(path: &Path, program: &str, args: &[&str]) -> Result<usize> {
     let out = cmd(program)
         .args(args)
@@ -114,17 +129,47 @@ pub fn build() -> Result<usize> {
         read(&root.join("pkg-config/README.md"))?.as_bytes(),
     )?;
 
-    // Script tag: one classic script (glue + loader in one function scope) and the wasm.
+    // Script tag: one classic script (glue + loader in one function scope, minified) and the
+    // wasm, under plain and versioned names, with SRI hashes.
     let nm = root.join("target/shoptrail-no-modules");
     bindgen(&wasm, "no-modules", &nm)?;
-    let glue = read(&nm.join("shoptrail.js"))?;
-    let loader = read(&root.join("pkg-config/loader.js"))?;
     let dist = root.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
-    let script = format!("/*! shoptrail {version} */\n(function () {{\n{glue}\n{loader}\n}})();\n");
-    write(&dist.join("shoptrail.js"), script.as_bytes())?;
-    std::fs::copy(nm.join("shoptrail_bg.wasm"), dist.join("shoptrail.wasm"))
-        .map_err(fs_err(&dist))?;
+    let wasm_bytes = std::fs::read(nm.join("shoptrail_bg.wasm")).map_err(fs_err(&nm))?;
+    write(&dist.join("shoptrail.wasm"), &wasm_bytes)?;
+    let wasm_sri = sri(&dist.join("shoptrail.wasm"))?;
+    let glue = read(&nm.join("shoptrail.js"))?;
+    let loader =
+        read(&root.join("pkg-config/loader.js"))?.replace("__SHOPTRAIL_WASM_SRI__", &wasm_sri);
+    let joined = root.join("target/shoptrail-script.js");
+    write(
+        &joined,
+        format!("(function () {{\n{glue}\n{loader}\n}})();\n").as_bytes(),
+    )?;
+    run(cmd("esbuild")
+        .arg(&joined)
+        .args(["--minify", "--target=es2020", "--log-level=warning"])
+        .arg(format!(
+            "--banner:js=/*! shoptrail {version} | MIT OR Apache-2.0 */"
+        ))
+        .arg(format!("--outfile={}", dist.join("shoptrail.js").display())))?;
+    let js_sri = sri(&dist.join("shoptrail.js"))?;
+    for ext in ["js", "wasm"] {
+        let from = dist.join(format!("shoptrail.{ext}"));
+        std::fs::copy(&from, dist.join(format!("shoptrail-{version}.{ext}")))
+            .map_err(fs_err(&from))?;
+    }
+    eprintln!(
+        "\nScript tag (versioned, with SRI; the wasm is checked by the loader):\n  \
+         <script async src=\"https://YOUR-CDN/shoptrail-{version}.js\" integrity=\"{js_sri}\" \
+         crossorigin=\"anonymous\" data-endpoint=\"https://collect.example.com/v1/batch\"></script>\n  \
+         shoptrail-{version}.wasm  {wasm_sri}"
+    );
+    write(
+        &dist.join("SRI.txt"),
+        format!("shoptrail-{version}.js {js_sri}\nshoptrail-{version}.wasm {wasm_sri}\n")
+            .as_bytes(),
+    )?;
 
     let (_, _, br) = size_report(&[dist.join("shoptrail.js"), dist.join("shoptrail.wasm")])?;
     eprintln!("built pkg/ (npm package) and dist/ (script tag)");
@@ -271,7 +316,14 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     steps.run("host tests (core, collector)", || {
         run(cmd("cargo").args(["test", "--workspace"]))
     })?;
-    steps.run("build pkg/ and dist/", build)?;
+    let br = steps.run("build pkg/ and dist/", build)?;
+    let budget = budget()?;
+    if br > budget {
+        return Err(format!(
+            "the script tag is {br} B brotli, over the budget of {budget} B in size-budget.txt"
+        ));
+    }
+    eprintln!("size: {br} B brotli, within the budget of {budget} B");
     steps.run("build collector", || {
         run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))
     })?;

@@ -6,6 +6,7 @@ use std::process::Command;
 /// Pinned versions.
 pub const WASM_PACK: &str = "0.15.1";
 pub const BINARYEN: &str = "132.0.0";
+pub const ESBUILD: &str = "0.28.2";
 
 pub type Result<T = ()> = std::result::Result<T, String>;
 
@@ -163,13 +164,19 @@ pub fn setup_build() -> Result {
         .or_else(|_| run(cmd("cargo").args(["install", "wasm-bindgen-cli", "--version", &want])))?;
     }
 
+    // npm's binaryen (wasm-opt) and esbuild (minifies the script-tag loader and glue).
     let tools = cache().join("tools");
-    let wasm_opt = tools.join("node_modules/.bin/wasm-opt");
+    let bin = tools.join("node_modules/.bin");
     let major = BINARYEN.split('.').next().unwrap_or(BINARYEN);
-    if output(Command::new(&wasm_opt).arg("--version"))
-        .is_some_and(|v| v.contains(&format!("version {major} ")))
-    {
-        ok("wasm-opt (npm binaryen)", BINARYEN);
+    let opt_ok = output(Command::new(bin.join("wasm-opt")).arg("--version"))
+        .is_some_and(|v| v.contains(&format!("version {major} ")));
+    let esbuild_ok =
+        output(Command::new(bin.join("esbuild")).arg("--version")).as_deref() == Some(ESBUILD);
+    if opt_ok && esbuild_ok {
+        ok(
+            "wasm-opt (npm binaryen), esbuild",
+            &format!("{BINARYEN}, {ESBUILD}"),
+        );
     } else {
         std::fs::create_dir_all(&tools).map_err(|e| e.to_string())?;
         run(cmd("npm")
@@ -181,13 +188,17 @@ pub fn setup_build() -> Result {
                 "--prefix",
             ])
             .arg(&tools)
-            .arg(format!("binaryen@{BINARYEN}")))?;
+            .arg(format!("binaryen@{BINARYEN}"))
+            .arg(format!("esbuild@{ESBUILD}")))?;
     }
 
-    if which("gzip").is_some() && which("brotli").is_some() {
-        ok("gzip, brotli", "")
+    if which("gzip").is_some() && which("brotli").is_some() && which("openssl").is_some() {
+        ok("gzip, brotli, openssl", "");
     } else {
-        apt(&["gzip", "brotli"], "brotli (for the size report)")?
+        apt(
+            &["gzip", "brotli", "openssl"],
+            "gzip, brotli or openssl (sizes and SRI hashes)",
+        )?;
     }
     Ok(())
 }
