@@ -49,6 +49,9 @@ enum State {
 
 thread_local! {
     static STATE: RefCell<State> = const { RefCell::new(State::Waiting(Vec::new())) };
+    /// Calls that arrived while the runtime was borrowed (from JavaScript that the runtime
+    /// called, such as a page's wrapper around `fetch`); they run as soon as the borrow ends.
+    static DEFERRED: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
 }
 
 fn dispatch(notices: Notices) {
@@ -60,26 +63,47 @@ fn dispatch(notices: Notices) {
 
 /// Runs `f` on the live runtime now, or keeps it for `init` when the SDK is not started yet.
 pub fn call(f: impl FnOnce(&mut Runtime, &mut Notices) + 'static) {
-    let mut notices = Vec::new();
-    STATE.with(|s| {
-        let Ok(mut s) = s.try_borrow_mut() else {
+    let mut next: Option<Call> = Some(Box::new(f));
+    while let Some(f) = next.take() {
+        let mut notices = Vec::new();
+        let mut busy = false;
+        let _ = STATE.try_with(|s| {
+            let Ok(mut s) = s.try_borrow_mut() else {
+                // The outer call that holds the runtime runs this once it lets go.
+                busy = true;
+                let _ = DEFERRED.try_with(|d| d.try_borrow_mut().map(|mut d| d.push(f)));
+                return;
+            };
+            match &mut *s {
+                State::Live(rt) => f(rt, &mut notices),
+                State::Waiting(calls) if calls.len() < MAX_EARLY_CALLS => calls.push(f),
+                _ => {}
+            }
+        });
+        dispatch(notices);
+        if busy {
             return;
-        };
-        match &mut *s {
-            State::Live(rt) => f(rt, &mut notices),
-            State::Waiting(calls) if calls.len() < MAX_EARLY_CALLS => calls.push(Box::new(f)),
-            _ => {}
         }
-    });
-    dispatch(notices);
+        next = DEFERRED
+            .try_with(|d| {
+                d.try_borrow_mut()
+                    .ok()
+                    .and_then(|mut d| (!d.is_empty()).then(|| d.remove(0)))
+            })
+            .ok()
+            .flatten();
+    }
 }
 
 /// Reads from the live runtime; `None` before a successful `init`.
 pub fn read<R>(f: impl FnOnce(&Runtime) -> R) -> Option<R> {
-    STATE.with(|s| match &*s.try_borrow().ok()? {
-        State::Live(rt) => Some(f(rt)),
-        _ => None,
-    })
+    STATE
+        .try_with(|s| match &*s.try_borrow().ok()? {
+            State::Live(rt) => Some(f(rt)),
+            _ => None,
+        })
+        .ok()
+        .flatten()
 }
 
 /// Whether `init` has succeeded.
@@ -90,7 +114,7 @@ pub fn is_live() -> bool {
 /// Starts the SDK with a validated config, then replays the calls made before.
 pub fn start(cfg: Config, on_error: Option<Function>) {
     let mut notices = Vec::new();
-    STATE.with(|s| {
+    let _ = STATE.try_with(|s| {
         let Ok(mut s) = s.try_borrow_mut() else {
             return;
         };
@@ -120,7 +144,7 @@ pub fn start(cfg: Config, on_error: Option<Function>) {
 
 /// Marks the SDK inert after a failed `init` (calls made before it are dropped).
 pub fn fail() {
-    STATE.with(|s| {
+    let _ = STATE.try_with(|s| {
         if let Ok(mut s) = s.try_borrow_mut() {
             if !matches!(*s, State::Live(_)) {
                 *s = State::Inert;
@@ -273,7 +297,7 @@ impl Runtime {
             ..Settings::default()
         };
         let mut queue_key = String::from(Q_PREFIX);
-        queue_key.push_str(&rng.uuid()[..8]);
+        queue_key.push_str(rng.uuid().get(..8).unwrap_or_default());
         let traits = store
             .get(K_TRAITS)
             .filter(|t| is_object_text(t))

@@ -5,22 +5,23 @@ use super::json;
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
 /// Invalid escapes are kept as written; invalid UTF-8 is replaced.
 pub fn decode_component(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
+    let mut out = Vec::with_capacity(s.len());
+    let mut it = s.bytes();
+    while let Some(c) = it.next() {
+        match c {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
+            b'%' => {
+                let rest = it.clone();
+                match (it.next().and_then(hex), it.next().and_then(hex)) {
+                    (Some(h), Some(l)) => out.push(h << 4 | l),
+                    _ => {
+                        out.push(b'%');
+                        it = rest;
+                    }
                 }
-                _ => out.push(b'%'),
-            },
+            }
             c => out.push(c),
         }
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }

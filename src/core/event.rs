@@ -236,7 +236,7 @@ pub fn build(env: &Envelope, body: &Body) -> Result<String, EventError> {
             env.page.push_fields(&mut o);
             if properties.len() > 2 {
                 o.push(',');
-                o.push_str(&properties[1..]);
+                o.push_str(properties.get(1..).unwrap_or("}"));
             } else {
                 o.push('}');
             }

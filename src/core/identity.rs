@@ -80,7 +80,9 @@ pub fn cookie_domains(host: &str) -> Vec<&str> {
     positions.insert(0, 0);
     // Skip the top-level label alone: start from the last two labels.
     for &p in positions.iter().rev().skip(1) {
-        out.push(&host[p..]);
+        if let Some(d) = host.get(p..) {
+            out.push(d);
+        }
     }
     out
 }

@@ -16,7 +16,7 @@ pub fn push_str(out: &mut String, s: &str) {
             c if (c as u32) < 0x20 => None,
             _ => continue,
         };
-        out.push_str(&s[start..i]);
+        out.push_str(s.get(start..i).unwrap_or_default());
         match esc {
             Some(e) => out.push_str(e),
             None => {
@@ -29,7 +29,7 @@ pub fn push_str(out: &mut String, s: &str) {
         }
         start = i + c.len_utf8();
     }
-    out.push_str(&s[start..]);
+    out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
 }
 
@@ -53,7 +53,7 @@ pub fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &b in &buf[i..] {
+    for &b in buf.iter().skip(i) {
         out.push(b as char);
     }
 }

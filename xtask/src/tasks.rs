@@ -245,9 +245,22 @@ fn wasm_pack_tests(browser: &[&str], collector: &str) -> Result {
     let mut c = cmd("wasm-pack");
     c.args(["test", "--mode", "no-install", "--headless"])
         .args(browser);
-    c.args([
-        "--", "--test", "platform", "--test", "delivery", "--test", "failure", "--test", "config",
-    ]);
+    // Every tests/*.rs is a browser suite (its own page, so its own SDK instance).
+    c.arg("--");
+    let mut suites: Vec<String> = std::fs::read_dir(root().join("tests"))
+        .map_err(|e| format!("tests/: {e}"))?
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".rs")
+                .map(String::from)
+        })
+        .collect();
+    suites.sort();
+    for s in &suites {
+        c.args(["--test", s]);
+    }
     c.env("SHOPTRAIL_TEST_COLLECTOR", collector);
     run(&mut c)
 }
