@@ -62,3 +62,21 @@ test("the script tag loaded twice tracks once, auto-initialised from its data at
   assert.equal(evs.filter((e) => e.event === "Twice Check").length, 1);
   await page.close();
 });
+
+test("a tampered wasm is refused by its integrity hash", async () => {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.route("**/dist/shoptrail.wasm", async (route) => {
+    const res = await route.fetch();
+    const body = Buffer.from(await res.body());
+    body[body.length - 1] ^= 0xff;
+    await route.fulfill({ response: res, body });
+  });
+  await page.goto(`${collector.url}/fixtures/twice.html`);
+  await page.waitForTimeout(1000);
+  assert.notEqual(await page.evaluate(() => window.shoptrail.loaded), true);
+  assert.ok(errors.some((e) => e.includes("shoptrail: could not load")), errors.join("\n"));
+  assert.ok(errors.some((e) => e.includes("integrity")), errors.join("\n"));
+  await page.close();
+});

@@ -3,7 +3,7 @@
 use super::json;
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
-/// Invalid escapes are kept as written; invalid UTF-8 is replaced.
+/// Invalid escapes are kept as written.
 pub fn decode_component(s: &str) -> String {
     let mut out = Vec::with_capacity(s.len());
     let mut it = s.bytes();
@@ -23,7 +23,8 @@ pub fn decode_component(s: &str) -> String {
             c => out.push(c),
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Escapes that decode to invalid UTF-8 leave the component as it was written.
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -92,6 +93,7 @@ mod tests {
         assert_eq!(decode_component("%E2%9C%93"), "✓");
         assert_eq!(decode_component("100%"), "100%");
         assert_eq!(decode_component("%zz%4"), "%zz%4");
+        assert_eq!(decode_component("bad%FF+x"), "bad%FF+x");
     }
 
     #[test]
