@@ -9,6 +9,5 @@ export default defineConfig({
   base: "/vite/",
   plugins: [wasm()],
   build: { outDir: "dist", emptyOutDir: true },
-  optimizeDeps: { exclude: ["shoptrail"] },
   logLevel: "warn",
 });

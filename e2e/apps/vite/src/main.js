@@ -5,7 +5,6 @@ const errors = [];
 
 init({
   endpoint: "/v1/batch",
-  flushInterval: 0,
   onError: (e) => errors.push(`${e.code}: ${e.message}`),
 });
 track("Vite App Loaded", { bundler: "vite" });
