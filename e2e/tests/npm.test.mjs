@@ -1,0 +1,131 @@
+// The npm package as a consumer gets it: `npm pack` of pkg/, installed into a Vite app and a
+// webpack app (e2e/apps/), built by each bundler, loaded in Chromium, delivering to the collector.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { launch, events, until, tempDir } from "../lib.mjs";
+
+const root = process.env.SHOPTRAIL_ROOT || join(import.meta.dirname, "../..");
+const bin = process.env.SHOPTRAIL_COLLECTOR_BIN || join(root, "target/debug/shoptrail-collector");
+const pkgDir = join(root, "pkg");
+const APPS = [
+  { name: "vite", event: "Vite App Loaded", tool: "vite" },
+  { name: "webpack", event: "Webpack App Loaded", tool: "webpack" },
+].map((a) => ({ ...a, dir: join(root, "e2e/apps", a.name) }));
+
+/** Runs a command; on failure the error carries its output. */
+async function sh(file, args, cwd) {
+  try {
+    return (await promisify(execFile)(file, args, { cwd, maxBuffer: 64 << 20 })).stdout;
+  } catch (e) {
+    throw new Error(`${file} ${args.join(" ")} (in ${cwd}) failed:\n${e.stdout}\n${e.stderr}`);
+  }
+}
+
+/** The collector serving each app's dist/ under /<name>/. Resolves once listening. */
+function startCollector(db) {
+  const statics = APPS.flatMap((a) => ["--static", `/${a.name}=${join(a.dir, "dist")}`]);
+  const child = spawn(bin, ["--port", "0", "--db", db, ...statics], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`collector exited early (${code})`)));
+    child.stdout.on("data", (d) => {
+      buf += d;
+      const m = buf.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        child.removeAllListeners("exit");
+        resolve({ url: m[1], stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) });
+      }
+    });
+  });
+}
+
+let tmp, manifest, packed, tarball, collector, browser;
+before(async () => {
+  tmp = tempDir();
+  manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+  [packed] = JSON.parse(await sh("npm", ["pack", pkgDir, "--pack-destination", tmp.dir, "--json"], root));
+  tarball = join(tmp.dir, packed.filename);
+
+  // Install the tarball into each app without touching its package.json or lock (the
+  // tarball's integrity changes with every build, which `npm ci` would reject), then build.
+  await Promise.all(APPS.map(async (app) => {
+    if (!existsSync(join(app.dir, "node_modules/.bin", app.tool))) {
+      throw new Error(`${app.dir}: no node_modules; run \`cargo xtask setup\` (npm ci)`);
+    }
+    const saved = ["package.json", "package-lock.json"].map((f) => readFileSync(join(app.dir, f), "utf8"));
+    await sh("npm", ["install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
+      "--loglevel=error", tarball], app.dir);
+    const now = ["package.json", "package-lock.json"].map((f) => readFileSync(join(app.dir, f), "utf8"));
+    assert.deepEqual(now, saved, `${app.name}: installing the tarball changed package.json or the lock`);
+    const installed = JSON.parse(readFileSync(join(app.dir, "node_modules/shoptrail/package.json"), "utf8"));
+    assert.equal(installed.version, manifest.version);
+    await sh("npm", ["run", "build", "--silent"], app.dir);
+    assert.ok(existsSync(join(app.dir, "dist/index.html")), `${app.name}: build wrote dist/index.html`);
+  }));
+
+  collector = await startCollector(join(tmp.dir, "npm.db"));
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+  tmp?.cleanup();
+});
+
+test("the tarball holds exactly the files package.json lists", () => {
+  const inTarball = new Set(packed.files.map((f) => f.path));
+  const expected = new Set([...manifest.files, "package.json"]);
+  assert.deepEqual([...inTarball].sort(), [...expected].sort(), "no missing and no stray files");
+
+  // The listing is what the tarball really holds.
+  const listed = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n")
+    .filter((p) => p && !p.endsWith("/")).map((p) => p.replace(/^package\//, ""));
+  assert.deepEqual(listed.sort(), [...inTarball].sort());
+
+  // Every entry point package.json names is in it.
+  const targets = [manifest.main, manifest.module, manifest.types,
+    ...Object.values(manifest.exports).flatMap((v) => (typeof v === "string" ? [v] : Object.values(v)))];
+  for (const t of targets) assert.ok(inTarball.has(t.replace(/^\.\//, "")), `${t} is packed`);
+});
+
+for (const app of APPS) {
+  test(`${app.name}: the bundled package initialises, flushes and delivers "${app.event}"`, async () => {
+    const page = await browser.context.newPage();
+    const problems = [];
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+    page.on("response", (r) => r.status() >= 400 && !r.url().endsWith("/favicon.ico")
+      && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+    try {
+      await page.goto(`${collector.url}/${app.name}/`);
+      const text = await page
+        .waitForFunction(() => document.getElementById("result")?.textContent, null, { timeout: 15000 })
+        .then((h) => h.jsonValue())
+        .catch((e) => { throw new Error(`${app.name}: no result in the page (${e.message})\n${problems.join("\n")}`); });
+      const result = JSON.parse(text);
+      assert.deepEqual(result.errors, [], "no onError reports");
+      assert.equal(result.flushed, true, "flush() resolved true");
+      assert.match(result.anonymousId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+
+      const [ev] = await until(async () => {
+        const e = await events(collector.url, { event: app.event, anonymousId: result.anonymousId });
+        return e.length > 0 && e;
+      }, 5000, app.event);
+      assert.equal(ev.type, "track");
+      assert.equal(ev.properties.bundler, app.name);
+      assert.equal(ev.context.library.name, "shoptrail");
+      assert.equal(ev.context.library.version, manifest.version);
+      assert.equal(ev.context.page.path, `/${app.name}/`);
+      assert.deepEqual(problems.filter((p) => !p.startsWith("console: Failed to load resource")), [],
+        "no page errors or failed requests (besides the favicon)");
+    } finally {
+      await page.close();
+    }
+  });
+}
+
