@@ -43,8 +43,17 @@ export interface ShoptrailConfig {
 }
 /** An error reported by shoptrail: `code` is one of invalid_config, invalid_argument, event_too_large, rejected, delivery_failing, queue_full, storage_unavailable. */
 export interface ShoptrailError extends Error { code: string; }
-/** Names accepted by {@link on}: `event` (each accepted event, as sent), `delivered` ({ count }), `error` (a ShoptrailError). */
-export type ShoptrailEventName = "event" | "delivered" | "error";
+/** What listeners added with {@link on} receive, by name. */
+export interface ShoptrailEvents {
+  /** Each accepted event, exactly as it will be sent (Segment spec: type, event, properties, context, ...). */
+  event: Record<string, unknown> & { type: "page" | "track" | "identify" | "alias"; messageId: string };
+  /** A batch the endpoint stored. */
+  delivered: { count: number };
+  /** The same errors `onError` receives. */
+  error: ShoptrailError;
+}
+/** Names accepted by {@link on} and {@link off}. */
+export type ShoptrailEventName = keyof ShoptrailEvents;
 "#;
 
     fn to_value(v: JsValue) -> Value {
@@ -151,8 +160,10 @@ export type ShoptrailEventName = "event" | "delivered" | "error";
     /// Tracks a page view. `name` is optional: `page(properties)` works too.
     #[wasm_bindgen]
     pub fn page(
-        #[wasm_bindgen(unchecked_param_type = "string | Record<string, unknown>")] name: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] properties: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | Record<string, unknown>")]
+        name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")]
+        properties: JsValue,
     ) {
         let (name, props) = if name.is_object() {
             (JsValue::UNDEFINED, name)
@@ -177,7 +188,8 @@ export type ShoptrailEventName = "event" | "delivered" | "error";
     #[wasm_bindgen]
     pub fn track(
         #[wasm_bindgen(unchecked_param_type = "string")] event: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] properties: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")]
+        properties: JsValue,
     ) {
         let name = event.as_string().unwrap_or_default();
         let json = object_json(&properties);
@@ -191,8 +203,9 @@ export type ShoptrailEventName = "event" | "delivered" | "error";
     /// `identify(traits)` or `identify(userId)`. Traits merge into those already known.
     #[wasm_bindgen]
     pub fn identify(
-        #[wasm_bindgen(unchecked_param_type = "string | Record<string, unknown>")] user_id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] traits: JsValue,
+        #[wasm_bindgen(js_name = userId, unchecked_optional_param_type = "string | Record<string, unknown>")]
+        user_id: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] traits: JsValue,
     ) {
         let (user_id, traits) = if user_id.is_object() {
             (JsValue::UNDEFINED, user_id)
@@ -215,8 +228,9 @@ export type ShoptrailEventName = "event" | "delivered" | "error";
     /// defaults to the current user id, else the anonymous id.
     #[wasm_bindgen]
     pub fn alias(
-        #[wasm_bindgen(unchecked_param_type = "string")] user_id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string")] previous_id: JsValue,
+        #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+        #[wasm_bindgen(js_name = previousId, unchecked_optional_param_type = "string")]
+        previous_id: JsValue,
     ) {
         let uid = opt_string(&user_id).unwrap_or_default();
         let prev = opt_string(&previous_id);
@@ -264,7 +278,10 @@ export type ShoptrailEventName = "event" | "delivered" | "error";
     #[wasm_bindgen]
     pub fn on(
         #[wasm_bindgen(unchecked_param_type = "ShoptrailEventName")] name: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "(payload: any) => void")] callback: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "(payload: ShoptrailEvents[ShoptrailEventName]) => void"
+        )]
+        callback: JsValue,
     ) {
         let name = name.as_string().unwrap_or_default();
         if let Ok(f) = callback.dyn_into::<Function>() {
@@ -276,7 +293,10 @@ export type ShoptrailEventName = "event" | "delivered" | "error";
     #[wasm_bindgen]
     pub fn off(
         #[wasm_bindgen(unchecked_param_type = "ShoptrailEventName")] name: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "(payload: any) => void")] callback: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "(payload: ShoptrailEvents[ShoptrailEventName]) => void"
+        )]
+        callback: JsValue,
     ) {
         let name = name.as_string().unwrap_or_default();
         if let Ok(f) = callback.dyn_into::<Function>() {

@@ -129,3 +129,13 @@ for (const app of APPS) {
   });
 }
 
+
+test("under Node (SSR, test runners) both entries import and do nothing", async () => {
+  const script = `
+    const a = await import("shoptrail");
+    const b = await import("shoptrail/web");
+    a.init({ endpoint: "/v1/batch" }); a.track("Server Side");
+    console.log(JSON.stringify([await a.flush(), a.anonymousId() ?? null, typeof b.track, await b.flush()]));`;
+  const out = await sh("node", ["--input-type=module", "-e", script], APPS[0].dir);
+  assert.deepEqual(JSON.parse(out.trim()), [false, null, "function", false]);
+});

@@ -128,6 +128,10 @@ pub fn build() -> Result<usize> {
         &pkg.join("README.md"),
         read(&root.join("pkg-config/README.md"))?.as_bytes(),
     )?;
+    write(
+        &pkg.join("node.js"),
+        read(&root.join("pkg-config/node.js"))?.as_bytes(),
+    )?;
 
     // Script tag: one classic script (glue + loader in one function scope, minified) and the
     // wasm, under plain and versioned names, with SRI hashes.
