@@ -38,6 +38,8 @@ export interface ShoptrailConfig {
   debug?: boolean;
   /** Track a page view when `init` runs. Default true. */
   pageViews?: boolean;
+  /** Track single-page-app navigations (pushState, replaceState, popstate, hashchange) as page views, with the previous URL as referrer. Default true; turn it off if the app calls `page()` on route changes itself. */
+  history?: boolean;
   /** Called with a `ShoptrailError` (an `Error` with a `code`) for invalid calls and delivery problems. */
   onError?: (error: ShoptrailError) => void;
 }
@@ -173,13 +175,7 @@ export type ShoptrailEventName = keyof ShoptrailEvents;
         let name = name.as_string();
         let json = object_json(&props);
         runtime::call(move |rt, n| match json {
-            Some(p) => rt.enqueue(
-                crate::core::event::Body::Page {
-                    name: name.as_deref(),
-                    properties: &p,
-                },
-                n,
-            ),
+            Some(p) => rt.page_view(name.as_deref(), &p, n),
             None => bad_object(rt, n),
         });
     }

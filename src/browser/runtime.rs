@@ -7,10 +7,11 @@
 
 use super::platform::{self, Rng, Store};
 use crate::core::{
+    campaign,
     config::Config,
     event::{self, Body, Envelope, EventError, PageInfo},
     identity::{self, Session},
-    json,
+    json, page,
     queue::{self, Outcome, Queue, Report, Settings},
 };
 use js_sys::{Function, Object, Reflect};
@@ -22,6 +23,9 @@ const K_AID: &str = "shoptrail:aid";
 const K_UID: &str = "shoptrail:uid";
 const K_TRAITS: &str = "shoptrail:traits";
 const K_SESSION: &str = "shoptrail:session";
+const K_CAMPAIGN: &str = "shoptrail:campaign";
+const K_FIRST_TOUCH: &str = "shoptrail:first_touch";
+const K_LAST_TOUCH: &str = "shoptrail:last_touch";
 const Q_PREFIX: &str = "shoptrail:q:";
 const COOKIE: &str = "shoptrail_aid";
 /// 400 days, the longest lifetime browsers keep a cookie.
@@ -33,6 +37,8 @@ const PERSIST_DELAY_MS: u64 = 50;
 const REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Calls made before `init` that are kept and replayed by it.
 const MAX_EARLY_CALLS: usize = 1000;
+/// Scroll position is sampled at most this often.
+const SCROLL_SAMPLE_MS: u64 = 100;
 
 /// JavaScript calls to make once the runtime is released: `(function, argument)`.
 pub type Notices = Vec<(Function, JsValue)>;
@@ -124,13 +130,7 @@ pub fn start(cfg: Config, on_error: Option<Function>) {
         };
         let mut rt = Box::new(Runtime::new(cfg, on_error, &mut notices));
         if rt.cfg.page_views {
-            rt.enqueue(
-                Body::Page {
-                    name: None,
-                    properties: "{}",
-                },
-                &mut notices,
-            );
+            rt.page_view(None, "{}", &mut notices);
         }
         for c in early {
             c(&mut rt, &mut notices);
@@ -161,11 +161,15 @@ pub fn error_value(code: &str, message: &str) -> JsValue {
     e.into()
 }
 
+type HistoryFn = Closure<dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>;
+
 struct Hooks {
     wake: Closure<dyn FnMut()>,
     ok: Closure<dyn FnMut(JsValue)>,
     fail: Closure<dyn FnMut(JsValue)>,
     lifecycle: Closure<dyn FnMut(web_sys::Event)>,
+    /// Our wrappers around `history.pushState` and `history.replaceState`.
+    history: Vec<HistoryFn>,
 }
 
 impl Hooks {
@@ -192,6 +196,37 @@ impl Hooks {
                     .unwrap_or(false);
                 call(move |rt, n| rt.on_lifecycle(&kind, persisted, n))
             }),
+            history: Vec::new(),
+        }
+    }
+
+    /// Wraps `history.pushState` and `replaceState` so that in-app navigations are seen. The
+    /// wrapper is transparent: it calls the original with the page's arguments and returns (or
+    /// rethrows) what the original does.
+    fn patch_history(&mut self) {
+        let Some(history) = platform::window().and_then(|w| w.history().ok()) else {
+            return;
+        };
+        for name in ["pushState", "replaceState"] {
+            let key = JsValue::from_str(name);
+            let Some(original) = Reflect::get(&history, &key)
+                .ok()
+                .and_then(|f| f.dyn_into::<Function>().ok())
+            else {
+                continue;
+            };
+            let target = history.clone();
+            let wrapper: HistoryFn =
+                Closure::new(move |state: JsValue, unused: JsValue, url: JsValue| {
+                    let result = original.call3(&target, &state, &unused, &url);
+                    if result.is_ok() {
+                        call(|rt, n| rt.on_navigation(n));
+                    }
+                    result
+                });
+            if Reflect::set(&history, &key, wrapper.as_ref()).unwrap_or(false) {
+                self.history.push(wrapper);
+            }
         }
     }
 }
@@ -221,6 +256,18 @@ pub struct Runtime {
     sent_at: Option<u64>,
     abort: Option<AbortController>,
     storage_warned: bool,
+    /// The session's campaign (JSON object text), if it came from a campaign URL.
+    campaign: Option<String>,
+    /// URL of the last page view, to see real navigations in single-page apps.
+    tracked_url: String,
+    tracked_path: String,
+    /// When the current page view started, Unix ms.
+    page_started: u64,
+    /// Deepest scroll of the current page, percent.
+    max_scroll: u32,
+    last_scroll_sample: u64,
+    /// Whether `Page Left` went out for the current page view.
+    left_sent: bool,
     hooks: Hooks,
 }
 
@@ -324,6 +371,13 @@ impl Runtime {
             sent_at: None,
             abort: None,
             storage_warned: false,
+            campaign: None,
+            tracked_url: String::new(),
+            tracked_path: String::new(),
+            page_started: now,
+            max_scroll: 0,
+            last_scroll_sample: 0,
+            left_sent: true,
             hooks: Hooks::new(),
             store,
             rng,
@@ -334,6 +388,9 @@ impl Runtime {
         rt.touch_session(now, true);
         rt.adopt_queues(now, notices);
         rt.listen();
+        if rt.cfg.history {
+            rt.hooks.patch_history();
+        }
         rt
     }
 
@@ -395,9 +452,17 @@ impl Runtime {
     fn listen(&self) {
         let Some(w) = platform::window() else { return };
         let f: &Function = self.hooks.lifecycle.as_ref().unchecked_ref();
-        for kind in ["pagehide", "pageshow", "online"] {
+        let mut kinds = vec!["pagehide", "pageshow", "online"];
+        if self.cfg.history {
+            kinds.extend(["popstate", "hashchange"]);
+        }
+        for kind in kinds {
             let _ = w.add_event_listener_with_callback(kind, f);
         }
+        let passive = web_sys::AddEventListenerOptions::new();
+        passive.set_passive(true);
+        let _ = w
+            .add_event_listener_with_callback_and_add_event_listener_options("scroll", f, &passive);
         if let Some(d) = w.document() {
             let _ = d.add_event_listener_with_callback("visibilitychange", f);
         }
@@ -453,12 +518,39 @@ impl Runtime {
         let href = platform::window()
             .and_then(|w| w.location().href().ok())
             .unwrap_or_default();
-        if href != self.page.url || self.ctx_session != self.session.id || self.ctx.is_empty() {
-            let referrer = (!self.page.url.is_empty()).then(|| self.page.referrer.clone());
-            self.page = read_page(referrer.as_deref());
-            self.ctx = event::context(&self.static_ctx, &self.page, self.session.id);
+        let url_changed = href != self.page.url;
+        if url_changed || self.ctx_session != self.session.id || self.ctx.is_empty() {
+            if url_changed {
+                // After an in-app navigation the previous URL is the referrer.
+                let referrer = (!self.page.url.is_empty()).then(|| self.page.url.clone());
+                self.page = read_page(referrer.as_deref());
+            }
+            self.refresh_campaign();
+            self.ctx = event::context(
+                &self.static_ctx,
+                &self.page,
+                self.session.id,
+                self.campaign.as_deref(),
+            );
             self.ctx_session = self.session.id;
         }
+    }
+
+    /// The session's campaign: a campaign URL starts one (and becomes the last touch, and the
+    /// first touch if there was none); later pages of the session keep it.
+    fn refresh_campaign(&mut self) {
+        let landing = campaign::campaign_json(&self.page.search);
+        let stored = self.store.get(K_CAMPAIGN);
+        let (c, new) = campaign::for_session(stored.as_deref(), self.session.id, landing);
+        if let (Some(c), true) = (&c, new) {
+            self.store
+                .set(K_CAMPAIGN, &campaign::encode_session(self.session.id, c));
+            self.store.set(K_LAST_TOUCH, c);
+            if self.store.get(K_FIRST_TOUCH).is_none() {
+                self.store.set(K_FIRST_TOUCH, c);
+            }
+        }
+        self.campaign = c;
     }
 
     /// Builds and queues one message.
@@ -554,8 +646,24 @@ impl Runtime {
                 }
             }
         }
-        let traits = self.traits.clone();
+        let traits = self.traits_with_touches();
         self.enqueue(Body::Identify { traits: &traits }, notices);
+    }
+
+    /// The traits sent with `identify`: the stored ones plus the first- and last-touch campaigns,
+    /// so that the profile keeps where the shopper first came from and most recently came from.
+    fn traits_with_touches(&self) -> String {
+        let mut t = self.traits.strip_suffix('}').unwrap_or("{").to_string();
+        let mut first = t.len() <= 1;
+        for (key, name) in [(K_FIRST_TOUCH, "first_touch"), (K_LAST_TOUCH, "last_touch")] {
+            if let Some(c) = self.store.get(key).filter(|c| is_object_text(c)) {
+                json::push_key(&mut t, name, first);
+                t.push_str(&c);
+                first = false;
+            }
+        }
+        t.push('}');
+        t
     }
 
     /// `alias(userId, previousId?)`.
@@ -578,7 +686,15 @@ impl Runtime {
 
     /// `reset()`: forgets the user and traits, starts a new anonymous id and session.
     pub fn reset(&mut self) {
-        for k in [K_UID, K_TRAITS, K_AID, K_SESSION] {
+        for k in [
+            K_UID,
+            K_TRAITS,
+            K_AID,
+            K_SESSION,
+            K_CAMPAIGN,
+            K_FIRST_TOUCH,
+            K_LAST_TOUCH,
+        ] {
             self.store.remove(k);
         }
         platform::cookie_set(COOKIE, "", 0, self.cookie_domain.as_deref());
@@ -588,6 +704,8 @@ impl Runtime {
         let now = platform::now();
         self.session = Session { id: now, last: now };
         self.store.set(K_SESSION, &self.session.encode());
+        self.campaign = None;
+        self.ctx.clear();
     }
 
     /// `flush()`: sends everything queued now; `resolve(true)` once delivered, `resolve(false)`
@@ -771,15 +889,89 @@ impl Runtime {
             .and_then(|w| w.document())
             .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden);
         match kind {
-            "pagehide" => self.unload(true, now, notices),
-            "visibilitychange" if hidden => self.unload(false, now, notices),
-            "pageshow" if persisted => self.persist(false, now, notices),
+            "pagehide" => {
+                self.page_left(now, notices);
+                self.unload(true, now, notices)
+            }
+            "visibilitychange" if hidden => {
+                self.page_left(now, notices);
+                self.unload(false, now, notices)
+            }
+            "pageshow" if persisted => {
+                // Back from the back-forward cache: the shopper is on this page again.
+                self.persist(false, now, notices);
+                if self.cfg.page_views {
+                    self.page_view(None, "{}", notices);
+                }
+            }
             "online" => {
                 self.queue.flush();
                 self.drive(now, notices);
             }
+            "popstate" | "hashchange" => self.on_navigation(notices),
+            "scroll" if now >= self.last_scroll_sample + SCROLL_SAMPLE_MS => {
+                self.last_scroll_sample = now;
+                self.sample_scroll();
+            }
             _ => {}
         }
+    }
+
+    /// A page view: also starts the time-on-page and scroll-depth measures for `Page Left`.
+    pub fn page_view(&mut self, name: Option<&str>, properties: &str, notices: &mut Notices) {
+        self.enqueue(Body::Page { name, properties }, notices);
+        self.tracked_url = self.page.url.clone();
+        self.tracked_path = self.page.path.clone();
+        self.page_started = platform::now();
+        self.max_scroll = 0;
+        self.left_sent = false;
+        self.sample_scroll();
+    }
+
+    /// `history.pushState`/`replaceState`, `popstate` or `hashchange`: one page view per real
+    /// URL change, after `Page Left` for the page being left.
+    fn on_navigation(&mut self, notices: &mut Notices) {
+        let href = platform::window()
+            .and_then(|w| w.location().href().ok())
+            .unwrap_or_default();
+        if href == self.tracked_url || !self.cfg.history {
+            return;
+        }
+        self.page_left(platform::now(), notices);
+        self.page_view(None, "{}", notices);
+    }
+
+    fn sample_scroll(&mut self) {
+        let Some(w) = platform::window() else { return };
+        let y = w.scroll_y().unwrap_or(0.0);
+        let vh = w
+            .inner_height()
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        let dh = w
+            .document()
+            .and_then(|d| d.document_element())
+            .map(|e| e.scroll_height() as f64)
+            .unwrap_or(0.0);
+        self.max_scroll = self.max_scroll.max(page::scroll_percent(y, vh, dh));
+    }
+
+    /// `Page Left` for the current page view, once: time on page and deepest scroll.
+    fn page_left(&mut self, now: u64, notices: &mut Notices) {
+        if self.left_sent || self.tracked_url.is_empty() {
+            return;
+        }
+        self.left_sent = true;
+        self.sample_scroll();
+        // The page being left is the one last viewed, even if the URL already changed.
+        let props = page::left_properties(
+            &self.tracked_path,
+            &self.tracked_url,
+            now.saturating_sub(self.page_started),
+            self.max_scroll,
+        );
+        self.track("Page Left", &props, notices);
     }
 
     /// The page may be going away: hand what is queued to the browser (sendBeacon) in bodies it

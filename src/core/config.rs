@@ -18,7 +18,7 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 8] = [
+pub const OPTIONS: [&str; 9] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -27,6 +27,7 @@ pub const OPTIONS: [&str; 8] = [
     "debug",
     "onError",
     "pageViews",
+    "history",
 ];
 
 /// Validated configuration.
@@ -46,6 +47,9 @@ pub struct Config {
     pub debug: bool,
     /// Track a page view when `init` runs (default true).
     pub page_views: bool,
+    /// Track single-page-app navigations (pushState, replaceState, popstate, hashchange) as
+    /// page views (default true).
+    pub history: bool,
 }
 
 /// An invalid option: which one and what is wrong with it.
@@ -95,7 +99,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history",
         });
     }
     let endpoint = match get("endpoint") {
@@ -146,6 +150,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         )?,
         debug: flag(&get("debug"), "debug", false)?,
         page_views: flag(&get("pageViews"), "pageViews", true)?,
+        history: flag(&get("history"), "history", true)?,
     })
 }
 
@@ -200,6 +205,7 @@ mod tests {
             ("writeKey", Value::Str(String::new())),
             ("onError", Value::Str("log".into())),
             ("pageViews", Value::Num(1.0)),
+            ("history", Value::Str("on".into())),
         ] {
             let e = run(&[ep.clone(), (k, v.clone())]).unwrap_err();
             assert_eq!(e.option, k, "{v:?}");

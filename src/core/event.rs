@@ -1,6 +1,6 @@
 //! The Segment-spec event envelope: `page`, `track`, `identify` and `alias` messages.
 
-use super::{campaign, json, time};
+use super::{json, time};
 
 /// Largest serialized event accepted, as Segment's HTTP API allows (32 KiB).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
@@ -164,17 +164,22 @@ fn is_number_text(s: &str) -> bool {
 }
 
 /// Builds the whole `context` object for one page and session.
-pub fn context(static_part: &str, page: &PageInfo, session_id: u64) -> String {
+/// `campaign` is the session's campaign object (see [`super::campaign::for_session`]).
+pub fn context(
+    static_part: &str,
+    page: &PageInfo,
+    session_id: u64,
+    campaign: Option<&str>,
+) -> String {
     let mut o = String::with_capacity(static_part.len() + page.url.len() * 2 + 200);
     o.push('{');
     o.push_str(static_part);
     o.push_str(",\"page\":{");
     page.push_fields(&mut o);
     o.push('}');
-    let mark = o.len();
-    o.push_str(",\"campaign\":");
-    if !campaign::push_campaign(&mut o, &page.search) {
-        o.truncate(mark);
+    if let Some(c) = campaign {
+        json::push_key(&mut o, "campaign", false);
+        o.push_str(c);
     }
     json::push_key(&mut o, "sessionId", false);
     json::push_u64(&mut o, session_id);
@@ -296,7 +301,8 @@ mod tests {
             (1280, 720),
             "1.5",
         );
-        context(&s, p, 1_763_805_600_000)
+        let c = crate::core::campaign::campaign_json(&p.search);
+        context(&s, p, 1_763_805_600_000, c.as_deref())
     }
 
     #[test]

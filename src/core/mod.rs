@@ -9,5 +9,6 @@ pub mod event;
 pub mod id;
 pub mod identity;
 pub mod json;
+pub mod page;
 pub mod queue;
 pub mod time;

@@ -1,0 +1,96 @@
+// Single-page apps: one page view per real URL change with the previous URL as referrer,
+// Page Left with time on page and scroll depth, and the landing campaign kept for the session.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCollector, launch, events, until, tempDir } from "../lib.mjs";
+
+let collector, browser, tmp;
+before(async () => {
+  tmp = tempDir();
+  collector = await startCollector({ db: join(tmp.dir, "spa.db") });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await collector?.stop();
+  tmp?.cleanup();
+});
+
+test("pushState, replaceState, hashchange and popstate give one page view per real URL change", async () => {
+  const page = await browser.context.newPage();
+  const base = `${collector.url}/fixtures/spa.html`;
+  const landing = `${base}?utm_source=newsletter&utm_campaign=bf&gclid=G1`;
+  await page.goto(landing);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight / 2));
+  await page.waitForTimeout(250);
+
+  await page.evaluate(() => history.pushState({}, "", "/fixtures/spa.html?view=product"));
+  await page.evaluate(() => history.replaceState({ x: 1 }, "", "/fixtures/spa.html?view=product"));
+  await page.evaluate(() => history.replaceState({}, "", "/fixtures/spa.html?view=product&color=red"));
+  await page.evaluate(() => { location.hash = "reviews"; });
+  await page.waitForFunction(() => location.hash === "#reviews");
+  await page.waitForTimeout(100);
+  await page.evaluate(() => history.back());
+  await page.waitForFunction(() => location.hash === "");
+  await page.waitForTimeout(100);
+  await page.evaluate(() => window.shoptrail.identify("spa-shopper", { plan: "basic" }));
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+
+  const evs = await until(async () => {
+    const e = await events(collector.url, { anonymousId: aid });
+    return e.some((x) => x.type === "identify") && e;
+  }, 10000, "identify");
+  const pages = evs.filter((e) => e.type === "page");
+  const urls = pages.map((e) => e.properties.url);
+  assert.deepEqual(urls, [
+    landing,
+    `${base}?view=product`,
+    `${base}?view=product&color=red`,
+    `${base}?view=product&color=red#reviews`,
+    `${base}?view=product&color=red`,
+  ]);
+  assert.deepEqual(pages.slice(1).map((e) => e.properties.referrer), urls.slice(0, -1));
+  assert.deepEqual(pages.slice(1).map((e) => e.context.page.referrer), urls.slice(0, -1));
+
+  const left = evs.filter((e) => e.event === "Page Left");
+  assert.deepEqual(left.map((e) => e.properties.url), urls.slice(0, -1));
+  assert.ok(left[0].properties.time_on_page_ms >= 250, JSON.stringify(left[0].properties));
+  assert.ok(left[0].properties.max_scroll_depth >= 50, JSON.stringify(left[0].properties));
+  assert.equal(left[0].properties.path, "/fixtures/spa.html");
+  // Each Page Left comes right before the next page view.
+  const order = evs.filter((e) => e.type === "page" || e.event === "Page Left").map((e) => e.type);
+  assert.deepEqual(order, ["page", "track", "page", "track", "page", "track", "page", "track", "page"]);
+
+  // The landing campaign (utm and click id) is kept for every event of the session.
+  for (const e of evs) {
+    assert.deepEqual(e.context.campaign, { source: "newsletter", name: "bf", gclid: "G1" }, e.type);
+  }
+  const ident = evs.find((e) => e.type === "identify");
+  assert.deepEqual(ident.traits.first_touch, { source: "newsletter", name: "bf", gclid: "G1" });
+  assert.deepEqual(ident.traits.last_touch, ident.traits.first_touch);
+  assert.equal(ident.traits.plan, "basic");
+  assert.deepEqual(await page.evaluate(() => window.errors), []);
+  await page.close();
+});
+
+test("leaving the page sends Page Left by beacon", async () => {
+  const page = await browser.context.newPage();
+  // Batches wait a minute: only the unload path can deliver in time.
+  await page.goto(`${collector.url}/fixtures/spa.html?leave=1&flushInterval=60000`);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  await page.waitForTimeout(300);
+  await page.goto("about:blank");
+  const left = await until(async () => {
+    const e = (await events(collector.url, { anonymousId: aid, event: "Page Left" }))
+      .filter((x) => x.properties.url.includes("?leave=1"));
+    return e.length && e;
+  }, 10000, "Page Left after navigating away");
+  assert.equal(left.length, 1);
+  assert.ok(left[0].properties.time_on_page_ms >= 300);
+  assert.equal(left[0].properties.max_scroll_depth < 100, true, "a tall page, not scrolled");
+  await page.close();
+});
