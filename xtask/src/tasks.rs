@@ -40,7 +40,12 @@ fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
         .arg(out)
         .arg(wasm))?;
     let bg = out.join("shoptrail_bg.wasm");
-    run(cmd("wasm-opt").arg("-Oz").arg(&bg).arg("-o").arg(&bg))
+    // --low-memory-unused: Rust never uses the first 1 KiB of linear memory.
+    run(cmd("wasm-opt")
+        .args(["-Oz", "--converge", "--low-memory-unused"])
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg))
 }
 
 /// The Subresource Integrity value (`sha384-<base64>`) of a file.
