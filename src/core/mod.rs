@@ -4,11 +4,13 @@
 //! browser facts come in as arguments. It builds and is tested on the host with `cargo test`.
 
 pub mod campaign;
+pub mod commerce;
 pub mod config;
 pub mod event;
 pub mod id;
 pub mod identity;
 pub mod json;
+pub mod money;
 pub mod page;
 pub mod queue;
 pub mod time;
