@@ -1,7 +1,15 @@
 /* shoptrail script-tag loader. `cargo xtask build` wraps this file and the wasm-bindgen glue in
    one function scope, so `wasm_bindgen` is defined above and nothing leaks into the page. */
 var w = window, s = w.shoptrail, me = document.currentScript;
-var names = "init page track identify alias reset flush anonymousId userId sessionId on off".split(" ");
+var names = ("init page track identify alias reset flush anonymousId userId sessionId on off " +
+  "cart.add cart.remove cart.update cart.clear cart.view cart.get checkout.start checkout.step " +
+  "checkout.payment order.complete coupon.apply coupon.deny coupon.remove product.view " +
+  "product.click products.searched productList.viewed").split(" ");
+/* `cart.add` lives at s.cart.add: the object that holds a name, and the name's last part. */
+function slot(root, m) {
+  var p = m.split(".");
+  return p[1] ? [root[p[0]] = root[p[0]] || {}, p[1]] : [root, m];
+}
 if (!s || typeof s !== "object") s = w.shoptrail = {};
 /* Loaded twice (two tags, or a theme that repeats the snippet): the first copy wins. */
 if (s.loaded || s.loading) return;
@@ -10,7 +18,8 @@ s.loading = true;
 if (!s.q) {
   s.q = [];
   names.forEach(function (m) {
-    s[m] = function () {
+    var t = slot(s, m);
+    t[0][t[1]] = function () {
       var a = [].slice.call(arguments);
       return new Promise(function (r) { s.q.push([m, a, r]); });
     };
@@ -25,7 +34,12 @@ var wasmSri = "__SHOPTRAIL_WASM_SRI__";
 var source = data.wasm ? wasmUrl : fetch(wasmUrl, { integrity: wasmSri });
 wasm_bindgen({ module_or_path: source }).then(function () {
   var calls = s.q || [];
-  names.forEach(function (m) { s[m] = wasm_bindgen[m]; });
+  /* Swap each stub for the real function on the same objects, so references the page kept
+     (const cart = shoptrail.cart) now reach the SDK. */
+  names.forEach(function (m) {
+    var t = slot(s, m), f = slot(wasm_bindgen, m);
+    t[0][t[1]] = f[0][f[1]];
+  });
   delete s.q;
   delete s.loading;
   s.loaded = true;
@@ -38,7 +52,8 @@ wasm_bindgen({ module_or_path: source }).then(function () {
   }
   calls.forEach(function (c) {
     var r;
-    try { r = s[c[0]].apply(s, c[1]); } catch (e) { r = undefined; }
+    var t = slot(s, c[0]);
+    try { r = t[0][t[1]].apply(t[0], c[1]); } catch (e) { r = undefined; }
     if (typeof c[2] === "function") c[2](r);
   });
 }, function (e) {

@@ -45,6 +45,24 @@ export interface ShoptrailConfig {
 }
 /** An error reported by shoptrail: `code` is one of invalid_config, invalid_argument, event_too_large, rejected, delivery_failing, queue_full, storage_unavailable. */
 export interface ShoptrailError extends Error { code: string; }
+/** A product, as Segment's e-commerce spec v2 names its fields. Other properties pass through. */
+export interface ShoptrailProduct {
+  product_id?: string; sku?: string; category?: string; name?: string; brand?: string; variant?: string;
+  /** Unit price in the currency's major unit (19.99); kept exactly in minor units. */
+  price?: number | string;
+  quantity?: number; coupon?: string; position?: number; url?: string; image_url?: string;
+  /** ISO 4217 code; defaults to the cart's, else USD. A cart holds one currency. */
+  currency?: string;
+  [key: string]: unknown;
+}
+/** An order for `checkout.start` and `order.complete`. Amounts are in the major unit. */
+export interface ShoptrailOrder {
+  order_id?: string; affiliation?: string; total?: number | string; revenue?: number | string;
+  shipping?: number | string; tax?: number | string; discount?: number | string; coupon?: string; currency?: string;
+  [key: string]: unknown;
+}
+/** The cart, as `cart.get()` returns it and Cart Viewed sends it. */
+export interface ShoptrailCart { cart_id: string; products: ShoptrailProduct[]; value: number; currency?: string }
 /** What listeners added with {@link on} receive, by name. */
 export interface ShoptrailEvents {
   /** Each accepted event, exactly as it will be sent (Segment spec: type, event, properties, context, ...). */
@@ -297,6 +315,290 @@ export type ShoptrailEventName = keyof ShoptrailEvents;
         let name = name.as_string().unwrap_or_default();
         if let Ok(f) = callback.dyn_into::<Function>() {
             runtime::call(move |rt, _| rt.off(&name, &f));
+        }
+    }
+
+    // ---- commerce: Segment e-commerce spec v2 ----
+
+    use crate::browser::capture;
+    use crate::browser::shop::Step;
+
+    fn product_or_report(v: &JsValue) -> Option<crate::core::commerce::ProductInput> {
+        if capture::is_plain_object(v) {
+            Some(capture::product_input(v))
+        } else {
+            runtime::call(|rt, n| {
+                rt.report(
+                    "invalid_argument",
+                    "the product must be an object such as { product_id: \"sku-1\", price: 19.99 }",
+                    n,
+                )
+            });
+            None
+        }
+    }
+
+    fn props_or_report(v: &JsValue) -> Option<String> {
+        let p = capture::props_json(v);
+        if p.is_none() {
+            runtime::call(bad_object);
+        }
+        p
+    }
+
+    /// The shopper's cart: `shoptrail.cart.add(product, quantity?)` and the rest. The cart is
+    /// kept in localStorage, shared by the site's tabs, with money in exact minor units.
+    #[wasm_bindgen(js_name = cart)]
+    #[derive(Debug)]
+    pub struct CartApi;
+
+    #[wasm_bindgen(js_class = cart)]
+    impl CartApi {
+        /// Adds a product (`product_id` or `sku` required; `price`, `currency`, `name`, `brand`,
+        /// `category`, `variant`, `coupon`, `position`, `url`, `image_url`, and any other
+        /// properties) and tracks Product Added. `quantity` defaults to the product's, else 1.
+        pub fn add(
+            #[wasm_bindgen(unchecked_param_type = "ShoptrailProduct")] product: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "number")] quantity: JsValue,
+        ) {
+            if let Some(p) = product_or_report(&product) {
+                let q = capture::text(&quantity);
+                runtime::call(move |rt, n| rt.cart_add(p, q, n));
+            }
+        }
+
+        /// Removes `quantity` units (default: the whole line) and tracks Product Removed.
+        pub fn remove(
+            #[wasm_bindgen(js_name = productId, unchecked_param_type = "string")]
+            product_id: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "number")] quantity: JsValue,
+        ) {
+            let id = capture::text(&product_id).unwrap_or_default();
+            let q = capture::text(&quantity);
+            runtime::call(move |rt, n| rt.cart_remove(id, q, n));
+        }
+
+        /// Sets a line's quantity (0 removes it) and tracks Product Added or Removed for the
+        /// difference.
+        pub fn update(
+            #[wasm_bindgen(js_name = productId, unchecked_param_type = "string")]
+            product_id: JsValue,
+            #[wasm_bindgen(unchecked_param_type = "number")] quantity: JsValue,
+        ) {
+            let id = capture::text(&product_id).unwrap_or_default();
+            let q = capture::text(&quantity);
+            runtime::call(move |rt, n| rt.cart_update(id, q, n));
+        }
+
+        /// Empties the cart, tracking Product Removed for each line.
+        pub fn clear() {
+            runtime::call(|rt, n| rt.cart_clear(n));
+        }
+
+        /// Tracks Cart Viewed with the cart's products and value.
+        pub fn view() {
+            runtime::call(|rt, n| rt.cart_view(n));
+        }
+
+        /// The cart: `{ cart_id, products, value, currency }` (`undefined` before `init`).
+        #[wasm_bindgen(unchecked_return_type = "ShoptrailCart | undefined")]
+        pub fn get() -> JsValue {
+            runtime::read(|rt| rt.cart_state())
+                .and_then(|t| js_sys::JSON::parse(&t).ok())
+                .unwrap_or(JsValue::UNDEFINED)
+        }
+    }
+
+    /// Checkout steps: `shoptrail.checkout.start(props?)`, `.step(step, props?)`, `.payment(props?)`.
+    #[wasm_bindgen(js_name = checkout)]
+    #[derive(Debug)]
+    pub struct CheckoutApi;
+
+    #[wasm_bindgen(js_class = checkout)]
+    impl CheckoutApi {
+        /// Checkout Started with the cart's products and value (`order_id`, `shipping`, `tax`,
+        /// `discount`, `coupon`, `currency` and other properties optional).
+        pub fn start(
+            #[wasm_bindgen(unchecked_optional_param_type = "ShoptrailOrder")] props: JsValue,
+        ) {
+            let order = capture::order_input(&props);
+            runtime::call(move |rt, n| rt.checkout_start(order, n));
+        }
+
+        /// Checkout Step Viewed for step 1, 2, ...; with `{ completed: true }`, Checkout Step
+        /// Completed. Other properties (`shipping_method`, `payment_method`) pass through.
+        pub fn step(
+            #[wasm_bindgen(unchecked_param_type = "number")] step: JsValue,
+            #[wasm_bindgen(
+                unchecked_optional_param_type = "Record<string, unknown> & { completed?: boolean }"
+            )]
+            props: JsValue,
+        ) {
+            let completed = js_sys::Reflect::get(&props, &"completed".into())
+                .ok()
+                .and_then(|v| v.as_bool())
+                == Some(true);
+            // `completed` picks the event; it is not a property of it.
+            let props = if completed && capture::is_plain_object(&props) {
+                let copy = Object::assign(&Object::new(), props.unchecked_ref());
+                let _ = js_sys::Reflect::delete_property(&copy, &"completed".into());
+                copy.into()
+            } else {
+                props
+            };
+            let Some(p) = props_or_report(&props) else {
+                return;
+            };
+            let kind = if completed {
+                Step::Completed
+            } else {
+                Step::Viewed
+            };
+            let step = capture::text(&step);
+            runtime::call(move |rt, n| rt.checkout_step(step, p, kind, n));
+        }
+
+        /// Payment Info Entered (`step`, `shipping_method`, `payment_method`, ...).
+        pub fn payment(
+            #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")]
+            props: JsValue,
+        ) {
+            if let Some(p) = props_or_report(&props) {
+                runtime::call(move |rt, n| rt.track("Payment Info Entered", &p, n));
+            }
+        }
+    }
+
+    /// Orders: `shoptrail.order.complete(order)`.
+    #[wasm_bindgen(js_name = order)]
+    #[derive(Debug)]
+    pub struct OrderApi;
+
+    #[wasm_bindgen(js_class = order)]
+    impl OrderApi {
+        /// Order Completed (`order_id` required) with the cart's products; revenue defaults to
+        /// the cart's value and total to revenue + shipping + tax − discount. The cart then empties.
+        pub fn complete(#[wasm_bindgen(unchecked_param_type = "ShoptrailOrder")] order: JsValue) {
+            let order = capture::order_input(&order);
+            runtime::call(move |rt, n| rt.order_complete(order, n));
+        }
+    }
+
+    /// Coupons: `shoptrail.coupon.apply(code, props?)`, `.deny(code, props?)`, `.remove(code, props?)`.
+    #[wasm_bindgen(js_name = coupon)]
+    #[derive(Debug)]
+    pub struct CouponApi;
+
+    fn coupon_call(event: &'static str, code: JsValue, props: JsValue) {
+        let code = capture::text(&code).unwrap_or_default();
+        let Some(p) = props_or_report(&props) else {
+            return;
+        };
+        let extra = (p.len() > 2).then_some(p);
+        runtime::call(move |rt, n| rt.coupon(event, code, extra, n));
+    }
+
+    #[wasm_bindgen(js_class = coupon)]
+    impl CouponApi {
+        /// Coupon Applied (`discount`, `reason` and other properties optional).
+        pub fn apply(
+            #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")]
+            props: JsValue,
+        ) {
+            coupon_call("Coupon Applied", code, props)
+        }
+
+        /// Coupon Denied (give the `reason`).
+        pub fn deny(
+            #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")]
+            props: JsValue,
+        ) {
+            coupon_call("Coupon Denied", code, props)
+        }
+
+        /// Coupon Removed.
+        pub fn remove(
+            #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")]
+            props: JsValue,
+        ) {
+            coupon_call("Coupon Removed", code, props)
+        }
+    }
+
+    /// Single products: `shoptrail.product.view(product)`, `.click(product, list?)`.
+    #[wasm_bindgen(js_name = product)]
+    #[derive(Debug)]
+    pub struct ProductApi;
+
+    #[wasm_bindgen(js_class = product)]
+    impl ProductApi {
+        /// Product Viewed.
+        pub fn view(#[wasm_bindgen(unchecked_param_type = "ShoptrailProduct")] product: JsValue) {
+            if let Some(p) = product_or_report(&product) {
+                runtime::call(move |rt, n| rt.product("Product Viewed", p, None, n));
+            }
+        }
+
+        /// Product Clicked, with the `list_id` it was clicked in.
+        pub fn click(
+            #[wasm_bindgen(unchecked_param_type = "ShoptrailProduct")] product: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "string")] list: JsValue,
+        ) {
+            if let Some(p) = product_or_report(&product) {
+                let list = capture::text(&list);
+                runtime::call(move |rt, n| rt.product("Product Clicked", p, list, n));
+            }
+        }
+    }
+
+    /// Search: `shoptrail.products.searched(query)`.
+    #[wasm_bindgen(js_name = products)]
+    #[derive(Debug)]
+    pub struct ProductsApi;
+
+    #[wasm_bindgen(js_class = products)]
+    impl ProductsApi {
+        /// Products Searched.
+        pub fn searched(#[wasm_bindgen(unchecked_param_type = "string")] query: JsValue) {
+            let q = capture::text(&query).unwrap_or_default();
+            runtime::call(move |rt, n| rt.searched(q, n));
+        }
+    }
+
+    /// Lists: `shoptrail.productList.viewed({ list_id, category, products })`.
+    #[wasm_bindgen(js_name = productList)]
+    #[derive(Debug)]
+    pub struct ProductListApi;
+
+    #[wasm_bindgen(js_class = productList)]
+    impl ProductListApi {
+        /// Product List Viewed.
+        pub fn viewed(
+            #[wasm_bindgen(
+                unchecked_param_type = "{ list_id?: string; category?: string; products: ShoptrailProduct[] }"
+            )]
+            list: JsValue,
+        ) {
+            let get =
+                |k: &str| js_sys::Reflect::get(&list, &k.into()).unwrap_or(JsValue::UNDEFINED);
+            let products = get("products");
+            if !capture::is_plain_object(&list) || !js_sys::Array::is_array(&products) {
+                return runtime::call(|rt, n| {
+                    rt.report("invalid_argument", "productList.viewed(list): list must be { list_id, category, products: [...] }", n)
+                });
+            }
+            let items: Vec<_> = js_sys::Array::from(&products)
+                .iter()
+                .map(|p| capture::product_input(&p))
+                .collect();
+            let (id, cat) = (
+                capture::text(&get("list_id")),
+                capture::text(&get("category")),
+            );
+            runtime::call(move |rt, n| rt.list_viewed(id, cat, items, n));
         }
     }
 }

@@ -170,6 +170,10 @@ struct Hooks {
     lifecycle: Closure<dyn FnMut(web_sys::Event)>,
     /// Our wrappers around `history.pushState` and `history.replaceState`.
     history: Vec<HistoryFn>,
+    /// The delegated click listener for `data-shoptrail` markup.
+    click: Closure<dyn FnMut(web_sys::Event)>,
+    /// Reads the page once it is parsed.
+    ready: Closure<dyn FnMut()>,
 }
 
 impl Hooks {
@@ -197,6 +201,13 @@ impl Hooks {
                 call(move |rt, n| rt.on_lifecycle(&kind, persisted, n))
             }),
             history: Vec::new(),
+            click: Closure::new(|e: web_sys::Event| {
+                // Read the markup before taking the runtime: it is the page's data, not ours.
+                if let Some(m) = super::capture::markup_for_click(&e) {
+                    call(move |rt, n| rt.on_markup(m, n));
+                }
+            }),
+            ready: Closure::new(|| call(|rt, n| rt.scan_page(n))),
         }
     }
 
@@ -465,12 +476,48 @@ impl Runtime {
             .add_event_listener_with_callback_and_add_event_listener_options("scroll", f, &passive);
         if let Some(d) = w.document() {
             let _ = d.add_event_listener_with_callback("visibilitychange", f);
+            if self.cfg.capture {
+                let _ = d.add_event_listener_with_callback(
+                    "click",
+                    self.hooks.click.as_ref().unchecked_ref(),
+                );
+            }
+            if self.cfg.capture || self.cfg.json_ld {
+                // Markup and JSON-LD may sit anywhere in the body: read them once it is parsed.
+                let ready: &Function = self.hooks.ready.as_ref().unchecked_ref();
+                if d.ready_state() == "loading" {
+                    let _ = d.add_event_listener_with_callback("DOMContentLoaded", ready);
+                } else {
+                    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(ready, 0);
+                }
+            }
         }
+    }
+
+    /// localStorage.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A new random UUID v4.
+    pub(crate) fn new_id(&mut self) -> String {
+        self.rng.uuid()
+    }
+
+    /// Whether `data-shoptrail` markup is tracked.
+    pub(crate) fn capture_markup(&self) -> bool {
+        self.cfg.capture
+    }
+
+    /// Whether schema.org JSON-LD products are tracked.
+    pub(crate) fn capture_jsonld(&self) -> bool {
+        self.cfg.json_ld
     }
 
     // ---- reporting ----
 
-    fn report(&mut self, code: &str, message: &str, notices: &mut Notices) {
+    /// Reports a problem to `onError`, `error` listeners and (in debug mode) the console.
+    pub(crate) fn report(&mut self, code: &str, message: &str, notices: &mut Notices) {
         let e = error_value(code, message);
         if self.cfg.debug {
             platform::log(true, "shoptrail:", &e);
@@ -684,7 +731,8 @@ impl Runtime {
         );
     }
 
-    /// `reset()`: forgets the user and traits, starts a new anonymous id and session.
+    /// `reset()`: forgets the user, traits, campaigns and cart; starts a new anonymous id and
+    /// session.
     pub fn reset(&mut self) {
         for k in [
             K_UID,
@@ -694,6 +742,7 @@ impl Runtime {
             K_CAMPAIGN,
             K_FIRST_TOUCH,
             K_LAST_TOUCH,
+            super::shop::K_CART,
         ] {
             self.store.remove(k);
         }

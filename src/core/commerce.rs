@@ -36,8 +36,9 @@ const PRODUCT_KEYS: [&str; 14] = [
     "cart_id",
 ];
 /// Keys written for an order; the same keys in its extra properties are dropped.
-const ORDER_KEYS: [&str; 10] = [
+const ORDER_KEYS: [&str; 11] = [
     "order_id",
+    "cart_id",
     "affiliation",
     "total",
     "revenue",
@@ -1074,6 +1075,7 @@ fn order_object(
     let mut out = String::with_capacity(128 + cart.lines.len() * 200);
     let mut o = Obj::open(&mut out);
     o.str("order_id", order_id);
+    o.str("cart_id", Some(cart.cart_id()).filter(|c| !c.is_empty()));
     o.str(
         "affiliation",
         order.affiliation.as_deref().filter(|a| !a.is_empty()),
@@ -2042,7 +2044,12 @@ mod tests {
             ..OrderInput::default()
         };
         let text = order_properties(&cart, &order).unwrap();
-        assert!(text.starts_with("{\"order_id\":\"o-1\",\"affiliation\":\"Web\",\"total\":5.39,"));
+        assert!(
+            text.starts_with(
+                "{\"order_id\":\"o-1\",\"cart_id\":\"c-1\",\"affiliation\":\"Web\",\"total\":5.39,"
+            ),
+            "{text}"
+        );
         let v = parse(&text);
         assert_eq!(v["revenue"].as_f64(), Some(0.5));
         assert_eq!(v["shipping"].as_f64(), Some(4.99));
@@ -2053,7 +2060,7 @@ mod tests {
         assert_eq!(v["currency"], "USD");
         assert_eq!(v["checkout_id"], "k-1");
         assert_eq!(v["products"].as_array().unwrap().len(), 4);
-        assert_eq!(v.as_object().unwrap().len(), 11);
+        assert_eq!(v.as_object().unwrap().len(), 12, "with cart_id");
 
         // Given revenue and total are kept as given.
         let given = OrderInput {

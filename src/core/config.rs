@@ -18,7 +18,7 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 9] = [
+pub const OPTIONS: [&str; 11] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -28,6 +28,8 @@ pub const OPTIONS: [&str; 9] = [
     "onError",
     "pageViews",
     "history",
+    "capture",
+    "jsonLd",
 ];
 
 /// Validated configuration.
@@ -50,6 +52,10 @@ pub struct Config {
     /// Track single-page-app navigations (pushState, replaceState, popstate, hashchange) as
     /// page views (default true).
     pub history: bool,
+    /// Track `data-shoptrail` markup clicks and views (default true).
+    pub capture: bool,
+    /// Track Product Viewed from schema.org Product JSON-LD (default true).
+    pub json_ld: bool,
 }
 
 /// An invalid option: which one and what is wrong with it.
@@ -99,7 +105,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd",
         });
     }
     let endpoint = match get("endpoint") {
@@ -151,6 +157,8 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         debug: flag(&get("debug"), "debug", false)?,
         page_views: flag(&get("pageViews"), "pageViews", true)?,
         history: flag(&get("history"), "history", true)?,
+        capture: flag(&get("capture"), "capture", true)?,
+        json_ld: flag(&get("jsonLd"), "jsonLd", true)?,
     })
 }
 

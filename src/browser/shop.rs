@@ -1,0 +1,321 @@
+//! The commerce calls of the runtime: the persisted cart and the Segment e-commerce v2 events.
+//! The cart is read from storage before every change and written after it, so every tab of the
+//! site sees one cart.
+
+use super::capture::{self, Markup};
+use super::runtime::{Notices, Runtime};
+use crate::core::commerce::{self, Cart, Change, CommerceError, Line, OrderInput, ProductInput};
+use crate::core::json;
+
+/// Where the cart is kept (cleared by `reset()`: a cart id would link the two identities).
+pub(crate) const K_CART: &str = "shoptrail:cart";
+
+/// What `checkout.step` records.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// Checkout Step Viewed.
+    Viewed,
+    /// Checkout Step Completed.
+    Completed,
+}
+
+impl Runtime {
+    fn load_cart(&mut self) -> Cart {
+        match self.store().get(K_CART).and_then(|t| Cart::decode(&t)) {
+            Some(c) => c,
+            None => Cart::new(self.new_id()),
+        }
+    }
+
+    fn save_cart(&self, cart: &Cart) {
+        self.store().set(K_CART, &cart.encode());
+    }
+
+    fn commerce_error(&mut self, e: CommerceError, notices: &mut Notices) {
+        self.report(e.code(), &e.describe(), notices);
+    }
+
+    /// The cart as `cart.get()` returns it: Cart Viewed's properties.
+    pub fn cart_state(&self) -> String {
+        let cart = self.store().get(K_CART).and_then(|t| Cart::decode(&t));
+        commerce::cart_properties(&cart.unwrap_or_else(|| Cart::new("")))
+    }
+
+    fn product_event(&mut self, name: &str, line: &Line, cart_id: &str, notices: &mut Notices) {
+        let props = commerce::product_properties(line, Some(cart_id));
+        self.track(name, &props, notices);
+    }
+
+    /// `cart.add(product, quantity?)`: Product Added.
+    pub fn cart_add(
+        &mut self,
+        input: ProductInput,
+        quantity: Option<String>,
+        notices: &mut Notices,
+    ) {
+        let mut cart = self.load_cart();
+        let quantity = quantity.or_else(|| input.quantity.clone());
+        let result = commerce::parse_quantity(quantity.as_deref())
+            .and_then(|q| Ok((commerce::Product::parse(&input, cart.currency())?, q)))
+            .and_then(|(p, q)| cart.add(p, q));
+        match result {
+            Ok(line) => {
+                self.save_cart(&cart);
+                self.product_event("Product Added", &line, cart.cart_id(), notices);
+            }
+            Err(e) => self.commerce_error(e, notices),
+        }
+    }
+
+    /// `cart.remove(productId, quantity?)`: Product Removed.
+    pub fn cart_remove(
+        &mut self,
+        product_id: String,
+        quantity: Option<String>,
+        notices: &mut Notices,
+    ) {
+        let mut cart = self.load_cart();
+        let result = match quantity {
+            None => cart.remove(&product_id, None, None),
+            Some(q) => commerce::parse_quantity(Some(&q))
+                .and_then(|q| cart.remove(&product_id, None, Some(q))),
+        };
+        match result {
+            Ok(line) => {
+                self.save_cart(&cart);
+                self.product_event("Product Removed", &line, cart.cart_id(), notices);
+            }
+            Err(e) => self.commerce_error(e, notices),
+        }
+    }
+
+    /// `cart.update(productId, quantity)`: Product Added or Removed for the difference.
+    pub fn cart_update(
+        &mut self,
+        product_id: String,
+        quantity: Option<String>,
+        notices: &mut Notices,
+    ) {
+        let mut cart = self.load_cart();
+        let q = match quantity.as_deref().map(str::trim) {
+            Some("0") => Ok(0),
+            Some(q) if !q.is_empty() => commerce::parse_quantity(Some(q)),
+            _ => Err(CommerceError::BadQuantity),
+        };
+        match q.and_then(|q| cart.update(&product_id, None, q)) {
+            Ok(Some((change, line))) => {
+                self.save_cart(&cart);
+                let name = match change {
+                    Change::Added => "Product Added",
+                    Change::Removed => "Product Removed",
+                };
+                self.product_event(name, &line, cart.cart_id(), notices);
+            }
+            Ok(None) => {}
+            Err(e) => self.commerce_error(e, notices),
+        }
+    }
+
+    /// `cart.clear()`: Product Removed for each line.
+    pub fn cart_clear(&mut self, notices: &mut Notices) {
+        let mut cart = self.load_cart();
+        let removed = cart.clear();
+        self.save_cart(&cart);
+        for line in &removed {
+            self.product_event("Product Removed", line, cart.cart_id(), notices);
+        }
+    }
+
+    /// `cart.view()`: Cart Viewed.
+    pub fn cart_view(&mut self, notices: &mut Notices) {
+        let cart = self.load_cart();
+        self.save_cart(&cart);
+        self.track("Cart Viewed", &commerce::cart_properties(&cart), notices);
+    }
+
+    /// `checkout.start(props?)`: Checkout Started with the cart.
+    pub fn checkout_start(&mut self, order: OrderInput, notices: &mut Notices) {
+        let cart = self.load_cart();
+        match commerce::checkout_properties(&cart, &order) {
+            Ok(p) => self.track("Checkout Started", &p, notices),
+            Err(e) => self.commerce_error(e, notices),
+        }
+    }
+
+    /// `checkout.step(step, props?)`: Checkout Step Viewed, or Completed with `completed: true`.
+    pub fn checkout_step(
+        &mut self,
+        step: Option<String>,
+        props: String,
+        kind: Step,
+        notices: &mut Notices,
+    ) {
+        let step = step.filter(|s| {
+            !s.is_empty() && s.len() < 6 && s.bytes().all(|b| b.is_ascii_digit()) && s != "0"
+        });
+        let Some(step) = step else {
+            return self.report(
+                "invalid_argument",
+                "checkout.step(step, props): step must be a positive whole number",
+                notices,
+            );
+        };
+        let mut p = String::from("{\"step\":");
+        p.push_str(step.trim_start_matches('0'));
+        if props.len() > 2 {
+            p.push(',');
+            p.push_str(props.get(1..).unwrap_or("}"));
+        } else {
+            p.push('}');
+        }
+        let name = match kind {
+            Step::Viewed => "Checkout Step Viewed",
+            Step::Completed => "Checkout Step Completed",
+        };
+        self.track(name, &p, notices);
+    }
+
+    /// `order.complete(order)`: Order Completed with the cart's products; the cart then empties
+    /// and a new cart id starts.
+    pub fn order_complete(&mut self, order: OrderInput, notices: &mut Notices) {
+        let cart = self.load_cart();
+        match commerce::order_properties(&cart, &order) {
+            Ok(p) => {
+                self.track("Order Completed", &p, notices);
+                let fresh = Cart::new(self.new_id());
+                self.save_cart(&fresh);
+            }
+            Err(e) => self.commerce_error(e, notices),
+        }
+    }
+
+    /// `coupon.apply/deny/remove(code, props?)`: Coupon Applied, Denied or Removed.
+    pub fn coupon(
+        &mut self,
+        event: &str,
+        code: String,
+        extra: Option<String>,
+        notices: &mut Notices,
+    ) {
+        let cart = self.load_cart();
+        match commerce::coupon_properties(&code, Some(cart.cart_id()), extra.as_deref()) {
+            Ok(p) => self.track(event, &p, notices),
+            Err(e) => self.commerce_error(e, notices),
+        }
+    }
+
+    /// `product.view(product)` and `product.click(product, list?)`.
+    pub fn product(
+        &mut self,
+        event: &str,
+        input: ProductInput,
+        list: Option<String>,
+        notices: &mut Notices,
+    ) {
+        let cart = self.load_cart();
+        match Line::from_input(&input, cart.currency()) {
+            Ok(line) => {
+                let mut p = commerce::product_properties(&line, Some(cart.cart_id()));
+                if let Some(list) = list {
+                    p.pop();
+                    json::push_key(&mut p, "list_id", false);
+                    json::push_str(&mut p, &list);
+                    p.push('}');
+                }
+                self.track(event, &p, notices);
+            }
+            Err(e) => self.commerce_error(e, notices),
+        }
+    }
+
+    /// `products.searched(query)`: Products Searched.
+    pub fn searched(&mut self, query: String, notices: &mut Notices) {
+        let mut p = String::from("{");
+        json::push_key(&mut p, "query", true);
+        json::push_str(&mut p, &query);
+        p.push('}');
+        self.track("Products Searched", &p, notices);
+    }
+
+    /// `productList.viewed(list)`: Product List Viewed with `list_id`, `category` and products.
+    pub fn list_viewed(
+        &mut self,
+        list_id: Option<String>,
+        category: Option<String>,
+        products: Vec<ProductInput>,
+        notices: &mut Notices,
+    ) {
+        let cart = self.load_cart();
+        let mut p = String::from("{");
+        let mut first = true;
+        for (k, v) in [("list_id", &list_id), ("category", &category)] {
+            if let Some(v) = v {
+                json::push_key(&mut p, k, first);
+                json::push_str(&mut p, v);
+                first = false;
+            }
+        }
+        json::push_key(&mut p, "products", first);
+        p.push('[');
+        for (i, input) in products.iter().enumerate() {
+            match Line::from_input(input, cart.currency()) {
+                Ok(line) => {
+                    if i > 0 {
+                        p.push(',');
+                    }
+                    p.push_str(&commerce::product_properties(&line, None));
+                }
+                Err(e) => return self.commerce_error(e, notices),
+            }
+        }
+        p.push_str("]}");
+        self.track("Product List Viewed", &p, notices);
+    }
+
+    /// A click on `data-shoptrail` markup.
+    pub fn on_markup(&mut self, m: Markup, notices: &mut Notices) {
+        match m {
+            Markup::Add(p) => self.cart_add(p, None, notices),
+            Markup::Remove(p) => {
+                let id = p
+                    .product_id
+                    .clone()
+                    .or_else(|| p.sku.clone())
+                    .unwrap_or_default();
+                self.cart_remove(id, p.quantity, notices)
+            }
+            Markup::View(p) => self.product("Product Viewed", p, None, notices),
+            Markup::Click(p, list) => self.product("Product Clicked", p, list, notices),
+            Markup::Checkout(o) => self.checkout_start(o, notices),
+            Markup::Order(o) => self.order_complete(o, notices),
+            Markup::Invalid(message) => self.report("invalid_markup", message, notices),
+        }
+    }
+
+    /// Reads the page once it is parsed: `data-shoptrail="view"` elements, then schema.org
+    /// Product JSON-LD for products no markup already reported. Each gives Product Viewed.
+    pub fn scan_page(&mut self, notices: &mut Notices) {
+        let mut seen: Vec<String> = Vec::new();
+        if self.capture_markup() {
+            for m in capture::markup_views() {
+                if let Markup::View(p) = &m {
+                    seen.extend(p.product_id.clone().or_else(|| p.sku.clone()));
+                }
+                self.on_markup(m, notices);
+            }
+        }
+        if self.capture_jsonld() {
+            for p in capture::jsonld_products() {
+                let id = p
+                    .product_id
+                    .clone()
+                    .or_else(|| p.sku.clone())
+                    .unwrap_or_default();
+                if !seen.contains(&id) {
+                    seen.push(id);
+                    self.product("Product Viewed", p, None, notices);
+                }
+            }
+        }
+    }
+}
