@@ -2085,7 +2085,9 @@ mod tests {
         );
         assert!(checkout_properties(&Cart::new("e"), &OrderInput::default())
             .unwrap()
-            .starts_with("{\"cart_id\":\"e\",\"total\":0,\"revenue\":0,\"currency\":\"USD\",\"products\":[]"));
+            .starts_with(
+                "{\"cart_id\":\"e\",\"total\":0,\"revenue\":0,\"currency\":\"USD\",\"products\":[]"
+            ));
 
         // JPY and KWD.
         let mut jpy = Cart::new("j");
