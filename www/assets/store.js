@@ -2,8 +2,26 @@
  * Northwind Supply Co. demo storefront.
  *
  * Plain ES2019, no framework, no build step. Catalog data, a localStorage
- * cart and the page rendering for every page of the shop, plus the calls
- * into shoptrail (Segment e-commerce spec v2 event names).
+ * cart and the page rendering for every page of the shop.
+ *
+ * Analytics: shoptrail keeps its own cart and sends the Segment e-commerce
+ * spec v2 events itself. The shop uses it two ways, as a real theme would:
+ *   - declarative markup: the home grid's "Add to cart" buttons
+ *     (data-shoptrail="add") and product links (data-shoptrail="click"),
+ *     and a schema.org Product JSON-LD block on the product page, which
+ *     shoptrail turns into Product Viewed;
+ *   - the commerce API: productList.viewed, cart.add/update/remove/view,
+ *     checkout.start/step/payment and order.complete.
+ * The shop's own cart ("northwind-cart") only drives what is rendered.
+ *
+ * One line per product: shoptrail's cart.update/remove take a product id
+ * and no variant, so the shop keeps at most one variant of a product in the
+ * cart. The option picked first stays until the line is removed; adding the
+ * product again adds to that line.
+ *
+ * This file is loaded by a plain script tag at the end of <body>: the
+ * JSON-LD block is printed while the page is still being parsed, so it is
+ * in the document when shoptrail reads it (at DOMContentLoaded).
  *
  * All product and user text is rendered with createElement/textContent.
  * All money math is done in integer cents.
@@ -18,7 +36,6 @@
   var FREE_SHIPPING_CENTS = 7500;
   var MAX_QTY = 99;
   var FLUSH_TIMEOUT_MS = 2000;
-  var CLICK_FLUSH_TIMEOUT_MS = 300;
 
   var SHIPPING_METHODS = [
     { id: 'standard', name: 'Standard', detail: '5–7 business days', cents: 595 },
@@ -120,12 +137,18 @@
   /* shoptrail                                                           */
   /* ------------------------------------------------------------------ */
 
-  // Calls window.shoptrail[m](...args) and never throws: the shop works
-  // even if shoptrail failed to load or misbehaves.
+  // Calls window.shoptrail[m](...args), where m may be a dotted name such
+  // as 'cart.add', and never throws: the shop works even if shoptrail
+  // failed to load or misbehaves.
   function st(m) {
-    var s = window.shoptrail;
+    var args = [].slice.call(arguments, 1);
     try {
-      var r = s && typeof s[m] === 'function' ? s[m].apply(s, [].slice.call(arguments, 1)) : undefined;
+      var parts = String(m).split('.');
+      var name = parts.pop();
+      var target = window.shoptrail;
+      for (var i = 0; i < parts.length && target; i++) target = target[parts[i]];
+      var fn = target ? target[name] : undefined;
+      var r = typeof fn === 'function' ? fn.apply(target, args) : undefined;
       if (r && typeof r.then === 'function' && typeof r.catch === 'function') r.catch(function () {});
       return r;
     } catch (e) {
@@ -292,20 +315,27 @@
 
   /* ------------------------------------------------------------------ */
   /* Cart (localStorage "northwind-cart")                                */
-  /*   { cart_id: "cart_...", items: [{product_id, variant, quantity}] } */
+  /*   { items: [{product_id, variant, quantity}] }, one line a product  */
   /* ------------------------------------------------------------------ */
 
   var memoryCart = null;
 
+  // Reads the cart, dropping unknown products and merging lines of the same
+  // product (carts saved by older versions of the shop could hold several
+  // variants of one product).
   function loadCart() {
     var data = readJson(CART_KEY);
-    var cart = { cart_id: '', items: [] };
+    var cart = { items: [] };
     if (data && typeof data === 'object') {
-      if (typeof data.cart_id === 'string') cart.cart_id = data.cart_id;
       if (Array.isArray(data.items)) {
         data.items.forEach(function (item) {
           var product = item && findProduct(item.product_id);
           if (!product) return;
+          var index = findLine(cart, product.id);
+          if (index >= 0) {
+            cart.items[index].quantity = clampQty(cart.items[index].quantity + clampQty(item.quantity));
+            return;
+          }
           var variant = product.variants.indexOf(item.variant) >= 0 ? item.variant : product.variants[0];
           cart.items.push({ product_id: product.id, variant: variant, quantity: clampQty(item.quantity) });
         });
@@ -318,19 +348,8 @@
 
   function saveCart(cart) {
     memoryCart = cart;
-    writeJson(CART_KEY, cart);
+    writeJson(CART_KEY, { items: cart.items });
     renderCartCount();
-  }
-
-  // The cart id is created once per cart and kept until the cart is
-  // cleared after an order.
-  function ensureCartId() {
-    var cart = loadCart();
-    if (!cart.cart_id) {
-      cart.cart_id = randomId('cart_', 16);
-      saveCart(cart);
-    }
-    return cart.cart_id;
   }
 
   function clearCart() {
@@ -343,25 +362,33 @@
     renderCartCount();
   }
 
-  function findLine(cart, productId, variant) {
+  function findLine(cart, productId) {
     for (var i = 0; i < cart.items.length; i++) {
-      var item = cart.items[i];
-      if (item.product_id === productId && item.variant === variant) return i;
+      if (cart.items[i].product_id === productId) return i;
     }
     return -1;
   }
 
+  // The variant a product has in the cart, or null when it is not in it.
+  function cartVariant(productId) {
+    var cart = loadCart();
+    var index = findLine(cart, productId);
+    return index >= 0 ? cart.items[index].variant : null;
+  }
+
+  // Adds to the product's line (keeping the line's variant) or starts one
+  // with `variant`. Returns the line.
   function addToCart(product, variant, quantity) {
     var cart = loadCart();
-    if (!cart.cart_id) cart.cart_id = randomId('cart_', 16);
-    var index = findLine(cart, product.id, variant);
+    var index = findLine(cart, product.id);
     if (index >= 0) {
       cart.items[index].quantity = clampQty(cart.items[index].quantity + quantity);
     } else {
       cart.items.push({ product_id: product.id, variant: variant, quantity: clampQty(quantity) });
+      index = cart.items.length - 1;
     }
     saveCart(cart);
-    return cart;
+    return cart.items[index];
   }
 
   function cartCount(cart) {
@@ -385,9 +412,10 @@
   }
 
   /* ------------------------------------------------------------------ */
-  /* Event payloads                                                      */
+  /* Product data for shoptrail                                          */
   /* ------------------------------------------------------------------ */
 
+  // A product in Segment's field names, for the API and data-product markup.
   function productProps(product, extra) {
     var props = {
       product_id: product.id,
@@ -409,32 +437,48 @@
     return props;
   }
 
-  function cartProducts(cart) {
-    return cart.items.map(function (item, i) {
-      return productProps(findProduct(item.product_id), {
-        variant: item.variant,
-        quantity: item.quantity,
-        position: i + 1
-      });
-    });
+  // Cents as decimal text with two places: 2400 -> "24.00", 1999 -> "19.99".
+  function decimalText(cents) {
+    var c = Math.round(cents);
+    var rest = String(c % 100);
+    return Math.floor(c / 100) + '.' + (rest.length < 2 ? '0' + rest : rest);
   }
 
-  function trackProductAdded(product, variant, quantity, position, cartId) {
-    st('track', 'Product Added', productProps(product, {
-      variant: variant,
-      quantity: quantity,
-      position: position,
-      cart_id: cartId
-    }));
+  // schema.org Product, as search engines (and shoptrail) read it.
+  function productJsonLd(product) {
+    var url = absoluteUrl(productUrl(product));
+    return {
+      '@context': 'https://schema.org',
+      '@type': 'Product',
+      productID: product.id,
+      sku: product.id,
+      name: product.name,
+      description: product.description,
+      brand: { '@type': 'Brand', name: product.brand },
+      category: product.category,
+      image: absoluteUrl(imageUrl(product)),
+      url: url,
+      offers: {
+        '@type': 'Offer',
+        price: decimalText(product.cents),
+        priceCurrency: CURRENCY,
+        availability: 'https://schema.org/InStock',
+        url: url
+      }
+    };
   }
 
-  function trackProductRemoved(product, variant, quantity, position, cartId) {
-    st('track', 'Product Removed', productProps(product, {
-      variant: variant,
-      quantity: quantity,
-      position: position,
-      cart_id: cartId
-    }));
+  // Puts the product page's JSON-LD block in <head>. Called while the page
+  // is being parsed (see the end of this file), never later: shoptrail
+  // reads JSON-LD once, when the DOM is parsed.
+  function printProductJsonLd() {
+    var product = findProduct(param('id') || '');
+    if (!product || document.getElementById('product-jsonld')) return;
+    var script = document.createElement('script');
+    script.type = 'application/ld+json';
+    script.id = 'product-jsonld';
+    script.textContent = JSON.stringify(productJsonLd(product));
+    (document.head || document.body).appendChild(script);
   }
 
   /* ------------------------------------------------------------------ */
@@ -567,32 +611,37 @@
       var position = i + 1;
       var href = productUrl(product);
 
-      var onCardLinkClick = function (event) {
-        // Let the browser handle new-tab / new-window clicks on its own.
-        if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
-          st('track', 'Product Clicked', productProps(product, { position: position, list_id: 'home', cart_id: ensureCartId() }));
-          return;
-        }
-        event.preventDefault();
-        st('track', 'Product Clicked', productProps(product, { position: position, list_id: 'home', cart_id: ensureCartId() }));
-        flushWithin(CLICK_FLUSH_TIMEOUT_MS).then(function () {
-          window.location.href = href;
-        });
+      // Product Clicked comes from this markup (shoptrail's click listener);
+      // the links stay plain links.
+      var clickMarkup = {
+        'data-shoptrail': 'click',
+        'data-list': 'home',
+        'data-product': JSON.stringify(productProps(product, { position: position }))
+      };
+
+      // Product Added comes from the data-shoptrail="add" markup; this
+      // button's own handler only updates the shop's cart and UI.
+      var addMarkup = function () {
+        var variant = cartVariant(product.id) || product.variants[0];
+        return JSON.stringify(productProps(product, { variant: variant, position: position }));
       };
 
       var addButton = el('button', {
         type: 'button',
         className: 'btn btn-block',
         testid: 'add-to-cart',
-        'aria-label': 'Add ' + product.name + ' to cart'
+        'aria-label': 'Add ' + product.name + ' to cart',
+        'data-shoptrail': 'add',
+        'data-product': addMarkup()
       }, 'Add to cart');
 
       addButton.addEventListener('click', function () {
-        var variant = product.variants[0];
-        var cart = addToCart(product, variant, 1);
-        trackProductAdded(product, variant, 1, position, cart.cart_id);
+        // This listener runs before shoptrail's (delegated on document), so
+        // the markup it reads names the variant the line really has.
+        addButton.setAttribute('data-product', addMarkup());
+        var line = addToCart(product, product.variants[0], 1);
         bumpCartBadge();
-        showToast(product, variant, 1);
+        showToast(product, line.variant, 1);
         addButton.textContent = 'Added ✓';
         addButton.classList.add('is-done');
         setTimeout(function () {
@@ -606,13 +655,13 @@
         testid: 'product-card',
         'data-product-id': product.id
       }, [
-        el('a', { className: 'card-media', href: href, tabindex: '-1', 'aria-hidden': 'true', onclick: onCardLinkClick }, [
+        el('a', Object.assign({ className: 'card-media', href: href, tabindex: '-1', 'aria-hidden': 'true' }, clickMarkup), [
           productImage(product, 'card-img', 400)
         ]),
         el('div', { className: 'card-body' }, [
           el('p', { className: 'card-brand', text: product.brand }),
           el('h3', { className: 'card-title' }, [
-            el('a', { href: href, onclick: onCardLinkClick, text: product.name })
+            el('a', Object.assign({ href: href, text: product.name }, clickMarkup))
           ]),
           el('p', { className: 'card-blurb', text: product.blurb }),
           el('div', { className: 'card-foot' }, [
@@ -627,11 +676,9 @@
       grid.appendChild(card);
     });
 
-    st('track', 'Product List Viewed', {
+    st('productList.viewed', {
       list_id: 'home',
-      cart_id: ensureCartId(),
-      category: 'All products',
-      currency: CURRENCY,
+      category: 'All',
       products: CATALOG.map(function (product, i) {
         return productProps(product, { position: i + 1 });
       })
@@ -663,10 +710,22 @@
     var crumb = $('#crumb-current');
     if (crumb) crumb.textContent = product.name;
 
+    // One line per product (see the top of this file): once the product is
+    // in the cart, its option is the cart line's and is changed from the cart.
+    var inCart = cartVariant(product.id);
     var variantControl;
+    var variantNote = el('p', { className: 'hint variant-note', id: 'variant-note', hidden: true, text: 'This option is in your cart. To pick another, remove it from your cart first.' });
+    var lockVariant = function (variant) {
+      if (variantControl.tagName !== 'SELECT') return;
+      variantControl.value = variant;
+      variantControl.disabled = true;
+      variantControl.setAttribute('aria-describedby', 'variant-note');
+      variantNote.hidden = false;
+    };
     if (product.variants.length > 1) {
       variantControl = el('select', { id: 'variant', name: 'variant', testid: 'variant' },
         product.variants.map(function (v) { return el('option', { value: v, text: v }); }));
+      if (inCart) lockVariant(inCart);
     } else {
       variantControl = el('p', { className: 'single-variant', testid: 'variant', text: product.variants[0] });
     }
@@ -705,6 +764,7 @@
           el('button', { type: 'button', className: 'qty-btn', 'aria-label': 'Increase quantity', onclick: function () { stepQty(1); } }, '+')
         ])
       ]),
+      variantNote,
       addButton
     ]);
 
@@ -712,11 +772,11 @@
       event.preventDefault();
       var quantity = clampQty(qtyInput.value);
       qtyInput.value = String(quantity);
-      var variant = selectedVariant();
-      var cart = addToCart(product, variant, quantity);
-      trackProductAdded(product, variant, quantity, undefined, cart.cart_id);
+      var line = addToCart(product, selectedVariant(), quantity);
+      lockVariant(line.variant);
+      st('cart.add', productProps(product, { variant: line.variant }), quantity);
       bumpCartBadge();
-      showToast(product, variant, quantity);
+      showToast(product, line.variant, quantity);
       addButton.textContent = 'Added ✓';
       addButton.classList.add('is-done');
       setTimeout(function () {
@@ -749,8 +809,7 @@
         ])
       ])
     ]));
-
-    st('track', 'Product Viewed', productProps(product, { cart_id: ensureCartId() }));
+    // Product Viewed comes from the page's JSON-LD (printProductJsonLd).
   }
 
   /* ------------------------------------------------------------------ */
@@ -762,14 +821,7 @@
     if (!root) return;
     renderCart(root);
 
-    var cart = loadCart();
-    var cartId = ensureCartId();
-    st('track', 'Cart Viewed', {
-      cart_id: cartId,
-      currency: CURRENCY,
-      value: toAmount(cartSubtotal(cart)),
-      products: cartProducts(cart)
-    });
+    st('cart.view');
   }
 
   function renderCart(root) {
@@ -792,37 +844,33 @@
       var product = findProduct(item.product_id);
       var href = productUrl(product);
 
+      // shoptrail sends Product Added or Removed for the difference (0
+      // removes the line).
       var change = function (delta) {
         var current = loadCart();
-        var index = findLine(current, item.product_id, item.variant);
+        var index = findLine(current, item.product_id);
         if (index < 0) return renderCart(root);
         var line = current.items[index];
-        if (delta > 0) {
-          if (line.quantity >= MAX_QTY) return;
-          line.quantity += 1;
-          saveCart(current);
-          trackProductAdded(product, item.variant, 1, index + 1, current.cart_id);
+        var quantity = line.quantity + (delta > 0 ? 1 : -1);
+        if (quantity > MAX_QTY) return;
+        if (quantity < 1) {
+          current.items.splice(index, 1);
         } else {
-          if (line.quantity <= 1) {
-            current.items.splice(index, 1);
-          } else {
-            line.quantity -= 1;
-          }
-          saveCart(current);
-          trackProductRemoved(product, item.variant, 1, index + 1, current.cart_id);
+          line.quantity = quantity;
         }
+        saveCart(current);
+        st('cart.update', item.product_id, Math.max(quantity, 0));
         renderCart(root);
         focusLineControl(root, item, delta > 0 ? 'qty-inc' : 'qty-dec');
       };
 
       var remove = function () {
         var current = loadCart();
-        var index = findLine(current, item.product_id, item.variant);
+        var index = findLine(current, item.product_id);
         if (index < 0) return renderCart(root);
-        var quantity = current.items[index].quantity;
         current.items.splice(index, 1);
         saveCart(current);
-        trackProductRemoved(product, item.variant, quantity, index + 1, current.cart_id);
+        st('cart.remove', item.product_id);
         renderCart(root);
       };
 
@@ -893,7 +941,7 @@
   function focusLineControl(root, item, testid) {
     var lines = root.querySelectorAll('[data-testid="cart-line"]');
     for (var i = 0; i < lines.length; i++) {
-      if (lines[i].getAttribute('data-product-id') === item.product_id && lines[i].getAttribute('data-variant') === item.variant) {
+      if (lines[i].getAttribute('data-product-id') === item.product_id) {
         var btn = lines[i].querySelector('[data-testid="' + testid + '"]');
         if (btn && !btn.disabled) btn.focus();
         return;
@@ -920,9 +968,6 @@
       ));
       return;
     }
-
-    var cartId = ensureCartId();
-    cart = loadCart();
 
     var shippingForm = $('#shipping-form');
     var paymentForm = $('#payment-form');
@@ -984,21 +1029,6 @@
       if (!state.placing) placeButton.textContent = 'Place order · ' + formatMoney(t.total);
     }
 
-    function stepProps(step) {
-      return {
-        checkout_id: cartId,
-        cart_id: cartId,
-        step: step,
-        shipping_method: shippingMethod(),
-        payment_method: step === 2 ? 'credit_card' : undefined
-      };
-    }
-
-    function clean(obj) {
-      Object.keys(obj).forEach(function (k) { if (obj[k] === undefined) delete obj[k]; });
-      return obj;
-    }
-
     function showStep(step) {
       state.step = step;
       stepShipping.classList.toggle('is-active', step === 1);
@@ -1014,7 +1044,7 @@
         if (n === step) node.setAttribute('aria-current', 'step');
         else node.removeAttribute('aria-current');
       });
-      st('track', 'Checkout Step Viewed', clean(stepProps(step)));
+      st('checkout.step', step);
     }
 
     function renderShippingReview() {
@@ -1035,7 +1065,7 @@
       event.preventDefault();
       trimFields(shippingForm);
       if (!shippingForm.reportValidity()) return;
-      st('track', 'Checkout Step Completed', clean(stepProps(1)));
+      st('checkout.step', 1, { completed: true, shipping_method: shippingMethod() });
       renderShippingReview();
       showStep(2);
       var card = $('[data-testid="card-number"]');
@@ -1101,33 +1131,19 @@
       var name = String(data.get('name') || '').trim();
       var method = shippingMethod();
       var orderId = 'NW-' + Date.now().toString(36).toUpperCase().slice(-6) + '-' + randomId('', 4).toUpperCase();
-      var products = cartProducts(t.cart);
 
-      st('track', 'Payment Info Entered', {
-        checkout_id: cartId,
-        cart_id: cartId,
-        order_id: orderId,
-        step: 2,
-        shipping_method: method,
-        payment_method: 'credit_card'
-      });
-      st('track', 'Checkout Step Completed', clean(stepProps(2)));
+      // shoptrail takes the products and revenue from its own cart and
+      // computes total = revenue + shipping + tax; the shop's shipping and
+      // tax are the ones shown in the summary.
+      st('checkout.payment', { payment_method: 'card' });
+      st('checkout.step', 2, { completed: true });
       st('identify', email, { email: email, name: name });
-      st('track', 'Order Completed', {
-        checkout_id: cartId,
-        cart_id: cartId,
+      st('order.complete', {
         order_id: orderId,
         affiliation: 'Northwind Supply Co. web store',
-        subtotal: toAmount(t.subtotal),
-        total: toAmount(t.total),
-        revenue: toAmount(t.subtotal),
         shipping: toAmount(t.shipping),
         tax: toAmount(t.tax),
-        discount: 0,
-        currency: CURRENCY,
-        shipping_method: method,
-        payment_method: 'credit_card',
-        products: products
+        currency: CURRENCY
       });
 
       var order = {
@@ -1158,14 +1174,7 @@
     renderShippingOptions();
     renderSummary();
 
-    st('track', 'Checkout Started', {
-      cart_id: cartId,
-      checkout_id: cartId,
-      value: toAmount(cartSubtotal(cart)),
-      revenue: toAmount(cartSubtotal(cart)),
-      currency: CURRENCY,
-      products: cartProducts(cart)
-    });
+    st('checkout.start');
     showStep(1);
   }
 
@@ -1279,6 +1288,10 @@
       if (cartRoot && page === 'cart') renderCart(cartRoot);
     });
   }
+
+  // The product page's JSON-LD is printed now, while the page is still being
+  // parsed, so that it is in the document when shoptrail reads it.
+  if (document.body && document.body.getAttribute('data-page') === 'product') printProductJsonLd();
 
   // Exposed for debugging in the console; the shop does not rely on it.
   window.northwind = { catalog: CATALOG, loadCart: loadCart, formatMoney: formatMoney };
