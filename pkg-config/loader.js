@@ -25,6 +25,12 @@ if (!s.q) {
     };
   });
 }
+/* Clicks on data-shoptrail markup while the wasm loads are kept and replayed after init. */
+function early(e) {
+  var t = e.target;
+  if (t && t.closest && t.closest("[data-shoptrail]")) s.q.push(["__markup", [t]]);
+}
+document.addEventListener("click", early, true);
 var src = (me && me.src) || "";
 var data = (me && me.dataset) || {};
 var wasmUrl = data.wasm || src.replace(/\.js(\?.*)?$/, ".wasm");
@@ -33,6 +39,7 @@ var wasmUrl = data.wasm || src.replace(/\.js(\?.*)?$/, ".wasm");
 var wasmSri = "__SHOPTRAIL_WASM_SRI__";
 var source = data.wasm ? wasmUrl : fetch(wasmUrl, { integrity: wasmSri });
 wasm_bindgen({ module_or_path: source }).then(function () {
+  document.removeEventListener("click", early, true);
   var calls = s.q || [];
   /* Swap each stub for the real function on the same objects, so references the page kept
      (const cart = shoptrail.cart) now reach the SDK. */
@@ -52,11 +59,12 @@ wasm_bindgen({ module_or_path: source }).then(function () {
   }
   calls.forEach(function (c) {
     var r;
-    var t = slot(s, c[0]);
+    var t = c[0] === "__markup" ? [wasm_bindgen, "__markup"] : slot(s, c[0]);
     try { r = t[0][t[1]].apply(t[0], c[1]); } catch (e) { r = undefined; }
     if (typeof c[2] === "function") c[2](r);
   });
 }, function (e) {
+  document.removeEventListener("click", early, true);
   delete s.loading;
   console.error("shoptrail: could not load " + wasmUrl, e);
 });

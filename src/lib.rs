@@ -346,6 +346,19 @@ export type ShoptrailEventName = keyof ShoptrailEvents;
         p
     }
 
+    /// For the script-tag loader: a click on `data-shoptrail` markup that happened while the
+    /// wasm was still loading, replayed once `init` has run.
+    #[wasm_bindgen(js_name = __markup, skip_typescript)]
+    pub fn markup_click(target: JsValue) {
+        if let Some(m) = capture::markup_for_target(&target) {
+            runtime::call(move |rt, n| {
+                if rt.capture_markup() {
+                    rt.on_markup(m, n)
+                }
+            });
+        }
+    }
+
     /// The shopper's cart: `shoptrail.cart.add(product, quantity?)` and the rest. The cart is
     /// kept in localStorage, shared by the site's tabs, with money in exact minor units.
     #[wasm_bindgen(js_name = cart)]
@@ -464,7 +477,7 @@ export type ShoptrailEventName = keyof ShoptrailEvents;
             props: JsValue,
         ) {
             if let Some(p) = props_or_report(&props) {
-                runtime::call(move |rt, n| rt.track("Payment Info Entered", &p, n));
+                runtime::call(move |rt, n| rt.checkout_payment(p, n));
             }
         }
     }

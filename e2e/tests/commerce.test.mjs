@@ -52,7 +52,7 @@ test("markup and JSON-LD track products with no code", async () => {
   assert.match(cartId, /^[0-9a-f-]{36}$/);
   assert.deepEqual([socks, removed, checkout].map((e) => e.properties.cart_id), [cartId, cartId, cartId]);
   // 1 mug at 24 + 1 pair of socks at 19.99 = 43.99 exactly; shipping 5.95 adds to the total.
-  assert.equal(checkout.properties.value ?? checkout.properties.revenue, 43.99);
+  assert.equal(checkout.properties.value, 43.99);
   assert.equal(checkout.properties.products.length, 2);
   const errors = await page.evaluate(() => window.errors);
   assert.equal(errors.length, 1, errors.join("\n"));
@@ -128,5 +128,23 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
   const seen = await tab.evaluate(() => window.shoptrail.cart.get());
   assert.deepEqual(seen.products.map((p) => p.product_id), ["z"]);
   await tab.close();
+  await page.close();
+});
+
+test("a markup click made while the wasm is still loading is kept", async () => {
+  const page = await browser.context.newPage();
+  await page.route("**/dist/shoptrail.wasm", async (route) => {
+    const res = await route.fetch();
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.fulfill({ response: res });
+  });
+  await page.goto(`${collector.url}/fixtures/shop.html`);
+  assert.notEqual(await page.evaluate(() => window.shoptrail.loaded), true, "still loading");
+  await page.click("#add-socks");
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+  const added = await events(collector.url, { anonymousId: aid, event: "Product Added" });
+  assert.deepEqual(added.map((e) => e.properties.product_id).slice(-1), ["nw-004"]);
   await page.close();
 });

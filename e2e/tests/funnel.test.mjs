@@ -207,14 +207,14 @@ test("home → product → cart → checkout → confirmation gives the e-commer
   const finalLines = [["nw-001", 2, 24, "Pine Green"], ["nw-004", 1, 19.99, "S (US 5–7)"]];
   assert.deepEqual(lines(started.products), finalLines);
   assert.equal(started.revenue, 67.99, "2 × 24 + 19.99 exactly");
-  assert.equal(started.value ?? started.revenue, 67.99);
+  assert.equal(started.value, 67.99);
   assert.equal(started.total, 67.99, "no shipping or tax known yet");
   assert.equal(started.currency, "USD");
-  assert.deepEqual(step1, { step: 1 });
-  assert.deepEqual(step1Done, { step: 1, shipping_method: "standard" });
-  assert.deepEqual(step2, { step: 2 });
-  assert.deepEqual(payment, { payment_method: "card" });
-  assert.deepEqual(step2Done, { step: 2 });
+  assert.deepEqual(step1, { cart_id: cartId, step: 1 });
+  assert.deepEqual(step1Done, { cart_id: cartId, shipping_method: "standard", step: 1 });
+  assert.deepEqual(step2, { cart_id: cartId, step: 2 });
+  assert.deepEqual(payment, { cart_id: cartId, payment_method: "card" });
+  assert.deepEqual(step2Done, { cart_id: cartId, step: 2 });
 
   // identify with the checkout email.
   const identify = all[identifyAt];

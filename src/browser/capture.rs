@@ -312,7 +312,12 @@ fn read_markup(el: &web_sys::Element) -> Markup {
 /// The markup action for a click, if the click landed in a `data-shoptrail` element
 /// (other than `view`, which is read with the page).
 pub fn markup_for_click(event: &web_sys::Event) -> Option<Markup> {
-    let target = event.target()?.dyn_into::<web_sys::Element>().ok()?;
+    markup_for_target(&event.target()?.into())
+}
+
+/// The markup action for a click on `target` (an element, or anything else for none).
+pub fn markup_for_target(target: &JsValue) -> Option<Markup> {
+    let target = target.dyn_ref::<web_sys::Element>()?;
     let el = target.closest("[data-shoptrail]").ok()??;
     if el.get_attribute("data-shoptrail").as_deref().map(str::trim) == Some("view") {
         return None;

@@ -20,11 +20,38 @@ pub enum Step {
 }
 
 impl Runtime {
+    /// The stored cart, or a new one, saved at once so that its id stays the same on every
+    /// event until the order completes or `reset()`.
     fn load_cart(&mut self) -> Cart {
         match self.store().get(K_CART).and_then(|t| Cart::decode(&t)) {
             Some(c) => c,
-            None => Cart::new(self.new_id()),
+            None => {
+                let cart = Cart::new(self.new_id());
+                self.save_cart(&cart);
+                cart
+            }
         }
+    }
+
+    /// `{"cart_id":"…"` then the members of `props` (JSON object text).
+    fn with_cart_id(&mut self, props: &str) -> String {
+        let cart = self.load_cart();
+        let mut p = String::from("{");
+        json::push_key(&mut p, "cart_id", true);
+        json::push_str(&mut p, cart.cart_id());
+        if props.len() > 2 {
+            p.push(',');
+            p.push_str(props.get(1..).unwrap_or("}"));
+        } else {
+            p.push('}');
+        }
+        p
+    }
+
+    /// `checkout.payment(props?)`: Payment Info Entered.
+    pub fn checkout_payment(&mut self, props: String, notices: &mut Notices) {
+        let p = self.with_cart_id(&props);
+        self.track("Payment Info Entered", &p, notices);
     }
 
     fn save_cart(&self, cart: &Cart) {
@@ -160,14 +187,14 @@ impl Runtime {
                 notices,
             );
         };
-        let mut p = String::from("{\"step\":");
-        p.push_str(step.trim_start_matches('0'));
-        if props.len() > 2 {
+        let mut p = self.with_cart_id(&props);
+        p.pop();
+        if p.len() > 1 {
             p.push(',');
-            p.push_str(props.get(1..).unwrap_or("}"));
-        } else {
-            p.push('}');
         }
+        p.push_str("\"step\":");
+        p.push_str(step.trim_start_matches('0'));
+        p.push('}');
         let name = match kind {
             Step::Viewed => "Checkout Step Viewed",
             Step::Completed => "Checkout Step Completed",

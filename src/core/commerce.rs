@@ -1080,6 +1080,10 @@ fn order_object(
         "affiliation",
         order.affiliation.as_deref().filter(|a| !a.is_empty()),
     );
+    if !require_id {
+        // Checkout Started carries the cart's value, as Segment's spec lists it.
+        o.amount("value", Some(cart.value_minor()), cur);
+    }
     o.amount("total", Some(total), cur);
     o.amount("revenue", Some(revenue), cur);
     o.amount("shipping", shipping, cur);
@@ -2086,7 +2090,7 @@ mod tests {
         assert!(checkout_properties(&Cart::new("e"), &OrderInput::default())
             .unwrap()
             .starts_with(
-                "{\"cart_id\":\"e\",\"total\":0,\"revenue\":0,\"currency\":\"USD\",\"products\":[]"
+                "{\"cart_id\":\"e\",\"value\":0,\"total\":0,\"revenue\":0,\"currency\":\"USD\",\"products\":[]"
             ));
 
         // JPY and KWD.
