@@ -28,7 +28,7 @@ export interface ShoptrailConfig {
   endpoint: string;
   /** Sent as `writeKey` in every batch body. */
   writeKey?: string;
-  /** Most events per request, 1–500. Default 20. */
+  /** Queued events that start a request, 1–500. Default 20. A backlog (after `flush()` or an outage) leaves up to 500 events per request. */
   batchSize?: number;
   /** Longest time an event waits before its batch leaves, in ms, 0–60000. Default 1000. */
   flushInterval?: number;

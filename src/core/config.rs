@@ -39,7 +39,7 @@ pub struct Config {
     pub endpoint: String,
     /// Sent as `writeKey` in each batch.
     pub write_key: Option<String>,
-    /// Events per request (1 to 500, default 20).
+    /// Queued events that start a request (1 to 500, default 20).
     pub batch_size: u32,
     /// Longest wait before queued events leave, ms (0 to 60000, default 1000).
     pub flush_interval: u32,

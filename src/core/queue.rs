@@ -13,13 +13,17 @@ pub const UNLOAD_BODY_BYTES: usize = 60 * 1024;
 pub const MAX_QUEUED: usize = 10_000;
 /// A persisted queue not rewritten for this long belongs to a page that is gone.
 pub const STALE_MS: u64 = 5 * 60 * 1000;
+/// Most events in one request. `batch_size` is the count that starts a request; when more are
+/// waiting (a flush, a backlog after an outage) one request takes up to this many, so that a
+/// thousand queued events leave in a few requests instead of fifty.
+pub const MAX_BATCH_EVENTS: usize = 500;
 /// The longest Retry-After honoured.
 pub const MAX_RETRY_AFTER_MS: u64 = 10 * 60 * 1000;
 
 /// Delivery settings, from the validated configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Most events in one request.
+    /// Queued events that start a request (it may carry up to [`MAX_BATCH_EVENTS`]).
     pub batch_size: usize,
     /// Most bytes in one request body.
     pub max_batch_bytes: usize,
@@ -223,7 +227,7 @@ impl Queue {
         let limit = if self.split > 0 {
             self.split
         } else {
-            self.s.batch_size
+            MAX_BATCH_EVENTS
         };
         let (body, count) = self.batch_body(0, limit, self.s.max_batch_bytes, now);
         self.in_flight = count;
@@ -601,11 +605,14 @@ mod tests {
     #[test]
     fn rejected_batches_are_dropped_and_reported() {
         let mut q = queue(2);
-        for i in 0..3 {
+        for i in 0..2 {
             let (id, j) = ev(i);
             q.push(id, j, 0).unwrap();
         }
         q.poll_transmit(0).unwrap();
+        // Queued while the request was under way: not part of the refused batch.
+        let (id, j) = ev(2);
+        q.push(id, j, 0).unwrap();
         assert_eq!(
             q.on_response(Outcome::Rejected { status: 400 }, 0, 0),
             Some(Report::Rejected {
@@ -642,7 +649,12 @@ mod tests {
 
     #[test]
     fn unload_sends_pending_events_in_small_bodies_but_not_those_under_way() {
-        let mut q = queue(2);
+        // 8 events of 20 KB: the request under way takes the two that fit its byte limit.
+        let mut q = Queue::new(Settings {
+            batch_size: 2,
+            max_batch_bytes: 45_000,
+            ..Settings::default()
+        });
         let big = "x".repeat(20_000);
         for i in 0..8 {
             q.push(
@@ -683,9 +695,20 @@ mod tests {
             None,
             "a beacon into an outage could lose events"
         );
-        q.poll_transmit(q.poll_timeout(0).unwrap()).unwrap();
+        assert_eq!(
+            q.poll_transmit(q.poll_timeout(0).unwrap()).unwrap().count,
+            3
+        );
         q.on_response(Outcome::Delivered, 5000, 0);
-        assert_eq!(q.poll_unload(5001).unwrap().count, 2);
+        for i in 3..5 {
+            let (id, j) = ev(i);
+            q.push(id, j, 5000).unwrap();
+        }
+        assert_eq!(
+            q.poll_unload(5001).unwrap().count,
+            2,
+            "healthy again: beacons are fine"
+        );
     }
 
     #[test]
@@ -713,18 +736,21 @@ mod tests {
     }
 
     #[test]
-    fn a_thousand_event_burst_leaves_in_full_batches_in_order() {
-        let mut q = queue(100);
+    fn a_thousand_event_burst_leaves_in_few_requests_in_order() {
+        let mut q = queue(20);
         for i in 0..1000 {
             let (id, j) = ev(i);
             q.push(id, j, 0).unwrap();
         }
         q.flush();
         let mut seen = vec![];
+        let mut requests = 0;
         while let Some(t) = q.poll_transmit(0) {
             seen.extend(ids(&t.body));
+            requests += 1;
             q.on_response(Outcome::Delivered, 0, 0);
         }
+        assert_eq!(requests, 2, "500 events per request when a backlog waits");
         assert_eq!(seen.len(), 1000);
         assert_eq!(
             seen,
