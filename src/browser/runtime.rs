@@ -267,6 +267,7 @@ pub struct Runtime {
     sent_at: Option<u64>,
     abort: Option<AbortController>,
     storage_warned: bool,
+    location: Option<web_sys::Location>,
     /// The session's campaign (JSON object text), if it came from a campaign URL.
     campaign: Option<String>,
     /// URL of the last page view, to see real navigations in single-page apps.
@@ -382,6 +383,7 @@ impl Runtime {
             sent_at: None,
             abort: None,
             storage_warned: false,
+            location: platform::window().map(|w| w.location()),
             campaign: None,
             tracked_url: String::new(),
             tracked_path: String::new(),
@@ -494,6 +496,15 @@ impl Runtime {
         }
     }
 
+    /// `location.href`, through the Location object fetched once (one call into JavaScript on
+    /// the `track` path instead of three).
+    fn href(&self) -> String {
+        self.location
+            .as_ref()
+            .and_then(|l| l.href().ok())
+            .unwrap_or_default()
+    }
+
     /// localStorage.
     pub(crate) fn store(&self) -> &Store {
         &self.store
@@ -562,9 +573,7 @@ impl Runtime {
 
     fn refresh_context(&mut self, now: u64) {
         self.touch_session(now, false);
-        let href = platform::window()
-            .and_then(|w| w.location().href().ok())
-            .unwrap_or_default();
+        let href = self.href();
         let url_changed = href != self.page.url;
         if url_changed || self.ctx_session != self.session.id || self.ctx.is_empty() {
             if url_changed {
@@ -980,9 +989,7 @@ impl Runtime {
     /// `history.pushState`/`replaceState`, `popstate` or `hashchange`: one page view per real
     /// URL change, after `Page Left` for the page being left.
     fn on_navigation(&mut self, notices: &mut Notices) {
-        let href = platform::window()
-            .and_then(|w| w.location().href().ok())
-            .unwrap_or_default();
+        let href = self.href();
         if href == self.tracked_url || !self.cfg.history {
             return;
         }
