@@ -1,0 +1,241 @@
+// The SDKs under test: how each is staged into the static site, the page that loads it the way a
+// shop does (a snippet and an async script tag), and how its requests are decoded into events.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+
+export const EVENT = "Product Added";
+const WRITE_KEY = "bench-write-key";
+
+function pkgVersion(nm, name) {
+  return JSON.parse(readFileSync(join(nm, name, "package.json"), "utf8")).version;
+}
+
+function copyDir(from, to, keep) {
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(from)) if (keep(f)) copyFileSync(join(from, f), join(to, f));
+}
+
+function json(text) {
+  try { return JSON.parse(text); } catch { return undefined; }
+}
+
+/** Segment-shaped bodies (shoptrail, Segment, RudderStack): one event, or `{batch: [...]}`. */
+function segmentEvents(body) {
+  const j = json(body.toString("utf8"));
+  if (!j || typeof j !== "object") return [];
+  const list = Array.isArray(j.batch) ? j.batch : [j];
+  return list.filter((e) => e && typeof e.type === "string")
+    .map((e) => ({ id: e.messageId, name: e.type === "track" ? e.event : e.type }));
+}
+
+/** PostHog: JSON, gzip (`compression=gzip-js`) or base64 (`compression=base64`, `data=` form). */
+function posthogEvents(body, url) {
+  const compression = new URL(url).searchParams.get("compression");
+  let text;
+  if (compression === "gzip-js" || (body[0] === 0x1f && body[1] === 0x8b)) {
+    text = gunzipSync(body).toString("utf8");
+  } else {
+    text = body.toString("utf8");
+    if (compression === "base64" || text.startsWith("data=")) {
+      const form = new URLSearchParams(text).get("data") ?? text;
+      text = Buffer.from(form, "base64").toString("utf8");
+    }
+  }
+  const j = json(text);
+  if (!j) return [];
+  const list = Array.isArray(j) ? j : Array.isArray(j.batch) ? j.batch : [j];
+  return list.filter((e) => e && typeof e.event === "string")
+    .map((e) => ({ id: e.uuid ?? e.properties?.$insert_id, name: e.event }));
+}
+
+/** Snowplow tracker protocol: `{schema: payload_data, data: [{e, eid, ue_pr | ue_px, ...}]}`. */
+function snowplowEvents(body) {
+  const j = json(body.toString("utf8"));
+  if (!j || !Array.isArray(j.data)) return [];
+  return j.data.filter((e) => e && e.eid).map((e) => {
+    let name = e.e;
+    const ue = e.ue_pr ?? (e.ue_px ? Buffer.from(e.ue_px, "base64url").toString("utf8") : undefined);
+    const schema = ue ? json(ue)?.data?.schema : undefined;
+    if (e.e === "ue" && typeof schema === "string" && schema.includes("/product_added/")) name = EVENT;
+    return { id: e.eid, name };
+  });
+}
+
+const BENCH_HEAD = `<script>
+window.__bench = { ready: null, error: null };
+window.__benchReady = function () { if (__bench.ready === null) __bench.ready = performance.now(); };
+window.__benchFail = function (e) { __bench.error = String((e && e.message) || e); };
+</script>`;
+
+function page(title, head) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+${BENCH_HEAD}
+${head}
+</head><body><h1>Enamel Camp Mug</h1><p>$24.00</p><button type="button">Add to cart</button></body></html>
+`;
+}
+
+export function sdks({ root, benchDir }) {
+  const nm = join(benchDir, "node_modules");
+  const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
+  const shoptrailVersion = (cargo.match(/^\[package\][^[]*?^version\s*=\s*"([^"]+)"/ms) || [])[1] || "?";
+  return [
+    {
+      id: "shoptrail",
+      name: "shoptrail",
+      pkg: "shoptrail (dist/)",
+      version: shoptrailVersion,
+      stage(site) {
+        // Copy the pair together and check the wasm against the hash the loader carries, so a
+        // rebuild of dist/ in the middle of the copy cannot leave a mismatched pair.
+        const dist = join(root, "dist");
+        const out = join(site, "shoptrail");
+        mkdirSync(out, { recursive: true });
+        for (let attempt = 0; ; attempt++) {
+          const js = readFileSync(join(dist, "shoptrail.js"));
+          const wasm = readFileSync(join(dist, "shoptrail.wasm"));
+          const sri = "sha384-" + createHash("sha384").update(wasm).digest("base64");
+          if (js.includes(sri) || !js.includes("sha384-")) {
+            writeFileSync(join(out, "shoptrail.js"), js);
+            writeFileSync(join(out, "shoptrail.wasm"), wasm);
+            return;
+          }
+          if (attempt >= 20) throw new Error("dist/shoptrail.js and dist/shoptrail.wasm do not match (rebuild with cargo xtask build)");
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+        }
+      },
+      html: () => page("shoptrail", `<script>
+!function(w){var s=w.shoptrail=w.shoptrail||{};if(!s.q&&!s.loaded){s.q=[];"init page track identify alias reset flush anonymousId userId sessionId on off".split(" ").forEach(function(m){s[m]=function(){var a=[].slice.call(arguments);return new Promise(function(r){s.q.push([m,a,r])})}})}}(window);
+shoptrail.init({ endpoint: "/v1/batch" }).then(function () {
+  if (shoptrail.loaded === true) __benchReady(); else __benchFail("init resolved but shoptrail.loaded is not true");
+});
+window.__benchTrack = function (p) { shoptrail.track("${EVENT}", p); };
+window.__benchFlush = function () { return shoptrail.flush(); };
+window.__benchAnonymousId = function () { return shoptrail.anonymousId(); };
+</script>
+<script async src="/bench/shoptrail/shoptrail.js"></script>`),
+      events: segmentEvents,
+      config: "snippet + async script tag; init({endpoint: \"/v1/batch\"}); defaults (batchSize 20, flushInterval 1000 ms); ready = init's promise resolved and shoptrail.loaded === true; flush() after the loop",
+    },
+    {
+      id: "segment",
+      name: "Segment analytics-next",
+      pkg: "@segment/analytics-next",
+      version: pkgVersion(nm, "@segment/analytics-next"),
+      stage(site) {
+        const umd = join(nm, "@segment/analytics-next/dist/umd");
+        copyDir(umd, join(site, "segment/analytics-next/bundles"), (f) => f.endsWith(".js"));
+        const settings = join(site, `segment/v1/projects/${WRITE_KEY}`);
+        mkdirSync(settings, { recursive: true });
+        copyFileSync(join(benchDir, "fixtures/segment-settings.json"), join(settings, "settings"));
+      },
+      html: () => page("Segment", `<script>
+!function(){var i="analytics",analytics=window[i]=window[i]||[];if(!analytics.initialize)if(analytics.invoked)window.console&&console.error&&console.error("Segment snippet included twice.");else{analytics.invoked=!0;analytics.methods=["trackSubmit","trackClick","trackLink","trackForm","pageview","identify","reset","group","track","ready","alias","debug","page","screen","once","off","on","addSourceMiddleware","addIntegrationMiddleware","setAnonymousId","addDestinationMiddleware","register"];analytics.factory=function(e){return function(){if(window[i].initialized)return window[i][e].apply(window[i],arguments);var n=Array.prototype.slice.call(arguments);if(["track","screen","alias","group","page","identify"].indexOf(e)>-1){var c=document.querySelector("link[rel='canonical']");n.push({__t:"bpc",c:c&&c.getAttribute("href")||void 0,p:location.pathname,u:location.href,s:location.search,t:document.title,r:document.referrer})}n.unshift(e);analytics.push(n);return analytics}};for(var n=0;n<analytics.methods.length;n++){var key=analytics.methods[n];analytics[key]=analytics.factory(key)}analytics.load=function(key,n){var t=document.createElement("script");t.type="text/javascript";t.async=!0;t.setAttribute("data-global-segment-analytics-key",i);t.src=analytics._cdn+"/analytics-next/bundles/standalone.js";var r=document.getElementsByTagName("script")[0];r.parentNode.insertBefore(t,r);analytics._loadOptions=n};analytics._writeKey="${WRITE_KEY}";analytics._cdn=location.origin+"/bench/segment";analytics.SNIPPET_VERSION="5.2.1";
+analytics.load("${WRITE_KEY}",{integrations:{"Segment.io":{apiHost:location.host+"/v1",protocol:"http"}}});
+analytics.page();
+}}();
+analytics.ready(function () { __benchReady(); });
+window.__benchTrack = function (p) { analytics.track("${EVENT}", p); };
+window.__benchAnonymousId = function () { return window.analytics.user && window.analytics.user().anonymousId(); };
+</script>`),
+      events: segmentEvents,
+      config: "official snippet loading the standalone build (dist/umd/standalone.js) with analytics._cdn set to the local server, which answers the settings fetch with fixtures/segment-settings.json (no destinations, metrics sampleRate 0); Segment.io apiHost = the collector's /v1 over http; default delivery (one request per event); ready = analytics.ready()",
+    },
+    {
+      id: "rudderstack",
+      name: "RudderStack v3",
+      pkg: "@rudderstack/analytics-js",
+      version: pkgVersion(nm, "@rudderstack/analytics-js"),
+      async stage(site) {
+        const { build } = await import("esbuild");
+        await build({
+          entryPoints: [join(benchDir, "rudderstack-entry.js")],
+          absWorkingDir: benchDir,
+          bundle: true,
+          minify: true,
+          format: "iife",
+          target: "es2020",
+          legalComments: "none",
+          logLevel: "error",
+          outfile: join(site, "rudderstack/rsa.min.js"),
+        });
+        mkdirSync(join(site, "rudderstack/sourceConfig"), { recursive: true });
+        copyFileSync(join(benchDir, "fixtures/rudderstack-source-config.json"),
+          join(site, "rudderstack/sourceConfig/index.html"));
+      },
+      html: () => page("RudderStack", `<script>
+!function(){"use strict";window.RudderSnippetVersion="3.0.60";var e="rudderanalytics";window[e]||(window[e]=[]);var rudderanalytics=window[e];if(Array.isArray(rudderanalytics)){if(true===rudderanalytics.snippetExecuted&&window.console&&console.error){console.error("RudderStack JavaScript SDK snippet included more than once.")}else{rudderanalytics.snippetExecuted=true;window.rudderAnalyticsBuildType="modern";var r=["setDefaultInstanceKey","load","ready","page","track","identify","alias","group","reset","setAnonymousId","startSession","endSession","consent","addCustomIntegration"];for(var n=0;n<r.length;n++){var t=r[n];rudderanalytics[t]=function(r){return function(){var n;Array.isArray(window[e])?rudderanalytics.push([r].concat(Array.prototype.slice.call(arguments))):null===(n=window[e][r])||void 0===n||n.apply(window[e],arguments)}}(t)}var s=document.createElement("script");s.src="/bench/rudderstack/rsa.min.js";s.async=true;document.head.appendChild(s)}}}();
+rudderanalytics.load("${WRITE_KEY}", location.origin, { configUrl: location.origin + "/bench/rudderstack" });
+rudderanalytics.page();
+rudderanalytics.ready(function () { __benchReady(); });
+window.__benchTrack = function (p) { rudderanalytics.track("${EVENT}", p); };
+window.__benchAnonymousId = function () { return rudderanalytics.getAnonymousId(); };
+</script>`),
+      events: segmentEvents,
+      config: "v3 snippet loading rsa.min.js, which esbuild makes from the package's bundled build (plugins included) plus the CDN build's auto-start; dataPlaneUrl = the collector; configUrl = the local server, answering sourceConfig with fixtures/rudderstack-source-config.json (no destinations, error and metrics collection off); default delivery (XhrQueue, one request per event); ready = rudderanalytics.ready()",
+    },
+    {
+      id: "posthog",
+      name: "PostHog",
+      pkg: "posthog-js",
+      version: pkgVersion(nm, "posthog-js"),
+      stage(site) {
+        copyDir(join(nm, "posthog-js/dist"), join(site, "posthog/static"), (f) => f.endsWith(".js"));
+      },
+      html: () => page("PostHog", `<script>
+!function(t,e){var o,n,p,r;e.__SV||(window.posthog=e,e._i=[],e.init=function(i,s,a){function g(t,e){var o=e.split(".");2==o.length&&(t=t[o[0]],e=o[1]),t[e]=function(){t.push([e].concat(Array.prototype.slice.call(arguments,0)))}}(p=t.createElement("script")).type="text/javascript",p.crossOrigin="anonymous",p.async=!0,p.src=s.api_host+"/static/array.js",(r=t.getElementsByTagName("script")[0]).parentNode.insertBefore(p,r);var u=e;for(void 0!==a?u=e[a]=[]:a="posthog",u.people=u.people||[],u.toString=function(t){var e="posthog";return"posthog"!==a&&(e+="."+a),t||(e+=" (stub)"),e},u.people.toString=function(){return u.toString(1)+".people (stub)"},o="init capture register register_once register_for_session unregister unregister_for_session getFeatureFlag getFeatureFlagPayload isFeatureEnabled reloadFeatureFlags updateEarlyAccessFeatureEnrollment getEarlyAccessFeatures on onFeatureFlags onSessionId getSurveys getActiveMatchingSurveys renderSurvey canRenderSurvey identify setPersonProperties group resetGroups setPersonPropertiesForFlags resetPersonPropertiesForFlags setGroupPropertiesForFlags resetGroupPropertiesForFlags reset get_distinct_id getGroups get_session_id get_session_replay_url alias set_config startSessionRecording stopSessionRecording sessionRecordingStarted captureException loadToolbar get_property getSessionProperty createPersonProfile opt_in_capturing opt_out_capturing has_opted_in_capturing has_opted_out_capturing clear_opt_in_out_capturing debug".split(" "),n=0;n<o.length;n++)g(u,o[n]);e._i.push([i,s,a])},e.__SV=1)}(document,window.posthog||[]);
+posthog.init("phc_bench", {
+  api_host: location.origin + "/bench/posthog",
+  advanced_disable_flags: true,
+  opt_out_useragent_filter: true,
+  loaded: function () { __benchReady(); },
+});
+window.__benchTrack = function (p) { posthog.capture("${EVENT}", p); };
+window.__benchAnonymousId = function () { return posthog.get_distinct_id(); };
+</script>`),
+      events: posthogEvents,
+      config: "official snippet loading dist/array.js; api_host = the local server (/bench/posthog), which also serves the lazily loaded extensions from dist/ as /static/*.js; advanced_disable_flags: true (no remote config, no /flags); opt_out_useragent_filter: true (headless Chromium under automation reports navigator.webdriver, and PostHog drops events from what looks like a bot); everything else default (autocapture, $pageview, batching every 3 s, compression); ready = the loaded callback",
+    },
+    {
+      id: "snowplow",
+      name: "Snowplow",
+      pkg: "@snowplow/browser-tracker",
+      version: pkgVersion(nm, "@snowplow/browser-tracker"),
+      stage(site) {
+        mkdirSync(join(site, "snowplow"), { recursive: true });
+        copyFileSync(join(nm, "@snowplow/browser-tracker/dist/index.umd.min.js"), join(site, "snowplow/sp.js"));
+      },
+      html: () => page("Snowplow", `<script>
+window.__snowplowLoaded = function () {
+  try {
+    var sp = window.snowplowBrowserTracking;
+    sp.newTracker("sp", location.origin, {
+      appId: "bench",
+      // The collector has no Snowplow endpoint and answers 404, after which the tracker stops
+      // draining its queue until the next event; a Snowplow collector answers 200.
+      customFetch: function (req) {
+        return fetch(req).then(function (r) { return r.status === 404 ? new Response("", { status: 200 }) : r; });
+      },
+    });
+    sp.trackPageView();
+    __benchReady();
+  } catch (e) { __benchFail(e); }
+};
+window.__benchTrack = function (p) {
+  snowplowBrowserTracking.trackSelfDescribingEvent({ event: { schema: "iglu:com.example.shop/product_added/jsonschema/1-0-0", data: p } });
+};
+window.__benchFlush = function () { snowplowBrowserTracking.flushBuffer(); };
+window.__benchAnonymousId = function () { return snowplowBrowserTracking.getDomainSessionId && snowplowBrowserTracking.getDomainSessionId(); };
+</script>
+<script async src="/bench/snowplow/sp.js" onload="__snowplowLoaded()" onerror="__benchFail('sp.js failed to load')"></script>`),
+      events: snowplowEvents,
+      config: "dist/index.umd.min.js (the package's prebuilt browser bundle; the sp.js tag build is not on npm) as an async script tag, newTracker on its onload with the collector as endpoint; each track is a self-describing event (schema product_added) carrying the same properties; a customFetch that reports the collector's 404 (it has no tp2 endpoint) to the tracker as the 200 a Snowplow collector gives, since after a failed request the tracker stops draining its queue until the next event; otherwise defaults (POST, bufferSize 1, localStorage queue); ready = newTracker and trackPageView returned",
+    },
+  ];
+}
+
+/** A page with no SDK, for the heap baseline. */
+export const blankPage = page("no SDK", "");
