@@ -183,7 +183,12 @@ impl Hooks {
             ok: Closure::new(|resp: JsValue| {
                 call(move |rt, n| {
                     let (status, retry_after) = match resp.dyn_ref::<Response>() {
-                        Some(r) => (r.status(), r.headers().get("Retry-After").ok().flatten()),
+                        Some(r) => {
+                            // Read the body so the request completes: Chromium counts a
+                            // keepalive request against its 64 KiB in-flight quota until then.
+                            let _ = r.text();
+                            (r.status(), r.headers().get("Retry-After").ok().flatten())
+                        }
                         None => (0, None),
                     };
                     rt.on_response(queue::classify(status, retry_after.as_deref()), n)
@@ -822,9 +827,9 @@ impl Runtime {
                 self.report("rejected", &m, notices);
             }
             Report::Failing { attempts } => {
-                let mut m = String::from("delivery failed ");
+                let mut m = String::from("delivery is failing (attempts so far: ");
                 json::push_u64(&mut m, attempts as u64);
-                m.push_str(" times; the events are kept and retried");
+                m.push_str("); the events are kept and retried");
                 self.report("delivery_failing", &m, notices);
                 self.settle(false, notices);
             }
