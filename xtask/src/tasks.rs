@@ -33,8 +33,8 @@ fn version() -> Result<String> {
         .ok_or_else(|| "no package version in Cargo.toml".into())
 }
 
+/// wasm-bindgen for `target` into `out` (which the caller has emptied), then wasm-opt.
 fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
-    let _ = std::fs::remove_dir_all(out);
     run(cmd("wasm-bindgen")
         .args(["--target", target, "--out-dir"])
         .arg(out)
@@ -42,7 +42,7 @@ fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
     let bg = out.join("shoptrail_bg.wasm");
     // --low-memory-unused: Rust never uses the first 1 KiB of linear memory.
     run(cmd("wasm-opt")
-        .args(["-Oz", "--converge", "--low-memory-unused"])
+        .args(["-Oz", "--low-memory-unused"])
         .arg(&bg)
         .arg("-o")
         .arg(&bg))
@@ -112,10 +112,23 @@ pub fn build() -> Result<usize> {
     let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail.wasm");
     let version = version()?;
 
-    // npm package: bundler ESM at the root, a no-bundler `web` entry under web/.
+    // npm package: bundler ESM at the root, a no-bundler `web` entry under web/; and the
+    // script tag's no-modules glue. The three wasm-opt runs go side by side.
     let pkg = root.join("pkg");
-    bindgen(&wasm, "bundler", &pkg)?;
-    bindgen(&wasm, "web", &pkg.join("web"))?;
+    let nm = root.join("target/shoptrail-no-modules");
+    let web = pkg.join("web");
+    let _ = std::fs::remove_dir_all(&pkg);
+    let _ = std::fs::remove_dir_all(&nm);
+    std::thread::scope(|scope| {
+        let jobs = [("bundler", &pkg), ("web", &web), ("no-modules", &nm)]
+            .map(|(target, out)| scope.spawn(|| bindgen(&wasm, target, out)));
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err("a wasm-bindgen job panicked".into()))
+            })
+            .collect::<Result<Vec<()>>>()
+    })?;
     for junk in [
         ".gitignore",
         "package.json",
@@ -140,8 +153,6 @@ pub fn build() -> Result<usize> {
 
     // Script tag: one classic script (glue + loader in one function scope, minified) and the
     // wasm, under plain and versioned names, with SRI hashes.
-    let nm = root.join("target/shoptrail-no-modules");
-    bindgen(&wasm, "no-modules", &nm)?;
     let dist = root.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
     let wasm_bytes = std::fs::read(nm.join("shoptrail_bg.wasm")).map_err(fs_err(&nm))?;
