@@ -381,26 +381,29 @@ export type ShoptrailEventName = keyof ShoptrailEvents;
         }
 
         /// Removes `quantity` units (default: the whole line) and tracks Product Removed.
+        /// `variant` is needed only when the cart holds several variants of the product.
         pub fn remove(
             #[wasm_bindgen(js_name = productId, unchecked_param_type = "string")]
             product_id: JsValue,
             #[wasm_bindgen(unchecked_optional_param_type = "number")] quantity: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "string")] variant: JsValue,
         ) {
             let id = capture::text(&product_id).unwrap_or_default();
-            let q = capture::text(&quantity);
-            runtime::call(move |rt, n| rt.cart_remove(id, q, n));
+            let (q, v) = (capture::text(&quantity), capture::text(&variant));
+            runtime::call(move |rt, n| rt.cart_remove(id, q, v, n));
         }
 
         /// Sets a line's quantity (0 removes it) and tracks Product Added or Removed for the
-        /// difference.
+        /// difference. `variant` as for `remove`.
         pub fn update(
             #[wasm_bindgen(js_name = productId, unchecked_param_type = "string")]
             product_id: JsValue,
             #[wasm_bindgen(unchecked_param_type = "number")] quantity: JsValue,
+            #[wasm_bindgen(unchecked_optional_param_type = "string")] variant: JsValue,
         ) {
             let id = capture::text(&product_id).unwrap_or_default();
-            let q = capture::text(&quantity);
-            runtime::call(move |rt, n| rt.cart_update(id, q, n));
+            let (q, v) = (capture::text(&quantity), capture::text(&variant));
+            runtime::call(move |rt, n| rt.cart_update(id, q, v, n));
         }
 
         /// Empties the cart, tracking Product Removed for each line.

@@ -148,3 +148,27 @@ test("a markup click made while the wasm is still loading is kept", async () => 
   assert.deepEqual(added.map((e) => e.properties.product_id).slice(-1), ["nw-004"]);
   await page.close();
 });
+
+test("two variants of one product: remove and update say which", async () => {
+  const { page } = await open("/fixtures/basic.html");
+  const out = await page.evaluate(async () => {
+    const s = window.shoptrail;
+    s.reset();
+    s.cart.add({ product_id: "tee", variant: "S", price: 10 });
+    s.cart.add({ product_id: "tee", variant: "L", price: 10 }, 2);
+    s.cart.remove("tee");                 // which one? refused
+    s.cart.update("tee", 3, "L");
+    s.cart.remove("tee", 1, "S");
+    await s.flush();
+    return { cart: s.cart.get(), errors: window.errors, aid: s.anonymousId() };
+  });
+  assert.equal(out.errors.length, 1, out.errors.join("\n"));
+  assert.match(out.errors[0], /variant/);
+  assert.deepEqual(out.cart.products.map((p) => [p.variant, p.quantity]), [["L", 3]]);
+  assert.equal(out.cart.value, 30);
+  const evs = (await events(collector.url, { anonymousId: out.aid })).filter((e) => e.type === "track");
+  assert.deepEqual(evs.map((e) => [e.event, e.properties.variant, e.properties.quantity]), [
+    ["Product Added", "S", 1], ["Product Added", "L", 2], ["Product Added", "L", 1], ["Product Removed", "S", 1],
+  ]);
+  await page.close();
+});

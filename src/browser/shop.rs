@@ -94,18 +94,21 @@ impl Runtime {
         }
     }
 
-    /// `cart.remove(productId, quantity?)`: Product Removed.
+    /// `cart.remove(productId, quantity?, variant?)`: Product Removed. The variant is needed
+    /// only when the cart holds several variants of the product.
     pub fn cart_remove(
         &mut self,
         product_id: String,
         quantity: Option<String>,
+        variant: Option<String>,
         notices: &mut Notices,
     ) {
         let mut cart = self.load_cart();
+        let v = variant.as_deref();
         let result = match quantity {
-            None => cart.remove(&product_id, None, None),
+            None => cart.remove(&product_id, v, None),
             Some(q) => commerce::parse_quantity(Some(&q))
-                .and_then(|q| cart.remove(&product_id, None, Some(q))),
+                .and_then(|q| cart.remove(&product_id, v, Some(q))),
         };
         match result {
             Ok(line) => {
@@ -116,11 +119,12 @@ impl Runtime {
         }
     }
 
-    /// `cart.update(productId, quantity)`: Product Added or Removed for the difference.
+    /// `cart.update(productId, quantity, variant?)`: Product Added or Removed for the difference.
     pub fn cart_update(
         &mut self,
         product_id: String,
         quantity: Option<String>,
+        variant: Option<String>,
         notices: &mut Notices,
     ) {
         let mut cart = self.load_cart();
@@ -129,7 +133,7 @@ impl Runtime {
             Some(q) if !q.is_empty() => commerce::parse_quantity(Some(q)),
             _ => Err(CommerceError::BadQuantity),
         };
-        match q.and_then(|q| cart.update(&product_id, None, q)) {
+        match q.and_then(|q| cart.update(&product_id, variant.as_deref(), q)) {
             Ok(Some((change, line))) => {
                 self.save_cart(&cart);
                 let name = match change {
@@ -309,7 +313,7 @@ impl Runtime {
                     .clone()
                     .or_else(|| p.sku.clone())
                     .unwrap_or_default();
-                self.cart_remove(id, p.quantity, notices)
+                self.cart_remove(id, p.quantity, p.variant, notices)
             }
             Markup::View(p) => self.product("Product Viewed", p, None, notices),
             Markup::Click(p, list) => self.product("Product Clicked", p, list, notices),
