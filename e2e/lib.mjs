@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { after, before } from "node:test";
 
 const root = process.env.SHOPTRAIL_ROOT || join(import.meta.dirname, "..");
 const bin = process.env.SHOPTRAIL_COLLECTOR_BIN || join(root, "target/debug/shoptrail-collector");
@@ -14,13 +15,12 @@ export function tempDir() {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Starts the collector serving the demo store, dist/ and the fixtures. Resolves once listening. */
-export function startCollector({ db, port = 0 }) {
-  const child = spawn(bin, [
-    "--port", String(port), "--db", db,
-    "--static", join(root, "www"), "--static", `/dist=${join(root, "dist")}`,
-    "--static", `/fixtures=${join(root, "e2e/fixtures")}`,
-  ], { stdio: ["ignore", "pipe", "inherit"] });
+/** Starts the collector serving the demo store, dist/ and the fixtures (or the given
+ * `statics`, as `/prefix=dir` mounts). Resolves once listening. */
+export function startCollector({ db, port = 0, statics }) {
+  const mounts = statics ?? [join(root, "www"), `/dist=${join(root, "dist")}`, `/fixtures=${join(root, "e2e/fixtures")}`];
+  const child = spawn(bin, ["--port", String(port), "--db", db, ...mounts.flatMap((m) => ["--static", m])],
+    { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buf = "";
     child.on("error", reject);
@@ -85,4 +85,21 @@ export function countDuplicates(page) {
     } catch { /* beacons have no readable body */ }
   });
   return seen;
+}
+
+/** The usual suite: a temp dir, a collector on a fresh database and one Chromium, started
+ * before the tests and stopped after them. Fields fill in once `before` has run. */
+export function suite(name) {
+  const ctx = {};
+  before(async () => {
+    ctx.tmp = tempDir();
+    ctx.collector = await startCollector({ db: join(ctx.tmp.dir, `${name}.db`) });
+    ctx.browser = await launch();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.collector?.stop();
+    ctx.tmp?.cleanup();
+  });
+  return ctx;
 }

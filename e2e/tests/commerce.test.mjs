@@ -1,24 +1,14 @@
 // The cart and checkout API, data-shoptrail markup and schema.org JSON-LD, against the collector.
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCollector, launch, events, until, tempDir } from "../lib.mjs";
+import { suite, events, until } from "../lib.mjs";
 
-let collector, browser, tmp;
-before(async () => {
-  tmp = tempDir();
-  collector = await startCollector({ db: join(tmp.dir, "commerce.db") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-  tmp?.cleanup();
-});
+const ctx = suite("commerce");
 
 async function open(path) {
-  const page = await browser.context.newPage();
-  await page.goto(`${collector.url}${path}`);
+  const page = await ctx.browser.context.newPage();
+  await page.goto(`${ctx.collector.url}${path}`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
   return { page, aid };
@@ -32,7 +22,7 @@ test("markup and JSON-LD track products with no code", async () => {
   await page.click("#bad");
   await page.click("#checkout");
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
-  const evs = (await events(collector.url, { anonymousId: aid })).filter((e) => e.type === "track");
+  const evs = (await events(ctx.collector.url, { anonymousId: aid })).filter((e) => e.type === "track");
   assert.deepEqual(evs.map((e) => e.event), [
     "Product Viewed", "Product Viewed", "Product Added", "Product Added", "Product Removed", "Checkout Started",
   ]);
@@ -98,7 +88,7 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
   assert.deepEqual(result.after.products, [], "the order empties the cart");
   assert.notEqual(result.after.cart_id, result.before.cart_id, "a new cart after the order");
 
-  const evs = (await events(collector.url, { anonymousId: aid })).filter((e) => e.type === "track");
+  const evs = (await events(ctx.collector.url, { anonymousId: aid })).filter((e) => e.type === "track");
   const names = evs.map((e) => e.event);
   assert.deepEqual(names, [
     "Product Added", "Product Added", "Product Added", "Product Removed", "Coupon Applied", "Products Searched",
@@ -121,8 +111,8 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
   assert.equal(order.currency, "USD");
 
   // Another tab sees the same cart.
-  const tab = await browser.context.newPage();
-  await tab.goto(`${collector.url}/fixtures/basic.html`);
+  const tab = await ctx.browser.context.newPage();
+  await tab.goto(`${ctx.collector.url}/fixtures/basic.html`);
   await tab.waitForFunction(() => window.shoptrail.loaded === true);
   await page.evaluate(() => window.shoptrail.cart.add({ product_id: "z", price: 2 }));
   const seen = await tab.evaluate(() => window.shoptrail.cart.get());
@@ -132,19 +122,19 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
 });
 
 test("a markup click made while the wasm is still loading is kept", async () => {
-  const page = await browser.context.newPage();
+  const page = await ctx.browser.context.newPage();
   await page.route("**/dist/shoptrail.wasm", async (route) => {
     const res = await route.fetch();
     await new Promise((r) => setTimeout(r, 1500));
     await route.fulfill({ response: res });
   });
-  await page.goto(`${collector.url}/fixtures/shop.html`);
+  await page.goto(`${ctx.collector.url}/fixtures/shop.html`);
   assert.notEqual(await page.evaluate(() => window.shoptrail.loaded), true, "still loading");
   await page.click("#add-socks");
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
-  const added = await events(collector.url, { anonymousId: aid, event: "Product Added" });
+  const added = await events(ctx.collector.url, { anonymousId: aid, event: "Product Added" });
   assert.deepEqual(added.map((e) => e.properties.product_id).slice(-1), ["nw-004"]);
   await page.close();
 });
@@ -166,7 +156,7 @@ test("two variants of one product: remove and update say which", async () => {
   assert.match(out.errors[0], /variant/);
   assert.deepEqual(out.cart.products.map((p) => [p.variant, p.quantity]), [["L", 3]]);
   assert.equal(out.cart.value, 30);
-  const evs = (await events(collector.url, { anonymousId: out.aid })).filter((e) => e.type === "track");
+  const evs = (await events(ctx.collector.url, { anonymousId: out.aid })).filter((e) => e.type === "track");
   assert.deepEqual(evs.map((e) => [e.event, e.properties.variant, e.properties.quantity]), [
     ["Product Added", "S", 1], ["Product Added", "L", 2], ["Product Added", "L", 1], ["Product Removed", "S", 1],
   ]);

@@ -1,22 +1,11 @@
 // A shopper's whole funnel through the demo store, home to order confirmation. The store tracks it
 // with data-shoptrail markup, schema.org JSON-LD and the commerce API together; the collector must
 // hold Segment's e-commerce v2 sequence in order, with one cart and exact money.
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startCollector, launch, events, until, tempDir } from "../lib.mjs";
+import { suite, events, until } from "../lib.mjs";
 
-let collector, browser, tmp;
-before(async () => {
-  tmp = tempDir();
-  collector = await startCollector({ db: join(tmp.dir, "funnel.db") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-  tmp?.cleanup();
-});
+const ctx = suite("funnel");
 
 const EMAIL = "ada@example.com";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -28,7 +17,7 @@ const cents = (n) => Math.round(n * 100);
 const lines = (products) => products.map((p) => [p.product_id, p.quantity, p.price, p.variant]);
 
 test("home → product → cart → checkout → confirmation gives the e-commerce v2 sequence", async () => {
-  const page = await browser.context.newPage();
+  const page = await ctx.browser.context.newPage();
   const pageErrors = [];
   const sdkErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -43,7 +32,7 @@ test("home → product → cart → checkout → confirmation gives the e-commer
   const line = (id) => page.locator(`[data-testid="cart-line"][data-product-id="${id}"]`);
 
   // Home: add the mug from the grid (markup), then open the socks (markup click).
-  await page.goto(`${collector.url}/`);
+  await page.goto(`${ctx.collector.url}/`);
   await ready();
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
   assert.match(aid, UUID);
@@ -98,7 +87,7 @@ test("home → product → cart → checkout → confirmation gives the e-commer
   const all = await until(async () => {
     const byId = new Map();
     for (const q of [{ anonymousId: aid }, { userId: EMAIL }]) {
-      for (const e of await events(collector.url, q)) byId.set(e.messageId, e);
+      for (const e of await events(ctx.collector.url, q)) byId.set(e.messageId, e);
     }
     const evs = [...byId.values()];
     const done = evs.some((e) => e.event === "Order Completed")
@@ -130,7 +119,7 @@ test("home → product → cart → checkout → confirmation gives the e-commer
   assert.ok(all.every((e) => e.context.library.name === "shoptrail"));
 
   // Page views and Page Left: one each per page, referrers chained.
-  const base = collector.url;
+  const base = ctx.collector.url;
   const pages = all.filter((e) => e.type === "page").map((e) => e.properties);
   assert.deepEqual(pages.map((p) => [p.path, p.referrer]), [
     ["/", ""],

@@ -1,24 +1,13 @@
 // Identity survives in the browser: the cookie and localStorage restore each other, and the
 // site's tabs share one session.
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startCollector, launch, events, tempDir } from "../lib.mjs";
+import { suite, events } from "../lib.mjs";
 
-let collector, browser, tmp;
-before(async () => {
-  tmp = tempDir();
-  collector = await startCollector({ db: join(tmp.dir, "identity.db") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-  tmp?.cleanup();
-});
+const ctx = suite("identity");
 
 async function open(page) {
-  await page.goto(`${collector.url}/fixtures/basic.html`);
+  await page.goto(`${ctx.collector.url}/fixtures/basic.html`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   return page.evaluate(() => ({
     aid: window.shoptrail.anonymousId(),
@@ -29,7 +18,7 @@ async function open(page) {
 }
 
 test("cookie and localStorage restore each other; tabs share the session", async () => {
-  const page = await browser.context.newPage();
+  const page = await ctx.browser.context.newPage();
   const first = await open(page);
   assert.equal(first.stored, first.aid);
   assert.equal(first.cookie, first.aid);
@@ -39,12 +28,12 @@ test("cookie and localStorage restore each other; tabs share the session", async
   assert.equal(fromCookie.aid, first.aid, "restored from the cookie");
   assert.equal(fromCookie.stored, first.aid, "localStorage written back");
 
-  await browser.context.clearCookies();
+  await ctx.browser.context.clearCookies();
   const fromStorage = await open(page);
   assert.equal(fromStorage.aid, first.aid, "restored from localStorage");
   assert.equal(fromStorage.cookie, first.aid, "cookie written back");
 
-  const tab = await browser.context.newPage();
+  const tab = await ctx.browser.context.newPage();
   const second = await open(tab);
   assert.equal(second.aid, first.aid);
   assert.equal(second.session, first.session, "one session across tabs");
@@ -61,7 +50,7 @@ test("cookie and localStorage restore each other; tabs share the session", async
   assert.equal(await page.evaluate(() => window.shoptrail.userId()), undefined);
   assert.notEqual(after.session, first.session, "reset starts a new session");
 
-  const evs = await events(collector.url, { anonymousId: first.aid, type: "identify" });
+  const evs = await events(ctx.collector.url, { anonymousId: first.aid, type: "identify" });
   assert.equal(evs.length, 1);
   assert.equal(evs[0].userId, "shopper-1");
   assert.equal(evs[0].traits.email, "a@example.com");

@@ -2,14 +2,13 @@
 // webpack app (e2e/apps/), built by each bundler, loaded in Chromium, delivering to the collector.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { launch, events, until, tempDir } from "../lib.mjs";
+import { launch, events, until, tempDir, startCollector } from "../lib.mjs";
 
 const root = process.env.SHOPTRAIL_ROOT || join(import.meta.dirname, "../..");
-const bin = process.env.SHOPTRAIL_COLLECTOR_BIN || join(root, "target/debug/shoptrail-collector");
 const pkgDir = join(root, "pkg");
 const APPS = [
   { name: "vite", event: "Vite App Loaded", tool: "vite" },
@@ -23,25 +22,6 @@ async function sh(file, args, cwd) {
   } catch (e) {
     throw new Error(`${file} ${args.join(" ")} (in ${cwd}) failed:\n${e.stdout}\n${e.stderr}`);
   }
-}
-
-/** The collector serving each app's dist/ under /<name>/. Resolves once listening. */
-function startCollector(db) {
-  const statics = APPS.flatMap((a) => ["--static", `/${a.name}=${join(a.dir, "dist")}`]);
-  const child = spawn(bin, ["--port", "0", "--db", db, ...statics], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`collector exited early (${code})`)));
-    child.stdout.on("data", (d) => {
-      buf += d;
-      const m = buf.match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        child.removeAllListeners("exit");
-        resolve({ url: m[1], stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) });
-      }
-    });
-  });
 }
 
 let tmp, manifest, packed, tarball, collector, browser;
@@ -68,7 +48,10 @@ before(async () => {
     assert.ok(existsSync(join(app.dir, "dist/index.html")), `${app.name}: build wrote dist/index.html`);
   }));
 
-  collector = await startCollector(join(tmp.dir, "npm.db"));
+  collector = await startCollector({
+    db: join(tmp.dir, "npm.db"),
+    statics: APPS.map((a) => `/${a.name}=${join(a.dir, "dist")}`),
+  });
   browser = await launch();
 });
 after(async () => {

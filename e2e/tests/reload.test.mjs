@@ -1,28 +1,17 @@
 // Reloading while events are queued or in flight loses none of them.
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startCollector, launch, events, until, tempDir } from "../lib.mjs";
+import { suite, events, until } from "../lib.mjs";
 
-let collector, browser, tmp;
-before(async () => {
-  tmp = tempDir();
-  collector = await startCollector({ db: join(tmp.dir, "reload.db") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-  tmp?.cleanup();
-});
+const ctx = suite("reload");
 
 for (const [label, query] of [
   ["queued, not yet sent", "batchSize=500&flushInterval=60000"],
   ["in the middle of a batch", "batchSize=7&flushInterval=0"],
 ]) {
   test(`a reload with events ${label} loses nothing`, async () => {
-    const page = await browser.context.newPage();
-    const url = `${collector.url}/fixtures/basic.html?${query}`;
+    const page = await ctx.browser.context.newPage();
+    const url = `${ctx.collector.url}/fixtures/basic.html?${query}`;
     await page.goto(url);
     await page.waitForFunction(() => window.shoptrail.loaded === true);
     const tag = `Reload ${label} ${Date.now()}`;
@@ -30,11 +19,11 @@ for (const [label, query] of [
     await page.reload();
     await page.waitForFunction(() => window.shoptrail.loaded === true);
     const got = await until(async () => {
-      const e = await events(collector.url, { event: tag });
+      const e = await events(ctx.collector.url, { event: tag });
       return e.length >= 40 && e;
     }, 20000, `40 "${tag}" events`);
     await new Promise((r) => setTimeout(r, 500));
-    const final = await events(collector.url, { event: tag });
+    const final = await events(ctx.collector.url, { event: tag });
     assert.equal(final.length, 40, "stored exactly once each");
     assert.deepEqual(got.map((e) => e.properties.i).sort((a, b) => a - b), [...Array(40).keys()]);
     assert.deepEqual(await page.evaluate(() => window.errors), []);

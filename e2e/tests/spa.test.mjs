@@ -1,25 +1,14 @@
 // Single-page apps: one page view per real URL change with the previous URL as referrer,
 // Page Left with time on page and scroll depth, and the landing campaign kept for the session.
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startCollector, launch, events, until, tempDir } from "../lib.mjs";
+import { suite, events, until } from "../lib.mjs";
 
-let collector, browser, tmp;
-before(async () => {
-  tmp = tempDir();
-  collector = await startCollector({ db: join(tmp.dir, "spa.db") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-  tmp?.cleanup();
-});
+const ctx = suite("spa");
 
 test("pushState, replaceState, hashchange and popstate give one page view per real URL change", async () => {
-  const page = await browser.context.newPage();
-  const base = `${collector.url}/fixtures/spa.html`;
+  const page = await ctx.browser.context.newPage();
+  const base = `${ctx.collector.url}/fixtures/spa.html`;
   const landing = `${base}?utm_source=newsletter&utm_campaign=bf&gclid=G1`;
   await page.goto(landing);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
@@ -40,7 +29,7 @@ test("pushState, replaceState, hashchange and popstate give one page view per re
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
 
   const evs = await until(async () => {
-    const e = await events(collector.url, { anonymousId: aid });
+    const e = await events(ctx.collector.url, { anonymousId: aid });
     return e.some((x) => x.type === "identify") && e;
   }, 10000, "identify");
   const pages = evs.filter((e) => e.type === "page");
@@ -77,15 +66,15 @@ test("pushState, replaceState, hashchange and popstate give one page view per re
 });
 
 test("leaving the page sends Page Left by beacon", async () => {
-  const page = await browser.context.newPage();
+  const page = await ctx.browser.context.newPage();
   // Batches wait a minute: only the unload path can deliver in time.
-  await page.goto(`${collector.url}/fixtures/spa.html?leave=1&flushInterval=60000`);
+  await page.goto(`${ctx.collector.url}/fixtures/spa.html?leave=1&flushInterval=60000`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
   await page.waitForTimeout(300);
   await page.goto("about:blank");
   const left = await until(async () => {
-    const e = (await events(collector.url, { anonymousId: aid, event: "Page Left" }))
+    const e = (await events(ctx.collector.url, { anonymousId: aid, event: "Page Left" }))
       .filter((x) => x.properties.url.includes("?leave=1"));
     return e.length && e;
   }, 10000, "Page Left after navigating away");

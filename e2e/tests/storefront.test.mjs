@@ -1,24 +1,14 @@
 // The demo store, as a shopper uses it, delivers page views and cart events to the collector.
-import { test, after, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCollector, launch, events, until, tempDir } from "../lib.mjs";
+import { suite, events, until } from "../lib.mjs";
 
-let collector, browser, tmp;
-before(async () => {
-  tmp = tempDir();
-  collector = await startCollector({ db: join(tmp.dir, "store.db") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await collector?.stop();
-  tmp?.cleanup();
-});
+const ctx = suite("store");
 
 test("home page view, product list and an add to cart arrive with one anonymous id", async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${collector.url}/`);
+  const page = await ctx.browser.context.newPage();
+  await page.goto(`${ctx.collector.url}/`);
   const aid = await page.evaluate(async () => await window.shoptrail.anonymousId());
   assert.match(aid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
@@ -26,14 +16,14 @@ test("home page view, product list and an add to cart arrive with one anonymous 
   await Promise.all([page.waitForURL("**/cart.html"), page.locator("a.cart-link").click()]);
 
   const evs = await until(async () => {
-    const e = await events(collector.url, { anonymousId: aid });
+    const e = await events(ctx.collector.url, { anonymousId: aid });
     return e.some((x) => x.event === "Cart Viewed") && e;
   }, 15000, "Cart Viewed");
   const pages = evs.filter((e) => e.type === "page");
   assert.equal(pages.length, 2, "one page view per page load");
   assert.equal(pages[0].properties.path, "/");
   assert.equal(pages[1].properties.path, "/cart.html");
-  assert.equal(pages[1].properties.referrer, `${collector.url}/`);
+  assert.equal(pages[1].properties.referrer, `${ctx.collector.url}/`);
   const added = evs.find((e) => e.event === "Product Added");
   assert.ok(added, "Product Added arrived");
   assert.equal(added.properties.product_id, "nw-001");
@@ -50,13 +40,13 @@ test("home page view, product list and an add to cart arrive with one anonymous 
 });
 
 test("the script tag loaded twice tracks once, auto-initialised from its data attributes", async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${collector.url}/fixtures/twice.html`);
+  const page = await ctx.browser.context.newPage();
+  await page.goto(`${ctx.collector.url}/fixtures/twice.html`);
   await page.waitForFunction(() => window.shoptrail && window.shoptrail.loaded === true);
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
   await page.evaluate(() => window.shoptrail.track("Twice Check", {}));
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
-  const evs = await events(collector.url, { anonymousId: aid });
+  const evs = await events(ctx.collector.url, { anonymousId: aid });
   const fixturePages = evs.filter((e) => e.type === "page" && e.properties.path === "/fixtures/twice.html");
   assert.equal(fixturePages.length, 1);
   assert.equal(evs.filter((e) => e.event === "Twice Check").length, 1);
@@ -64,7 +54,7 @@ test("the script tag loaded twice tracks once, auto-initialised from its data at
 });
 
 test("a tampered wasm is refused by its integrity hash", async () => {
-  const page = await browser.context.newPage();
+  const page = await ctx.browser.context.newPage();
   const errors = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   await page.route("**/dist/shoptrail.wasm", async (route) => {
@@ -73,7 +63,7 @@ test("a tampered wasm is refused by its integrity hash", async () => {
     body[body.length - 1] ^= 0xff;
     await route.fulfill({ response: res, body });
   });
-  await page.goto(`${collector.url}/fixtures/twice.html`);
+  await page.goto(`${ctx.collector.url}/fixtures/twice.html`);
   await page.waitForTimeout(1000);
   assert.notEqual(await page.evaluate(() => window.shoptrail.loaded), true);
   assert.ok(errors.some((e) => e.includes("shoptrail: could not load")), errors.join("\n"));
