@@ -83,3 +83,34 @@ test("leaving the page sends Page Left by beacon", async () => {
   assert.equal(left[0].properties.max_scroll_depth < 100, true, "a tall page, not scrolled");
   await page.close();
 });
+
+test("after an in-app navigation the new route's JSON-LD product is viewed, a stale one is not", async () => {
+  const page = await ctx.browser.context.newPage();
+  await page.goto(`${ctx.collector.url}/fixtures/spa.html?route=home`);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  const aid = await page.evaluate(() => { window.shoptrail.reset(); return window.shoptrail.anonymousId(); });
+  // What a single-page storefront does on each route: replace the product JSON-LD, push the URL.
+  const route = (id, path) => page.evaluate(([id, path]) => {
+    document.querySelectorAll("script[type='application/ld+json']").forEach((s) => s.remove());
+    if (id) {
+      const s = document.createElement("script");
+      s.type = "application/ld+json";
+      s.textContent = JSON.stringify({ "@context": "https://schema.org", "@type": "Product", productID: id, name: id,
+        offers: { "@type": "Offer", price: "10.00", priceCurrency: "USD" } });
+      document.head.appendChild(s);
+    }
+    history.pushState({}, "", path);
+  }, [id, path]);
+  await route("spa-a", "/fixtures/spa.html?route=a");
+  await page.waitForTimeout(800);
+  // The list route: the app has not removed product A's block yet.
+  await page.evaluate(() => history.pushState({}, "", "/fixtures/spa.html?route=list"));
+  await page.waitForTimeout(800);
+  await route("spa-b", "/fixtures/spa.html?route=b");
+  await page.waitForTimeout(800);
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+  const viewed = await events(ctx.collector.url, { anonymousId: aid, event: "Product Viewed" });
+  assert.deepEqual(viewed.map((e) => [e.properties.product_id, e.context.page.url.split("?")[1]]),
+    [["spa-a", "route=a"], ["spa-b", "route=b"]]);
+  await page.close();
+});

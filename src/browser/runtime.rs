@@ -285,6 +285,9 @@ pub struct Runtime {
     last_scroll_sample: u64,
     /// Whether `Page Left` went out for the current page view.
     left_sent: bool,
+    /// Products the page scan reported for this page view, and for the one before.
+    viewed: Vec<String>,
+    viewed_before: Vec<String>,
     hooks: Hooks,
 }
 
@@ -396,6 +399,8 @@ impl Runtime {
             max_scroll: 0,
             last_scroll_sample: 0,
             left_sent: true,
+            viewed: Vec::new(),
+            viewed_before: Vec::new(),
             hooks: Hooks::new(),
             store,
             rng,
@@ -983,6 +988,7 @@ impl Runtime {
     /// A page view: also starts the time-on-page and scroll-depth measures for `Page Left`.
     pub fn page_view(&mut self, name: Option<&str>, properties: &str, notices: &mut Notices) {
         self.enqueue(Body::Page { name, properties }, notices);
+        self.viewed_before = std::mem::take(&mut self.viewed);
         self.tracked_url = self.page.url.clone();
         self.tracked_path = self.page.path.clone();
         self.page_started = platform::now();
@@ -1000,6 +1006,23 @@ impl Runtime {
         }
         self.page_left(platform::now(), notices);
         self.page_view(None, "{}", notices);
+        if self.cfg.capture || self.cfg.json_ld {
+            // Give the app time to render the new route, then read its products.
+            if let Some(w) = platform::window() {
+                let f: &Function = self.hooks.ready.as_ref().unchecked_ref();
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(f, 500);
+            }
+        }
+    }
+
+    /// Whether product `id` is seen for the first time in this page view (and not already
+    /// reported by the previous one): records it either way.
+    pub(crate) fn first_view_of(&mut self, id: &str) -> bool {
+        if self.viewed.iter().any(|v| v == id) || self.viewed_before.iter().any(|v| v == id) {
+            return false;
+        }
+        self.viewed.push(id.to_string());
+        true
     }
 
     fn sample_scroll(&mut self) {

@@ -323,16 +323,24 @@ impl Runtime {
         }
     }
 
-    /// Reads the page once it is parsed: `data-shoptrail="view"` elements, then schema.org
-    /// Product JSON-LD for products no markup already reported. Each gives Product Viewed.
+    /// Reads the page: `data-shoptrail="view"` elements, then schema.org Product JSON-LD for
+    /// products no markup already reported. Each gives Product Viewed, once per page view. Runs
+    /// when the DOM is parsed and again shortly after each in-app navigation; a product that the
+    /// previous page view already reported is skipped then, since a single-page app may not
+    /// have replaced the old page's markup yet.
     pub fn scan_page(&mut self, notices: &mut Notices) {
-        let mut seen: Vec<String> = Vec::new();
+        let mut found: Vec<(String, Option<Markup>, Option<ProductInput>)> = Vec::new();
         if self.capture_markup() {
             for m in capture::markup_views() {
-                if let Markup::View(p) = &m {
-                    seen.extend(p.product_id.clone().or_else(|| p.sku.clone()));
-                }
-                self.on_markup(m, notices);
+                let id = match &m {
+                    Markup::View(p) => p
+                        .product_id
+                        .clone()
+                        .or_else(|| p.sku.clone())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                found.push((id, Some(m), None));
             }
         }
         if self.capture_jsonld() {
@@ -342,10 +350,17 @@ impl Runtime {
                     .clone()
                     .or_else(|| p.sku.clone())
                     .unwrap_or_default();
-                if !seen.contains(&id) {
-                    seen.push(id);
-                    self.product("Product Viewed", p, None, notices);
-                }
+                found.push((id, None, Some(p)));
+            }
+        }
+        for (id, markup, product) in found {
+            if !self.first_view_of(&id) {
+                continue;
+            }
+            match (markup, product) {
+                (Some(m), _) => self.on_markup(m, notices),
+                (None, Some(p)) => self.product("Product Viewed", p, None, notices),
+                _ => {}
             }
         }
     }
