@@ -21,9 +21,11 @@ function json(text) {
   try { return JSON.parse(text); } catch { return undefined; }
 }
 
-/** Segment-shaped bodies (shoptrail, Segment, RudderStack): one event, or `{batch: [...]}`. */
+/** Segment-shaped bodies (shoptrail, Segment, RudderStack): one event, or `{batch: [...]}`;
+ * gzip bodies (shoptrail's `compression=gzip`) are inflated first. */
 function segmentEvents(body) {
-  const j = json(body.toString("utf8"));
+  const plain = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body;
+  const j = json(plain.toString("utf8"));
   if (!j || typeof j !== "object") return [];
   const list = Array.isArray(j.batch) ? j.batch : [j];
   return list.filter((e) => e && typeof e.type === "string")
@@ -109,7 +111,7 @@ export function sdks({ root, benchDir }) {
       },
       html: () => page("shoptrail", `<script>
 !function(w){var s=w.shoptrail=w.shoptrail||{};if(!s.q&&!s.loaded){s.q=[];"init page track identify alias reset flush anonymousId userId sessionId on off".split(" ").forEach(function(m){s[m]=function(){var a=[].slice.call(arguments);return new Promise(function(r){s.q.push([m,a,r])})}})}}(window);
-shoptrail.init({ endpoint: "/v1/batch" }).then(function () {
+shoptrail.init({ endpoint: "/v1/batch", compress: true }).then(function () {
   if (shoptrail.loaded === true) __benchReady(); else __benchFail("init resolved but shoptrail.loaded is not true");
 });
 window.__benchTrack = function (p) { shoptrail.track("${EVENT}", p); };
@@ -118,7 +120,7 @@ window.__benchAnonymousId = function () { return shoptrail.anonymousId(); };
 </script>
 <script async src="/bench/shoptrail/shoptrail.js"></script>`),
       events: segmentEvents,
-      config: "snippet + async script tag; init({endpoint: \"/v1/batch\"}); defaults (batchSize 20, flushInterval 1000 ms); ready = init's promise resolved and shoptrail.loaded === true; flush() after the loop",
+      config: "snippet + async script tag; init({endpoint: \"/v1/batch\", compress: true}) (the collector inflates compression=gzip); defaults (batchSize 20, flushInterval 1000 ms); ready = init's promise resolved and shoptrail.loaded === true; flush() after the loop",
     },
     {
       id: "segment",

@@ -36,6 +36,8 @@ export interface ShoptrailConfig {
   maxRetries?: number;
   /** Log every event and error to the console. Default false. */
   debug?: boolean;
+  /** Send batches gzip-compressed (CompressionStream), saying so with `compression=gzip` in the URL so that no CORS preflight is needed. Only for endpoints that accept it, such as the shoptrail collector. Default false. */
+  compress?: boolean;
   /** Track a page view when `init` runs. Default true. */
   pageViews?: boolean;
   /** Track single-page-app navigations (pushState, replaceState, popstate, hashchange) as page views, with the previous URL as referrer. Default true; turn it off if the app calls `page()` on route changes itself. */

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Query, RawQuery, Request, State};
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, Uri};
@@ -194,11 +194,43 @@ async fn reject_declared_oversize(
     }
 }
 
+/// Largest body accepted once a gzip body is inflated (a guard against zip bombs).
+const MAX_INFLATED: u64 = 16 * 1024 * 1024;
+
+/// `POST /v1/batch`; `?compression=gzip` says the body is gzip (said in the URL, because a
+/// `Content-Encoding` request header would cost browsers a CORS preflight).
 async fn ingest_batch(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let gzip = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "compression=gzip"));
+    let body = match (gzip, body) {
+        (true, Ok(b)) => match inflate(&b) {
+            Ok(plain) => Ok(Bytes::from(plain)),
+            Err(e) => return e.into_response(),
+        },
+        (_, other) => other,
+    };
     ingest(state, body, None).await
+}
+
+fn inflate(gz: &[u8]) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(gz.len() * 8);
+    flate2::read::MultiGzDecoder::new(gz)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid gzip: {e}"), None))?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(ApiError::bad_request(
+            "the inflated body is larger than 16 MiB",
+            None,
+        ));
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]

@@ -646,3 +646,37 @@ async fn concurrent_batches_are_all_stored() {
     assert_eq!(t.events("limit=10000").await.len(), 400);
     assert_eq!(t.events("anonymousId=anon-3").await.len(), 50);
 }
+
+#[tokio::test]
+async fn gzip_bodies_said_in_the_url_are_inflated() {
+    use std::io::Write;
+    let server = TestServer::start().await;
+    let body = json!({ "batch": [track("gz-1", "anon-gz", "Gz"), track("gz-2", "anon-gz", "Gz")] })
+        .to_string();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(body.as_bytes()).unwrap();
+    let gz = enc.finish().unwrap();
+    assert!(gz.len() < body.len());
+    let reply = request(
+        server.addr,
+        "POST",
+        "/v1/batch?compression=gzip",
+        &[],
+        Some(&gz),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["accepted"], 2);
+    assert_eq!(server.events("anonymousId=anon-gz").await.len(), 2);
+    // Not gzip, though the URL says so: a clear 400, nothing stored.
+    let bad = request(
+        server.addr,
+        "POST",
+        "/v1/batch?compression=gzip",
+        &[],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("not valid gzip"), "{}", bad.text());
+}

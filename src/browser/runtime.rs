@@ -174,6 +174,9 @@ struct Hooks {
     click: Closure<dyn FnMut(web_sys::Event)>,
     /// Reads the page once it is parsed.
     ready: Closure<dyn FnMut()>,
+    /// A batch's gzip bytes are ready, or compressing failed.
+    compressed: Closure<dyn FnMut(JsValue)>,
+    uncompressed: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Hooks {
@@ -213,6 +216,8 @@ impl Hooks {
                 }
             }),
             ready: Closure::new(|| call(|rt, n| rt.scan_page(n))),
+            compressed: Closure::new(|bytes: JsValue| call(move |rt, _| rt.send_compressed(bytes))),
+            uncompressed: Closure::new(|_e: JsValue| call(|rt, _| rt.send_uncompressed())),
         }
     }
 
@@ -273,6 +278,10 @@ pub struct Runtime {
     abort: Option<AbortController>,
     storage_warned: bool,
     location: Option<web_sys::Location>,
+    /// The endpoint with `compression=gzip` in its query.
+    gzip_endpoint: String,
+    /// The plain body of the batch under way while it is being compressed.
+    plain: Option<String>,
     /// The session's campaign (JSON object text), if it came from a campaign URL.
     campaign: Option<String>,
     /// URL of the last page view, to see real navigations in single-page apps.
@@ -346,6 +355,32 @@ fn read_page(referrer: Option<&str>) -> PageInfo {
     }
 }
 
+/// A promise of the gzip bytes of `text` (an ArrayBuffer), where CompressionStream exists.
+fn gzip(text: &str) -> Option<js_sys::Promise> {
+    let w = platform::window()?;
+    // Looked up at run time: web-sys gates CompressionStream behind an unstable cfg.
+    let ctor = Reflect::get(&w, &"CompressionStream".into())
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    let cs = Reflect::construct(&ctor, &js_sys::Array::of1(&"gzip".into())).ok()?;
+    let blob = web_sys::Blob::new_with_str_sequence(&js_sys::Array::of1(&text.into())).ok()?;
+    let stream: JsValue = blob.stream().into();
+    let pipe = Reflect::get(&stream, &"pipeThrough".into())
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    let gz = pipe
+        .call1(&stream, &cs)
+        .ok()?
+        .dyn_into::<web_sys::ReadableStream>()
+        .ok()?;
+    Response::new_with_opt_readable_stream(Some(&gz))
+        .ok()?
+        .array_buffer()
+        .ok()
+}
+
 fn is_object_text(s: &str) -> bool {
     s.starts_with('{') && s.ends_with('}')
 }
@@ -353,6 +388,9 @@ fn is_object_text(s: &str) -> bool {
 impl Runtime {
     fn new(cfg: Config, on_error: Option<Function>, notices: &mut Notices) -> Runtime {
         let now = platform::now();
+        let mut gzip_endpoint = cfg.endpoint.clone();
+        gzip_endpoint.push(if cfg.endpoint.contains('?') { '&' } else { '?' });
+        gzip_endpoint.push_str("compression=gzip");
         let store = Store::open();
         let mut rng = Rng::default();
         let cookie_domain = platform::cookie_domain();
@@ -392,6 +430,8 @@ impl Runtime {
             abort: None,
             storage_warned: false,
             location: platform::window().map(|w| w.location()),
+            gzip_endpoint,
+            plain: None,
             campaign: None,
             tracked_url: String::new(),
             tracked_path: String::new(),
@@ -861,24 +901,62 @@ impl Runtime {
         self.drive(now, notices);
     }
 
+    /// Sends a batch body: gzip-compressed first when `compress` is on and the browser has
+    /// CompressionStream (the compressed bytes come back to [`Runtime::send_compressed`]).
     fn send(&mut self, body: &str, now: u64) -> bool {
+        self.sent_at = Some(now);
+        if self.cfg.compress && body.len() >= 1024 {
+            if let Some(p) = gzip(body) {
+                self.plain = Some(body.to_string());
+                let _ = p.then2(&self.hooks.compressed, &self.hooks.uncompressed);
+                return true;
+            }
+        }
+        self.fetch(
+            &self.cfg.endpoint.clone(),
+            &JsValue::from_str(body),
+            body.len(),
+        )
+    }
+
+    /// The gzip bytes of the batch under way are ready: POST them, saying so in the URL.
+    fn send_compressed(&mut self, bytes: JsValue) {
+        self.plain = None;
+        let len = bytes
+            .dyn_ref::<js_sys::ArrayBuffer>()
+            .map_or(0, |b| b.byte_length() as usize);
+        let url = self.gzip_endpoint.clone();
+        if !self.fetch(&url, &bytes, len) {
+            self.on_response(Outcome::Retry { after_ms: None }, &mut Vec::new());
+        }
+    }
+
+    /// Compression failed: send the batch under way as it is.
+    fn send_uncompressed(&mut self) {
+        let body = self.plain.take().unwrap_or_default();
+        let url = self.cfg.endpoint.clone();
+        if !self.fetch(&url, &JsValue::from_str(&body), body.len()) {
+            self.on_response(Outcome::Retry { after_ms: None }, &mut Vec::new());
+        }
+    }
+
+    fn fetch(&mut self, url: &str, body: &JsValue, len: usize) -> bool {
         let Some(w) = platform::window() else {
             return false;
         };
         let init = RequestInit::new();
         init.set_method("POST");
-        init.set_body(&JsValue::from_str(body));
+        init.set_body(body);
         // keepalive lets the request finish if the page unloads; its quota is 64 KiB.
-        if body.len() < queue::UNLOAD_BODY_BYTES {
+        if len < queue::UNLOAD_BODY_BYTES {
             let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
         }
         let abort = AbortController::new().ok();
         if let Some(a) = &abort {
             init.set_signal(Some(&a.signal()));
         }
-        let p = w.fetch_with_str_and_init(&self.cfg.endpoint, &init);
+        let p = w.fetch_with_str_and_init(url, &init);
         let _ = p.then2(&self.hooks.ok, &self.hooks.fail);
-        self.sent_at = Some(now);
         self.abort = abort;
         true
     }

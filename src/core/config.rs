@@ -18,7 +18,7 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 11] = [
+pub const OPTIONS: [&str; 12] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -30,6 +30,7 @@ pub const OPTIONS: [&str; 11] = [
     "history",
     "capture",
     "jsonLd",
+    "compress",
 ];
 
 /// Validated configuration.
@@ -56,6 +57,9 @@ pub struct Config {
     pub capture: bool,
     /// Track Product Viewed from schema.org Product JSON-LD (default true).
     pub json_ld: bool,
+    /// Send batches gzip-compressed, saying so with `compression=gzip` in the URL (default
+    /// false: only for endpoints that accept it, such as the shoptrail collector).
+    pub compress: bool,
 }
 
 /// An invalid option: which one and what is wrong with it.
@@ -105,7 +109,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress",
         });
     }
     let endpoint = match get("endpoint") {
@@ -159,6 +163,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         history: flag(&get("history"), "history", true)?,
         capture: flag(&get("capture"), "capture", true)?,
         json_ld: flag(&get("jsonLd"), "jsonLd", true)?,
+        compress: flag(&get("compress"), "compress", false)?,
     })
 }
 
