@@ -171,6 +171,7 @@ test("home → product → cart → checkout → confirmation gives the e-commer
   assert.equal(socksClicked.position, 4);
   assert.equal(socksClicked.price, 19.99);
   assert.equal(socksClicked.url, `${base}/product.html?id=nw-004`);
+  assert.equal(socksClicked.quantity, undefined, "clicked, not held: no quantity");
 
   // Product page: Product Viewed from the JSON-LD block, with no code.
   assert.deepEqual(
@@ -179,6 +180,8 @@ test("home → product → cart → checkout → confirmation gives the e-commer
       url: socksViewed.url, image: socksViewed.image_url },
     { id: "nw-004", sku: "nw-004", name: "Merino Trail Socks", brand: "Alder & Co.", category: "Apparel",
       price: 19.99, currency: "USD", url: `${base}/product.html?id=nw-004`, image: `${base}/img/nw-004.svg` });
+  assert.equal(socksViewed.quantity, undefined);
+  assert.ok(listViewed.products.every((p) => p.quantity === undefined));
 
   // Product page: cart.add(product, 2).
   assert.deepEqual(lines([socksAdded]), [["nw-004", 2, 19.99, "S (US 5–7)"]]);

@@ -245,7 +245,11 @@ impl Runtime {
     ) {
         let cart = self.load_cart();
         match Line::from_input(&input, cart.currency()) {
-            Ok(line) => {
+            Ok(mut line) => {
+                // Viewed or clicked, not held: a quantity only when the caller gave one.
+                if input.quantity.is_none() {
+                    line.quantity = 0;
+                }
                 let mut p = commerce::product_properties(&line, Some(cart.cart_id()));
                 if let Some(list) = list {
                     p.pop();
@@ -290,7 +294,10 @@ impl Runtime {
         p.push('[');
         for (i, input) in products.iter().enumerate() {
             match Line::from_input(input, cart.currency()) {
-                Ok(line) => {
+                Ok(mut line) => {
+                    if input.quantity.is_none() {
+                        line.quantity = 0;
+                    }
                     if i > 0 {
                         p.push(',');
                     }

@@ -964,7 +964,8 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// Writes one product object.
+/// Writes one product object. A line with quantity 0 (a product looked at, not held) has no
+/// `quantity`.
 fn push_product(out: &mut String, line: &Line, cart_id: Option<&str>) {
     let p = &line.product;
     let mut o = Obj::open(out);
@@ -975,7 +976,7 @@ fn push_product(out: &mut String, line: &Line, cart_id: Option<&str>) {
     o.str("brand", p.brand());
     o.str("variant", p.variant());
     o.amount("price", p.price, p.currency);
-    o.uint("quantity", Some(line.quantity));
+    o.uint("quantity", Some(line.quantity).filter(|&q| q > 0));
     o.str("coupon", p.coupon());
     o.uint("position", p.position);
     o.str("url", p.url());
