@@ -3,17 +3,16 @@
 //
 //   node bench/run.mjs [--runs 7] [--events 1000] [--wait 10000] [--only shoptrail,posthog]
 //                      [--out target/bench/results.json]
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { brotliCompressSync, constants as zc, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { EVENT, blankPage, sdks as allSdks } from "./sdks.mjs";
+import { startCollector } from "../e2e/lib.mjs";
 
 const benchDir = import.meta.dirname;
 const root = resolve(process.env.SHOPTRAIL_ROOT || join(benchDir, ".."));
-const bin = process.env.SHOPTRAIL_COLLECTOR_BIN || join(root, "target/debug/shoptrail-collector");
 
 function parseArgs(argv) {
   const o = { runs: 7, events: 1000, wait: 10000, only: null, out: join(root, "target/bench/results.json") };
@@ -47,27 +46,6 @@ function withTimeout(promise, ms, what) {
     promise.finally(() => clearTimeout(timer)),
     new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms); }),
   ]);
-}
-
-function startCollector({ db, site }) {
-  const child = spawn(bin, ["--port", "0", "--db", db, "--static", `/bench=${site}`],
-    { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolvePromise, reject) => {
-    let buf = "";
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`collector exited early (${code})`)));
-    child.stdout.on("data", (d) => {
-      buf += d;
-      const m = buf.match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        child.removeAllListeners("exit");
-        resolvePromise({
-          url: m[1],
-          stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }),
-        });
-      }
-    });
-  });
 }
 
 const median = (xs) => {
@@ -394,7 +372,7 @@ async function main() {
   }
 
   const tmp = mkdtempSync(join(process.env.SHOPTRAIL_TMP || tmpdir(), "bench-"));
-  const collector = await startCollector({ db: join(tmp, "bench.db"), site });
+  const collector = await startCollector({ db: join(tmp, "bench.db"), statics: [`/bench=${site}`] });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,

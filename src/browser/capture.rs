@@ -2,40 +2,9 @@
 //! objects passed to the API, `data-shoptrail` markup (one delegated click listener) and
 //! schema.org `Product` JSON-LD, which most shop themes already print for search engines.
 
-use crate::core::commerce::{OrderInput, ProductInput};
+use crate::core::commerce::{OrderInput, ProductInput, ORDER_KEYS, PRODUCT_KEYS};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-
-const PRODUCT_KEYS: [&str; 15] = [
-    "product_id",
-    "id",
-    "sku",
-    "category",
-    "name",
-    "brand",
-    "variant",
-    "price",
-    "quantity",
-    "coupon",
-    "position",
-    "url",
-    "image_url",
-    "currency",
-    "cart_id",
-];
-const ORDER_KEYS: [&str; 11] = [
-    "order_id",
-    "affiliation",
-    "total",
-    "revenue",
-    "shipping",
-    "tax",
-    "discount",
-    "coupon",
-    "currency",
-    "products",
-    "cart_id",
-];
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
@@ -73,15 +42,15 @@ fn field(obj: &JsValue, key: &str) -> Option<String> {
     text(&get(obj, key))
 }
 
-/// The properties of `obj` that are not in `known`, as JSON object text (`None` if none, or if
-/// they cannot be serialized).
-fn extra(obj: &JsValue, known: &[&str]) -> Option<String> {
+/// The properties of `obj` whose names `known` does not claim, as JSON object text (`None` if
+/// none, or if they cannot be serialized).
+fn extra(obj: &JsValue, known: &dyn Fn(&str) -> bool) -> Option<String> {
     let o = obj.dyn_ref::<Object>()?;
     let rest = Object::new();
     let mut any = false;
     for key in Object::keys(o).iter() {
         let Some(k) = key.as_string() else { continue };
-        if !known.contains(&k.as_str()) {
+        if !known(&k) {
             let _ = Reflect::set(&rest, &key, &get(obj, &k));
             any = true;
         }
@@ -113,7 +82,8 @@ pub fn product_input(obj: &JsValue) -> ProductInput {
         url: field(obj, "url"),
         image_url: field(obj, "image_url"),
         currency: field(obj, "currency"),
-        extra: extra(obj, &PRODUCT_KEYS),
+        // `id` is read as the product_id when that is missing.
+        extra: extra(obj, &|k| k == "id" || PRODUCT_KEYS.contains(&k)),
     }
 }
 
@@ -129,7 +99,7 @@ pub fn order_input(obj: &JsValue) -> OrderInput {
         discount: field(obj, "discount"),
         coupon: field(obj, "coupon"),
         currency: field(obj, "currency"),
-        extra: extra(obj, &ORDER_KEYS),
+        extra: extra(obj, &|k| ORDER_KEYS.contains(&k)),
     }
 }
 

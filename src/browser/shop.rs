@@ -10,6 +10,9 @@ use crate::core::json;
 /// Where the cart is kept (cleared by `reset()`: a cart id would link the two identities).
 pub(crate) const K_CART: &str = "shoptrail:cart";
 
+/// A change to the cart: the Product Added or Removed it gives, or nothing.
+type CartChange<'a> = &'a mut dyn FnMut(&mut Cart) -> Result<Option<(Change, Line)>, CommerceError>;
+
 /// What `checkout.step` records.
 #[derive(Debug, Clone, Copy)]
 pub enum Step {
@@ -73,67 +76,11 @@ impl Runtime {
         self.track(name, &props, notices);
     }
 
-    /// `cart.add(product, quantity?)`: Product Added.
-    pub fn cart_add(
-        &mut self,
-        input: ProductInput,
-        quantity: Option<String>,
-        notices: &mut Notices,
-    ) {
+    /// One cart change: load the cart, `apply` the change, and on success save it and track the
+    /// Product Added or Removed it gives; on error report it (the saved cart stays as it was).
+    fn change_cart(&mut self, notices: &mut Notices, apply: CartChange) {
         let mut cart = self.load_cart();
-        let quantity = quantity.or_else(|| input.quantity.clone());
-        let result = commerce::parse_quantity(quantity.as_deref())
-            .and_then(|q| Ok((commerce::Product::parse(&input, cart.currency())?, q)))
-            .and_then(|(p, q)| cart.add(p, q));
-        match result {
-            Ok(line) => {
-                self.save_cart(&cart);
-                self.product_event("Product Added", &line, cart.cart_id(), notices);
-            }
-            Err(e) => self.commerce_error(e, notices),
-        }
-    }
-
-    /// `cart.remove(productId, quantity?, variant?)`: Product Removed. The variant is needed
-    /// only when the cart holds several variants of the product.
-    pub fn cart_remove(
-        &mut self,
-        product_id: String,
-        quantity: Option<String>,
-        variant: Option<String>,
-        notices: &mut Notices,
-    ) {
-        let mut cart = self.load_cart();
-        let v = variant.as_deref();
-        let result = match quantity {
-            None => cart.remove(&product_id, v, None),
-            Some(q) => commerce::parse_quantity(Some(&q))
-                .and_then(|q| cart.remove(&product_id, v, Some(q))),
-        };
-        match result {
-            Ok(line) => {
-                self.save_cart(&cart);
-                self.product_event("Product Removed", &line, cart.cart_id(), notices);
-            }
-            Err(e) => self.commerce_error(e, notices),
-        }
-    }
-
-    /// `cart.update(productId, quantity, variant?)`: Product Added or Removed for the difference.
-    pub fn cart_update(
-        &mut self,
-        product_id: String,
-        quantity: Option<String>,
-        variant: Option<String>,
-        notices: &mut Notices,
-    ) {
-        let mut cart = self.load_cart();
-        let q = match quantity.as_deref().map(str::trim) {
-            Some("0") => Ok(0),
-            Some(q) if !q.is_empty() => commerce::parse_quantity(Some(q)),
-            _ => Err(CommerceError::BadQuantity),
-        };
-        match q.and_then(|q| cart.update(&product_id, variant.as_deref(), q)) {
+        match apply(&mut cart) {
             Ok(Some((change, line))) => {
                 self.save_cart(&cart);
                 let name = match change {
@@ -145,6 +92,60 @@ impl Runtime {
             Ok(None) => {}
             Err(e) => self.commerce_error(e, notices),
         }
+    }
+
+    /// `cart.add(product, quantity?)`: Product Added.
+    pub fn cart_add(
+        &mut self,
+        input: ProductInput,
+        quantity: Option<String>,
+        notices: &mut Notices,
+    ) {
+        let quantity = quantity.or_else(|| input.quantity.clone());
+        self.change_cart(notices, &mut |cart| {
+            let q = commerce::parse_quantity(quantity.as_deref())?;
+            let product = commerce::Product::parse(&input, cart.currency())?;
+            Ok(Some((Change::Added, cart.add(product, q)?)))
+        });
+    }
+
+    /// `cart.remove(productId, quantity?, variant?)`: Product Removed. The variant is needed
+    /// only when the cart holds several variants of the product.
+    pub fn cart_remove(
+        &mut self,
+        product_id: String,
+        quantity: Option<String>,
+        variant: Option<String>,
+        notices: &mut Notices,
+    ) {
+        self.change_cart(notices, &mut |cart| {
+            let q = match &quantity {
+                None => None,
+                Some(q) => Some(commerce::parse_quantity(Some(q))?),
+            };
+            Ok(Some((
+                Change::Removed,
+                cart.remove(&product_id, variant.as_deref(), q)?,
+            )))
+        });
+    }
+
+    /// `cart.update(productId, quantity, variant?)`: Product Added or Removed for the difference.
+    pub fn cart_update(
+        &mut self,
+        product_id: String,
+        quantity: Option<String>,
+        variant: Option<String>,
+        notices: &mut Notices,
+    ) {
+        self.change_cart(notices, &mut |cart| {
+            let q = match quantity.as_deref().map(str::trim) {
+                Some("0") => 0,
+                Some(q) if !q.is_empty() => commerce::parse_quantity(Some(q))?,
+                _ => return Err(CommerceError::BadQuantity),
+            };
+            cart.update(&product_id, variant.as_deref(), q)
+        });
     }
 
     /// `cart.clear()`: Product Removed for each line.

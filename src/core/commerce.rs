@@ -19,7 +19,7 @@ pub const MAX_LINES: usize = 200;
 const MAX_DEPTH: usize = 64;
 
 /// Keys written for a product; the same keys in its extra properties are dropped.
-const PRODUCT_KEYS: [&str; 14] = [
+pub const PRODUCT_KEYS: [&str; 14] = [
     "product_id",
     "sku",
     "category",
@@ -36,7 +36,7 @@ const PRODUCT_KEYS: [&str; 14] = [
     "cart_id",
 ];
 /// Keys written for an order; the same keys in its extra properties are dropped.
-const ORDER_KEYS: [&str; 11] = [
+pub const ORDER_KEYS: [&str; 11] = [
     "order_id",
     "cart_id",
     "affiliation",
