@@ -4,7 +4,6 @@
 //! and leave it as JSON number text. Neither direction goes through a float, so `19.99` stays
 //! `19.99` and a sum of line totals is exact.
 
-use super::commerce::{CommerceError, Field};
 use super::json;
 
 /// The largest minor-unit exponent of any currency (`CLF`, `UYW`).
@@ -19,6 +18,36 @@ const EXPONENT_0: [&[u8; 3]; 17] = [
 const EXPONENT_3: [&[u8; 3]; 7] = [b"BHD", b"IQD", b"JOD", b"KWD", b"LYD", b"OMR", b"TND"];
 /// Currencies with ten-thousandths.
 const EXPONENT_4: [&[u8; 3]; 2] = [b"CLF", b"UYW"];
+
+/// Why a currency code or an amount was refused.
+///
+/// Commerce turns these into its own errors (about a named property where it knows one), with
+/// the same messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyError {
+    /// A currency is not three ASCII letters.
+    BadCurrency,
+    /// An amount is not decimal number text.
+    BadAmount,
+    /// An amount has digits below the currency's minor unit.
+    TooPrecise,
+    /// An amount does not fit in 64 bits of minor units.
+    AmountTooLarge,
+}
+
+impl MoneyError {
+    /// A sentence that tells the caller what is wrong.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::BadCurrency => "currency must be a three-letter ISO 4217 code such as USD",
+            Self::BadAmount => {
+                "amounts must be decimal numbers such as 19.99, without symbols or separators"
+            }
+            Self::TooPrecise => "amount has more decimal places than the currency allows",
+            Self::AmountTooLarge => "amount is too large to be counted exactly",
+        }
+    }
+}
 
 /// A validated ISO 4217 currency code and the number of decimal places of its minor unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,17 +71,17 @@ impl Currency {
 
     /// Reads a three-letter code, in any letter case (`usd`, `EUR`). The code is kept uppercase.
     /// Codes outside the built-in exponent tables have two decimal places.
-    pub fn parse(code: &str) -> Result<Currency, CommerceError> {
+    pub fn parse(code: &str) -> Result<Currency, MoneyError> {
         let mut c = [0u8; 3];
         let mut bytes = code.bytes();
         for slot in c.iter_mut() {
             match bytes.next() {
                 Some(b) if b.is_ascii_alphabetic() => *slot = b.to_ascii_uppercase(),
-                _ => return Err(CommerceError::BadCurrency),
+                _ => return Err(MoneyError::BadCurrency),
             }
         }
         if bytes.next().is_some() {
-            return Err(CommerceError::BadCurrency);
+            return Err(MoneyError::BadCurrency);
         }
         let exponent = if EXPONENT_0.contains(&&c) {
             0
@@ -88,8 +117,8 @@ impl Currency {
 /// JavaScript writes large and small numbers (`1e+21`, `5e-7`, `1.5e3`); surrounding ASCII
 /// whitespace is ignored. Fractions finer than the currency's minor unit are refused, never
 /// rounded (trailing zeros are fine: `19.990` is 1999 cents), and so are amounts beyond `i64`.
-pub fn parse_amount(text: &str, cur: Currency) -> Result<i64, CommerceError> {
-    let bad = CommerceError::BadAmount(Field::Amount);
+pub fn parse_amount(text: &str, cur: Currency) -> Result<i64, MoneyError> {
+    let bad = MoneyError::BadAmount;
     let s = text
         .trim_matches(|c: char| c.is_ascii_whitespace())
         .as_bytes();
@@ -133,9 +162,9 @@ pub fn parse_amount(text: &str, cur: Currency) -> Result<i64, CommerceError> {
     let dropped = usize::try_from(shift.saturating_neg().max(0)).unwrap_or(usize::MAX);
     let kept = count.saturating_sub(dropped);
     if digits.clone().skip(kept).any(|&d| d != b'0') {
-        return Err(CommerceError::TooPrecise(Field::Amount));
+        return Err(MoneyError::TooPrecise);
     }
-    let too_large = CommerceError::AmountTooLarge(Field::Amount);
+    let too_large = MoneyError::AmountTooLarge;
     let mut value: u64 = 0;
     for &d in digits.take(kept) {
         value = value
@@ -234,11 +263,7 @@ mod tests {
         assert_eq!(cur("CLF").exponent(), 4);
         assert_eq!(cur("uyw").exponent(), 4);
         for bad in ["", "US", "USDD", "U$D", "12A", "ÜSD", " USD"] {
-            assert_eq!(
-                Currency::parse(bad),
-                Err(CommerceError::BadCurrency),
-                "{bad}"
-            );
+            assert_eq!(Currency::parse(bad), Err(MoneyError::BadCurrency), "{bad}");
         }
         assert_eq!(cur("usd"), Currency::USD);
     }
@@ -277,32 +302,20 @@ mod tests {
         assert_eq!(parse_amount("1e-2", usd), Ok(1));
         assert_eq!(parse_amount("1.5e-1", usd), Ok(15));
         assert_eq!(parse_amount("100e-2", jpy), Ok(1));
-        assert_eq!(
-            parse_amount("150e-2", jpy),
-            Err(CommerceError::TooPrecise(Field::Amount))
-        );
+        assert_eq!(parse_amount("150e-2", jpy), Err(MoneyError::TooPrecise));
         assert_eq!(parse_amount("1e+18", jpy), Ok(1_000_000_000_000_000_000));
         assert_eq!(parse_amount("0e999999999999999999999", usd), Ok(0));
         assert_eq!(parse_amount("0e-999999999999999999999", usd), Ok(0));
-        assert_eq!(
-            parse_amount("1e+21", usd),
-            Err(CommerceError::AmountTooLarge(Field::Amount))
-        );
-        assert_eq!(
-            parse_amount("1e+21", jpy),
-            Err(CommerceError::AmountTooLarge(Field::Amount))
-        );
+        assert_eq!(parse_amount("1e+21", usd), Err(MoneyError::AmountTooLarge));
+        assert_eq!(parse_amount("1e+21", jpy), Err(MoneyError::AmountTooLarge));
         assert_eq!(
             parse_amount("1e999999999999999999999", usd),
-            Err(CommerceError::AmountTooLarge(Field::Amount))
+            Err(MoneyError::AmountTooLarge)
         );
-        assert_eq!(
-            parse_amount("5e-7", usd),
-            Err(CommerceError::TooPrecise(Field::Amount))
-        );
+        assert_eq!(parse_amount("5e-7", usd), Err(MoneyError::TooPrecise));
         assert_eq!(
             parse_amount("5e-999999999999999999999", usd),
-            Err(CommerceError::TooPrecise(Field::Amount))
+            Err(MoneyError::TooPrecise)
         );
     }
 
@@ -332,21 +345,18 @@ mod tests {
         ] {
             assert_eq!(
                 parse_amount(bad, usd),
-                Err(CommerceError::BadAmount(Field::Amount)),
+                Err(MoneyError::BadAmount),
                 "{bad:?}"
             );
         }
-        assert_eq!(
-            parse_amount("1.5", cur("JPY")),
-            Err(CommerceError::TooPrecise(Field::Amount))
-        );
+        assert_eq!(parse_amount("1.5", cur("JPY")), Err(MoneyError::TooPrecise));
         assert_eq!(
             parse_amount("1.2345", cur("KWD")),
-            Err(CommerceError::TooPrecise(Field::Amount))
+            Err(MoneyError::TooPrecise)
         );
         assert_eq!(
             parse_amount("0.30000000000000004", usd),
-            Err(CommerceError::TooPrecise(Field::Amount))
+            Err(MoneyError::TooPrecise)
         );
         for big in [
             "92233720368547758.08",
@@ -355,7 +365,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_amount(big, usd),
-                Err(CommerceError::AmountTooLarge(Field::Amount)),
+                Err(MoneyError::AmountTooLarge),
                 "{big}"
             );
         }

@@ -1,4 +1,9 @@
 //! A tiny JSON writer: string escaping and integer formatting without `core::fmt`.
+//!
+//! Reading JSON text (checking it, splitting objects and arrays, decoding strings) is in
+//! [`scan`].
+
+pub mod scan;
 
 /// Appends `s` to `out` as a quoted JSON string.
 pub fn push_str(out: &mut String, s: &str) {
