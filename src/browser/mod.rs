@@ -1,6 +1,5 @@
-//! The browser adapters: they move bytes between the core and the web platform.
+//! The browser side: the imports of the JavaScript host (`js/host.js`) and the driver that
+//! feeds the engine and carries out its actions. No decisions are made here.
 
-pub mod capture;
-pub mod platform;
-pub mod runtime;
-pub mod shop;
+pub mod driver;
+pub mod host;

@@ -7,8 +7,8 @@ pub enum Value {
     Missing,
     /// A string.
     Str(String),
-    /// A number.
-    Num(f64),
+    /// A number, as JSON writes it.
+    Num(String),
     /// A boolean.
     Bool(bool),
     /// A function (allowed only for callbacks).
@@ -87,11 +87,26 @@ fn int(
     default: u32,
     msg: &'static str,
 ) -> Result<u32, ConfigError> {
-    match *v {
+    match v {
         Value::Missing => Ok(default),
-        Value::Num(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(n as u32),
+        Value::Num(n) => match integer(n) {
+            Some(n) if n >= min && n <= max => Ok(n),
+            _ => Err(err(option, msg)),
+        },
         _ => Err(err(option, msg)),
     }
+}
+
+/// A JSON number's text as a whole number: digits only, or with a zero fraction (`20.0`),
+/// without floating point.
+fn integer(text: &str) -> Option<u32> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() || whole.len() > 9 || !frac.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    whole.bytes().try_fold(0u32, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + (b - b'0') as u32)
+    })
 }
 
 fn flag(v: &Value, option: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -100,6 +115,36 @@ fn flag(v: &Value, option: &'static str, default: bool) -> Result<bool, ConfigEr
         Value::Bool(b) => Ok(b),
         _ => Err(err(option, "must be true or false")),
     }
+}
+
+/// How the host marks a function value in the config's JSON.
+pub const FUNCTION: &str = super::args::FUNCTION;
+
+/// Validates the options given as JSON object text (the caller checks it is an object) (as the host writes `init`'s argument:
+/// functions as [`FUNCTION`], `undefined` members left out).
+pub fn parse_json(text: &str) -> Result<Config, ConfigError> {
+    use super::json::scan;
+    let members = scan::object_members(text).unwrap_or_default();
+    let keys: Vec<String> = members
+        .iter()
+        .filter_map(|m| scan::unescape(m.key))
+        .collect();
+    parse(&keys, |name| {
+        let Some(raw) = scan::member(text, name) else {
+            return Value::Missing;
+        };
+        match raw.as_bytes().first() {
+            Some(b'"') => match scan::string_value(raw) {
+                Some(s) if s == FUNCTION => Value::Function,
+                Some(s) => Value::Str(s),
+                None => Value::Other,
+            },
+            Some(b't') => Value::Bool(true),
+            Some(b'f') => Value::Bool(false),
+            Some(b'-' | b'0'..=b'9') => Value::Num(raw.to_string()),
+            _ => Value::Other,
+        }
+    })
 }
 
 /// Validates the options. `get(name)` returns the value of option `name`; `keys` are the
@@ -209,27 +254,27 @@ mod tests {
             "endpoint"
         );
         for (k, v) in [
-            ("batchSize", Value::Num(0.0)),
-            ("batchSize", Value::Num(2.5)),
+            ("batchSize", Value::Num("0".into())),
+            ("batchSize", Value::Num("2.5".into())),
             ("batchSize", Value::Str("10".into())),
-            ("flushInterval", Value::Num(-1.0)),
-            ("maxRetries", Value::Num(101.0)),
+            ("flushInterval", Value::Num("-1".into())),
+            ("maxRetries", Value::Num("101".into())),
             ("debug", Value::Str("yes".into())),
             ("writeKey", Value::Str(String::new())),
             ("onError", Value::Str("log".into())),
-            ("pageViews", Value::Num(1.0)),
+            ("pageViews", Value::Num("1".into())),
             ("history", Value::Str("on".into())),
         ] {
             let e = run(&[ep.clone(), (k, v.clone())]).unwrap_err();
             assert_eq!(e.option, k, "{v:?}");
             assert!(!e.message.is_empty());
         }
-        let e = run(&[ep.clone(), ("batchsize", Value::Num(5.0))]).unwrap_err();
+        let e = run(&[ep.clone(), ("batchsize", Value::Num("5".into()))]).unwrap_err();
         assert_eq!(e.option, "batchsize");
         assert!(e.message.contains("batchSize"));
         let ok = run(&[
             ep,
-            ("batchSize", Value::Num(500.0)),
+            ("batchSize", Value::Num("500".into())),
             ("onError", Value::Function),
             ("writeKey", Value::Str("k".into())),
         ])

@@ -3,9 +3,11 @@
 //! Nothing here touches a clock, storage, the network or the DOM: time, randomness and
 //! browser facts come in as arguments. It builds and is tested on the host with `cargo test`.
 
+pub mod args;
 pub mod campaign;
 pub mod commerce;
 pub mod config;
+pub mod engine;
 pub mod event;
 pub mod id;
 pub mod identity;
@@ -13,4 +15,5 @@ pub mod json;
 pub mod money;
 pub mod page;
 pub mod queue;
+pub mod store;
 pub mod time;

@@ -1,0 +1,338 @@
+/* shoptrail's JavaScript host: the web platform work the wasm asks for, in a few coarse calls
+   that pass strings and numbers (storage, cookies, fetch, beacons, timers, page facts, DOM
+   listeners), and the public API, which turns each call's arguments into one JSON array for the
+   wasm. Every decision (what to send, when, what is valid) is made in Rust; nothing here throws
+   into the page. */
+
+const FN = "\u0000f";
+/* Methods by kind. 0: fire and forget; 1: shop data (numbers through 15 significant digits,
+   which drops binary float noise such as 0.1 + 0.2); 2: returns text; 3: returns a number;
+   4: returns JSON. The list is generated from api/api.json by `cargo xtask api`. */
+/* generated:methods */
+const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
+/* end generated */
+
+let call = null;
+let debug = false;
+let onError;
+const listeners = { event: [], delivered: [], error: [] };
+const flushes = [];
+const timers = {};
+let store;
+try { store = localStorage; } catch (e) { /* disabled storage: reads give nothing */ }
+
+function noop() {}
+
+/* The arguments of a call as JSON: `undefined` becomes null, a function passed as an argument
+   (or as a member of `top`, init's config) becomes FN, and with `clean` numbers are written
+   through 15 significant digits. JSON.stringify can throw (a cycle, a BigInt): the call then
+   gets no arguments, which Rust reports as invalid. */
+function enc(args, clean, top) {
+  try {
+    return JSON.stringify(args, function (k, v) {
+      if (typeof v == "function") return this === args || this === top ? FN : undefined;
+      if (clean && typeof v == "number") return isFinite(v) ? +v.toPrecision(15) : null;
+      return v;
+    });
+  } catch (e) {
+    return "null";
+  }
+}
+
+function run(method, json) {
+  try {
+    return call ? call(method, json) : undefined;
+  } catch (e) {
+    /* A trap in the wasm: the SDK is dead, the page is not. */
+    if (debug) console.error("shoptrail:", e);
+  }
+}
+
+function error(code, message) {
+  const e = new Error(message);
+  e.name = "ShoptrailError";
+  e.code = code;
+  return e;
+}
+
+function emit(name, payload) {
+  for (const f of listeners[name].slice()) {
+    try { f(payload); } catch (e) { /* the page's listener; not ours to break on */ }
+  }
+}
+
+function syncListeners() {
+  run("~events", String(listeners.event.length));
+}
+
+// ---- imports of the wasm ----
+
+export function now() { return Date.now(); }
+
+export function fill(buf) {
+  try { crypto.getRandomValues(buf); } catch (e) {
+    for (let i = 0; i < buf.length; i++) buf[i] = Math.random() * 256;
+  }
+}
+
+export function sget(k) {
+  try { const v = store.getItem(k); return v == null ? undefined : v; } catch (e) { return undefined; }
+}
+
+export function sset(k, v) {
+  try { store.setItem(k, v); return true; } catch (e) { return false; }
+}
+
+export function sdel(k) {
+  try { store.removeItem(k); } catch (e) { /* nothing to remove */ }
+}
+
+export function skeys(prefix) {
+  const out = [];
+  try {
+    for (let i = 0; i < store.length; i++) {
+      const k = store.key(i);
+      if (k && k.startsWith(prefix)) out.push(k);
+    }
+  } catch (e) { /* no storage */ }
+  return out.join("\n");
+}
+
+export function cget(name) {
+  try {
+    for (const c of document.cookie.split(";")) {
+      const i = c.indexOf("=");
+      if (i > 0 && c.slice(0, i).trim() == name) return c.slice(i + 1);
+    }
+  } catch (e) { /* sandboxed document */ }
+  return undefined;
+}
+
+export function cset(line) {
+  try { document.cookie = line; } catch (e) { /* sandboxed document */ }
+}
+
+export function fact(i) {
+  try {
+    switch (i) {
+      case 0: return location.href;
+      case 1: return document.title;
+      case 2: return document.referrer;
+      case 3: return location.hostname;
+      case 4: return location.protocol;
+      default: {
+        const n = navigator, s = screen;
+        return [n.userAgent, n.language, Intl.DateTimeFormat().resolvedOptions().timeZone,
+          s.width, s.height, devicePixelRatio].join("\n");
+      }
+    }
+  } catch (e) {
+    return "";
+  }
+}
+
+/* POST one batch: gzip first when asked (CompressionStream), falling back to the plain body;
+   keepalive when the body fits the browser's quota; aborted after `timeout` ms. The answer
+   (status, 0 for a network error, and Retry-After) goes back to the wasm. Each response body is
+   read: Chromium counts a keepalive request against its quota until it completes. */
+export function send(url, gzurl, body, keepalive, limit, timeout) {
+  const done = (status, retry) => run("~res", status + "\n" + (retry || ""));
+  const post = (b, u, ka) => {
+    const ac = new AbortController();
+    const t = setTimeout(() => ac.abort(), timeout);
+    fetch(u, { method: "POST", body: b, keepalive: ka, signal: ac.signal }).then((r) => {
+      clearTimeout(t);
+      r.text().then(noop, noop);
+      done(r.status, r.headers.get("Retry-After"));
+    }, () => {
+      clearTimeout(t);
+      done(0);
+    });
+  };
+  try {
+    if (gzurl && typeof CompressionStream == "function") {
+      new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")))
+        .arrayBuffer()
+        .then((buf) => post(buf, gzurl, buf.byteLength < limit), () => post(body, url, keepalive));
+    } else {
+      post(body, url, keepalive);
+    }
+  } catch (e) {
+    setTimeout(() => done(0), 0);
+  }
+}
+
+export function beacon(url, body) {
+  try { return navigator.sendBeacon(url, body) === true; } catch (e) { return false; }
+}
+
+export function timer(ms) {
+  clearTimeout(timers.w);
+  timers.w = setTimeout(() => run("~wake", ""), ms);
+}
+
+/* The `data-shoptrail` element a click landed in, as the JSON record the wasm reads
+   (`view` elements are read with the page, not on click). */
+function markup(target, views) {
+  const el = target && target.closest && target.closest("[data-shoptrail]");
+  if (!el) return;
+  const a = el.getAttribute("data-shoptrail");
+  if (!views && a.trim() == "view") return;
+  const at = (n) => el.getAttribute(n);
+  return JSON.stringify([a, at("data-product"), at("data-order"), at("data-quantity"), at("data-list")]);
+}
+
+function readPage() {
+  const all = (s) => [].slice.call(document.querySelectorAll(s), 0, 50);
+  return JSON.stringify({
+    m: all('[data-shoptrail="view"]').map((el) => markup(el, true)),
+    j: all('script[type="application/ld+json"]').map((s) => s.textContent),
+  });
+}
+
+/* Read the page for products after `ms`, or once parsed when `ms` is 0. */
+export function scan(ms) {
+  const go = () => run("~scan", readPage());
+  if (!ms && document.readyState == "loading") {
+    document.addEventListener("DOMContentLoaded", go, { once: true });
+  } else {
+    clearTimeout(timers.s);
+    timers.s = setTimeout(go, ms);
+  }
+}
+
+/* 0: error (console in debug), 1: event, 2: delivered, 3: flush result, 4: console only,
+   5: error that always goes to the console (an invalid init). */
+export function notify(kind, a, b) {
+  if (kind == 0 || kind == 5) {
+    const e = error(a, b);
+    if (debug || kind == 5) console.error("shoptrail:", e);
+    if (onError) try { onError(e); } catch (x) { /* the page's callback */ }
+    emit("error", e);
+  } else if (kind == 1) {
+    const ev = JSON.parse(a);
+    if (debug) console.log("shoptrail event", ev);
+    emit("event", ev);
+  } else if (kind == 2) {
+    emit("delivered", { count: +a });
+  } else if (kind == 3) {
+    for (const r of flushes.splice(0)) r(a == "1");
+  } else {
+    console.error("shoptrail: " + a);
+  }
+}
+
+function scrollSample() {
+  const d = document.documentElement;
+  run("~scroll", [scrollY, innerHeight, d ? d.scrollHeight : 0].map(Math.round).join(" "));
+}
+
+/* Page lifecycle, scroll, single-page-app navigation and markup clicks, after a valid init. */
+export function listen(history, capture, dbg, scrollMs) {
+  debug = dbg;
+  let last = 0;
+  const nav = () => { scrollSample(); run("~nav", ""); };
+  const life = (e) => {
+    const t = e.type;
+    if (t == "scroll") {
+      const n = Date.now();
+      if (n - last >= scrollMs) { last = n; scrollSample(); }
+      return;
+    }
+    if (t == "pageshow") { if (e.persisted) run("~show", ""); return; }
+    if (t == "online") { run("~online", ""); return; }
+    if (t == "visibilitychange" && document.visibilityState != "hidden") return;
+    scrollSample();
+    run("~hide", t == "pagehide" ? "1" : "0");
+  };
+  const on = (target, names, f, opts) => names.forEach((n) => target.addEventListener(n, f, opts));
+  on(window, ["pagehide", "pageshow", "online"], life);
+  on(window, ["scroll"], life, { passive: true });
+  on(document, ["visibilitychange"], life);
+  if (history) {
+    on(window, ["popstate", "hashchange"], nav);
+    const h = window.history;
+    ["pushState", "replaceState"].forEach((name) => {
+      const original = h[name];
+      if (typeof original != "function") return;
+      /* Transparent: the page's arguments in, the original's result (or exception) out. */
+      h[name] = function () {
+        const r = original.apply(this, arguments);
+        nav();
+        return r;
+      };
+    });
+  }
+  if (capture) {
+    on(document, ["click"], (e) => {
+      const r = markup(e.target);
+      if (r) run("~markup", r);
+    });
+  }
+  scrollSample();
+}
+
+// ---- the public API ----
+
+function method(name, kind) {
+  if (name == "init") {
+    return function (config) {
+      let c = config;
+      if (c && typeof c == "object") {
+        onError = typeof c.onError == "function" ? c.onError : undefined;
+        c = Object.assign({}, c);
+        if (typeof c.endpoint == "string") {
+          try { c.endpoint = new URL(c.endpoint, location.href).href; } catch (e) { /* Rust says what is wrong */ }
+        }
+      }
+      const a = [c];
+      run("init", enc(a, false, c));
+    };
+  }
+  return function () {
+    const r = run(name, enc([].slice.call(arguments), kind == 1));
+    if (kind == 2) return r;
+    if (kind == 3) return r === undefined ? undefined : +r;
+    if (kind == 4) {
+      try { return r === undefined ? undefined : JSON.parse(r); } catch (e) { return undefined; }
+    }
+  };
+}
+
+/* Builds the API object around `f`, the wasm's one entry point: `f(method, argsJson)`. */
+export function connect(f) {
+  call = f;
+  const api = {};
+  for (const m of METHODS.split(" ")) {
+    const [path, kind] = m.split(":");
+    const p = path.split(".");
+    const holder = p[1] ? (api[p[0]] = api[p[0]] || {}) : api;
+    holder[p[1] || p[0]] = method(path, +kind || 0);
+  }
+  api.flush = function () {
+    return new Promise((resolve) => {
+      flushes.push(resolve);
+      run("flush", "[]");
+    });
+  };
+  api.on = function (name, f) {
+    if (typeof f == "function" && run("on", enc([name])) == "1") {
+      listeners[name].push(f);
+      syncListeners();
+    }
+  };
+  api.off = function (name, f) {
+    const l = listeners[name];
+    const i = l ? l.indexOf(f) : -1;
+    if (i >= 0) {
+      l.splice(i, 1);
+      syncListeners();
+    }
+  };
+  /* For the script-tag loader: a click on markup made while the wasm was loading. */
+  api.__markup = function (target) {
+    const r = markup(target);
+    if (r) run("~markup", r);
+  };
+  return api;
+}

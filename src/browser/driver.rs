@@ -1,0 +1,263 @@
+//! The driver: one [`Engine`] in a thread-local cell, fed by the host's calls and timers, its
+//! actions carried out through the host.
+//!
+//! Every entry point borrows the engine, collects its actions, releases the borrow and only
+//! then calls JavaScript, so a page callback that calls back into the SDK never meets a held
+//! borrow. A call that arrives while the engine is borrowed anyway (page code behind a
+//! storage or location getter) is deferred and runs as soon as the borrow ends.
+
+use super::host::{self, Page};
+use crate::core::args::Args;
+use crate::core::config;
+use crate::core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
+use crate::core::queue::UNLOAD_BODY_BYTES;
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+/// Calls made before `init` that are kept and replayed by it.
+const MAX_EARLY_CALLS: usize = 1000;
+const BAD_LISTENER: &str = "on(name, callback): name must be \"event\", \"delivered\" or \"error\"";
+const NOT_AN_OBJECT: &str = "init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }";
+
+enum State {
+    /// Before `init`: calls wait here.
+    Waiting(Vec<(String, String)>),
+    /// Running.
+    Live(Box<Engine<Page>>),
+    /// `init` failed: calls are ignored.
+    Inert,
+}
+
+/// The endpoint, and the same with `compression=gzip` in its query.
+#[derive(Default)]
+struct Endpoints {
+    plain: String,
+    gzip: String,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = const { RefCell::new(State::Waiting(Vec::new())) };
+    static DEFERRED: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    static ENDPOINTS: RefCell<Endpoints> = RefCell::new(Endpoints::default());
+    static API: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+}
+
+fn now() -> u64 {
+    host::now() as u64
+}
+
+/// Connects the wasm to its host once and returns the public API object.
+pub fn boot() -> JsValue {
+    API.with(|a| {
+        a.borrow_mut()
+            .get_or_insert_with(|| {
+                let f: Closure<dyn Fn(String, String) -> Option<String>> = Closure::new(dispatch);
+                let api = host::connect(&f);
+                // The page keeps the API for its whole life.
+                f.forget();
+                api
+            })
+            .clone()
+    })
+}
+
+/// The wasm's one entry point: an API call (`track`, `cart.add`, ...) or an internal one
+/// (`~wake`, `~res`, ...) with its arguments as text.
+fn dispatch(method: String, args: String) -> Option<String> {
+    let out = match method.as_str() {
+        "init" => {
+            init(&args);
+            None
+        }
+        "on" => on(&args),
+        _ => run(method, args),
+    };
+    drain();
+    out
+}
+
+fn on(args: &str) -> Option<String> {
+    let name = Args::parse(args).text(0).unwrap_or_default();
+    if matches!(name.as_str(), "event" | "delivered" | "error") {
+        return Some("1".into());
+    }
+    run("~bad_listener".into(), String::new());
+    None
+}
+
+fn is_getter(method: &str) -> bool {
+    matches!(method, "anonymousId" | "userId" | "sessionId" | "cart.get")
+}
+
+/// Runs one call on the live engine, keeps it for `init`, or defers it while the engine is
+/// borrowed.
+fn run(method: String, args: String) -> Option<String> {
+    let mut deferred = None;
+    let out = STATE.with(|s| {
+        let Ok(mut s) = s.try_borrow_mut() else {
+            deferred = Some((method, args));
+            return None;
+        };
+        match &mut *s {
+            State::Live(e) => apply(e, &method, &args),
+            State::Waiting(calls) => {
+                if calls.len() < MAX_EARLY_CALLS && !is_getter(&method) {
+                    calls.push((method, args));
+                }
+                None
+            }
+            State::Inert => None,
+        }
+    });
+    if let Some(d) = deferred {
+        DEFERRED.with(|q| q.borrow_mut().push(d));
+    }
+    out
+}
+
+fn apply(e: &mut Engine<Page>, method: &str, args: &str) -> Option<String> {
+    let now = now();
+    match method {
+        "~wake" => e.handle_wake(now),
+        "~res" => {
+            let (status, retry) = args.split_once('\n').unwrap_or((args, ""));
+            let retry = Some(retry).filter(|r| !r.is_empty());
+            e.handle_response(status.parse().unwrap_or(0), retry, now)
+        }
+        "~hide" => e.handle_hide(args == "1", now),
+        "~show" => e.handle_show(now),
+        "~online" => e.handle_online(now),
+        "~nav" => e.handle_navigation(now),
+        "~scroll" => {
+            let mut n = args.split(' ').map(|x| x.parse::<u32>().unwrap_or(0));
+            let (y, vh, dh) = (n.next(), n.next(), n.next());
+            e.handle_scroll(y.unwrap_or(0), vh.unwrap_or(0), dh.unwrap_or(0))
+        }
+        "~scan" => e.handle_scan(args, now),
+        "~events" => e.set_event_listeners(args.parse().unwrap_or(0)),
+        "~bad_listener" => e.report("invalid_argument", BAD_LISTENER),
+        _ => return e.call(method, args, now),
+    }
+    None
+}
+
+/// The engine's pending actions (none while it is borrowed or not running).
+fn take_actions() -> Vec<Action> {
+    STATE.with(|s| match s.try_borrow_mut().as_deref_mut() {
+        Ok(State::Live(e)) => std::iter::from_fn(|| e.poll_action()).collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// Carries out the engine's actions with no borrow held, then runs deferred calls.
+fn drain() {
+    loop {
+        let actions = take_actions();
+        if actions.is_empty() {
+            let next = DEFERRED.with(|q| {
+                let mut q = q.borrow_mut();
+                (!q.is_empty()).then(|| q.remove(0))
+            });
+            match next {
+                Some((m, a)) => {
+                    run(m, a);
+                    continue;
+                }
+                None => return,
+            }
+        }
+        for a in actions {
+            perform(a);
+        }
+    }
+}
+
+fn perform(a: Action) {
+    match a {
+        Action::Send {
+            body,
+            gzip,
+            keepalive,
+            timeout_ms,
+        } => ENDPOINTS.with(|ep| {
+            let ep = ep.borrow();
+            let gz = if gzip { ep.gzip.as_str() } else { "" };
+            host::send(
+                &ep.plain,
+                gz,
+                &body,
+                keepalive,
+                UNLOAD_BODY_BYTES as u32,
+                timeout_ms,
+            )
+        }),
+        Action::Beacon { body } => {
+            let ok = ENDPOINTS.with(|ep| host::beacon(&ep.borrow().plain, &body));
+            let now = now();
+            STATE.with(|s| {
+                if let Ok(State::Live(e)) = s.try_borrow_mut().as_deref_mut() {
+                    e.handle_beacon(ok, now);
+                }
+            });
+        }
+        Action::Timer(due) => host::timer(due.saturating_sub(now()) as f64),
+        Action::Scan(ms) => host::scan(ms),
+        Action::Error { code, message } => host::notify(0, code, &message),
+        Action::Event(text) => host::notify(1, &text, ""),
+        Action::Delivered(n) => host::notify(2, &crate::core::json::u64_text(n as u64), ""),
+        Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
+    }
+}
+
+fn set_state(new: State) -> Option<State> {
+    STATE.with(|s| {
+        s.try_borrow_mut()
+            .ok()
+            .map(|mut s| std::mem::replace(&mut *s, new))
+    })
+}
+
+fn is_live() -> bool {
+    STATE.with(|s| matches!(s.try_borrow().as_deref(), Ok(State::Live(_))))
+}
+
+/// `init(config)`: validates the config, starts the engine and replays the calls made before.
+/// An invalid config is reported (console and `onError`) and leaves the SDK inert.
+fn init(args: &str) {
+    if is_live() {
+        return host::notify(4, "init was already called; this call is ignored", "");
+    }
+    let a = Args::parse(args);
+    let Some(raw) = a.raw(0).filter(|r| r.starts_with('{')) else {
+        set_state(State::Inert);
+        return host::notify(5, "invalid_config", NOT_AN_OBJECT);
+    };
+    let cfg = match config::parse_json(raw) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            set_state(State::Inert);
+            let m = ["init: option `", &e.option, "` ", e.message].concat();
+            return host::notify(5, "invalid_config", &m);
+        }
+    };
+    ENDPOINTS.with(|ep| {
+        let mut ep = ep.borrow_mut();
+        ep.gzip = [
+            cfg.endpoint.as_str(),
+            if cfg.endpoint.contains('?') { "&" } else { "?" },
+            "compression=gzip",
+        ]
+        .concat();
+        ep.plain = cfg.endpoint.clone();
+    });
+    let (history, capture, debug) = (cfg.history, cfg.capture, cfg.debug);
+    let engine = Box::new(Engine::new(cfg, Page::default(), now()));
+    let early = match set_state(State::Live(engine)) {
+        Some(State::Waiting(calls)) => calls,
+        _ => Vec::new(),
+    };
+    host::listen(history, capture, debug, SCROLL_SAMPLE_MS);
+    for (m, a) in early {
+        run(m, a);
+    }
+}

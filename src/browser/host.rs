@@ -1,0 +1,105 @@
+//! The JavaScript host's functions (`js/host.js`), and [`Page`], the engine's [`Host`] on top of
+//! them. Only strings, numbers and booleans cross the boundary.
+
+use crate::core::engine::{Fact, Host};
+use crate::core::store::Backend;
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/js/host.js")]
+extern "C" {
+    /// `Date.now()`.
+    pub fn now() -> f64;
+    fn fill(buf: &mut [u8]);
+    fn sget(key: &str) -> Option<String>;
+    fn sset(key: &str, value: &str) -> bool;
+    fn sdel(key: &str);
+    fn skeys(prefix: &str) -> String;
+    fn cget(name: &str) -> Option<String>;
+    fn cset(line: &str);
+    fn fact(i: u32) -> String;
+    /// POSTs a batch (see `Action::Send`); the answer comes back as the call `~res`.
+    pub fn send(url: &str, gzurl: &str, body: &str, keepalive: bool, limit: u32, timeout: u32);
+    /// `navigator.sendBeacon`; whether the browser took the body.
+    pub fn beacon(url: &str, body: &str) -> bool;
+    /// One timer: the call `~wake` after `ms` (replacing the one set before).
+    pub fn timer(ms: f64);
+    /// The call `~scan` with what the page holds, after `ms` (0: once parsed).
+    pub fn scan(ms: u32);
+    /// Errors, events, delivery counts and flush results for the page's callbacks.
+    pub fn notify(kind: u32, a: &str, b: &str);
+    /// Lifecycle, scroll, navigation and markup listeners.
+    pub fn listen(history: bool, capture: bool, debug: bool, scroll_ms: u32);
+    /// Builds the public API object around the wasm's entry point.
+    pub fn connect(call: &Closure<dyn Fn(String, String) -> Option<String>>) -> JsValue;
+}
+
+/// The page the wasm runs in: localStorage, cookies, location and crypto, through the host.
+/// Random bytes come from a pool refilled 256 at a time (one call instead of one per id).
+#[derive(Debug)]
+pub struct Page {
+    pool: RefCell<[u8; 256]>,
+    used: Cell<usize>,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            pool: RefCell::new([0; 256]),
+            used: Cell::new(256),
+        }
+    }
+}
+
+impl Backend for Page {
+    fn get(&self, key: &str) -> Option<String> {
+        sget(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> bool {
+        sset(key, value)
+    }
+    fn remove(&mut self, key: &str) {
+        sdel(key)
+    }
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        let all = skeys(prefix);
+        all.split('\n')
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect()
+    }
+    fn cookie(&self, name: &str) -> Option<String> {
+        cget(name)
+    }
+    fn set_cookie(&mut self, line: &str) {
+        cset(line)
+    }
+}
+
+impl Host for Page {
+    fn fact(&self, f: Fact) -> String {
+        fact(match f {
+            Fact::Href => 0,
+            Fact::Title => 1,
+            Fact::Referrer => 2,
+            Fact::Hostname => 3,
+            Fact::Protocol => 4,
+            Fact::Device => 5,
+        })
+    }
+    fn random(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        if let Ok(mut pool) = self.pool.try_borrow_mut() {
+            let mut at = self.used.get();
+            if at + 16 > pool.len() {
+                fill(&mut pool[..]);
+                at = 0;
+            }
+            if let Some(b) = pool.get(at..at + 16) {
+                out.copy_from_slice(b);
+            }
+            self.used.set(at + 16);
+        }
+        out
+    }
+}

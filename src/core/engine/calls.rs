@@ -1,0 +1,176 @@
+//! The API calls by name, with their arguments as the host hands them over (one JSON array),
+//! and the shop data read from the page.
+
+use super::shop::{Shop, ShopResult, Step};
+use super::{Engine, Host};
+use crate::core::args::{self, Args, Markup};
+use crate::core::event::EventError;
+use crate::core::json::{self, scan};
+
+const NOT_A_PRODUCT: &str =
+    "the product must be an object such as { product_id: \"sku-1\", price: 19.99 }";
+const NOT_A_LIST: &str =
+    "productList.viewed(list): list must be { list_id, category, products: [...] }";
+
+impl<H: Host> Engine<H> {
+    /// An API call: `method` as the public API names it (`track`, `cart.add`, ...) and its
+    /// arguments as a JSON array. Returns the value of calls that return one (`anonymousId`,
+    /// `userId`, `sessionId`, `cart.get`), as text (JSON for `cart.get`).
+    pub fn call(&mut self, method: &str, args_json: &str, now: u64) -> Option<String> {
+        let a = Args::parse(args_json);
+        match method {
+            "track" => match a.object(1) {
+                Some(p) => self.track(&a.text(0).unwrap_or_default(), &p, now),
+                None => self.bad_object(),
+            },
+            "page" => {
+                let (name, props) = if a.is_object(0) {
+                    (None, a.object(0))
+                } else {
+                    (a.text(0), a.object(1))
+                };
+                match props {
+                    Some(p) => self.page_view(name.as_deref(), &p, now),
+                    None => self.bad_object(),
+                }
+            }
+            "identify" => {
+                let (user_id, traits) = if a.is_object(0) {
+                    (None, a.raw(0))
+                } else {
+                    (a.text(0), a.raw(1))
+                };
+                match traits {
+                    Some(t) if !t.starts_with('{') => self.bad_object(),
+                    t => self.identify(user_id, t.map(str::to_string), now),
+                }
+            }
+            "alias" => self.alias(a.text(0).unwrap_or_default(), a.text(1), now),
+            "reset" => self.reset(now),
+            "flush" => self.flush(now),
+            "anonymousId" => return Some(self.anonymous_id.clone()),
+            "userId" => return self.user_id.clone(),
+            "sessionId" => return Some(json::u64_text(self.session.id)),
+            "cart.get" => return Some(Shop::new(&mut self.store).state()),
+            "~markup" if self.cfg.capture => {
+                let r = Shop::new(&mut self.store).markup(args::markup(args_json));
+                self.track_all(r, now);
+            }
+            _ => {
+                let r = self.shop_call(method, &a);
+                self.track_all(r, now);
+            }
+        }
+        None
+    }
+
+    fn bad_object(&mut self) {
+        self.report("invalid_argument", EventError::NotAnObject.message());
+    }
+
+    /// Tracks what a shop call gives, or reports its error.
+    fn track_all(&mut self, r: ShopResult, now: u64) {
+        match r {
+            Ok(events) => {
+                for (name, props) in events {
+                    self.track(name, &props, now);
+                }
+            }
+            Err((code, message)) => self.report(code, &message),
+        }
+    }
+
+    fn shop_call(&mut self, method: &str, a: &Args) -> ShopResult {
+        let bad_object = || Err(("invalid_argument", EventError::NotAnObject.message().into()));
+        let product = |i: usize| match a.raw(i).filter(|r| r.starts_with('{')) {
+            Some(r) => Ok(args::product(r)),
+            None => Err(("invalid_argument", NOT_A_PRODUCT.into())),
+        };
+        let mut shop = Shop::new(&mut self.store);
+        let id = a.text(0).unwrap_or_default();
+        match method {
+            "cart.add" => shop.add(product(0)?, a.text(1)),
+            "cart.remove" => shop.remove(&id, a.text(1), a.text(2)),
+            "cart.update" => shop.update(&id, a.text(1), a.text(2)),
+            "cart.clear" => shop.clear(),
+            "cart.view" => shop.view(),
+            "checkout.start" => shop.checkout_start(&args::order(a.raw(0))),
+            "checkout.step" => {
+                let Some(props) = a.object(1) else {
+                    return bad_object();
+                };
+                // `completed` picks the event; it is not a property of it.
+                let completed = scan::member(&props, "completed") == Some("true");
+                let (kind, props) = if completed {
+                    (Step::Completed, args::without(&props, "completed"))
+                } else {
+                    (Step::Viewed, props)
+                };
+                shop.checkout_step(a.text(0), &props, kind)
+            }
+            "checkout.payment" => match a.object(0) {
+                Some(p) => shop.payment(&p),
+                None => bad_object(),
+            },
+            "order.complete" => shop.order_complete(&args::order(a.raw(0))),
+            "coupon.apply" | "coupon.deny" | "coupon.remove" => {
+                let event = match method {
+                    "coupon.apply" => "Coupon Applied",
+                    "coupon.deny" => "Coupon Denied",
+                    _ => "Coupon Removed",
+                };
+                match a.object(1) {
+                    Some(p) => shop.coupon(event, &id, (p.len() > 2).then_some(p.as_str())),
+                    None => bad_object(),
+                }
+            }
+            "product.view" => shop.product("Product Viewed", &product(0)?, None),
+            "product.click" => shop.product("Product Clicked", &product(0)?, a.text(1).as_deref()),
+            "products.searched" => shop.searched(&id),
+            "productList.viewed" => {
+                let list = a.raw(0).filter(|r| r.starts_with('{'));
+                let items = list
+                    .and_then(|l| scan::member(l, "products"))
+                    .and_then(scan::array_items);
+                match (list, items) {
+                    (Some(l), Some(items)) => {
+                        let products: Vec<_> = items.into_iter().map(args::product).collect();
+                        let field = |k| scan::member(l, k).and_then(args::text);
+                        shop.list_viewed(field("list_id"), field("category"), &products)
+                    }
+                    _ => Err(("invalid_argument", NOT_A_LIST.into())),
+                }
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// What the host read from the page (see [`args::scan_record`]): `data-shoptrail="view"`
+    /// elements, then schema.org Product JSON-LD for products no markup already reported.
+    /// Each gives Product Viewed, once per page view.
+    pub fn handle_scan(&mut self, record: &str, now: u64) {
+        let (markups, products) = args::scan_record(record);
+        let mut found: Vec<(String, Markup)> = Vec::new();
+        if self.cfg.capture {
+            for m in markups {
+                let id = match &m {
+                    Markup::View(p) => p.product_id.clone().or_else(|| p.sku.clone()),
+                    _ => None,
+                };
+                found.push((id.unwrap_or_default(), m));
+            }
+        }
+        if self.cfg.json_ld {
+            for p in products {
+                let id = p.product_id.clone().or_else(|| p.sku.clone());
+                found.push((id.unwrap_or_default(), Markup::View(p)));
+            }
+        }
+        for (id, m) in found {
+            if self.pages.first_view_of(&id) {
+                let r = Shop::new(&mut self.store).markup(m);
+                self.track_all(r, now);
+            }
+        }
+    }
+}

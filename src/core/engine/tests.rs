@@ -1,0 +1,596 @@
+//! The engine on a virtual clock, with storage in memory and a page whose URL the test moves.
+
+use super::*;
+use crate::core::config;
+use crate::core::store::Memory;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+#[derive(Debug, Default)]
+struct PageState {
+    href: String,
+    title: String,
+    referrer: String,
+}
+
+/// A page: shared so that the test can navigate while the engine owns the host.
+#[derive(Debug, Clone)]
+struct Fake {
+    mem: Rc<RefCell<Memory>>,
+    page: Rc<RefCell<PageState>>,
+    seed: Rc<Cell<u64>>,
+}
+
+impl Fake {
+    fn new(href: &str) -> Fake {
+        Fake {
+            mem: Rc::default(),
+            page: Rc::new(RefCell::new(PageState {
+                href: href.into(),
+                title: "Shop".into(),
+                referrer: "https://search.example/".into(),
+            })),
+            seed: Rc::new(Cell::new(1)),
+        }
+    }
+
+    fn go(&self, href: &str) {
+        self.page.borrow_mut().href = href.into();
+    }
+}
+
+impl Backend for Fake {
+    fn get(&self, key: &str) -> Option<String> {
+        self.mem.borrow().get(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> bool {
+        self.mem.borrow_mut().set(key, value)
+    }
+    fn remove(&mut self, key: &str) {
+        self.mem.borrow_mut().remove(key)
+    }
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        self.mem.borrow().keys(prefix)
+    }
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.mem.borrow().cookie(name)
+    }
+    fn set_cookie(&mut self, line: &str) {
+        self.mem.borrow_mut().set_cookie(line)
+    }
+}
+
+impl Host for Fake {
+    fn fact(&self, fact: Fact) -> String {
+        let p = self.page.borrow();
+        match fact {
+            Fact::Href => p.href.clone(),
+            Fact::Title => p.title.clone(),
+            Fact::Referrer => p.referrer.clone(),
+            Fact::Hostname => "www.shop.example".into(),
+            Fact::Protocol => "https:".into(),
+            Fact::Device => "UA/1\nen-US\nEurope/Paris\n1280\n800\n2".into(),
+        }
+    }
+    fn random(&self) -> [u8; 16] {
+        // xorshift: distinct ids, the same every run.
+        let mut x = self.seed.get();
+        let mut out = [0u8; 16];
+        for chunk in out.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        self.seed.set(x);
+        out
+    }
+}
+
+fn cfg(extra: &str) -> Config {
+    let text = ["{\"endpoint\":\"https://c.example/v1/batch\"", extra, "}"].concat();
+    config::parse_json(&text).unwrap()
+}
+
+/// The driver's part, on a virtual clock.
+struct Run {
+    e: Engine<Fake>,
+    host: Fake,
+    now: u64,
+    timer: Option<u64>,
+    /// Bodies sent and not answered yet (one at a time).
+    in_flight: Option<String>,
+    sent: Vec<String>,
+    beacons: Vec<String>,
+    errors: Vec<(&'static str, String)>,
+    events: Vec<String>,
+    delivered: usize,
+    settled: Vec<bool>,
+    scans: Vec<u32>,
+    /// Whether the next beacon is accepted.
+    beacon_ok: bool,
+}
+
+impl Run {
+    fn start(host: Fake, config: Config, now: u64) -> Run {
+        let e = Engine::new(config, host.clone(), now);
+        let mut r = Run {
+            e,
+            host,
+            now,
+            timer: None,
+            in_flight: None,
+            sent: Vec::new(),
+            beacons: Vec::new(),
+            errors: Vec::new(),
+            events: Vec::new(),
+            delivered: 0,
+            settled: Vec::new(),
+            scans: Vec::new(),
+            beacon_ok: true,
+        };
+        r.drain();
+        r
+    }
+
+    fn drain(&mut self) {
+        while let Some(a) = self.e.poll_action() {
+            match a {
+                Action::Send { body, .. } => {
+                    assert!(self.in_flight.is_none(), "two requests at once");
+                    self.sent.push(body.clone());
+                    self.in_flight = Some(body);
+                }
+                Action::Beacon { body } => {
+                    self.beacons.push(body);
+                    let ok = self.beacon_ok;
+                    self.e.handle_beacon(ok, self.now);
+                }
+                Action::Timer(t) => self.timer = Some(t),
+                Action::Scan(ms) => self.scans.push(ms),
+                Action::Error { code, message } => self.errors.push((code, message)),
+                Action::Event(t) => self.events.push(t),
+                Action::Delivered(n) => self.delivered += n,
+                Action::Settle(ok) => self.settled.push(ok),
+            }
+        }
+    }
+
+    fn call(&mut self, method: &str, args: &str) -> Option<String> {
+        let r = self.e.call(method, args, self.now);
+        self.drain();
+        r
+    }
+
+    /// Lets virtual time pass, firing the timer when due.
+    fn advance(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while let Some(t) = self.timer.filter(|t| *t <= end) {
+            self.timer = None;
+            self.now = self.now.max(t);
+            self.e.handle_wake(self.now);
+            self.drain();
+        }
+        self.now = end;
+    }
+
+    fn answer(&mut self, status: u16) -> String {
+        let body = self.in_flight.take().expect("a request under way");
+        self.e.handle_response(status, None, self.now);
+        self.drain();
+        body
+    }
+
+    fn stored(&self, key: &str) -> Option<String> {
+        self.host.mem.borrow().get(key)
+    }
+
+    fn queue_keys(&self) -> Vec<String> {
+        self.host.mem.borrow().keys(store::Q_PREFIX)
+    }
+}
+
+fn count(body: &str, needle: &str) -> usize {
+    body.matches(needle).count()
+}
+
+#[test]
+fn the_first_page_view_leaves_after_the_flush_interval() {
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(""), 1_000);
+    assert!(r.sent.is_empty());
+    assert_eq!(r.scans, [0], "the page is read once parsed");
+    r.advance(999);
+    assert!(r.sent.is_empty());
+    r.advance(1);
+    let body = r.answer(200);
+    assert_eq!(count(&body, "\"type\":\"page\""), 1);
+    assert!(body.contains("\"referrer\":\"https://search.example/\""));
+    assert_eq!(r.delivered, 1);
+    assert_eq!(r.e.queued(), 0);
+}
+
+#[test]
+fn a_burst_is_one_storage_write_50_ms_later_not_one_per_event() {
+    let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
+    let before = r.host.mem.borrow().writes;
+    for _ in 0..10 {
+        r.call("track", r#"["Clicked",{}]"#);
+    }
+    assert_eq!(r.host.mem.borrow().writes, before, "nothing written yet");
+    r.advance(PERSIST_DELAY_MS);
+    assert_eq!(r.host.mem.borrow().writes, before + 1);
+    assert_eq!(r.queue_keys().len(), 1);
+    // batchSize 20 not reached; the interval sends them.
+    r.advance(1_000);
+    r.answer(200);
+    r.advance(PERSIST_DELAY_MS);
+    assert!(r.queue_keys().is_empty(), "a delivered queue is removed");
+}
+
+#[test]
+fn flush_resolves_true_once_delivered_and_at_once_when_empty() {
+    let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
+    r.call("flush", "[]");
+    assert_eq!(r.settled, [true]);
+    r.call("track", r#"["A",{}]"#);
+    r.call("flush", "[]");
+    assert_eq!(r.sent.len(), 1, "flush sends at once");
+    assert_eq!(r.settled, [true]);
+    r.answer(200);
+    assert_eq!(r.settled, [true, true]);
+}
+
+#[test]
+fn flush_resolves_false_when_delivery_keeps_failing_and_events_are_kept() {
+    let mut r = Run::start(
+        Fake::new("https://s/"),
+        cfg(",\"pageViews\":false,\"maxRetries\":2"),
+        0,
+    );
+    r.call("track", r#"["A",{}]"#);
+    r.call("flush", "[]");
+    for _ in 0..3 {
+        r.answer(503);
+        r.advance(120_000);
+    }
+    assert_eq!(r.settled, [false]);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].0, "delivery_failing");
+    assert_eq!(r.e.queued(), 1, "kept for later");
+    r.answer(200);
+    assert_eq!(r.e.queued(), 0);
+}
+
+#[test]
+fn a_refused_batch_is_dropped_and_flush_says_false() {
+    let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
+    r.call("track", r#"["A",{}]"#);
+    r.call("flush", "[]");
+    r.answer(400);
+    assert_eq!(r.settled, [false]);
+    assert_eq!(r.errors[0].0, "rejected");
+    assert!(r.errors[0].1.contains("HTTP 400"));
+}
+
+#[test]
+fn one_page_view_per_real_url_change_with_page_left_first() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host.clone(), cfg(",\"flushInterval\":10000"), 0);
+    r.now = 2_000;
+    r.e.handle_scroll(600, 800, 2_000);
+    host.go("https://s/p/mug");
+    r.e.handle_navigation(r.now);
+    r.drain();
+    // replaceState to the same URL: nothing.
+    r.e.handle_navigation(r.now);
+    r.drain();
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    assert_eq!(count(&body, "\"type\":\"page\""), 2, "{body}");
+    assert_eq!(count(&body, "\"event\":\"Page Left\""), 1);
+    assert!(body.contains("\"time_on_page_ms\":2000"));
+    assert!(body.contains("\"max_scroll_depth\":70"));
+    // The second page view's referrer is the first URL.
+    let second = body.rfind("\"type\":\"page\"").unwrap();
+    assert!(body[second..].contains("\"referrer\":\"https://s/\""));
+    assert_eq!(r.scans, [0, RESCAN_DELAY_MS]);
+    // Hiding sends Page Left for the second page view, once.
+    r.e.handle_hide(false, 3_000);
+    r.e.handle_hide(false, 3_100);
+    r.drain();
+    let left: usize = r.beacons.iter().map(|b| count(b, "Page Left")).sum();
+    assert_eq!(
+        left,
+        1,
+        "{} {:?}",
+        r.beacons.len(),
+        r.beacons.iter().map(|b| b.len()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn without_history_navigations_are_not_page_views() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host.clone(), cfg(",\"history\":false"), 0);
+    host.go("https://s/2");
+    r.e.handle_navigation(0);
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    assert_eq!(count(&body, "\"type\":\"page\""), 1);
+}
+
+#[test]
+fn hidden_pages_hand_events_to_beacons_then_persist_what_is_left() {
+    let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
+    r.call("track", r#"["A",{}]"#);
+    r.e.handle_hide(true, 10);
+    r.drain();
+    assert_eq!(r.beacons.len(), 1);
+    assert!(r.beacons[0].contains("\"event\":\"A\""));
+    assert_eq!(r.e.queued(), 0);
+    // A refused beacon keeps the events, persisted and marked released for the next page.
+    r.beacon_ok = false;
+    r.call("track", r#"["B",{}]"#);
+    r.e.handle_hide(true, 20);
+    r.drain();
+    assert_eq!(r.e.queued(), 1);
+    let keys = r.queue_keys();
+    let text = r.stored(&keys[0]).unwrap();
+    assert!(text.starts_with("st1 r "), "{text}");
+}
+
+#[test]
+fn a_new_page_adopts_a_released_queue_and_sends_it() {
+    let host = Fake::new("https://s/");
+    let mut first = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    first.beacon_ok = false;
+    first.call("track", r#"["Left behind",{}]"#);
+    first.e.handle_hide(true, 5);
+    first.drain();
+    let mut second = Run::start(host.clone(), cfg(",\"pageViews\":false"), 100);
+    assert_eq!(second.e.queued(), 1);
+    assert_eq!(
+        second.queue_keys().len(),
+        1,
+        "its own copy replaced the old one"
+    );
+    second.call("flush", "[]");
+    assert!(second.answer(200).contains("Left behind"));
+}
+
+#[test]
+fn the_anonymous_id_lasts_and_each_copy_restores_the_other() {
+    let host = Fake::new("https://www.shop.example/");
+    let r = Run::start(host.clone(), cfg(""), 0);
+    let aid = r.e.anonymous_id().to_string();
+    assert_eq!(r.stored(store::K_AID).as_deref(), Some(aid.as_str()));
+    let cookie = host.mem.borrow().cookies[0].clone();
+    assert_eq!(cookie.1, aid);
+    assert_eq!(cookie.2.as_deref(), Some("shop.example"));
+    // Cookie cleared: storage restores it.
+    host.mem.borrow_mut().cookies.clear();
+    let r2 = Run::start(host.clone(), cfg(""), 1);
+    assert_eq!(r2.e.anonymous_id(), aid);
+    assert_eq!(
+        host.mem.borrow().cookie(store::COOKIE).as_deref(),
+        Some(aid.as_str())
+    );
+    // Storage cleared: the cookie restores it.
+    host.mem.borrow_mut().remove(store::K_AID);
+    let r3 = Run::start(host.clone(), cfg(""), 2);
+    assert_eq!(r3.e.anonymous_id(), aid);
+    assert_eq!(r3.stored(store::K_AID).as_deref(), Some(aid.as_str()));
+}
+
+#[test]
+fn identify_merges_traits_and_reset_forgets_everything() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    let aid = r.e.anonymous_id().to_string();
+    r.call(
+        "identify",
+        r#"["user-42",{"email":"a@example.com","plan":"free"}]"#,
+    );
+    r.call("identify", r#"[{"plan":"pro"}]"#);
+    assert_eq!(r.e.user_id(), Some("user-42"));
+    assert_eq!(
+        r.stored(store::K_TRAITS).as_deref(),
+        Some(r#"{"email":"a@example.com","plan":"pro"}"#)
+    );
+    r.call("cart.add", r#"[{"product_id":"a","price":2}]"#);
+    assert!(r.stored(store::K_CART).is_some());
+    r.call("reset", "[]");
+    assert_eq!(r.e.user_id(), None);
+    assert_ne!(r.e.anonymous_id(), aid);
+    assert_eq!(r.stored(store::K_TRAITS), None);
+    assert_eq!(r.stored(store::K_CART), None);
+    assert_eq!(r.call("userId", "[]"), None);
+}
+
+#[test]
+fn user_ids_follow_one_rule_everywhere() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    for bad in [r#"[" "]"#, r#"["a\u0001b"]"#] {
+        r.call("identify", bad);
+        r.call("alias", bad);
+    }
+    assert_eq!(r.errors.len(), 4);
+    assert!(r.errors.iter().all(|(c, _)| *c == "invalid_argument"));
+    r.call("identify", r#"["ada lovelace@example.com"]"#);
+    assert_eq!(r.e.user_id(), Some("ada lovelace@example.com"));
+    // A stored id that breaks the rule is not loaded.
+    host.mem.borrow_mut().set(store::K_UID, "bad\u{7}id");
+    let r2 = Run::start(host, cfg(""), 1);
+    assert_eq!(r2.e.user_id(), None);
+}
+
+#[test]
+fn sessions_roll_over_after_30_minutes_of_inactivity() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 1_000);
+    let first = r.e.session_id();
+    r.now = 1_000 + identity::SESSION_TIMEOUT_MS - 1;
+    r.call("track", r#"["A",{}]"#);
+    assert_eq!(r.e.session_id(), first);
+    r.now += identity::SESSION_TIMEOUT_MS;
+    r.call("track", r#"["B",{}]"#);
+    assert_ne!(r.e.session_id(), first);
+    assert!(r.events.is_empty(), "no listener, no event copies");
+}
+
+#[test]
+fn event_listeners_get_each_event_as_it_will_be_sent() {
+    let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
+    r.e.set_event_listeners(1);
+    r.call("track", r#"["Product Added",{"price":24}]"#);
+    assert_eq!(r.events.len(), 1);
+    assert!(r.events[0].contains("\"properties\":{\"price\":24}"));
+}
+
+#[test]
+fn redacted_parameters_never_reach_a_report_and_cause_no_page_view() {
+    let host = Fake::new("https://s/p?st_lt=tok&utm_source=mail");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    r.e.redact_param("st_lt");
+    r.call("page", "[]");
+    r.call("track", r#"["A",{}]"#);
+    r.e.handle_navigation(0);
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    assert!(!body.contains("tok"), "{body}");
+    assert_eq!(count(&body, "\"type\":\"page\""), 1);
+    assert!(body.contains("\"url\":\"https://s/p?utm_source=mail\""));
+    assert!(body.contains("\"source\":\"mail\""));
+}
+
+#[test]
+fn bad_calls_are_reported_and_change_nothing() {
+    let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
+    r.call("track", r#"["A",[1,2]]"#);
+    r.call("track", r#"["",{}]"#);
+    r.call("page", r#"["Home","\u0000f"]"#);
+    r.call("cart.add", r#"["not a product"]"#);
+    r.call("cart.add", r#"[{"product_id":"a","price":1.999}]"#);
+    r.call("checkout.step", r#"[0]"#);
+    r.call("productList.viewed", r#"[{"products":5}]"#);
+    let codes: Vec<&str> = r.errors.iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes.len(), 7, "{:?}", r.errors);
+    assert!(r.errors[3].1.starts_with("the product must be an object"));
+    assert_eq!(r.e.queued(), 0);
+    assert_eq!(
+        r.call("cart.get", "[]")
+            .as_deref()
+            .map(|c| c.contains("\"products\":[]")),
+        Some(true)
+    );
+}
+
+#[test]
+fn the_cart_gives_segment_events_with_one_cart_id() {
+    let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
+    r.call(
+        "cart.add",
+        r#"[{"product_id":"nw-1","name":"Mug","price":24,"currency":"USD"},2]"#,
+    );
+    r.call("cart.update", r#"["nw-1",3]"#);
+    r.call(
+        "checkout.step",
+        r#"[1,{"completed":true,"shipping_method":"std"}]"#,
+    );
+    r.call(
+        "order.complete",
+        r#"[{"order_id":"NW-1001","shipping":5.95}]"#,
+    );
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    for e in [
+        "Product Added",
+        "Checkout Step Completed",
+        "Order Completed",
+    ] {
+        assert!(body.contains(&["\"event\":\"", e, "\""].concat()), "{e}");
+    }
+    assert!(!body.contains("\"completed\""));
+    assert!(body.contains("\"shipping_method\":\"std\",\"step\":1"));
+    assert!(body.contains("\"revenue\":72"));
+    let cart = r.call("cart.get", "[]").unwrap();
+    assert!(
+        cart.contains("\"products\":[]"),
+        "the order empties the cart: {cart}"
+    );
+}
+
+#[test]
+fn a_scan_reports_each_product_once_per_page_view() {
+    let host = Fake::new("https://s/p");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    r.call("page", "[]");
+    let scan = r#"{"m":["[\"view\",\"{\\\"product_id\\\":\\\"a\\\"}\",null,null,null]"],"j":["{\"@type\":\"Product\",\"productID\":\"a\",\"name\":\"dup\"}","{\"@type\":\"Product\",\"sku\":\"b\"}"]}"#;
+    r.e.handle_scan(scan, 0);
+    r.e.handle_scan(scan, 0);
+    r.drain();
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    assert_eq!(count(&body, "Product Viewed"), 2);
+    assert!(
+        !body.contains("dup"),
+        "markup wins over JSON-LD for the same product"
+    );
+}
+
+#[test]
+fn markup_clicks_are_ignored_when_capture_is_off() {
+    let mut r = Run::start(
+        Fake::new("https://s/"),
+        cfg(",\"pageViews\":false,\"capture\":false"),
+        0,
+    );
+    assert!(r.scans.is_empty() || r.scans == [0]);
+    r.call(
+        "~markup",
+        r#"["add","{\"product_id\":\"a\"}",null,null,null]"#,
+    );
+    assert_eq!(r.e.queued(), 0);
+}
+
+#[test]
+fn a_full_storage_is_reported_once() {
+    let host = Fake::new("https://s/");
+    host.mem.borrow_mut().full = true;
+    let mut r = Run::start(host, cfg(",\"pageViews\":false"), 0);
+    for _ in 0..3 {
+        r.call("track", r#"["A",{}]"#);
+        r.advance(PERSIST_DELAY_MS);
+    }
+    let n = r
+        .errors
+        .iter()
+        .filter(|(c, _)| *c == "storage_unavailable")
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn gzip_and_keepalive_follow_the_config_and_body_size() {
+    let mut e = Engine::new(
+        cfg(",\"pageViews\":false,\"compress\":true,\"batchSize\":3"),
+        Fake::new("https://s/"),
+        0,
+    );
+    for _ in 0..3 {
+        e.call("track", r#"["A",{}]"#, 0);
+    }
+    let send = std::iter::from_fn(|| e.poll_action())
+        .find(|a| matches!(a, Action::Send { .. }))
+        .unwrap();
+    assert!(matches!(
+        send,
+        Action::Send {
+            gzip: true,
+            keepalive: true,
+            timeout_ms: REQUEST_TIMEOUT_MS,
+            ..
+        }
+    ));
+}
