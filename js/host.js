@@ -12,6 +12,9 @@ const FN = "\u0000f";
 const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
 /* end generated */
 
+/** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
+export const NAMES = METHODS.split(" ").map((m) => m.split(":")[0]).concat(["flush", "on", "off"]);
+
 let call = null;
 let debug = false;
 let onError;

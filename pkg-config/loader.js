@@ -1,70 +1,73 @@
-/* shoptrail script-tag loader. `cargo xtask build` wraps this file and the wasm-bindgen glue in
-   one function scope, so `wasm_bindgen` is defined above and nothing leaks into the page. */
-var w = window, s = w.shoptrail, me = document.currentScript;
-var names = ("init page track identify alias reset flush anonymousId userId sessionId on off " +
-  "cart.add cart.remove cart.update cart.clear cart.view cart.get checkout.start checkout.step " +
-  "checkout.payment order.complete coupon.apply coupon.deny coupon.remove product.view " +
-  "product.click products.searched productList.viewed").split(" ");
-/* `cart.add` lives at s.cart.add: the object that holds a name, and the name's last part. */
-function slot(root, m) {
-  var p = m.split(".");
-  return p[1] ? [root[p[0]] = root[p[0]] || {}, p[1]] : [root, m];
-}
-if (!s || typeof s !== "object") s = w.shoptrail = {};
-/* Loaded twice (two tags, or a theme that repeats the snippet): the first copy wins. */
-if (s.loaded || s.loading) return;
-s.loading = true;
-/* Calls made before the wasm is ready wait in `q`, as the snippet's stub does. */
-if (!s.q) {
-  s.q = [];
-  names.forEach(function (m) {
-    var t = slot(s, m);
-    t[0][t[1]] = function () {
-      var a = [].slice.call(arguments);
-      return new Promise(function (r) { s.q.push([m, a, r]); });
-    };
-  });
-}
-/* Clicks on data-shoptrail markup while the wasm loads are kept and replayed after init. */
-function early(e) {
-  var t = e.target;
-  if (t && t.closest && t.closest("[data-shoptrail]")) s.q.push(["__markup", [t]]);
-}
-document.addEventListener("click", early, true);
-var src = (me && me.src) || "";
-var data = (me && me.dataset) || {};
-var wasmUrl = data.wasm || src.replace(/\.js(\?.*)?$/, ".wasm");
-/* The build writes the wasm's SRI hash here: the default wasm is fetched with it, so one
-   integrity attribute on the script tag covers both files. */
-var wasmSri = "__SHOPTRAIL_WASM_SRI__";
-var source = data.wasm ? wasmUrl : fetch(wasmUrl, { integrity: wasmSri });
-wasm_bindgen({ module_or_path: source }).then(function () {
-  document.removeEventListener("click", early, true);
-  var calls = s.q || [];
-  /* Swap each stub for the real function on the same objects, so references the page kept
-     (const cart = shoptrail.cart) now reach the SDK. */
-  names.forEach(function (m) {
-    var t = slot(s, m), f = slot(wasm_bindgen, m);
-    t[0][t[1]] = f[0][f[1]];
-  });
-  delete s.q;
-  delete s.loading;
-  s.loaded = true;
-  var explicit = calls.some(function (c) { return c[0] === "init"; });
-  if (!explicit && data.endpoint) {
-    var cfg = { endpoint: data.endpoint };
-    if (data.writeKey) cfg.writeKey = data.writeKey;
-    if (data.debug === "true") cfg.debug = true;
-    s.init(cfg);
+/* shoptrail script-tag loader. `cargo xtask build` bundles this file with wasm-bindgen's `web`
+   glue and the JavaScript host (js/host.js) into one classic script, dist/shoptrail.js, in which
+   `initWasm`, `boot` and `NAMES` (every public method name) are imported above and nothing
+   leaks into the page. */
+(function () {
+  var w = window, s = w.shoptrail, me = document.currentScript;
+  /* `cart.add` lives at s.cart.add: the object that holds a name, and the name's last part. */
+  function slot(root, m) {
+    var p = m.split(".");
+    return p[1] ? [root[p[0]] = root[p[0]] || {}, p[1]] : [root, m];
   }
-  calls.forEach(function (c) {
-    var r;
-    var t = c[0] === "__markup" ? [wasm_bindgen, "__markup"] : slot(s, c[0]);
-    try { r = t[0][t[1]].apply(t[0], c[1]); } catch (e) { r = undefined; }
-    if (typeof c[2] === "function") c[2](r);
+  if (!s || typeof s !== "object") s = w.shoptrail = {};
+  /* Loaded twice (two tags, or a theme that repeats the snippet): the first copy wins. */
+  if (s.loaded || s.loading) return;
+  s.loading = true;
+  /* Calls made before the wasm is ready wait in `q`, as the snippet's stub does: each returns
+     what the loaded SDK returns before `init` (undefined), and flush() a Promise. */
+  if (!s.q) {
+    s.q = [];
+    NAMES.forEach(function (m) {
+      var t = slot(s, m);
+      t[0][t[1]] = function () {
+        var a = [].slice.call(arguments);
+        if (m === "flush") return new Promise(function (r) { s.q.push([m, a, r]); });
+        s.q.push([m, a]);
+      };
+    });
+  }
+  /* Clicks on data-shoptrail markup while the wasm loads are kept and replayed after init. */
+  function early(e) {
+    var t = e.target;
+    if (t && t.closest && t.closest("[data-shoptrail]")) s.q.push(["__markup", [t]]);
+  }
+  document.addEventListener("click", early, true);
+  var src = (me && me.src) || "";
+  var data = (me && me.dataset) || {};
+  var wasmUrl = data.wasm || src.replace(/\.js(\?.*)?$/, ".wasm");
+  /* The build writes the wasm's SRI hash here: the default wasm is fetched with it, so one
+     integrity attribute on the script tag covers both files. */
+  var wasmSri = "__SHOPTRAIL_WASM_SRI__";
+  var source = data.wasm ? wasmUrl : fetch(wasmUrl, { integrity: wasmSri });
+  initWasm({ module_or_path: source }).then(function () {
+    var api = boot();
+    document.removeEventListener("click", early, true);
+    var calls = s.q || [];
+    /* Swap each stub for the real function on the same objects, so references the page kept
+       (const cart = shoptrail.cart) now reach the SDK. */
+    NAMES.forEach(function (m) {
+      var t = slot(s, m), f = slot(api, m);
+      t[0][t[1]] = f[0][f[1]];
+    });
+    delete s.q;
+    delete s.loading;
+    s.loaded = true;
+    var explicit = calls.some(function (c) { return c[0] === "init"; });
+    if (!explicit && data.endpoint) {
+      var cfg = { endpoint: data.endpoint };
+      if (data.writeKey) cfg.writeKey = data.writeKey;
+      if (data.debug === "true") cfg.debug = true;
+      s.init(cfg);
+    }
+    calls.forEach(function (c) {
+      var t = c[0] === "__markup" ? [api, "__markup"] : slot(s, c[0]);
+      var r;
+      try { r = t[0][t[1]].apply(t[0], c[1]); } catch (e) { r = undefined; }
+      if (typeof c[2] === "function") c[2](r);
+    });
+  }, function (e) {
+    document.removeEventListener("click", early, true);
+    delete s.loading;
+    console.error("shoptrail: could not load " + wasmUrl, e);
   });
-}, function (e) {
-  document.removeEventListener("click", early, true);
-  delete s.loading;
-  console.error("shoptrail: could not load " + wasmUrl, e);
-});
+})();

@@ -4,9 +4,9 @@
 
 mod common;
 
+use common::api;
 use common::*;
 use js_sys::{Function, Reflect};
-use shoptrail::api;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;

@@ -3,8 +3,8 @@
 
 mod common;
 
+use common::api;
 use common::*;
-use shoptrail::api;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -27,10 +27,7 @@ async fn events_identity_and_reset_end_to_end() {
     let aid = api::anonymous_id().expect("anonymous id after init");
     assert!(uuid_like(&aid), "{aid}");
     assert_eq!(local("shoptrail:aid").as_deref(), Some(aid.as_str()));
-    assert_eq!(
-        shoptrail::browser::platform::cookie_get("shoptrail_aid").as_deref(),
-        Some(aid.as_str())
-    );
+    assert_eq!(cookie("shoptrail_aid").as_deref(), Some(aid.as_str()));
     let session = api::session_id().expect("session id");
     assert!(session > 1.7e12);
 
@@ -118,10 +115,7 @@ async fn events_identity_and_reset_end_to_end() {
     assert_ne!(aid2, aid);
     assert_eq!(api::user_id(), None);
     assert_eq!(local("shoptrail:uid"), None);
-    assert_eq!(
-        shoptrail::browser::platform::cookie_get("shoptrail_aid").as_deref(),
-        Some(aid2.as_str())
-    );
+    assert_eq!(cookie("shoptrail_aid").as_deref(), Some(aid2.as_str()));
     api::track("After Reset".into(), JsValue::UNDEFINED);
     assert!(flush().await);
     let after = events(&format!("anonymousId={aid2}")).await;

@@ -3,8 +3,8 @@
 
 mod common;
 
+use common::api;
 use common::*;
-use shoptrail::api;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 

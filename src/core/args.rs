@@ -33,6 +33,11 @@ impl<'a> Args<'a> {
         self.raw(i).and_then(text)
     }
 
+    /// Argument `i` if it is a string (numbers are not names).
+    pub fn string(&self, i: usize) -> Option<String> {
+        self.raw(i).and_then(scan::string_value)
+    }
+
     /// Whether argument `i` is an object (`{...}`).
     pub fn is_object(&self, i: usize) -> bool {
         self.raw(i).is_some_and(|r| r.starts_with('{'))

@@ -102,8 +102,82 @@ pub async fn events(query: &str) -> Vec<JsValue> {
     js_sys::Array::from(&get(&v, "events")).iter().collect()
 }
 
+/// The public JavaScript API, called as a page calls it (through `js/host.js`).
+pub mod api {
+    use js_sys::{Array, Function, Promise, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+
+    fn call(path: &str, args: &[JsValue]) -> JsValue {
+        let mut holder = shoptrail::boot();
+        let mut f = JsValue::UNDEFINED;
+        for (i, part) in path.split('.').enumerate() {
+            if i > 0 {
+                holder = f.clone();
+            }
+            f = Reflect::get(&holder, &part.into()).unwrap();
+        }
+        let f: Function = f.dyn_into().expect(path);
+        let list: Array = args.iter().collect();
+        Reflect::apply(&f, &holder, &list).expect("the API never throws")
+    }
+
+    pub fn init(config: JsValue) {
+        call("init", &[config]);
+    }
+    pub fn track(event: JsValue, properties: JsValue) {
+        call("track", &[event, properties]);
+    }
+    pub fn page(name: JsValue, properties: JsValue) {
+        call("page", &[name, properties]);
+    }
+    pub fn identify(user_id: JsValue, traits: JsValue) {
+        call("identify", &[user_id, traits]);
+    }
+    pub fn alias(user_id: JsValue, previous_id: JsValue) {
+        call("alias", &[user_id, previous_id]);
+    }
+    pub fn reset() {
+        call("reset", &[]);
+    }
+    pub fn flush() -> Promise {
+        call("flush", &[])
+            .dyn_into()
+            .expect("flush returns a Promise")
+    }
+    pub fn anonymous_id() -> Option<String> {
+        call("anonymousId", &[]).as_string()
+    }
+    pub fn user_id() -> Option<String> {
+        call("userId", &[]).as_string()
+    }
+    pub fn session_id() -> Option<f64> {
+        call("sessionId", &[]).as_f64()
+    }
+    pub fn on(name: JsValue, callback: JsValue) {
+        call("on", &[name, callback]);
+    }
+    /// Any other method by its dotted name, such as `cart.add`.
+    pub fn method(path: &str, args: &[JsValue]) -> JsValue {
+        call(path, args)
+    }
+}
+
+/// Cookie `name` of this page.
+pub fn cookie(name: &str) -> Option<String> {
+    let doc: web_sys::HtmlDocument = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    doc.cookie().unwrap().split(';').find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
 pub async fn flush() -> bool {
-    JsFuture::from(shoptrail::api::flush())
+    JsFuture::from(api::flush())
         .await
         .unwrap()
         .as_bool()

@@ -9,6 +9,7 @@
 //! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
 //! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
 
+mod api;
 mod tasks;
 mod tools;
 

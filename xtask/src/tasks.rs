@@ -97,6 +97,17 @@ fn size_report(files: &[PathBuf]) -> Result<(usize, usize, usize)> {
     Ok(total)
 }
 
+/// The JavaScript host module wasm-bindgen copied beside the glue in `out`.
+fn host_snippet(out: &Path) -> Result<PathBuf> {
+    let snippets = out.join("snippets");
+    std::fs::read_dir(&snippets)
+        .map_err(fs_err(&snippets))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("js/host.js"))
+        .find(|p| p.exists())
+        .ok_or_else(|| format!("{}: no js/host.js snippet", snippets.display()))
+}
+
 /// Builds `pkg/` and `dist/`. Returns the brotli size of what the script tag downloads.
 pub fn build() -> Result<usize> {
     let root = root();
@@ -112,15 +123,13 @@ pub fn build() -> Result<usize> {
     let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail.wasm");
     let version = version()?;
 
-    // npm package: bundler ESM at the root, a no-bundler `web` entry under web/; and the
-    // script tag's no-modules glue. The three wasm-opt runs go side by side.
+    // npm package: bundler ESM at the root, a no-bundler `web` entry under web/. The script
+    // tag bundles the same `web` glue. The two wasm-opt runs go side by side.
     let pkg = root.join("pkg");
-    let nm = root.join("target/shoptrail-no-modules");
     let web = pkg.join("web");
     let _ = std::fs::remove_dir_all(&pkg);
-    let _ = std::fs::remove_dir_all(&nm);
     std::thread::scope(|scope| {
-        let jobs = [("bundler", &pkg), ("web", &web), ("no-modules", &nm)]
+        let jobs = [("bundler", &pkg), ("web", &web)]
             .map(|(target, out)| scope.spawn(|| bindgen(&wasm, target, out)));
         jobs.into_iter()
             .map(|j| {
@@ -132,8 +141,10 @@ pub fn build() -> Result<usize> {
     for junk in [
         ".gitignore",
         "package.json",
+        "shoptrail.d.ts",
         "web/.gitignore",
         "web/package.json",
+        "web/shoptrail.d.ts",
     ] {
         let _ = std::fs::remove_file(pkg.join(junk));
     }
@@ -146,29 +157,38 @@ pub fn build() -> Result<usize> {
         &pkg.join("README.md"),
         read(&root.join("pkg-config/README.md"))?.as_bytes(),
     )?;
-    write(
-        &pkg.join("node.js"),
-        read(&root.join("pkg-config/node.js"))?.as_bytes(),
-    )?;
+    crate::api::write_npm(&pkg)?;
 
-    // Script tag: one classic script (glue + loader in one function scope, minified) and the
-    // wasm, under plain and versioned names, with SRI hashes.
+    // Script tag: one classic script (glue + host + loader bundled in one function scope,
+    // minified) and the wasm, under plain and versioned names, with SRI hashes.
     let dist = root.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
-    let wasm_bytes = std::fs::read(nm.join("shoptrail_bg.wasm")).map_err(fs_err(&nm))?;
+    let wasm_bytes = std::fs::read(web.join("shoptrail_bg.wasm")).map_err(fs_err(&web))?;
     write(&dist.join("shoptrail.wasm"), &wasm_bytes)?;
     let wasm_sri = sri(&dist.join("shoptrail.wasm"))?;
-    let glue = read(&nm.join("shoptrail.js"))?;
     let loader =
         read(&root.join("pkg-config/loader.js"))?.replace("__SHOPTRAIL_WASM_SRI__", &wasm_sri);
-    let joined = root.join("target/shoptrail-script.js");
+    let entry = root.join("target/shoptrail-script/entry.js");
+    let glue = web.join("shoptrail.js");
+    let host = host_snippet(&web)?;
     write(
-        &joined,
-        format!("(function () {{\n{glue}\n{loader}\n}})();\n").as_bytes(),
+        &entry,
+        format!(
+            "import initWasm, {{ boot }} from {:?};\nimport {{ NAMES }} from {:?};\n{loader}",
+            glue.display().to_string(),
+            host.display().to_string()
+        )
+        .as_bytes(),
     )?;
     run(cmd("esbuild")
-        .arg(&joined)
-        .args(["--minify", "--target=es2020", "--log-level=warning"])
+        .arg(&entry)
+        .args([
+            "--bundle",
+            "--format=iife",
+            "--minify",
+            "--target=es2020",
+            "--log-level=error",
+        ])
         .arg(format!(
             "--banner:js=/*! shoptrail {version} | MIT OR Apache-2.0 */"
         ))

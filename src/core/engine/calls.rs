@@ -20,14 +20,14 @@ impl<H: Host> Engine<H> {
         let a = Args::parse(args_json);
         match method {
             "track" => match a.object(1) {
-                Some(p) => self.track(&a.text(0).unwrap_or_default(), &p, now),
+                Some(p) => self.track(&a.string(0).unwrap_or_default(), &p, now),
                 None => self.bad_object(),
             },
             "page" => {
                 let (name, props) = if a.is_object(0) {
                     (None, a.object(0))
                 } else {
-                    (a.text(0), a.object(1))
+                    (a.string(0), a.object(1))
                 };
                 match props {
                     Some(p) => self.page_view(name.as_deref(), &p, now),
