@@ -3,10 +3,25 @@
 //! `core` makes every decision and is tested on the host; `browser` (wasm32 only) connects it
 //! to the JavaScript host in `js/host.js`, which does the web platform work and holds the
 //! public API. The wasm exports one function, [`boot`].
-#![forbid(unsafe_code)]
+#![no_std]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
 pub mod core;
+
+/// What `std`'s prelude would give: the crate is `no_std` so that the shipped wasm holds no
+/// formatting machinery (std's panic handler formats its message).
+pub(crate) mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;

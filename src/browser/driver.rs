@@ -6,12 +6,15 @@
 //! borrow. A call that arrives while the engine is borrowed anyway (page code behind a
 //! storage or location getter) is deferred and runs as soon as the borrow ends.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::host::{self, Page};
 use crate::core::args::Args;
 use crate::core::config;
 use crate::core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
 use crate::core::queue::UNLOAD_BODY_BYTES;
-use std::cell::RefCell;
+use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 /// Calls made before `init` that are kept and replayed by it.
@@ -29,18 +32,35 @@ enum State {
 }
 
 /// The endpoint, and the same with `compression=gzip` in its query.
-#[derive(Default)]
 struct Endpoints {
     plain: String,
     gzip: String,
 }
 
-thread_local! {
-    static STATE: RefCell<State> = const { RefCell::new(State::Waiting(Vec::new())) };
-    static DEFERRED: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
-    static ENDPOINTS: RefCell<Endpoints> = RefCell::new(Endpoints::default());
-    static API: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+/// A global cell for the driver's state. The tracker is `no_std` (no `thread_local!`);
+/// wasm32-unknown-unknown without the `atomics` feature runs one thread, so a `RefCell` in a
+/// `static` is never shared between threads.
+struct Global<T>(RefCell<T>);
+
+// SAFETY: see `Global`. A build with `atomics` (threads) does not compile this impl, so it
+// cannot become unsound silently.
+#[allow(unsafe_code)]
+#[cfg(not(target_feature = "atomics"))]
+unsafe impl<T> Sync for Global<T> {}
+
+impl<T> Global<T> {
+    fn with<R>(&self, f: impl FnOnce(&RefCell<T>) -> R) -> R {
+        f(&self.0)
+    }
 }
+
+static STATE: Global<State> = Global(RefCell::new(State::Waiting(Vec::new())));
+static DEFERRED: Global<Vec<(String, String)>> = Global(RefCell::new(Vec::new()));
+static ENDPOINTS: Global<Endpoints> = Global(RefCell::new(Endpoints {
+    plain: String::new(),
+    gzip: String::new(),
+}));
+static API: Global<Option<JsValue>> = Global(RefCell::new(None));
 
 fn now() -> u64 {
     host::now() as u64
@@ -144,7 +164,7 @@ fn apply(e: &mut Engine<Page>, method: &str, args: &str) -> Option<String> {
 /// The engine's pending actions (none while it is borrowed or not running).
 fn take_actions() -> Vec<Action> {
     STATE.with(|s| match s.try_borrow_mut().as_deref_mut() {
-        Ok(State::Live(e)) => std::iter::from_fn(|| e.poll_action()).collect(),
+        Ok(State::Live(e)) => core::iter::from_fn(|| e.poll_action()).collect(),
         _ => Vec::new(),
     })
 }
@@ -213,7 +233,7 @@ fn set_state(new: State) -> Option<State> {
     STATE.with(|s| {
         s.try_borrow_mut()
             .ok()
-            .map(|mut s| std::mem::replace(&mut *s, new))
+            .map(|mut s| core::mem::replace(&mut *s, new))
     })
 }
 

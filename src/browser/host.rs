@@ -1,9 +1,12 @@
 //! The JavaScript host's functions (`js/host.js`), and [`Page`], the engine's [`Host`] on top of
 //! them. Only strings, numbers and booleans cross the boundary.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::core::engine::{Fact, Host};
 use crate::core::store::Backend;
-use std::cell::{Cell, RefCell};
+use core::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/host.js")]

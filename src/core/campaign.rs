@@ -1,5 +1,8 @@
 //! Campaign attribution read from a page's query string (`utm_*`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::json;
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).

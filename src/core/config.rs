@@ -1,5 +1,8 @@
 //! The `init` options: parsing and validation with errors that say what to fix.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// A JavaScript value as the config parser sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -1,5 +1,8 @@
 //! The Segment-spec event envelope: `page`, `track`, `identify` and `alias` messages.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{json, time};
 
 /// Largest serialized event accepted, as Segment's HTTP API allows (32 KiB).

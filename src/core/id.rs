@@ -1,5 +1,8 @@
 //! Identifiers: UUID v4 text from caller-supplied random bytes.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Formats 16 random bytes as a version-4, RFC 4122 variant UUID (lowercase, hyphenated).
 pub fn uuid_v4(mut b: [u8; 16]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";

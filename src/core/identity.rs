@@ -1,5 +1,8 @@
 //! Identity: which stored anonymous id wins, session rollover, and cookie domains.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{id::is_valid_id, json};
 
 /// Inactivity after which a new session starts (30 minutes).

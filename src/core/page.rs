@@ -1,5 +1,8 @@
 //! Page engagement: scroll depth and the `Page Left` event.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::event::PageInfo;
 use super::json;
 
@@ -8,7 +11,7 @@ use super::json;
 /// seen whole.
 pub fn scroll_percent(scroll_y: f64, viewport: f64, document: f64) -> u32 {
     // NaN sizes compare false, so they land here too.
-    if document.partial_cmp(&viewport) != Some(std::cmp::Ordering::Greater) || viewport <= 0.0 {
+    if document.partial_cmp(&viewport) != Some(core::cmp::Ordering::Greater) || viewport <= 0.0 {
         return 100;
     }
     let seen = (scroll_y.max(0.0) + viewport) / document * 100.0;

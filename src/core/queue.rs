@@ -4,8 +4,11 @@
 //! for a request body to send, reports the answer with [`Queue::on_response`], and sleeps until
 //! [`Queue::poll_timeout`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{json, time};
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 /// Bodies sent while the page unloads stay under this size (the keepalive/beacon quota is 64 KiB).
 pub const UNLOAD_BODY_BYTES: usize = 60 * 1024;
@@ -280,7 +283,7 @@ impl Queue {
 
     /// Records the answer to the request under way. `rand` is any random u32 (for jitter).
     pub fn on_response(&mut self, outcome: Outcome, now: u64, rand: u32) -> Option<Report> {
-        let n = std::mem::take(&mut self.in_flight);
+        let n = core::mem::take(&mut self.in_flight);
         if n == 0 {
             return None;
         }
@@ -381,7 +384,7 @@ impl Queue {
 
     /// Whether the queue changed since the last [`Queue::take_dirty`].
     pub fn take_dirty(&mut self) -> bool {
-        std::mem::take(&mut self.dirty)
+        core::mem::take(&mut self.dirty)
     }
 
     /// The persisted form of the queue (see [`decode`]).

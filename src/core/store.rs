@@ -5,6 +5,9 @@
 //! writes in memory (reads see them) until [`Port::write_through`] applies them: a page that must
 //! not store anything yet (consent) runs the same code on a port that holds.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{identity, json};
 
 /// Where the anonymous id is kept in localStorage.

@@ -1,5 +1,8 @@
 //! ISO-8601 timestamps from Unix milliseconds, without `core::fmt`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Formats Unix epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
 pub fn iso8601(ms: u64) -> String {
     let mut out = String::with_capacity(24);

@@ -2,6 +2,9 @@
 //! not at all. Its persisted form is in [`codec`](super::codec), its payloads in
 //! [`payload`](super::payload).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{CommerceError, Line, Product, MAX_LINES, MAX_QUANTITY};
 use crate::core::money::Currency;
 
@@ -257,7 +260,7 @@ impl Cart {
 
     /// Empties the cart (keeping its id and currency) and returns the lines it held.
     pub fn clear(&mut self) -> Vec<Line> {
-        std::mem::take(&mut self.lines)
+        core::mem::take(&mut self.lines)
     }
 }
 

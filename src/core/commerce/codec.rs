@@ -1,6 +1,9 @@
 //! The cart's persisted form: [`Cart::encode`] and [`Cart::decode`], a header line and one
 //! tab-separated line per cart line, with tab, newline, carriage return and backslash escaped.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Cart, Line, ProductInput};
 use crate::core::json;
 use crate::core::money::{self, Currency};

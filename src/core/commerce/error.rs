@@ -1,6 +1,9 @@
 //! Why a product, cart change or payload was refused: [`CommerceError`], its messages and
 //! codes, and the [`Field`] an amount error is about.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::core::money::{Currency, MoneyError};
 
 /// The property an amount error is about.

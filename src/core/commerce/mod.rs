@@ -17,6 +17,9 @@
 //!   [`cart_properties`], [`checkout_properties`], [`order_properties`],
 //!   [`coupon_properties`]).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod cart;
 mod codec;
 mod error;

@@ -1,6 +1,9 @@
 //! The API calls by name, with their arguments as the host hands them over (one JSON array),
 //! and the shop data read from the page.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::shop::{Shop, ShopResult, Step};
 use super::{Engine, Host};
 use crate::core::args::{self, Args, Markup};

@@ -6,6 +6,9 @@
 //! listeners, flush results. Storage goes through the [`Port`]; page facts (URL, title) and
 //! randomness come from the [`Host`]. Tests drive it on the host with a virtual clock.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod calls;
 mod pages;
 mod shop;
@@ -18,7 +21,7 @@ use super::identity::{self, Session};
 use super::queue::{self, Queue, Report, Settings};
 use super::store::{self, Backend, Port};
 use super::{args, campaign, id, json, page};
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 /// Queue changes are written to storage this long after they happen (coalesced), and at once
 /// when the page is hidden.
@@ -645,7 +648,7 @@ impl<H: Host> Engine<H> {
     /// The answer of `sendBeacon` to the last [`Action::Beacon`].
     pub fn handle_beacon(&mut self, accepted: bool, now: u64) {
         if accepted {
-            let count = std::mem::take(&mut self.pending_beacon);
+            let count = core::mem::take(&mut self.pending_beacon);
             self.queue.unload_sent(count);
             self.unload_next(now);
         } else {

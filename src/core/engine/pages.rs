@@ -1,6 +1,9 @@
 //! Page views: one per real URL change, `Page Left` once per page view, and the products each
 //! page view has reported.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Action, Engine, Fact, Host, RESCAN_DELAY_MS};
 use crate::core::event::{Body, PageInfo};
 use crate::core::page;
@@ -48,7 +51,7 @@ impl PageViews {
         self.started = now;
         self.max_scroll = 0;
         self.left = false;
-        self.viewed_before = std::mem::take(&mut self.viewed);
+        self.viewed_before = core::mem::take(&mut self.viewed);
     }
 
     /// Whether `href` is the URL of the current page view.

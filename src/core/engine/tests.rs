@@ -1,9 +1,12 @@
 //! The engine on a virtual clock, with storage in memory and a page whose URL the test moves.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::core::config;
 use crate::core::store::Memory;
-use std::cell::{Cell, RefCell};
+use core::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 #[derive(Debug, Default)]
@@ -581,7 +584,7 @@ fn gzip_and_keepalive_follow_the_config_and_body_size() {
     for _ in 0..3 {
         e.call("track", r#"["A",{}]"#, 0);
     }
-    let send = std::iter::from_fn(|| e.poll_action())
+    let send = core::iter::from_fn(|| e.poll_action())
         .find(|a| matches!(a, Action::Send { .. }))
         .unwrap();
     assert!(matches!(

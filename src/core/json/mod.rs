@@ -3,6 +3,9 @@
 //! Reading JSON text (checking it, splitting objects and arrays, decoding strings) is in
 //! [`scan`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 pub mod scan;
 
 /// Appends `s` to `out` as a quoted JSON string.

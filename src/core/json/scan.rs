@@ -19,6 +19,9 @@
 //! assert_eq!(note.as_deref(), Some("say \"hi\""));
 //! ```
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Most objects and arrays open at once inside one value: deeper text is refused. The value
 /// of each [`object_members`] member and each [`array_items`] item may nest this deep, not
 /// counting the object or array that holds it.
