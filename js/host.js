@@ -7,7 +7,9 @@
 const FN = "\u0000f";
 /* Methods by kind. 0: fire and forget; 1: shop data (numbers through 15 significant digits,
    which drops binary float noise such as 0.1 + 0.2); 2: returns text; 3: returns a number;
-   4: returns JSON. The list is generated from api/api.json by `cargo xtask api`. */
+   4: returns JSON; `init` (kind 7) is written without one and handled by name. `flush`, `on`
+   and `off` (kinds 5 and 6) are written by hand in `connect`. The list is generated from
+   pkg-config/api.json by `cargo xtask api`. */
 /* generated:methods */
 const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
 /* end generated */

@@ -4,16 +4,19 @@
 //! - `build`  builds `pkg/` (npm package) and `dist/` (script tag), optimized, and prints sizes.
 //! - `demo`   setup + build, then serves the demo store and the collector (`--port N`).
 //! - `size`   build, then the size of what a shopper downloads, the budget, and twiggy's top items.
-//! - `size`   build, then the size of what a shopper downloads, the budget, and twiggy's top items.
 //! - `test`   setup + lint + every test suite; exits non-zero on any failure.
 //! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
-//! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
+//! - `api`    rewrites what `pkg-config/api.json` generates in committed files (the method table
+//!   of `js/host.js`, the snippet and tables of the READMEs); `--check` only verifies them.
 
 mod api;
 mod tasks;
 mod tools;
 
 use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | api [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,8 +27,13 @@ fn main() -> ExitCode {
         Some("test") => tasks::test(&args[1..]),
         Some("size") => tasks::size(),
         Some("bench") => tasks::bench(&args[1..]),
+        Some("api") => match &args[1..] {
+            [] => api::sync(false),
+            [flag] if flag == "--check" => api::sync(true),
+            _ => Err(format!("unknown api option: {}", args[1..].join(" "))),
+        },
         _ => {
-            eprintln!("usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench>");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
