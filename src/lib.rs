@@ -9,12 +9,14 @@
 
 extern crate alloc;
 #[cfg(test)]
+#[macro_use]
 extern crate std;
 
 pub mod core;
 
 /// What `std`'s prelude would give: the crate is `no_std` so that the shipped wasm holds no
 /// formatting machinery (std's panic handler formats its message).
+#[allow(unused_imports)]
 pub(crate) mod prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;

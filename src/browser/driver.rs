@@ -6,14 +6,12 @@
 //! borrow. A call that arrives while the engine is borrowed anyway (page code behind a
 //! storage or location getter) is deferred and runs as soon as the borrow ends.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::host::{self, Page};
 use crate::core::args::Args;
 use crate::core::config;
 use crate::core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
 use crate::core::queue::UNLOAD_BODY_BYTES;
+use crate::prelude::*;
 use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 

@@ -1,11 +1,9 @@
 //! The JavaScript host's functions (`js/host.js`), and [`Page`], the engine's [`Host`] on top of
 //! them. Only strings, numbers and booleans cross the boundary.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use crate::core::engine::{Fact, Host};
 use crate::core::store::Backend;
+use crate::prelude::*;
 use core::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 

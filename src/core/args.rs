@@ -3,11 +3,9 @@
 //! [`FUNCTION`]), and the shop data read from the page (markup records and JSON-LD texts).
 //! Everything here turns that text into typed inputs; no decision about events is made here.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::commerce::{OrderInput, ProductInput, ORDER_KEYS, PRODUCT_KEYS};
 use super::json::{self, scan};
+use crate::prelude::*;
 
 /// How the host writes a function argument (JSON has none): a string no caller passes.
 pub const FUNCTION: &str = "\u{0}f";

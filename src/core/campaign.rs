@@ -1,9 +1,7 @@
 //! Campaign attribution read from a page's query string (`utm_*`).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::json;
+use crate::prelude::*;
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
 /// Invalid escapes are kept as written.

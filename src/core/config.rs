@@ -1,6 +1,5 @@
 //! The `init` options: parsing and validation with errors that say what to fix.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// A JavaScript value as the config parser sees it.

@@ -1,9 +1,7 @@
 //! The Segment-spec event envelope: `page`, `track`, `identify` and `alias` messages.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{json, time};
+use crate::prelude::*;
 
 /// Largest serialized event accepted, as Segment's HTTP API allows (32 KiB).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;

@@ -1,6 +1,5 @@
 //! Identifiers: UUID v4 text from caller-supplied random bytes.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Formats 16 random bytes as a version-4, RFC 4122 variant UUID (lowercase, hyphenated).

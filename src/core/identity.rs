@@ -1,9 +1,7 @@
 //! Identity: which stored anonymous id wins, session rollover, and cookie domains.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{id::is_valid_id, json};
+use crate::prelude::*;
 
 /// Inactivity after which a new session starts (30 minutes).
 pub const SESSION_TIMEOUT_MS: u64 = 30 * 60 * 1000;

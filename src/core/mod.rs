@@ -3,9 +3,6 @@
 //! Nothing here touches a clock, storage, the network or the DOM: time, randomness and
 //! browser facts come in as arguments. It builds and is tested on the host with `cargo test`.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 pub mod args;
 pub mod campaign;
 pub mod commerce;

@@ -4,10 +4,8 @@
 //! and leave it as JSON number text. Neither direction goes through a float, so `19.99` stays
 //! `19.99` and a sum of line totals is exact.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::json;
+use crate::prelude::*;
 
 /// The largest minor-unit exponent of any currency (`CLF`, `UYW`).
 pub const MAX_EXPONENT: u8 = 4;

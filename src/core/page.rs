@@ -1,10 +1,8 @@
 //! Page engagement: scroll depth and the `Page Left` event.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::event::PageInfo;
 use super::json;
+use crate::prelude::*;
 
 /// Percent of the document seen so far (0 to 100) from the scroll offset, the viewport height
 /// and the document height, all in CSS pixels. A document no taller than the viewport is

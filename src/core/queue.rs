@@ -4,10 +4,8 @@
 //! for a request body to send, reports the answer with [`Queue::on_response`], and sleeps until
 //! [`Queue::poll_timeout`].
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{json, time};
+use crate::prelude::*;
 use alloc::collections::VecDeque;
 
 /// Bodies sent while the page unloads stay under this size (the keepalive/beacon quota is 64 KiB).

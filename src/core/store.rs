@@ -5,10 +5,8 @@
 //! writes in memory (reads see them) until [`Port::write_through`] applies them: a page that must
 //! not store anything yet (consent) runs the same code on a port that holds.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{identity, json};
+use crate::prelude::*;
 
 /// Where the anonymous id is kept in localStorage.
 pub const K_AID: &str = "shoptrail:aid";
@@ -352,8 +350,10 @@ mod tests {
 
     #[test]
     fn the_cookie_domain_is_the_broadest_one_accepted() {
-        let mut m = Memory::default();
-        m.refused_domains = vec!["co.uk".into()];
+        let m = Memory {
+            refused_domains: vec!["co.uk".into()],
+            ..Memory::default()
+        };
         let mut p = Port::new(m, false);
         assert_eq!(
             p.cookie_domain("www.shop.co.uk").as_deref(),

@@ -1,6 +1,5 @@
 //! ISO-8601 timestamps from Unix milliseconds, without `core::fmt`.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Formats Unix epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).

@@ -1030,8 +1030,6 @@ pub fn npm_files(api: &Api) -> Vec<(&'static str, String)> {
 
 /// Writes the npm entries (`index.js`, `web/index.js`), the server stand-in (`node.js`) and the
 /// declarations (`index.d.ts`, `web/index.d.ts`) into the built package `pkg`.
-// `cargo xtask build` calls it once the package's manifest points at these entries.
-
 pub fn write_npm(pkg: &Path) -> Result {
     let api = Api::load()?;
     for (rel, text) in npm_files(&api) {

@@ -12,6 +12,7 @@
 mod api;
 mod tasks;
 mod tools;
+mod wasm_check;
 
 use std::process::ExitCode;
 

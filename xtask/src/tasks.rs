@@ -36,7 +36,7 @@ fn version() -> Result<String> {
 /// wasm-bindgen for `target` into `out` (which the caller has emptied), then wasm-opt.
 fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
     run(cmd("wasm-bindgen")
-        .args(["--target", target, "--out-dir"])
+        .args(["--target", target, "--out-name", "shoptrail", "--out-dir"])
         .arg(out)
         .arg(wasm))?;
     let bg = out.join("shoptrail_bg.wasm");
@@ -114,13 +114,13 @@ pub fn build() -> Result<usize> {
     run(cmd("cargo").args([
         "build",
         "--release",
-        "--lib",
         "-p",
-        "shoptrail",
+        "shoptrail-tracker",
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail.wasm");
+    let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail_tracker.wasm");
+    crate::wasm_check::no_fmt(&wasm)?;
     let version = version()?;
 
     // npm package: bundler ESM at the root, a no-bundler `web` entry under web/. The script
@@ -342,6 +342,9 @@ pub fn test(args: &[String]) -> Result {
 
 fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     steps.run("setup", tools::setup)?;
+    steps.run("API surface (pkg-config/api.json)", || {
+        crate::api::sync(true)
+    })?;
     if lint {
         steps.run("fmt + clippy (host, wasm32)", || {
             run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
@@ -358,6 +361,18 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
                 "-p",
                 "shoptrail",
                 "--all-targets",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
+            // Alone: the suites' wasm-bindgen-test turns on wasm-bindgen's std, which would
+            // bring a second panic handler into the no_std tracker.
+            run(cmd("cargo").args([
+                "clippy",
+                "-p",
+                "shoptrail-tracker",
                 "--target",
                 "wasm32-unknown-unknown",
                 "--",
@@ -423,7 +438,7 @@ pub fn size() -> Result {
     let br = build()?;
     let budget = budget()?;
     eprintln!("brotli total {br} B, budget {budget} B (size-budget.txt)");
-    let wasm = root().join("target/wasm32-unknown-unknown/release/shoptrail.wasm");
+    let wasm = root().join("target/wasm32-unknown-unknown/release/shoptrail_tracker.wasm");
     if tools::cargo_bin().join("twiggy").exists() {
         run(cmd("twiggy").args(["top", "-n", "25"]).arg(&wasm))?;
     } else {

@@ -2,11 +2,9 @@
 //! not at all. Its persisted form is in [`codec`](super::codec), its payloads in
 //! [`payload`](super::payload).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{CommerceError, Line, Product, MAX_LINES, MAX_QUANTITY};
 use crate::core::money::Currency;
+use crate::prelude::*;
 
 /// Which way a [`Cart::update`] moved a line's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

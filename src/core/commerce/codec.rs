@@ -1,12 +1,10 @@
 //! The cart's persisted form: [`Cart::encode`] and [`Cart::decode`], a header line and one
 //! tab-separated line per cart line, with tab, newline, carriage return and backslash escaped.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{Cart, Line, ProductInput};
 use crate::core::json;
 use crate::core::money::{self, Currency};
+use crate::prelude::*;
 
 impl Cart {
     /// The persisted form: a header line `sc1 <cart_id> <currency or ->`, then one line per

@@ -1,10 +1,8 @@
 //! Why a product, cart change or payload was refused: [`CommerceError`], its messages and
 //! codes, and the [`Field`] an amount error is about.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use crate::core::money::{Currency, MoneyError};
+use crate::prelude::*;
 
 /// The property an amount error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,5 @@
 //! Products, carts and JSON checks shared by the commerce tests.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{Cart, CommerceError, Product, ProductInput};
 use serde_json::Value;
 

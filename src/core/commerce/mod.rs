@@ -17,9 +17,6 @@
 //!   [`cart_properties`], [`checkout_properties`], [`order_properties`],
 //!   [`coupon_properties`]).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 mod cart;
 mod codec;
 mod error;

@@ -1,13 +1,11 @@
 //! The `properties` of Segment e-commerce spec v2 events: product events, `Cart Viewed`,
 //! `Checkout Started`, `Order Completed` and the coupon events, every amount exact.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::product::{amount, extra_text, non_blank};
 use super::{Cart, CommerceError, Field, Line, COUPON_KEYS, ORDER_KEYS, PRODUCT_KEYS};
 use crate::core::json::{self, scan};
 use crate::core::money::{self, Currency};
+use crate::prelude::*;
 
 /// The fields of an `Order Completed` or `Checkout Started` event, as text from JavaScript.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,12 +1,10 @@
 //! Products: as the browser layer reads them ([`ProductInput`]), validated ([`Product`]) and
 //! with a quantity ([`Line`]), and the readers of quantities, positions and amounts.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{CommerceError, Field, MAX_ID_BYTES, MAX_QUANTITY};
 use crate::core::json::scan;
 use crate::core::money::{self, Currency};
+use crate::prelude::*;
 
 /// A product as the browser layer reads it from a JavaScript object: every value as text
 /// (numbers as `String(number)`), `None` when the property is absent.

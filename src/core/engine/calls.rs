@@ -1,14 +1,12 @@
 //! The API calls by name, with their arguments as the host hands them over (one JSON array),
 //! and the shop data read from the page.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::shop::{Shop, ShopResult, Step};
 use super::{Engine, Host};
 use crate::core::args::{self, Args, Markup};
 use crate::core::event::EventError;
 use crate::core::json::{self, scan};
+use crate::prelude::*;
 
 const NOT_A_PRODUCT: &str =
     "the product must be an object such as { product_id: \"sku-1\", price: 19.99 }";

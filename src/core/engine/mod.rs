@@ -6,7 +6,6 @@
 //! listeners, flush results. Storage goes through the [`Port`]; page facts (URL, title) and
 //! randomness come from the [`Host`]. Tests drive it on the host with a virtual clock.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 mod calls;

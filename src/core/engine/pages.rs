@@ -1,12 +1,10 @@
 //! Page views: one per real URL change, `Page Left` once per page view, and the products each
 //! page view has reported.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{Action, Engine, Fact, Host, RESCAN_DELAY_MS};
 use crate::core::event::{Body, PageInfo};
 use crate::core::page;
+use crate::prelude::*;
 
 /// The state of the current page view.
 #[derive(Debug, Clone)]

@@ -4,13 +4,11 @@
 //! before every change and written after it, so every tab sees one cart) and new ids. It
 //! returns the events to track; the engine tracks them.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::{Host, Port};
 use crate::core::args::Markup;
 use crate::core::commerce::{self, Cart, Change, CommerceError, Line, OrderInput, ProductInput};
 use crate::core::{id, json, store};
+use crate::prelude::*;
 
 /// An event to track: its name and properties (JSON object text).
 pub type Tracked = (&'static str, String);

@@ -1,8 +1,5 @@
 //! The engine on a virtual clock, with storage in memory and a page whose URL the test moves.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 use super::*;
 use crate::core::config;
 use crate::core::store::Memory;

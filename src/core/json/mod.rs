@@ -3,7 +3,6 @@
 //! Reading JSON text (checking it, splitting objects and arrays, decoding strings) is in
 //! [`scan`].
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 pub mod scan;

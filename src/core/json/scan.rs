@@ -19,7 +19,6 @@
 //! assert_eq!(note.as_deref(), Some("say \"hi\""));
 //! ```
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Most objects and arrays open at once inside one value: deeper text is refused. The value

@@ -1,0 +1,96 @@
+//! Checks on the shipped wasm that keep size regressions from coming back silently.
+
+use crate::tools::Result;
+use std::path::Path;
+use wasmparser::{KnownCustom, Name, Parser, Payload};
+
+/// The function names of a wasm module (its `name` section; rustc keeps it in release builds
+/// with `strip = "debuginfo"`, wasm-bindgen and wasm-opt drop it later).
+pub fn function_names(wasm: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| format!("not a wasm module: {e}"))?;
+        let Payload::CustomSection(c) = payload else {
+            continue;
+        };
+        let KnownCustom::Name(reader) = c.as_known() else {
+            continue;
+        };
+        for sub in reader {
+            if let Ok(Name::Function(map)) = sub {
+                for naming in map.into_iter().flatten() {
+                    names.push(naming.name.to_string());
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Fails when any function of the module is in `core::fmt` (mangled `4core3fmt`, v0 and
+/// legacy alike): formatting machinery costs kilobytes and nothing in the tracker needs it.
+pub fn no_fmt(wasm: &Path) -> Result {
+    let bytes = std::fs::read(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
+    let names = function_names(&bytes)?;
+    if names.is_empty() {
+        return Err(format!(
+            "{}: no function names to check (was the name section stripped?)",
+            wasm.display()
+        ));
+    }
+    let fmt: Vec<&String> = names.iter().filter(|n| n.contains("4core3fmt")).collect();
+    if fmt.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = fmt.iter().take(5).map(|s| s.as_str()).collect();
+    Err(format!(
+        "{} functions of core::fmt reached the tracker wasm (a format!, to_string on a number, \
+         {{:?}}, unwrap/expect with a message, or std): {}",
+        fmt.len(),
+        shown.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module with two named functions, written by hand: (type) (func) x2 (code) (name).
+    fn module(names: &[&str]) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend([1, 4, 1, 0x60, 0, 0]); // type section: one [] -> [] type
+        m.extend([3, 3, 2, 0, 0]); // function section: two functions of type 0
+        m.extend([10, 7, 2, 2, 0, 0x0b, 2, 0, 0x0b]); // code: two empty bodies
+        let mut sub = vec![names.len() as u8];
+        for (i, n) in names.iter().enumerate() {
+            sub.push(i as u8);
+            sub.push(n.len() as u8);
+            sub.extend(n.as_bytes());
+        }
+        let mut payload = vec![4];
+        payload.extend(b"name");
+        payload.push(1);
+        payload.push(sub.len() as u8);
+        payload.extend(sub);
+        m.push(0);
+        m.push(payload.len() as u8);
+        m.extend(payload);
+        m
+    }
+
+    #[test]
+    fn names_are_read_and_fmt_is_found() {
+        let clean = module(&["_RNvNtCs1_9shoptrail4core5track", "boot"]);
+        assert_eq!(function_names(&clean).unwrap().len(), 2);
+        let dir = std::env::temp_dir().join(format!("xtask-fmt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = dir.join("ok.wasm");
+        std::fs::write(&ok, &clean).unwrap();
+        assert!(no_fmt(&ok).is_ok());
+        let bad = dir.join("bad.wasm");
+        std::fs::write(&bad, module(&["_ZN4core3fmt5write17h0E", "boot"])).unwrap();
+        let e = no_fmt(&bad).unwrap_err();
+        assert!(e.contains("_ZN4core3fmt5write"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
