@@ -1,21 +1,21 @@
 // shoptrail side by side with other analytics SDKs in headless Chromium: what a shopper downloads,
 // time to ready, main-thread cost of track(), delivery and request bytes, heap. See README.md.
 //
-//   node bench/run.mjs [--runs 7] [--events 1000] [--wait 10000] [--only shoptrail,posthog]
-//                      [--out target/bench/results.json]
+//   node bench/run.mjs [--runs 7] [--cold 100] [--events 1000] [--wait 10000]
+//                      [--only shoptrail,posthog] [--out target/bench/results.json]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { brotliCompressSync, constants as zc, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
-import { EVENT, blankPage, sdks as allSdks } from "./sdks.mjs";
+import { EVENT, PAYLOAD, blankPage, sdks as allSdks } from "./sdks.mjs";
 import { startCollector } from "../e2e/lib.mjs";
 
 const benchDir = import.meta.dirname;
 const root = resolve(process.env.SHOPTRAIL_ROOT || join(benchDir, ".."));
 
 function parseArgs(argv) {
-  const o = { runs: 7, events: 1000, wait: 10000, only: null, out: join(root, "target/bench/results.json") };
+  const o = { runs: 7, cold: 100, events: 1000, wait: 10000, only: null, out: join(root, "target/bench/results.json") };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -23,19 +23,19 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === "--runs") o.runs = Math.max(1, parseInt(v(), 10));
+    else if (a === "--cold") o.cold = Math.max(1, parseInt(v(), 10));
     else if (a === "--events") o.events = Math.max(1, parseInt(v(), 10));
     else if (a === "--wait") o.wait = Math.max(0, parseInt(v(), 10));
     else if (a === "--only") o.only = v().split(",").map((s) => s.trim()).filter(Boolean);
     else if (a === "--out") o.out = resolve(v());
     else if (a === "--help" || a === "-h") {
-      console.log("usage: node bench/run.mjs [--runs N] [--events N] [--wait MS] [--only id,id] [--out FILE]");
+      console.log("usage: node bench/run.mjs [--runs N] [--cold N] [--events N] [--wait MS] [--only id,id] [--out FILE]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   return o;
 }
 
-const PAYLOAD = { product_id: "nw-001", sku: "NW-001", name: "Enamel Camp Mug", price: 24, quantity: 1, currency: "USD" };
 const LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -117,24 +117,55 @@ async function waitReady(page, ms = 20000) {
   return b.ready;
 }
 
-/** Forced GC, then the page's JS heap and the WebAssembly memories it holds. */
+const MB = (n) => +(n / 1048576).toFixed(3);
+
+/** Calls `fn` (a function declaration, `this` = the array) on every live object of the page's main
+ * world whose prototype chain holds `proto` (an expression), and returns its value. */
+async function onAllObjects(cdp, proto, fn) {
+  const p = await cdp.send("Runtime.evaluate", { expression: proto });
+  const { objects } = await cdp.send("Runtime.queryObjects", { prototypeObjectId: p.result.objectId });
+  try {
+    const r = await cdp.send("Runtime.callFunctionOn", { objectId: objects.objectId, functionDeclaration: fn, returnByValue: true });
+    return r.result.value;
+  } finally {
+    await cdp.send("Runtime.releaseObject", { objectId: objects.objectId }).catch(() => {});
+    await cdp.send("Runtime.releaseObject", { objectId: p.result.objectId }).catch(() => {});
+  }
+}
+
+/**
+ * Forced GC, then the page's JS heap and its WebAssembly memories. `usedSize` is the V8 heap only:
+ * a wasm linear memory is an ArrayBuffer backing store outside it (checked: instantiating a
+ * module with a 6.25 MiB memory moves `usedSize` by under 0.1 MB), so the `buffer.byteLength` of
+ * every live `WebAssembly.Memory` object is added. `Runtime.queryObjects` finds each one,
+ * referenced from a script or not, as long as it is alive; one dropped and collected is not.
+ *
+ * What it cannot see (checked on Chromium 156): a memory that a module defines without exporting
+ * it has no Memory object at all, and heaps in workers and iframes are not the page's. So the
+ * live `WebAssembly.Instance` objects are counted too, with those that export no memory
+ * (`wasmInstancesWithoutMemoryExport`, printed in the notes when not 0), and fullRun counts the
+ * page's iframes and workers. An error here is kept in the result rather than read as "no wasm".
+ */
 async function heap(cdp) {
   await cdp.send("HeapProfiler.enable");
   await cdp.send("HeapProfiler.collectGarbage");
   await cdp.send("HeapProfiler.collectGarbage");
   const usage = await cdp.send("Runtime.getHeapUsage");
-  let wasm = 0;
+  let wasm = 0, wasmMemories = 0, wasmInstances = 0, wasmInstancesWithoutMemoryExport = 0, wasmError = null;
   try {
-    const proto = await cdp.send("Runtime.evaluate", { expression: "WebAssembly.Memory.prototype" });
-    const { objects } = await cdp.send("Runtime.queryObjects", { prototypeObjectId: proto.result.objectId });
-    const sum = await cdp.send("Runtime.callFunctionOn", {
-      objectId: objects.objectId,
-      functionDeclaration: "function () { return this.reduce(function (n, m) { return n + m.buffer.byteLength; }, 0); }",
-      returnByValue: true,
-    });
-    wasm = sum.result.value || 0;
-  } catch { /* no WebAssembly.Memory on the page */ }
-  return { jsUsed: usage.usedSize, jsTotal: usage.totalSize, wasm, total: usage.usedSize + wasm };
+    [wasmMemories, wasm] = await onAllObjects(cdp, "WebAssembly.Memory.prototype",
+      "function () { return [this.length, this.reduce(function (n, m) { return n + m.buffer.byteLength; }, 0)]; }");
+    [wasmInstances, wasmInstancesWithoutMemoryExport] = await onAllObjects(cdp, "WebAssembly.Instance.prototype",
+      "function () { return [this.length, this.filter(function (i) { return !Object.keys(i.exports).some(function (k) { return i.exports[k] instanceof WebAssembly.Memory; }); }).length]; }");
+  } catch (e) {
+    wasmError = e.message;
+  }
+  const total = usage.usedSize + wasm;
+  return {
+    jsUsed: usage.usedSize, jsTotal: usage.totalSize, wasm, wasmMemories, wasmInstances, wasmInstancesWithoutMemoryExport, total,
+    jsMB: MB(usage.usedSize), wasmMB: MB(wasm), totalMB: MB(total),
+    ...(wasmError ? { wasmError } : {}),
+  };
 }
 
 async function taskMetrics(cdp) {
@@ -166,6 +197,7 @@ async function delivery(sdk, seen) {
   const ids = new Set();
   const trackIds = new Set();
   const sentIds = new Set();
+  const timesSent = new Map();
   const statuses = {};
   let bodyBytes = 0, requests = 0, failed = 0, undecoded = 0;
   const headerSizes = [];
@@ -183,6 +215,7 @@ async function delivery(sdk, seen) {
     if (evs.length === 0) undecoded += 1;
     for (const [j, e] of evs.entries()) {
       const id = e.id ?? `${i}:${j}`;
+      timesSent.set(id, (timesSent.get(id) || 0) + 1);
       if (e.name === EVENT) sentIds.add(id);
       if (p.status === null) continue;
       ids.add(id);
@@ -190,8 +223,10 @@ async function delivery(sdk, seen) {
     }
   }
   const meanHeader = headerSizes.length ? headerSizes.reduce((a, b) => a + b, 0) / headerSizes.length : null;
+  const resent = [...timesSent.values()].filter((n) => n > 1);
   return {
     requests, failed, statuses, undecodedRequests: undecoded, events: ids.size, delivered: trackIds.size,
+    resentEvents: resent.length, resends: resent.reduce((a, n) => a + n - 1, 0),
     sentWithoutAnswer: sentIds.size - trackIds.size, bodyBytes,
     meanRequestHeaderBytes: meanHeader,
   };
@@ -228,6 +263,8 @@ async function fullRun(browser, base, sdk, opts) {
     await sleep(300);
     const m1 = await taskMetrics(cdp);
     const h = await heap(cdp);
+    // Heaps that heap() does not reach: iframes' and workers'.
+    const otherHeaps = { frames: page.frames().length - 1, workers: page.workers().length };
     const d = await delivery(sdk, seen);
     let collectorStored = null;
     if (sdk.id === "shoptrail" || sdk.id === "rudderstack") {
@@ -267,6 +304,7 @@ async function fullRun(browser, base, sdk, opts) {
         collectorStored,
       },
       heap: h,
+      otherHeaps,
       external: seen.external,
       failedRequests: seen.failed.slice(0, 20),
       consoleMessages: seen.console,
@@ -277,11 +315,20 @@ async function fullRun(browser, base, sdk, opts) {
   }
 }
 
-async function readyRun(browser, base, sdk) {
+/**
+ * One fresh load: the time to ready, and the first `cold` track calls, which the page itself runs
+ * in the first task after ready (see BENCH_HEAD in sdks.mjs) and times as one loop.
+ */
+async function readyRun(browser, base, sdk, cold) {
   const { page, close } = await openPage(browser, base);
   try {
-    await page.goto(`${base}/bench/${sdk.id}.html`, { waitUntil: "commit" });
-    return await waitReady(page);
+    await page.goto(`${base}/bench/${sdk.id}.html?cold=${cold}`, { waitUntil: "commit" });
+    const ready = await waitReady(page);
+    await page.waitForFunction(() => window.__bench.cold !== null || window.__bench.error !== null,
+      null, { timeout: 20000, polling: 20 });
+    const b = await page.evaluate(() => window.__bench);
+    if (b.error) throw new Error(`cold track calls: ${b.error}`);
+    return { ready, coldUs: +((b.cold.ms * 1000) / b.cold.calls).toFixed(1), firstCallUs: Math.round(b.cold.firstMs * 1000) };
   } finally {
     await close();
   }
@@ -313,6 +360,7 @@ function printTable(rows) {
     ["gzip KB", (r) => kb(r.download.gzip), (r) => r.download.gzip],
     ["br KB", (r) => kb(r.download.brotli), (r) => r.download.brotli],
     ["ready ms", (r) => r.ready.median.toFixed(0), (r) => r.ready.median],
+    ["cold µs", (r) => r.cold.usPerCall.toFixed(1), (r) => r.cold.usPerCall],
     ["track µs", (r) => r.track.usPerCall.toFixed(1), (r) => r.track.usPerCall],
     ["busy µs/ev", (r) => r.mainThread.usPerEvent.toFixed(0), (r) => r.mainThread.usPerEvent],
     ["delivered", (r) => `${r.delivery.delivered}/${r.track.calls}`, null],
@@ -384,14 +432,15 @@ async function main() {
     console.log(`bench: Chromium ${browser.version()}, ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
     const base = collector.url;
 
-    // Time to ready: fresh context per load, SDKs interleaved so that background load hits all.
+    // Time to ready and the cold track calls: fresh context per load, SDKs interleaved so that
+    // background load hits all.
     const readies = new Map(active.map((s) => [s.id, []]));
     for (let run = 0; run < opts.runs; run++) {
       for (const sdk of active) {
         const row = rowOf(sdk);
         if (!row.ok) continue;
         try {
-          readies.get(sdk.id).push(await withTimeout(readyRun(browser, base, sdk), 30000, "ready"));
+          readies.get(sdk.id).push(await withTimeout(readyRun(browser, base, sdk, opts.cold), 30000, "ready"));
         } catch (e) {
           row.ok = false;
           row.error = `ready: ${e.message.split("\n")[0]}`;
@@ -399,7 +448,7 @@ async function main() {
       }
       if (process.stdout.isTTY) process.stdout.write(`bench: page loads for time to ready ${run + 1}/${opts.runs}\r`);
     }
-    console.log(`bench: page loads for time to ready: ${opts.runs} per SDK${" ".repeat(8)}`);
+    console.log(`bench: page loads for time to ready and ${opts.cold} cold track calls: ${opts.runs} per SDK${" ".repeat(8)}`);
 
     for (const sdk of active) {
       const row = rowOf(sdk);
@@ -408,7 +457,12 @@ async function main() {
       try {
         const r = await withTimeout(fullRun(browser, base, sdk, opts), opts.wait + 60000, "run");
         const runs = readies.get(sdk.id);
-        Object.assign(row, r, { ready: { runs, median: median(runs) } });
+        const ready = runs.map((x) => x.ready);
+        const cold = runs.map((x) => x.coldUs);
+        Object.assign(row, r, {
+          ready: { runs: ready, median: median(ready) },
+          cold: { calls: opts.cold, usPerCall: median(cold), runs: cold, firstCallUs: runs.map((x) => x.firstCallUs) },
+        });
         console.log(`${r.delivery.delivered} delivered`);
       } catch (e) {
         row.ok = false;
@@ -424,7 +478,7 @@ async function main() {
       const q = (f) => { const a = f(r), b = f(shop); return a == null || !b ? null : +(a / b).toFixed(2); };
       r.ratioToShoptrail = {
         raw: q((x) => x.download.raw), gzip: q((x) => x.download.gzip), brotli: q((x) => x.download.brotli),
-        readyMs: q((x) => x.ready.median), trackUs: q((x) => x.track.usPerCall),
+        readyMs: q((x) => x.ready.median), coldUs: q((x) => x.cold.usPerCall), trackUs: q((x) => x.track.usPerCall),
         busyUsPerEvent: q((x) => x.mainThread.usPerEvent), bytesPerEvent: q((x) => x.delivery.bytesPerEvent),
         heap: q((x) => x.heap.total),
       };
@@ -436,8 +490,12 @@ async function main() {
       const notes = [];
       if (r.delivery.delivered < r.track.calls) notes.push(`${r.track.calls - r.delivery.delivered} of ${r.track.calls} events not seen leaving within ${opts.wait / 1000} s`);
       if (r.delivery.collectorStored != null) notes.push(`collector stored ${r.delivery.collectorStored}`);
-      if (r.heap.wasm) notes.push(`heap includes ${(r.heap.wasm / 1048576).toFixed(2)} MB of wasm memory`);
+      if (r.heap.wasm) notes.push(`heap = ${r.heap.jsMB.toFixed(2)} MB JS + ${r.heap.wasmMB.toFixed(2)} MB wasm (${r.heap.wasmMemories} WebAssembly.Memory)`);
+      if (r.heap.wasmError) notes.push(`wasm memory not measured: ${r.heap.wasmError}`);
+      if (r.heap.wasmInstancesWithoutMemoryExport) notes.push(`${r.heap.wasmInstancesWithoutMemoryExport} wasm instance(s) export no memory: one they define inside is not in the heap figure`);
+      if (r.otherHeaps.frames || r.otherHeaps.workers) notes.push(`${r.otherHeaps.frames} iframe(s) and ${r.otherHeaps.workers} worker(s), whose heaps are not counted`);
       if (r.external.length) notes.push(`${r.external.length} requests to other hosts (${[...new Set(r.external.map((u) => u.split(" ")[1]?.split("/")[2]))].join(", ")})`);
+      if (r.delivery.resentEvents) notes.push(`${r.delivery.resentEvents} events sent more than once (${r.delivery.resends} resends)`);
       const st = Object.entries(r.delivery.statuses).map(([k, v]) => `${v}x${k}`).join(" ");
       notes.push(`responses ${st || "none"}`);
       console.log(`  ${r.id}: ${notes.join("; ")}`);
@@ -447,7 +505,7 @@ async function main() {
       date: new Date().toISOString(),
       durationS: Math.round((Date.now() - started) / 1000),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg(), node: process.version, chromium: browser.version() },
-      settings: { runs: opts.runs, events: opts.events, waitMs: opts.wait, payload: { event: EVENT, properties: PAYLOAD } },
+      settings: { runs: opts.runs, coldCalls: opts.cold, events: opts.events, waitMs: opts.wait, payload: { event: EVENT, properties: PAYLOAD } },
       baselineHeap: baseline,
       results: rows,
     };

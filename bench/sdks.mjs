@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 export const EVENT = "Product Added";
+/** The properties of every `track` call, the same for every SDK. */
+export const PAYLOAD = { product_id: "nw-001", sku: "NW-001", name: "Enamel Camp Mug", price: 24, quantity: 1, currency: "USD" };
 const WRITE_KEY = "bench-write-key";
 
 function pkgVersion(nm, name) {
@@ -52,6 +54,30 @@ function posthogEvents(body, url) {
     .map((e) => ({ id: e.uuid ?? e.properties?.$insert_id, name: e.event }));
 }
 
+/** Amplitude HTTP API v2: `{api_key, events: [{event_type, insert_id, ...}], ...}`, JSON (gzip only
+ * when `enableRequestBodyCompression` is set, or for Amplitude's own hosts). */
+function amplitudeEvents(body) {
+  const plain = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body;
+  const j = json(plain.toString("utf8"));
+  if (!j || !Array.isArray(j.events)) return [];
+  return j.events.filter((e) => e && typeof e.event_type === "string")
+    .map((e) => ({ id: e.insert_id, name: e.event_type }));
+}
+
+/** Mixpanel: `data=<base64 of a JSON array>` form bodies (the default `api_payload_format`), or
+ * `data=<JSON>` with `api_payload_format: "json"`; each item `{event, properties: {$insert_id, ...}}`. */
+function mixpanelEvents(body) {
+  let text = body.toString("utf8");
+  if (text.startsWith("data=")) {
+    const data = new URLSearchParams(text).get("data") ?? "";
+    text = /^\s*[[{]/.test(data) ? data : Buffer.from(data, "base64").toString("utf8");
+  }
+  const j = json(text);
+  const list = Array.isArray(j) ? j : j ? [j] : [];
+  return list.filter((e) => e && typeof e.event === "string")
+    .map((e) => ({ id: e.properties?.$insert_id, name: e.event }));
+}
+
 /** Snowplow tracker protocol: `{schema: payload_data, data: [{e, eid, ue_pr | ue_px, ...}]}`. */
 function snowplowEvents(body) {
   const j = json(body.toString("utf8"));
@@ -65,10 +91,27 @@ function snowplowEvents(body) {
   });
 }
 
+// With `?cold=N` in the page's URL, the first N `track` calls run in the first task after ready:
+// in a task of their own, not inside the SDK's ready callback (PostHog and Mixpanel call theirs in
+// the middle of their own initialization), and before anything else the harness does.
 const BENCH_HEAD = `<script>
-window.__bench = { ready: null, error: null };
-window.__benchReady = function () { if (__bench.ready === null) __bench.ready = performance.now(); };
+window.__bench = { ready: null, error: null, cold: null };
 window.__benchFail = function (e) { __bench.error = String((e && e.message) || e); };
+window.__benchReady = function () {
+  if (__bench.ready !== null) return;
+  __bench.ready = performance.now();
+  var n = Number(new URLSearchParams(location.search).get("cold")) || 0;
+  if (n > 0) setTimeout(function () {
+    try {
+      var p = ${JSON.stringify(PAYLOAD)}, first = null, t0 = performance.now();
+      for (var i = 0; i < n; i++) {
+        __benchTrack({ product_id: p.product_id, sku: p.sku, name: p.name, price: p.price, quantity: p.quantity, currency: p.currency });
+        if (first === null) first = performance.now() - t0;
+      }
+      __bench.cold = { calls: n, ms: performance.now() - t0, firstMs: first };
+    } catch (e) { __benchFail(e); }
+  }, 0);
+};
 </script>`;
 
 function page(title, head) {
@@ -235,6 +278,81 @@ window.__benchAnonymousId = function () { return snowplowBrowserTracking.getDoma
 <script async src="/bench/snowplow/sp.js" onload="__snowplowLoaded()" onerror="__benchFail('sp.js failed to load')"></script>`),
       events: snowplowEvents,
       config: "dist/index.umd.min.js (the package's prebuilt browser bundle; the sp.js tag build is not on npm) as an async script tag, newTracker on its onload with the collector as endpoint; each track is a self-describing event (schema product_added) carrying the same properties; a customFetch that reports the collector's 404 (it has no tp2 endpoint) to the tracker as the 200 a Snowplow collector gives, since after a failed request the tracker stops draining its queue until the next event; otherwise defaults (POST, bufferSize 1, localStorage queue); ready = newTracker and trackPageView returned",
+    },
+    {
+      id: "amplitude",
+      name: "Amplitude",
+      pkg: "@amplitude/analytics-browser",
+      version: pkgVersion(nm, "@amplitude/analytics-browser"),
+      stage(site) {
+        // lib/scripts/amplitude-min.js is the file the official snippet loads from Amplitude's CDN
+        // (analytics-browser-<version>-min.js.gz, the snippet's integrity hash is this file's).
+        // The package's amplitude-min.umd.js cannot take its place: it replaces window.amplitude
+        // instead of replaying the snippet's queue.
+        const scripts = join(nm, "@amplitude/analytics-browser/lib/scripts");
+        const snippet = readFileSync(join(scripts, "amplitude-snippet-min.js"), "utf8");
+        const cdn = snippet.match(/"https:\/\/cdn\.amplitude\.com\/libs\/(analytics-browser-[^"]+-min\.js)\.gz"/);
+        if (!cdn) throw new Error("amplitude-snippet-min.js: no CDN script URL to point at the local copy");
+        mkdirSync(join(site, "amplitude"), { recursive: true });
+        copyFileSync(join(scripts, "amplitude-min.js"), join(site, "amplitude", cdn[1]));
+        this.snippet = snippet.replace(cdn[0], JSON.stringify(`/bench/amplitude/${cdn[1]}`)).trim();
+      },
+      html() {
+        return page("Amplitude", `<script>
+${this.snippet}
+amplitude.init("bench-api-key", {
+  serverUrl: location.origin + "/2/httpapi",
+  // Remote configuration and diagnostics would call Amplitude's hosts; the autocapture plugins
+  // named here are off by default and stay off. Page views, sessions, attribution, form and
+  // file-download tracking keep their defaults (on): they only send events to serverUrl.
+  fetchRemoteConfig: false,
+  enableDiagnostics: false,
+  autocapture: { elementInteractions: false, frustrationInteractions: false, networkTracking: false, webVitals: false, performanceTracking: false },
+}).promise.then(function () { __benchReady(); }, __benchFail);
+window.__benchTrack = function (p) { amplitude.track("${EVENT}", p); };
+window.__benchFlush = function () { return amplitude.flush().promise.then(function () { return null; }); };
+window.__benchAnonymousId = function () { return amplitude.getDeviceId(); };
+</script>`);
+      },
+      events: amplitudeEvents,
+      config: "official snippet (lib/scripts/amplitude-snippet-min.js, its integrity hash kept) loading lib/scripts/amplitude-min.js, the file it loads from Amplitude's CDN, from the local server; init(key, {serverUrl: the collector's /2/httpapi, fetchRemoteConfig: false, enableDiagnostics: false, autocapture: {elementInteractions, frustrationInteractions, networkTracking, webVitals, performanceTracking: false}}) (those are off by default anyway; page views, sessions, attribution, form and file-download tracking stay on, as by default); otherwise defaults (fetch transport, flushQueueSize 30, flushIntervalMillis 1000, flushMaxRetries 5, queue in localStorage); ready = init(...).promise resolved; flush() after the loop",
+    },
+    {
+      id: "mixpanel",
+      name: "Mixpanel",
+      pkg: "mixpanel-browser",
+      version: pkgVersion(nm, "mixpanel-browser"),
+      stage(site) {
+        // dist/mixpanel.min.js is the snippet build (it boots from the snippet's window.mixpanel
+        // stub), what the snippet loads from Mixpanel's CDN as mixpanel-2-latest.min.js. The
+        // snippet itself honours MIXPANEL_CUSTOM_LIB_URL, Mixpanel's documented way to self-host.
+        const dist = join(nm, "mixpanel-browser/dist");
+        mkdirSync(join(site, "mixpanel"), { recursive: true });
+        copyFileSync(join(dist, "mixpanel.min.js"), join(site, "mixpanel/mixpanel-2-latest.min.js"));
+        this.snippet = readFileSync(join(dist, "mixpanel-jslib-snippet.min.js"), "utf8").trim();
+        if (!this.snippet.includes("MIXPANEL_CUSTOM_LIB_URL")) throw new Error("mixpanel-jslib-snippet.min.js no longer reads MIXPANEL_CUSTOM_LIB_URL");
+      },
+      html() {
+        return page("Mixpanel", `<script>
+var MIXPANEL_CUSTOM_LIB_URL = "/bench/mixpanel/mixpanel-2-latest.min.js";
+${this.snippet}
+mixpanel.init("bench-token", {
+  api_host: location.origin,
+  track_pageview: true,
+  // All off by default; said here because each would load code from or call Mixpanel's hosts
+  // (session recording, feature flags, remote settings) or add events (autocapture).
+  autocapture: false,
+  record_sessions_percent: 0,
+  flags: false,
+  remote_settings_mode: "disabled",
+  loaded: function () { __benchReady(); },
+});
+window.__benchTrack = function (p) { mixpanel.track("${EVENT}", p); };
+window.__benchAnonymousId = function () { return mixpanel.get_distinct_id(); };
+</script>`);
+      },
+      events: mixpanelEvents,
+      config: "official snippet (dist/mixpanel-jslib-snippet.min.js) with MIXPANEL_CUSTOM_LIB_URL set to the local copy of dist/mixpanel.min.js (the snippet build the CDN serves); init(token, {api_host: the collector, track_pageview: true, autocapture: false, record_sessions_percent: 0, flags: false, remote_settings_mode: \"disabled\"}) (all but track_pageview are the defaults); otherwise defaults (XHR POST of base64 data= forms to /track/, batches of 50 every 5 s, queue in localStorage); ready = the loaded callback; no public flush",
     },
   ];
 }
