@@ -127,6 +127,10 @@ export function sdks({ root, benchDir }) {
   const nm = join(benchDir, "node_modules");
   const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
   const shoptrailVersion = (cargo.match(/^\[package\][^[]*?^version\s*=\s*"([^"]+)"/ms) || [])[1] || "?";
+  // The snippet shops paste, as README.md has it (generated from pkg-config/api.json).
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const stub = (readme.match(/<!-- generated:snippet -->[\s\S]*?<script>\n(!function[^\n]*)\n<\/script>/) || [])[1];
+  if (!stub) throw new Error("README.md has no generated snippet (cargo xtask api)");
   return [
     {
       id: "shoptrail",
@@ -153,9 +157,10 @@ export function sdks({ root, benchDir }) {
         }
       },
       html: () => page("shoptrail", `<script>
-!function(w){var s=w.shoptrail=w.shoptrail||{};if(!s.q&&!s.loaded){s.q=[];"init page track identify alias reset flush anonymousId userId sessionId on off".split(" ").forEach(function(m){s[m]=function(){var a=[].slice.call(arguments);return new Promise(function(r){s.q.push([m,a,r])})}})}}(window);
-shoptrail.init({ endpoint: "/v1/batch", compress: true }).then(function () {
-  if (shoptrail.loaded === true) __benchReady(); else __benchFail("init resolved but shoptrail.loaded is not true");
+${stub}
+shoptrail.init({ endpoint: "/v1/batch", compress: true });
+shoptrail.ready().then(function () {
+  if (shoptrail.loaded === true) __benchReady(); else __benchFail("ready() resolved but shoptrail.loaded is not true");
 });
 window.__benchTrack = function (p) { shoptrail.track("${EVENT}", p); };
 window.__benchFlush = function () { return shoptrail.flush(); };
@@ -163,7 +168,7 @@ window.__benchAnonymousId = function () { return shoptrail.anonymousId(); };
 </script>
 <script async src="/bench/shoptrail/shoptrail.js"></script>`),
       events: segmentEvents,
-      config: "snippet + async script tag; init({endpoint: \"/v1/batch\", compress: true}) (the collector inflates compression=gzip); defaults (batchSize 20, flushInterval 1000 ms); ready = init's promise resolved and shoptrail.loaded === true; flush() after the loop",
+      config: "snippet + async script tag; init({endpoint: \"/v1/batch\", compress: true}) (the collector inflates compression=gzip); defaults (batchSize 20, flushInterval 1000 ms); ready = ready() resolved and shoptrail.loaded === true; flush() after the loop",
     },
     {
       id: "segment",

@@ -15,13 +15,15 @@ const METHODS = "init page track identify alias reset anonymousId:2 userId:2 ses
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
-export const NAMES = METHODS.split(" ").map((m) => m.split(":")[0]).concat(["flush", "on", "off"]);
+export const NAMES = METHODS.split(" ").map((m) => m.split(":")[0]).concat(["flush", "ready", "on", "off"]);
 
 let call = null;
 let debug = false;
 let onError;
 const listeners = { event: [], delivered: [], error: [] };
 const flushes = [];
+/* Waiting for a valid init (`ready()`); `null` once it has run. */
+let waiting = [];
 const timers = {};
 let store;
 try { store = localStorage; } catch (e) { /* disabled storage: reads give nothing */ }
@@ -235,6 +237,8 @@ function scrollSample() {
 /* Page lifecycle, scroll, single-page-app navigation and markup clicks, after a valid init. */
 export function listen(history, capture, dbg, scrollMs) {
   debug = dbg;
+  for (const r of waiting.splice(0)) r();
+  waiting = null;
   let last = 0;
   const nav = () => { scrollSample(); run("~nav", ""); };
   const life = (e) => {
@@ -318,6 +322,12 @@ export function connect(f) {
     return new Promise((resolve) => {
       flushes.push(resolve);
       run("flush", "[]");
+    });
+  };
+  api.ready = function () {
+    return new Promise((resolve) => {
+      if (waiting) waiting.push(resolve);
+      else resolve();
     });
   };
   api.on = function (name, f) {

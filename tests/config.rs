@@ -51,6 +51,7 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
     );
     assert!(m[3].contains("`endpoint`"), "{}", m[3]);
     assert_eq!(api::anonymous_id(), None, "still inert");
+    let early_ready: js_sys::Promise = api::method("ready", &[]).into();
     api::track("Ignored".into(), JsValue::UNDEFINED);
 
     // A valid config whose endpoint answers 404: the batch is refused, reported and dropped.
@@ -64,6 +65,13 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
         ("onError", errors.function()),
     ]));
     assert!(api::anonymous_id().is_some());
+    // ready() settles once a valid init has run (a promise asked for now, and one asked for
+    // before, during the inert time, both do).
+    let ready: js_sys::Promise = api::method("ready", &[]).into();
+    wasm_bindgen_futures::JsFuture::from(ready).await.unwrap();
+    wasm_bindgen_futures::JsFuture::from(early_ready)
+        .await
+        .unwrap();
 
     api::track(JsValue::from(42), JsValue::UNDEFINED);
     api::track("Bad Props".into(), js_sys::Array::of1(&1.into()).into());

@@ -62,7 +62,15 @@ after(async () => {
 
 test("the tarball holds exactly the files package.json lists", () => {
   const inTarball = new Set(packed.files.map((f) => f.path));
-  const expected = new Set([...manifest.files, "package.json"]);
+  // `files` names files, and directories (ending in "/") whose whole content is packed: the
+  // JavaScript host sits in wasm-bindgen's snippets/<crate-hash>/ beside each glue.
+  const dirs = manifest.files.filter((f) => f.endsWith("/"));
+  const expected = new Set([...manifest.files.filter((f) => !f.endsWith("/")), "package.json"]);
+  for (const d of dirs) {
+    const inside = [...inTarball].filter((f) => f.startsWith(d));
+    assert.ok(inside.some((f) => f.endsWith("/js/host.js")), `${d} holds the JavaScript host`);
+    inside.forEach((f) => expected.add(f));
+  }
   assert.deepEqual([...inTarball].sort(), [...expected].sort(), "no missing and no stray files");
 
   // The listing is what the tarball really holds.

@@ -226,12 +226,14 @@ const RESERVED: &[&str] = &[
     "start",
     "load",
     "queue",
-    "ready",
+    "replayed",
 ];
 
-/// The methods js/host.js writes by hand (`api.flush`, `api.on`, `api.off`), with their kinds.
+/// The methods js/host.js writes by hand (`api.flush`, `api.ready`, `api.on`, `api.off`), with
+/// their kinds.
 const HAND_WRITTEN: &[(&str, Kind)] = &[
     ("flush", Kind::Promise),
+    ("ready", Kind::Promise),
     ("on", Kind::Listener),
     ("off", Kind::Listener),
 ];
@@ -497,6 +499,16 @@ pub fn host_methods(api: &Api) -> String {
 /// The `<head>` snippet: a stub that queues every call until the loader has the SDK (`flush`
 /// gets a Promise settled then, the others return undefined), and the loader tag.
 pub fn snippet(api: &Api) -> String {
+    format!(
+        "```html\n<script>\n{}\n</script>\n<script async src=\"/dist/shoptrail.js\" \
+         data-endpoint=\"https://collect.example.com/v1/batch\" data-write-key=\"wk_live_123\">\
+         </script>\n```",
+        stub(api)
+    )
+}
+
+/// The stub alone (one line of JavaScript), as the demo store and the test pages inline it.
+pub fn stub(api: &Api) -> String {
     let names: Vec<&str> = api.methods.iter().map(|m| m.name.as_str()).collect();
     let promised: Vec<String> = api
         .methods
@@ -504,18 +516,13 @@ pub fn snippet(api: &Api) -> String {
         .filter(|m| m.kind == Kind::Promise)
         .map(|m| format!("m==\"{}\"", m.name))
         .collect();
-    let stub = format!(
+    format!(
         "!function(w){{var s=w.shoptrail=w.shoptrail||{{}};if(!s.q&&!s.loaded){{s.q=[];\"{}\"\
          .split(\" \").forEach(function(m){{var p=m.split(\".\"),o=p[1]?s[p[0]]=s[p[0]]||{{}}:s;\
          o[p[1]||m]=function(){{var a=[].slice.call(arguments);if({})return new Promise(\
          function(r){{s.q.push([m,a,r])}});s.q.push([m,a])}}}})}}}}(window);",
         names.join(" "),
         promised.join("||")
-    );
-    format!(
-        "```html\n<script>\n{stub}\n</script>\n<script async src=\"/dist/shoptrail.js\" \
-         data-endpoint=\"https://collect.example.com/v1/batch\" data-write-key=\"wk_live_123\">\
-         </script>\n```"
     )
 }
 
@@ -606,6 +613,7 @@ impl Style {
     fn render(self, name: &str, api: &Api) -> Option<String> {
         Some(match (self, name) {
             (Style::Js, "methods") => host_methods(api),
+            (Style::Js, "stub") => stub(api),
             (Style::Markdown, "snippet") => snippet(api),
             (Style::Markdown, "api") => md_api(api),
             (Style::Markdown, "commerce") => md_commerce(api),
@@ -625,6 +633,46 @@ struct Target {
 }
 
 const TARGETS: &[Target] = &[
+    Target {
+        path: "www/index.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "www/product.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "www/cart.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "www/checkout.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "www/confirmation.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "e2e/fixtures/basic.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "e2e/fixtures/shop.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "e2e/fixtures/spa.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
     Target {
         path: "js/host.js",
         style: Style::Js,
@@ -810,7 +858,7 @@ fn npm_web(api: &Api) -> String {
 import initWasm, {{ boot }} from "./shoptrail.js";
 
 let api; /* the SDK, once the wasm has loaded */
-let ready = false; /* true once the queued calls have been replayed */
+let replayed = false; /* true once the queued calls have been replayed */
 let loading;
 const queue = [];
 
@@ -824,7 +872,7 @@ function get(a, path) {{
 function fwd(path, mode) {{
   return function () {{
     const args = [].slice.call(arguments);
-    if (ready || (api && mode == 1)) return get(api, path).apply(undefined, args);
+    if (replayed || (api && mode == 1)) return get(api, path).apply(undefined, args);
     if (mode == 1) return undefined;
     if (mode == 2) return new Promise((resolve) => queue.push([path, args, resolve]));
     queue.push([path, args]);
@@ -843,7 +891,7 @@ async function start(input) {{
     try {{ r = get(api, path).apply(undefined, args); }} catch (e) {{ r = undefined; }}
     if (resolve) resolve(r);
   }}
-  ready = true;
+  replayed = true;
 }}
 
 /* Loads the wasm once: a second call returns the first one's Promise (a failed load may be
@@ -882,7 +930,8 @@ export default async function load(input) {{
 /// `pkg/node.js`: the server stand-in (the `node` export condition of both entries).
 fn npm_node(api: &Api) -> String {
     let value = |m: &Method| match m.kind {
-        Kind::Promise => "() => Promise.resolve(false)",
+        Kind::Promise if m.returns() == "Promise<boolean>" => "() => Promise.resolve(false)",
+        Kind::Promise => "() => Promise.resolve()",
         _ => "noop",
     };
     let tops: Vec<String> = api
@@ -1339,6 +1388,7 @@ const server = await import("./node.js");
 for (const [name] of methods) {
   const r = at(server, name)("x");
   if (name == "flush") assert.equal(await r, false);
+  else if (name == "ready") assert.equal(await r, undefined);
   else assert.equal(r, undefined, "node.js: " + name);
   assert.equal(at(server.default, name), at(server, name));
 }
