@@ -229,6 +229,54 @@ mod tests {
         })
     }
 
+    /// The one list of the API surface names the same options this parser accepts, and every
+    /// error code the core reports.
+    #[test]
+    fn api_json_lists_these_options_and_codes() {
+        let api: serde_json::Value =
+            serde_json::from_str(include_str!("../../pkg-config/api.json")).unwrap();
+        let listed: Vec<&str> = api["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        let mut a = listed.clone();
+        let mut b = OPTIONS.to_vec();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b);
+        let codes: Vec<&str> = api["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["code"].as_str().unwrap())
+            .collect();
+        use crate::core::commerce::CommerceError as C;
+        use crate::core::event::EventError as E;
+        let used = [
+            C::BadCurrency.code(),
+            C::CartFull.code(),
+            C::NotInCart.code(),
+            C::CurrencyMismatch {
+                cart: crate::core::money::Currency::parse("USD").unwrap(),
+                product: crate::core::money::Currency::parse("EUR").unwrap(),
+            }
+            .code(),
+            E::TooLarge.code(),
+            E::MissingName.code(),
+            "invalid_config",
+            "invalid_markup",
+            "rejected",
+            "delivery_failing",
+            "queue_full",
+            "storage_unavailable",
+        ];
+        for c in used {
+            assert!(codes.contains(&c), "{c} is not in api.json");
+        }
+    }
+
     #[test]
     fn defaults() {
         let c = run(&[("endpoint", Value::Str("https://c.example/v1/batch".into()))]).unwrap();
