@@ -1,4 +1,6 @@
 // Helpers for the end-to-end suites: a real collector process and a real headless Chromium.
+import { gunzipSync } from "node:zlib";
+import { createServer, request } from "node:http";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -85,6 +87,55 @@ export function countDuplicates(page) {
     } catch { /* beacons have no readable body */ }
   });
   return seen;
+}
+
+/** A proxy in front of the collector that records every batch POSTed through it (fetch and
+ * beacons alike, gzip bodies inflated), in arrival order: `{ events: [{ id, event, i }] }`.
+ * Counting what the SDK sends, not only what the collector keeps, catches an event sent twice
+ * (the collector drops repeats by messageId, which would hide it). Pages must be loaded from
+ * `proxy.url`. With `delayMs`, answers to batches are held that long (a slow endpoint), so
+ * that a request is still under way when the page goes away. */
+export async function recordingProxy(collector, { delayMs = 0 } = {}) {
+  const target = new URL(collector.url);
+  const sent = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (req.method === "POST" && req.url.startsWith("/v1/batch")) {
+        let batch = [];
+        try {
+          const plain = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body;
+          batch = JSON.parse(plain.toString("utf8")).batch || [];
+        } catch { /* not a batch: the collector will say so */ }
+        sent.push({
+          // `no-cors` for sendBeacon, `cors` for the SDK's fetch.
+          mode: req.headers["sec-fetch-mode"],
+          events: batch.map((e) => ({ id: e.messageId, event: e.event, i: e.properties?.i })),
+        });
+      }
+      const headers = { ...req.headers, host: target.host };
+      const hold = req.method === "POST" && req.url.startsWith("/v1/batch") ? proxy.delayMs : 0;
+      setTimeout(() => forward(headers, body, req, res), hold);
+    });
+  });
+  const forward = (headers, body, req, res) => {
+    const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on("error", () => { res.writeHead(502); res.end(); });
+    up.end(body);
+  };
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const proxy = {
+    url: `http://127.0.0.1:${server.address().port}`,
+    sent,
+    delayMs,
+    stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+  };
+  return proxy;
 }
 
 /** The usual suite: a temp dir, a collector on a fresh database and one Chromium, started

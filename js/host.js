@@ -32,10 +32,15 @@ function noop() {}
 
 /* The arguments of a call as JSON: `undefined` becomes null, a function passed as an argument
    (or as a member of `top`, init's config) becomes FN, and with `clean` numbers are written
-   through 15 significant digits. JSON.stringify can throw (a cycle, a BigInt): the call then
-   gets no arguments, which Rust reports as invalid. */
+   through 15 significant digits. Plain calls (track, page, identify) skip the replacer, which
+   makes JSON.stringify several times slower. JSON.stringify can throw (a cycle, a BigInt): the
+   call then gets no arguments, which Rust reports as invalid. */
 function enc(args, clean, top) {
   try {
+    if (!clean && !top) {
+      for (let i = 0; i < args.length; i++) if (typeof args[i] == "function") args[i] = FN;
+      return JSON.stringify(args);
+    }
     return JSON.stringify(args, function (k, v) {
       if (typeof v == "function") return this === args || this === top ? FN : undefined;
       if (clean && typeof v == "number") return isFinite(v) ? +v.toPrecision(15) : null;
@@ -46,13 +51,42 @@ function enc(args, clean, top) {
   }
 }
 
-function run(method, json) {
+/* Calls that return nothing wait here, with the time and URL at which they were made, and go
+   to the wasm together in one call at the end of the page's task (or at once when 500 wait):
+   `track()` itself costs the page a JSON.stringify and an array push. Every other call, and every
+   browser event, first sends what waits, so the order is kept. */
+let pending = [];
+let scheduled = false;
+
+function later(method, json) {
+  pending.push(method + "\u0001" + Date.now() + "\u0001" + location.href + "\u0001" + json);
+  if (pending.length >= 500) drain();
+  else if (!scheduled) {
+    scheduled = true;
+    setTimeout(drain, 0);
+  }
+}
+
+function drain() {
+  scheduled = false;
+  if (!pending.length || !call) return;
+  const text = pending.join("\u0002");
+  pending = [];
+  direct("~batch", text);
+}
+
+function direct(method, json) {
   try {
     return call ? call(method, json) : undefined;
   } catch (e) {
     /* A trap in the wasm: the SDK is dead, the page is not. */
     if (debug) console.error("shoptrail:", e);
   }
+}
+
+function run(method, json) {
+  drain();
+  return direct(method, json);
 }
 
 function error(code, message) {
@@ -231,7 +265,7 @@ export function notify(kind, a, b) {
 
 function scrollSample() {
   const d = document.documentElement;
-  run("~scroll", [scrollY, innerHeight, d ? d.scrollHeight : 0].map(Math.round).join(" "));
+  later("~scroll", [scrollY, innerHeight, d ? d.scrollHeight : 0].map(Math.round).join(" "));
 }
 
 /* Page lifecycle, scroll, single-page-app navigation and markup clicks, after a valid init. */
@@ -240,7 +274,7 @@ export function listen(history, capture, dbg, scrollMs) {
   for (const r of waiting.splice(0)) r();
   waiting = null;
   let last = 0;
-  const nav = () => { scrollSample(); run("~nav", ""); };
+  const nav = () => { scrollSample(); later("~nav", ""); };
   const life = (e) => {
     const t = e.type;
     if (t == "scroll") {
@@ -275,7 +309,7 @@ export function listen(history, capture, dbg, scrollMs) {
   if (capture) {
     on(document, ["click"], (e) => {
       const r = markup(e.target);
-      if (r) run("~markup", r);
+      if (r) later("~markup", r);
     });
   }
   scrollSample();
@@ -299,7 +333,9 @@ function method(name, kind) {
     };
   }
   return function () {
-    const r = run(name, enc([].slice.call(arguments), kind == 1));
+    const json = arguments.length ? enc([].slice.call(arguments), kind == 1) : "[]";
+    if (kind < 2) return void later(name, json);
+    const r = run(name, json);
     if (kind == 2) return r;
     if (kind == 3) return r === undefined ? undefined : +r;
     if (kind == 4) {
@@ -321,7 +357,7 @@ export function connect(f) {
   api.flush = function () {
     return new Promise((resolve) => {
       flushes.push(resolve);
-      run("flush", "[]");
+      later("flush", "[]");
     });
   };
   api.ready = function () {
@@ -347,7 +383,7 @@ export function connect(f) {
   /* For the script-tag loader: a click on markup made while the wasm was loading. */
   api.__markup = function (target) {
     const r = markup(target);
-    if (r) run("~markup", r);
+    if (r) later("~markup", r);
   };
   return api;
 }

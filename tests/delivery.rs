@@ -133,11 +133,46 @@ async fn a_burst_is_delivered_once_each() {
             ("pageViews", false.into()),
         ]));
     }
+    // Count what the SDK sends, not only what the collector keeps (it drops repeats by
+    // messageId, which would hide an event sent twice).
+    let window = web_sys::window().unwrap();
+    let original = js_sys::Reflect::get(&window, &"fetch".into()).unwrap();
+    let sent = js_sys::Array::new();
+    let wrap = js_sys::Function::new_with_args(
+        "orig, sent",
+        "return function (u, i) { if (i && typeof i.body == 'string') sent.push(i.body); return orig.apply(this, arguments); }",
+    );
+    let wrapper = wrap.call2(&JsValue::NULL, &original, &sent).unwrap();
+    js_sys::Reflect::set(&window, &"fetch".into(), &wrapper).unwrap();
+    let delivered = Recorder::new();
+    api::on("delivered".into(), delivered.function());
+
     let tag = format!("Burst {}", js_sys::Date::now());
     for i in 0..250 {
         api::track(tag.clone().into(), obj(&[("i", i.into())]));
     }
     assert!(flush().await);
+    js_sys::Reflect::set(&window, &"fetch".into(), &original).unwrap();
+    let mut ids: Vec<String> = Vec::new();
+    for body in sent.iter() {
+        let batch = get(&js_sys::JSON::parse(&body.as_string().unwrap()).unwrap(), "batch");
+        for e in js_sys::Array::from(&batch).iter() {
+            if get_str(&e, "event") == tag {
+                ids.push(get_str(&e, "messageId"));
+            }
+        }
+    }
+    assert_eq!(ids.len(), 250, "each event left in exactly one request");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 250, "no messageId was sent twice");
+    let acknowledged: f64 = delivered
+        .seen
+        .borrow()
+        .iter()
+        .map(|d| get(d, "count").as_f64().unwrap())
+        .sum();
+    assert_eq!(acknowledged, 250.0, "the endpoint acknowledged each event once");
     let evs = events(&format!(
         "event={}&limit=1000",
         js_sys::encode_uri_component(&tag)

@@ -20,9 +20,12 @@ const MAX_EARLY_CALLS: usize = 1000;
 const BAD_LISTENER: &str = "on(name, callback): name must be \"event\", \"delivered\" or \"error\"";
 const NOT_AN_OBJECT: &str = "init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }";
 
+/// A call kept for later: method, arguments, and when and on which URL it was made.
+type Kept = (String, String, u64, Option<String>);
+
 enum State {
     /// Before `init`: calls wait here.
-    Waiting(Vec<(String, String)>),
+    Waiting(Vec<Kept>),
     /// Running.
     Live(Box<Engine<Page>>),
     /// `init` failed: calls are ignored.
@@ -53,7 +56,7 @@ impl<T> Global<T> {
 }
 
 static STATE: Global<State> = Global(RefCell::new(State::Waiting(Vec::new())));
-static DEFERRED: Global<Vec<(String, String)>> = Global(RefCell::new(Vec::new()));
+static DEFERRED: Global<Vec<Kept>> = Global(RefCell::new(Vec::new()));
 static ENDPOINTS: Global<Endpoints> = Global(RefCell::new(Endpoints {
     plain: String::new(),
     gzip: String::new(),
@@ -88,10 +91,30 @@ fn dispatch(method: String, args: String) -> Option<String> {
             None
         }
         "on" => on(&args),
-        _ => run(method, args),
+        "~batch" => {
+            batch(&args);
+            None
+        }
+        _ => run((method, args, now(), None)),
     };
     drain();
     out
+}
+
+/// Calls the host kept together: `method \x01 time \x01 URL \x01 arguments`, separated by
+/// `\x02` (JSON text, URLs and method names hold no raw control characters).
+fn batch(text: &str) {
+    for call in text.split('\u{2}') {
+        let mut part = call.splitn(4, '\u{1}');
+        let (Some(method), Some(at), Some(href), Some(args)) =
+            (part.next(), part.next(), part.next(), part.next())
+        else {
+            continue;
+        };
+        let at = at.parse().unwrap_or_else(|_| now());
+        run((method.into(), args.into(), at, Some(href.into())));
+        drain();
+    }
 }
 
 fn on(args: &str) -> Option<String> {
@@ -99,7 +122,7 @@ fn on(args: &str) -> Option<String> {
     if matches!(name.as_str(), "event" | "delivered" | "error") {
         return Some("1".into());
     }
-    run("~bad_listener".into(), String::new());
+    run(("~bad_listener".into(), String::new(), now(), None));
     None
 }
 
@@ -108,19 +131,25 @@ fn is_getter(method: &str) -> bool {
 }
 
 /// Runs one call on the live engine, keeps it for `init`, or defers it while the engine is
-/// borrowed.
-fn run(method: String, args: String) -> Option<String> {
+/// borrowed. A call made at a known URL is run with the engine reading that URL.
+fn run(call: Kept) -> Option<String> {
     let mut deferred = None;
     let out = STATE.with(|s| {
         let Ok(mut s) = s.try_borrow_mut() else {
-            deferred = Some((method, args));
+            deferred = Some(call);
             return None;
         };
         match &mut *s {
-            State::Live(e) => apply(e, &method, &args),
+            State::Live(e) => {
+                let (method, args, at, href) = call;
+                e.store().backend().made_at(href);
+                let out = apply(e, &method, &args, at);
+                e.store().backend().made_at(None);
+                out
+            }
             State::Waiting(calls) => {
-                if calls.len() < MAX_EARLY_CALLS && !is_getter(&method) {
-                    calls.push((method, args));
+                if calls.len() < MAX_EARLY_CALLS && !is_getter(&call.0) {
+                    calls.push(call);
                 }
                 None
             }
@@ -133,8 +162,7 @@ fn run(method: String, args: String) -> Option<String> {
     out
 }
 
-fn apply(e: &mut Engine<Page>, method: &str, args: &str) -> Option<String> {
-    let now = now();
+fn apply(e: &mut Engine<Page>, method: &str, args: &str, now: u64) -> Option<String> {
     match method {
         "~wake" => e.handle_wake(now),
         "~res" => {
@@ -177,8 +205,8 @@ fn drain() {
                 (!q.is_empty()).then(|| q.remove(0))
             });
             match next {
-                Some((m, a)) => {
-                    run(m, a);
+                Some(call) => {
+                    run(call);
                     continue;
                 }
                 None => return,
@@ -275,7 +303,8 @@ fn init(args: &str) {
         _ => Vec::new(),
     };
     host::listen(history, capture, debug, SCROLL_SAMPLE_MS);
-    for (m, a) in early {
-        run(m, a);
+    for call in early {
+        run(call);
+        drain();
     }
 }

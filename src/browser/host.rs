@@ -41,6 +41,18 @@ extern "C" {
 pub struct Page {
     pool: RefCell<[u8; 256]>,
     used: Cell<usize>,
+    /// The URL at which the call being run was made (calls the host kept for a moment);
+    /// `None`: read `location.href` now.
+    href: RefCell<Option<String>>,
+}
+
+impl Page {
+    /// The call about to run was made at `href` (or now, for `None`).
+    pub fn made_at(&self, href: Option<String>) {
+        if let Ok(mut h) = self.href.try_borrow_mut() {
+            *h = href;
+        }
+    }
 }
 
 impl Default for Page {
@@ -48,6 +60,7 @@ impl Default for Page {
         Page {
             pool: RefCell::new([0; 256]),
             used: Cell::new(256),
+            href: RefCell::new(None),
         }
     }
 }
@@ -79,6 +92,11 @@ impl Backend for Page {
 
 impl Host for Page {
     fn fact(&self, f: Fact) -> String {
+        if f == Fact::Href {
+            if let Some(h) = self.href.try_borrow().ok().and_then(|h| h.clone()) {
+                return h;
+            }
+        }
         fact(match f {
             Fact::Href => 0,
             Fact::Title => 1,

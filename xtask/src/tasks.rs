@@ -41,8 +41,10 @@ fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
         .arg(wasm))?;
     let bg = out.join("shoptrail_bg.wasm");
     // --low-memory-unused: Rust never uses the first 1 KiB of linear memory.
+    let extra = std::env::var("SHOPTRAIL_WASM_OPT").unwrap_or_default();
     run(cmd("wasm-opt")
         .args(["-Oz", "--low-memory-unused"])
+        .args(extra.split_whitespace())
         .arg(&bg)
         .arg("-o")
         .arg(&bg))

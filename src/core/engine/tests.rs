@@ -594,3 +594,25 @@ fn gzip_and_keepalive_follow_the_config_and_body_size() {
         }
     ));
 }
+
+/// For profiling (`cargo test --release -- --ignored track_cost` under callgrind): the engine's
+/// own cost of `track` with the arguments the JavaScript host sends.
+#[test]
+#[ignore]
+fn track_cost() {
+    let mut r = Run::start(
+        Fake::new("https://www.shop.example/p/mug"),
+        cfg(",\"pageViews\":false,\"flushInterval\":60000"),
+        0,
+    );
+    let args = r#"["Product Added",{"product_id":"nw-001","sku":"NW-001","name":"Enamel Camp Mug","price":24,"quantity":1,"currency":"USD"}]"#;
+    for i in 0..20_000 {
+        r.now = i / 10;
+        r.e.call("track", args, r.now);
+        r.drain();
+        if r.in_flight.is_some() {
+            r.answer(200);
+        }
+    }
+    assert!(r.e.queued() < 600);
+}
