@@ -52,27 +52,32 @@ function enc(args, clean, top) {
 }
 
 /* Calls that return nothing wait here, with the time and URL at which they were made, and go
-   to the wasm together in one call at the end of the page's task (or at once when 500 wait):
-   `track()` itself costs the page a JSON.stringify and an array push. Every other call, and every
-   browser event, first sends what waits, so the order is kept. */
+   to the wasm after the page's task, 200 per task (a burst never makes one long task); at once
+   when 5000 wait. `track()` itself costs the page a JSON.stringify and an array push. Every
+   other call, and every browser event, first sends all that waits, so the order is kept. */
 let pending = [];
 let scheduled = false;
 
 function later(method, json) {
   pending.push(method + "\u0001" + Date.now() + "\u0001" + location.href + "\u0001" + json);
-  if (pending.length >= 500) drain();
-  else if (!scheduled) {
-    scheduled = true;
-    setTimeout(drain, 0);
-  }
+  if (pending.length >= 5000) drain(true);
+  else schedule();
 }
 
-function drain() {
-  scheduled = false;
-  if (!pending.length || !call) return;
-  const text = pending.join("\u0002");
-  pending = [];
-  direct("~batch", text);
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  setTimeout(() => {
+    scheduled = false;
+    drain(false);
+  }, 0);
+}
+
+function drain(all) {
+  while (pending.length && call) {
+    direct("~batch", pending.splice(0, 200).join("\u0002"));
+    if (!all && pending.length) return schedule();
+  }
 }
 
 function direct(method, json) {
@@ -85,7 +90,7 @@ function direct(method, json) {
 }
 
 function run(method, json) {
-  drain();
+  drain(true);
   return direct(method, json);
 }
 

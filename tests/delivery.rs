@@ -155,7 +155,10 @@ async fn a_burst_is_delivered_once_each() {
     js_sys::Reflect::set(&window, &"fetch".into(), &original).unwrap();
     let mut ids: Vec<String> = Vec::new();
     for body in sent.iter() {
-        let batch = get(&js_sys::JSON::parse(&body.as_string().unwrap()).unwrap(), "batch");
+        let batch = get(
+            &js_sys::JSON::parse(&body.as_string().unwrap()).unwrap(),
+            "batch",
+        );
         for e in js_sys::Array::from(&batch).iter() {
             if get_str(&e, "event") == tag {
                 ids.push(get_str(&e, "messageId"));
@@ -172,7 +175,10 @@ async fn a_burst_is_delivered_once_each() {
         .iter()
         .map(|d| get(d, "count").as_f64().unwrap())
         .sum();
-    assert_eq!(acknowledged, 250.0, "the endpoint acknowledged each event once");
+    assert_eq!(
+        acknowledged, 250.0,
+        "the endpoint acknowledged each event once"
+    );
     let evs = events(&format!(
         "event={}&limit=1000",
         js_sys::encode_uri_component(&tag)
