@@ -58,8 +58,12 @@ function enc(args, clean, top) {
 let pending = [];
 let scheduled = false;
 
+function here() {
+  try { return location.href; } catch (e) { return ""; }
+}
+
 function later(method, json) {
-  pending.push(method + "\u0001" + Date.now() + "\u0001" + location.href + "\u0001" + json);
+  pending.push(method + "\u0001" + Date.now() + "\u0001" + here() + "\u0001" + json);
   if (pending.length >= 5000) drain(true);
   else schedule();
 }
