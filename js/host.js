@@ -129,6 +129,21 @@ export function sget(k) {
   try { const v = store.getItem(k); return v == null ? undefined : v; } catch (e) { return undefined; }
 }
 
+/* Large values (request bodies, the persisted queue) arrive in parts. */
+let parts = [];
+
+export function part(text) { parts.push(text); }
+
+function take() {
+  const v = parts.join("");
+  parts = [];
+  return v;
+}
+
+export function sput(k) {
+  return sset(k, take());
+}
+
 export function sset(k, v) {
   try { store.setItem(k, v); return true; } catch (e) { return false; }
 }
@@ -185,7 +200,8 @@ export function fact(i) {
    keepalive when the body fits the browser's quota; aborted after `timeout` ms. The answer
    (status, 0 for a network error, and Retry-After) goes back to the wasm. Each response body is
    read: Chromium counts a keepalive request against its quota until it completes. */
-export function send(url, gzurl, body, keepalive, limit, timeout) {
+export function send(url, gzurl, keepalive, limit, timeout) {
+  const body = take();
   const done = (status, retry) => run("~res", status + "\n" + (retry || ""));
   const post = (b, u, ka) => {
     const ac = new AbortController();
@@ -212,7 +228,8 @@ export function send(url, gzurl, body, keepalive, limit, timeout) {
   }
 }
 
-export function beacon(url, body) {
+export function beacon(url) {
+  const body = take();
   try { return navigator.sendBeacon(url, body) === true; } catch (e) { return false; }
 }
 

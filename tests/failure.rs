@@ -34,7 +34,7 @@ async fn unreachable_endpoint_keeps_events_persisted() {
         .collect();
     assert_eq!(keys.len(), 1, "one persisted queue: {keys:?}");
     let stored = local(&keys[0]).unwrap();
-    assert!(stored.starts_with("st1 a "), "{stored}");
+    assert!(stored.starts_with("st2 a "), "{stored}");
     assert!(
         stored.contains("\"event\":\"Kept While Offline\""),
         "{stored}"

@@ -6,7 +6,7 @@
 //! borrow. A call that arrives while the engine is borrowed anyway (page code behind a
 //! storage or location getter) is deferred and runs as soon as the borrow ends.
 
-use super::host::{self, Page};
+use super::host::{self, Page, Parts};
 use crate::core::args::Args;
 use crate::core::config;
 use crate::core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
@@ -221,24 +221,26 @@ fn drain() {
 fn perform(a: Action) {
     match a {
         Action::Send {
-            body,
             gzip,
             keepalive,
             timeout_ms,
-        } => ENDPOINTS.with(|ep| {
-            let ep = ep.borrow();
-            let gz = if gzip { ep.gzip.as_str() } else { "" };
-            host::send(
-                &ep.plain,
-                gz,
-                &body,
-                keepalive,
-                UNLOAD_BODY_BYTES as u32,
-                timeout_ms,
-            )
-        }),
-        Action::Beacon { body } => {
-            let ok = ENDPOINTS.with(|ep| host::beacon(&ep.borrow().plain, &body));
+        } => {
+            write_body(|e, out| e.write_request(out));
+            ENDPOINTS.with(|ep| {
+                let ep = ep.borrow();
+                let gz = if gzip { ep.gzip.as_str() } else { "" };
+                host::send(
+                    &ep.plain,
+                    gz,
+                    keepalive,
+                    UNLOAD_BODY_BYTES as u32,
+                    timeout_ms,
+                )
+            })
+        }
+        Action::Beacon => {
+            write_body(|e, out| e.write_beacon(out));
+            let ok = ENDPOINTS.with(|ep| host::beacon(&ep.borrow().plain));
             let now = now();
             STATE.with(|s| {
                 if let Ok(State::Live(e)) = s.try_borrow_mut().as_deref_mut() {
@@ -253,6 +255,17 @@ fn perform(a: Action) {
         Action::Delivered(n) => host::notify(2, &crate::core::json::u64_text(n as u64), ""),
         Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
     }
+}
+
+/// Hands the body the engine writes to the host, in parts.
+fn write_body(write: impl FnOnce(&Engine<Page>, &mut dyn FnMut(&str))) {
+    let mut parts = Parts::default();
+    STATE.with(|s| {
+        if let Ok(State::Live(e)) = s.try_borrow().as_deref() {
+            write(e, &mut |text| parts.push(text));
+        }
+    });
+    parts.flush();
 }
 
 fn set_state(new: State) -> Option<State> {

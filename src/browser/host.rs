@@ -2,7 +2,7 @@
 //! them. Only strings, numbers and booleans cross the boundary.
 
 use crate::core::engine::{Fact, Host};
-use crate::core::store::Backend;
+use crate::core::store::{Backend, Writer};
 use crate::prelude::*;
 use core::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
@@ -19,10 +19,14 @@ extern "C" {
     fn cget(name: &str) -> Option<String>;
     fn cset(line: &str);
     fn fact(i: u32) -> String;
-    /// POSTs a batch (see `Action::Send`); the answer comes back as the call `~res`.
-    pub fn send(url: &str, gzurl: &str, body: &str, keepalive: bool, limit: u32, timeout: u32);
-    /// `navigator.sendBeacon`; whether the browser took the body.
-    pub fn beacon(url: &str, body: &str) -> bool;
+    /// One part of the next body (`send`, `beacon`, `sput`): large bodies cross in parts, so
+    /// the wasm never holds one whole.
+    fn part(text: &str);
+    fn sput(key: &str) -> bool;
+    /// POSTs the parts given so far (see `Action::Send`); the answer comes back as `~res`.
+    pub fn send(url: &str, gzurl: &str, keepalive: bool, limit: u32, timeout: u32);
+    /// `navigator.sendBeacon` with the parts given so far; whether the browser took them.
+    pub fn beacon(url: &str) -> bool;
     /// One timer: the call `~wake` after `ms` (replacing the one set before).
     pub fn timer(ms: f64);
     /// The call `~scan` with what the page holds, after `ms` (0: once parsed).
@@ -33,6 +37,37 @@ extern "C" {
     pub fn listen(history: bool, capture: bool, debug: bool, scroll_ms: u32);
     /// Builds the public API object around the wasm's entry point.
     pub fn connect(call: &Closure<dyn Fn(String, String) -> Option<String>>) -> JsValue;
+}
+
+/// Most bytes handed to the host in one part.
+const PART_BYTES: usize = 16 * 1024;
+
+/// Hands text to the host in parts of about [`PART_BYTES`].
+#[derive(Debug, Default)]
+pub struct Parts {
+    buf: String,
+}
+
+impl Parts {
+    /// Adds text.
+    pub fn push(&mut self, text: &str) {
+        if self.buf.len() + text.len() > PART_BYTES {
+            self.flush();
+        }
+        if text.len() > PART_BYTES {
+            part(text);
+        } else {
+            self.buf.push_str(text);
+        }
+    }
+
+    /// Hands over what is buffered.
+    pub fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            part(&self.buf);
+            self.buf.clear();
+        }
+    }
 }
 
 /// The page the wasm runs in: localStorage, cookies, location and crypto, through the host.
@@ -87,6 +122,12 @@ impl Backend for Page {
     }
     fn set_cookie(&mut self, line: &str) {
         cset(line)
+    }
+    fn set_from(&mut self, key: &str, write: &mut Writer) -> bool {
+        let mut p = Parts::default();
+        write(&mut |text| p.push(text));
+        p.flush();
+        sput(key)
     }
 }
 

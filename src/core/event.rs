@@ -202,7 +202,16 @@ fn check_name(name: &str) -> Result<(), EventError> {
 
 /// Serializes one message. `messageId` comes first so that stored events can be keyed cheaply.
 pub fn build(env: &Envelope, body: &Body) -> Result<String, EventError> {
-    let mut o = String::with_capacity(env.context.len() + 256);
+    let mut o = build_head(env, body)?;
+    o.push_str(env.context);
+    o.push('}');
+    Ok(o)
+}
+
+/// The message up to and including `"context":`: the whole message is this, then
+/// `env.context`, then `}` (the queue keeps one context for the events that share it).
+pub fn build_head(env: &Envelope, body: &Body) -> Result<String, EventError> {
+    let mut o = String::with_capacity(256);
     o.push_str("{\"messageId\":");
     json::push_str(&mut o, env.message_id);
     let kind = match body {
@@ -271,9 +280,7 @@ pub fn build(env: &Envelope, body: &Body) -> Result<String, EventError> {
     time::push_iso8601(&mut o, env.timestamp);
     o.push('"');
     json::push_key(&mut o, "context", false);
-    o.push_str(env.context);
-    o.push('}');
-    if o.len() > MAX_EVENT_BYTES {
+    if o.len() + env.context.len() + 1 > MAX_EVENT_BYTES {
         return Err(EventError::TooLarge);
     }
     Ok(o)

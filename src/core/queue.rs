@@ -7,6 +7,7 @@
 use super::{json, time};
 use crate::prelude::*;
 use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 
 /// Bodies sent while the page unloads stay under this size (the keepalive/beacon quota is 64 KiB).
 pub const UNLOAD_BODY_BYTES: usize = 60 * 1024;
@@ -120,10 +121,38 @@ pub struct Transmit {
     pub count: usize,
 }
 
+/// A batch chosen to leave: how many events from the front of the part concerned, and the
+/// bytes of its body (within a few bytes: the `sentAt` and `writeKey` members are not counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    /// Events in the batch.
+    pub count: usize,
+    /// Bytes of the events and their separators.
+    pub bytes: usize,
+}
+
+/// A queued event. Its JSON text is `head`, followed (when `ctx` is set) by the context object
+/// and the closing brace: the events of one page view share one context in memory and in the
+/// persisted form instead of carrying a copy each.
 #[derive(Debug, Clone)]
 struct Item {
     id: String,
-    json: String,
+    head: String,
+    ctx: Option<Rc<str>>,
+}
+
+impl Item {
+    fn len(&self) -> usize {
+        self.head.len() + self.ctx.as_ref().map_or(0, |c| c.len() + 1)
+    }
+
+    fn write(&self, out: &mut dyn FnMut(&str)) {
+        out(&self.head);
+        if let Some(c) = &self.ctx {
+            out(c);
+            out("}");
+        }
+    }
 }
 
 /// The queue of serialized events and the state of their delivery.
@@ -174,13 +203,43 @@ impl Queue {
         self.in_flight > 0
     }
 
-    /// Adds a serialized event keyed by its messageId. An id already queued is ignored.
+    /// Adds a serialized event keyed by its messageId (the caller makes ids unique; only
+    /// [`Queue::restore`] skips ids already queued).
     pub fn push(&mut self, id: String, json: String, now: u64) -> Result<(), Report> {
+        self.push_item(
+            Item {
+                id,
+                head: json,
+                ctx: None,
+            },
+            now,
+        )
+    }
+
+    /// Adds an event whose JSON text is `head`, then the shared `context` object, then `}`.
+    pub fn push_shared(
+        &mut self,
+        id: String,
+        head: String,
+        context: Rc<str>,
+        now: u64,
+    ) -> Result<(), Report> {
+        self.push_item(
+            Item {
+                id,
+                head,
+                ctx: Some(context),
+            },
+            now,
+        )
+    }
+
+    fn push_item(&mut self, item: Item, now: u64) -> Result<(), Report> {
         if self.items.len() >= MAX_QUEUED {
             return Err(Report::QueueFull);
         }
-        self.pending_bytes += json.len() + 1;
-        self.items.push_back(Item { id, json });
+        self.pending_bytes += item.len() + 1;
+        self.items.push_back(item);
         self.since.get_or_insert(now);
         self.dirty = true;
         Ok(())
@@ -217,8 +276,9 @@ impl Queue {
                 .is_some_and(|t| now >= t.saturating_add(self.s.flush_interval))
     }
 
-    /// The next request body to send, when one is due and none is under way.
-    pub fn poll_transmit(&mut self, now: u64) -> Option<Transmit> {
+    /// The next batch to send, when one is due and none is under way: it is under way from
+    /// now on; [`Queue::write_in_flight`] writes its body.
+    pub fn poll_batch(&mut self, now: u64) -> Option<Batch> {
         if self.in_flight > 0 || self.items.is_empty() {
             return None;
         }
@@ -230,46 +290,66 @@ impl Queue {
         } else {
             MAX_BATCH_EVENTS
         };
-        let (body, count) = self.batch_body(0, limit, self.s.max_batch_bytes, now);
-        self.in_flight = count;
-        Some(Transmit { body, count })
+        let b = self.choose(0, limit, self.s.max_batch_bytes);
+        self.in_flight = b.count;
+        Some(b)
     }
 
-    /// Writes a batch of up to `limit` events starting at `start`, within `max_bytes`.
-    fn batch_body(
-        &self,
-        start: usize,
-        limit: usize,
-        max_bytes: usize,
-        now: u64,
-    ) -> (String, usize) {
-        let mut body = String::with_capacity(128);
-        body.push_str("{\"batch\":[");
+    /// The next request body to send, when one is due and none is under way (see
+    /// [`Queue::poll_batch`]).
+    pub fn poll_transmit(&mut self, now: u64) -> Option<Transmit> {
+        let b = self.poll_batch(now)?;
+        let mut body = String::new();
+        self.write_in_flight(now, &mut |s| body.push_str(s));
+        Some(Transmit {
+            body,
+            count: b.count,
+        })
+    }
+
+    /// Writes the body of the batch under way, in parts (no copy of the whole body is made).
+    pub fn write_in_flight(&self, now: u64, out: &mut dyn FnMut(&str)) {
+        self.write_batch(0, self.in_flight, now, out)
+    }
+
+    /// Up to `limit` events from `start` whose body stays within `max_bytes` (at least one).
+    fn choose(&self, start: usize, limit: usize, max_bytes: usize) -> Batch {
+        let mut bytes = 0;
         let mut count = 0;
         for item in self.items.iter().skip(start).take(limit.max(1)) {
-            if count > 0 && body.len() + item.json.len() + 100 > max_bytes {
+            if count > 0 && 10 + bytes + item.len() + 100 > max_bytes {
                 break;
             }
-            if count > 0 {
-                body.push(',');
-            }
-            body.push_str(&item.json);
+            bytes += item.len() + 1;
             count += 1;
         }
-        body.push_str("],\"sentAt\":\"");
-        time::push_iso8601(&mut body, now);
-        body.push('"');
-        if let Some(k) = &self.s.write_key {
-            json::push_key(&mut body, "writeKey", false);
-            json::push_str(&mut body, k);
+        Batch { count, bytes }
+    }
+
+    /// Writes `{"batch":[...],"sentAt":"...","writeKey":"..."}` for `count` events from `start`.
+    fn write_batch(&self, start: usize, count: usize, now: u64, out: &mut dyn FnMut(&str)) {
+        out("{\"batch\":[");
+        for (i, item) in self.items.iter().skip(start).take(count).enumerate() {
+            if i > 0 {
+                out(",");
+            }
+            item.write(out);
         }
-        body.push('}');
-        (body, count)
+        let mut tail = String::with_capacity(80);
+        tail.push_str("],\"sentAt\":\"");
+        time::push_iso8601(&mut tail, now);
+        tail.push('"');
+        if let Some(k) = &self.s.write_key {
+            json::push_key(&mut tail, "writeKey", false);
+            json::push_str(&mut tail, k);
+        }
+        tail.push('}');
+        out(&tail);
     }
 
     fn remove_front(&mut self, n: usize) {
         for item in self.items.drain(..n.min(self.items.len())) {
-            self.pending_bytes = self.pending_bytes.saturating_sub(item.json.len() + 1);
+            self.pending_bytes = self.pending_bytes.saturating_sub(item.len() + 1);
         }
         self.dirty = true;
         if self.items.is_empty() {
@@ -360,11 +440,26 @@ impl Queue {
     /// Nothing is offered while the endpoint is failing: a beacon cannot report failure, so
     /// during an outage the events stay persisted for the next page instead.
     pub fn poll_unload(&self, now: u64) -> Option<Transmit> {
+        let b = self.poll_unload_batch()?;
+        let mut body = String::new();
+        self.write_unload(b.count, now, &mut |s| body.push_str(s));
+        Some(Transmit {
+            body,
+            count: b.count,
+        })
+    }
+
+    /// As [`Queue::poll_unload`], without writing the body: [`Queue::write_unload`] does.
+    pub fn poll_unload_batch(&self) -> Option<Batch> {
         if self.pending() == 0 || self.failures > 0 {
             return None;
         }
-        let (body, count) = self.batch_body(self.in_flight, usize::MAX, UNLOAD_BODY_BYTES, now);
-        Some(Transmit { body, count })
+        Some(self.choose(self.in_flight, usize::MAX, UNLOAD_BODY_BYTES))
+    }
+
+    /// Writes the body of the first `count` events not under way, in parts.
+    pub fn write_unload(&self, count: usize, now: u64, out: &mut dyn FnMut(&str)) {
+        self.write_batch(self.in_flight, count, now, out)
     }
 
     /// Removes the `count` events of the body [`Queue::poll_unload`] gave.
@@ -372,7 +467,7 @@ impl Queue {
         let start = self.in_flight;
         let end = (start + count).min(self.items.len());
         for item in self.items.drain(start..end) {
-            self.pending_bytes = self.pending_bytes.saturating_sub(item.json.len() + 1);
+            self.pending_bytes = self.pending_bytes.saturating_sub(item.len() + 1);
         }
         self.dirty = true;
         if self.items.is_empty() {
@@ -387,21 +482,48 @@ impl Queue {
 
     /// The persisted form of the queue (see [`decode`]).
     pub fn encode(&self, released: bool, now: u64) -> String {
-        let size: usize = self
-            .items
-            .iter()
-            .map(|i| i.id.len() + i.json.len() + 2)
-            .sum();
-        let mut out = String::with_capacity(size + 32);
-        out.push_str(if released { "st1 r " } else { "st1 a " });
-        json::push_u64(&mut out, now);
-        for item in &self.items {
-            out.push('\n');
-            out.push_str(&item.id);
-            out.push('\t');
-            out.push_str(&item.json);
-        }
+        let mut out = String::new();
+        self.write_persisted(released, now, &mut |s| out.push_str(s));
         out
+    }
+
+    /// Writes the persisted form in parts: a header line `st2 <a|r> <written-ms>`, then for
+    /// each event `messageId<TAB>context<TAB>text`, where `context` numbers the context lines
+    /// (`<TAB>context-json`) written before it, 0 first, and the event's JSON is `text` + that
+    /// context + `}`; `-` means `text` is the whole event. JSON text never holds a raw newline
+    /// or tab.
+    pub fn write_persisted(&self, released: bool, now: u64, out: &mut dyn FnMut(&str)) {
+        let mut head = String::from(if released { "st2 r " } else { "st2 a " });
+        json::push_u64(&mut head, now);
+        out(&head);
+        let mut last: Option<&Rc<str>> = None;
+        let mut index = 0u64;
+        let mut number = String::new();
+        for item in &self.items {
+            if let Some(c) = &item.ctx {
+                if !last.is_some_and(|l| Rc::ptr_eq(l, c)) {
+                    if last.is_some() {
+                        index += 1;
+                    }
+                    last = Some(c);
+                    out("\n\t");
+                    out(c);
+                }
+            }
+            out("\n");
+            out(&item.id);
+            out("\t");
+            match item.ctx {
+                Some(_) => {
+                    number.clear();
+                    json::push_u64(&mut number, index);
+                    out(&number);
+                }
+                None => out("-"),
+            }
+            out("\t");
+            out(&item.head);
+        }
     }
 }
 
@@ -424,20 +546,47 @@ impl Stored {
     }
 }
 
-/// Reads the persisted form written by [`Queue::encode`]. Lines that are not events are skipped;
+/// Reads the persisted form written by [`Queue::write_persisted`] (`st2`), or by earlier
+/// versions (`st1`: `messageId<TAB>event-json` lines). Lines that are not events are skipped;
 /// text in another format gives `None`.
 pub fn decode(text: &str) -> Option<Stored> {
     let mut lines = text.split('\n');
     let head = lines.next()?;
-    let rest = head.strip_prefix("st1 ")?;
+    let (version, rest) = head.split_once(' ')?;
     let (flag, ts) = rest.split_once(' ')?;
-    let events = lines
-        .filter_map(|l| {
-            let (id, json) = l.split_once('\t')?;
-            (super::id::is_valid_id(id) && json.starts_with('{') && json.ends_with('}'))
-                .then(|| (id.to_string(), json.to_string()))
-        })
-        .collect();
+    let mut contexts: Vec<&str> = Vec::new();
+    let mut events = Vec::new();
+    for l in lines {
+        let event = match version {
+            "st1" => l
+                .split_once('\t')
+                .map(|(id, json)| (id.to_string(), json.to_string())),
+            "st2" => {
+                if let Some(c) = l.strip_prefix('\t') {
+                    contexts.push(c);
+                    continue;
+                }
+                let mut f = l.splitn(3, '\t');
+                let (Some(id), Some(ctx), Some(text)) = (f.next(), f.next(), f.next()) else {
+                    continue;
+                };
+                let json = match ctx {
+                    "-" => text.to_string(),
+                    n => match n.parse::<usize>().ok().and_then(|n| contexts.get(n)) {
+                        Some(c) => [text, c, "}"].concat(),
+                        None => continue,
+                    },
+                };
+                Some((id.to_string(), json))
+            }
+            _ => return None,
+        };
+        if let Some((id, json)) = event {
+            if super::id::is_valid_id(&id) && json.starts_with('{') && json.ends_with('}') {
+                events.push((id, json));
+            }
+        }
+    }
     Some(Stored {
         released: flag == "r",
         written: ts.parse().ok()?,
@@ -767,5 +916,52 @@ mod tests {
             q.push(i.to_string(), "{}".into(), 0).unwrap();
         }
         assert_eq!(q.push("x".into(), "{}".into(), 0), Err(Report::QueueFull));
+    }
+
+    #[test]
+    fn events_of_one_page_share_their_context_in_memory_and_in_storage() {
+        let mut q = Queue::new(Settings::default());
+        let a: Rc<str> = Rc::from("{\"page\":\"a\"}");
+        let b: Rc<str> = Rc::from("{\"page\":\"b\"}");
+        for (i, ctx) in [&a, &a, &b, &a].into_iter().enumerate() {
+            let id = format!("id-{i}");
+            let head = format!("{{\"messageId\":\"{id}\",\"context\":");
+            q.push_shared(id, head, ctx.clone(), 0).unwrap();
+        }
+        q.push("id-4".into(), "{\"messageId\":\"id-4\"}".into(), 0)
+            .unwrap();
+        let text = q.encode(true, 7);
+        // One context line per change of context, not one copy per event.
+        assert_eq!(text.matches("\"page\":\"a\"").count(), 2, "{text}");
+        assert_eq!(text.matches("\"page\":\"b\"").count(), 1);
+        let s = decode(&text).unwrap();
+        let json: Vec<&str> = s.events.iter().map(|(_, j)| j.as_str()).collect();
+        assert_eq!(
+            json[0],
+            "{\"messageId\":\"id-0\",\"context\":{\"page\":\"a\"}}"
+        );
+        assert_eq!(
+            json[2],
+            "{\"messageId\":\"id-2\",\"context\":{\"page\":\"b\"}}"
+        );
+        assert_eq!(
+            json[3],
+            "{\"messageId\":\"id-3\",\"context\":{\"page\":\"a\"}}"
+        );
+        assert_eq!(json[4], "{\"messageId\":\"id-4\"}");
+        for j in &json {
+            serde_json::from_str::<serde_json::Value>(j).unwrap();
+        }
+        // The body written in parts is the same as the events' whole text.
+        q.flush();
+        let t = q.poll_transmit(0).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&t.body).unwrap();
+        assert_eq!(v["batch"][2]["context"]["page"], "b");
+        // The format before contexts were shared still reads.
+        let old = "st1 r 5\nid-9\t{\"messageId\":\"id-9\"}";
+        assert_eq!(
+            decode(old).unwrap().events,
+            [("id-9".into(), "{\"messageId\":\"id-9\"}".into())]
+        );
     }
 }

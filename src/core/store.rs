@@ -31,6 +31,9 @@ pub const COOKIE: &str = "shoptrail_aid";
 /// 400 days, the longest lifetime browsers keep a cookie.
 pub const COOKIE_AGE_S: u32 = 400 * 86_400;
 
+/// Writes a value in parts: it is called once with the sink that takes the parts.
+pub type Writer<'a> = dyn FnMut(&mut dyn FnMut(&str)) + 'a;
+
 /// Raw access to a key-value storage and the page's cookies.
 pub trait Backend {
     /// Reads a key.
@@ -45,6 +48,13 @@ pub trait Backend {
     fn cookie(&self, name: &str) -> Option<String>;
     /// Writes one `Set-Cookie`-style string (`name=value; Path=/; ...`).
     fn set_cookie(&mut self, line: &str);
+    /// Writes a key whose value `write` produces in parts (a large value need not be one
+    /// string in memory). The default joins the parts.
+    fn set_from(&mut self, key: &str, write: &mut Writer) -> bool {
+        let mut value = String::new();
+        write(&mut |part| value.push_str(part));
+        self.set(key, &value)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +139,16 @@ impl<B: Backend> Port<B> {
             }
             None => self.backend.set(key, value),
         }
+    }
+
+    /// Writes a key whose value `write` produces in parts.
+    pub fn set_from(&mut self, key: &str, write: &mut Writer) -> bool {
+        if self.held.is_some() {
+            let mut value = String::new();
+            write(&mut |part| value.push_str(part));
+            return self.set(key, &value);
+        }
+        self.backend.set_from(key, write)
     }
 
     /// Removes a key.

@@ -21,6 +21,7 @@ use super::queue::{self, Queue, Report, Settings};
 use super::store::{self, Backend, Port};
 use super::{args, campaign, id, json, page};
 use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 
 /// Queue changes are written to storage this long after they happen (coalesced), and at once
 /// when the page is hidden.
@@ -62,11 +63,10 @@ pub trait Host: Backend {
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// POST a batch body to the endpoint (gzip-compressed first when `gzip`, falling back to
-    /// the plain body where compression fails); answer with [`Engine::handle_response`].
+    /// POST a batch to the endpoint (gzip-compressed first when `gzip`, falling back to the
+    /// plain body where compression fails); [`Engine::write_request`] writes its body, in
+    /// parts. Answer with [`Engine::handle_response`].
     Send {
-        /// The JSON body.
-        body: String,
         /// Compress it and add `compression=gzip` to the URL.
         gzip: bool,
         /// Use `keepalive` (the body is under the 64 KiB quota).
@@ -74,11 +74,9 @@ pub enum Action {
         /// Abort the request if unanswered after this long, ms.
         timeout_ms: u32,
     },
-    /// Hand a body to `sendBeacon`; answer with [`Engine::handle_beacon`].
-    Beacon {
-        /// The JSON body.
-        body: String,
-    },
+    /// Hand a body to `sendBeacon` ([`Engine::write_beacon`] writes it); answer with
+    /// [`Engine::handle_beacon`].
+    Beacon,
     /// Call [`Engine::handle_wake`] at this time (Unix ms); replaces any earlier timer.
     Timer(u64),
     /// Read the page's markup and JSON-LD after this many ms and give them to
@@ -116,7 +114,8 @@ pub struct Engine<H: Host> {
     raw_url: String,
     /// The page as reported (URL redacted).
     page: PageInfo,
-    ctx: String,
+    /// The `context` object of the current page and session, shared by the queued events.
+    ctx: Rc<str>,
     ctx_session: u64,
     campaign: Option<String>,
     /// Query parameters kept out of every reported URL.
@@ -132,6 +131,8 @@ pub struct Engine<H: Host> {
     unloading: Option<bool>,
     /// Events in the beacon handed over last.
     pending_beacon: usize,
+    /// When the request or beacon under way was made (its `sentAt`).
+    sent_at: u64,
     out: VecDeque<Action>,
 }
 
@@ -177,7 +178,7 @@ impl<H: Host> Engine<H> {
             static_ctx,
             raw_url: String::new(),
             page: PageInfo::default(),
-            ctx: String::new(),
+            ctx: Rc::from(""),
             ctx_session: 0,
             campaign: None,
             redact: Vec::new(),
@@ -190,6 +191,7 @@ impl<H: Host> Engine<H> {
             wants_events: false,
             unloading: None,
             pending_beacon: 0,
+            sent_at: 0,
             out: VecDeque::new(),
             store,
         };
@@ -227,7 +229,7 @@ impl<H: Host> Engine<H> {
     /// Keeps query parameter `name` out of every URL the engine reports.
     pub fn redact_param(&mut self, name: &str) {
         self.redact.push(name.to_string());
-        self.ctx.clear();
+        self.ctx = Rc::from("");
         self.raw_url.clear();
     }
 
@@ -443,7 +445,7 @@ impl<H: Host> Engine<H> {
         self.session = Session { id: now, last: now };
         self.store.set(store::K_SESSION, &self.session.encode());
         self.campaign = None;
-        self.ctx.clear();
+        self.ctx = Rc::from("");
     }
 
     // ---- context and events ----
@@ -466,12 +468,12 @@ impl<H: Host> Engine<H> {
                 self.raw_url = href;
             }
             self.refresh_campaign();
-            self.ctx = event::context(
+            self.ctx = Rc::from(event::context(
                 &self.static_ctx,
                 &self.page,
                 self.session.id,
                 self.campaign.as_deref(),
-            );
+            ));
             self.ctx_session = self.session.id;
         }
     }
@@ -507,14 +509,18 @@ impl<H: Host> Engine<H> {
             context: &self.ctx,
             page: &self.page,
         };
-        let text = match event::build(&env, &body) {
+        let head = match event::build_head(&env, &body) {
             Ok(t) => t,
             Err(e) => return self.report(e.code(), e.message()),
         };
         if self.wants_events {
-            self.out.push_back(Action::Event(text.clone()));
+            self.out
+                .push_back(Action::Event([head.as_str(), &self.ctx, "}"].concat()));
         }
-        if let Err(r) = self.queue.push(message_id, text, now) {
+        if let Err(r) = self
+            .queue
+            .push_shared(message_id, head, self.ctx.clone(), now)
+        {
             self.on_report(r);
         }
         self.drive(now);
@@ -567,11 +573,12 @@ impl<H: Host> Engine<H> {
     /// Sends what is due and asks for a timer for the next wake-up.
     fn drive(&mut self, now: u64) {
         if self.unloading.is_none() {
-            if let Some(t) = self.queue.poll_transmit(now) {
-                let keepalive = t.body.len() < queue::UNLOAD_BODY_BYTES;
-                let gzip = self.cfg.compress && t.body.len() >= GZIP_MIN_BYTES;
+            if let Some(b) = self.queue.poll_batch(now) {
+                // The body is the events plus `sentAt` and `writeKey` (under 100 bytes more).
+                let keepalive = b.bytes + 100 < queue::UNLOAD_BODY_BYTES;
+                let gzip = self.cfg.compress && b.bytes >= GZIP_MIN_BYTES;
+                self.sent_at = now;
                 self.out.push_back(Action::Send {
-                    body: t.body,
                     gzip,
                     keepalive,
                     timeout_ms: REQUEST_TIMEOUT_MS,
@@ -600,8 +607,11 @@ impl<H: Host> Engine<H> {
             self.store.remove(&key);
             return;
         }
-        let text = self.queue.encode(released, now);
-        if !self.store.set(&key, &text) && !self.storage_warned {
+        let queue = &self.queue;
+        let written = self
+            .store
+            .set_from(&key, &mut |out| queue.write_persisted(released, now, out));
+        if !written && !self.storage_warned {
             self.storage_warned = true;
             self.report("storage_unavailable", "localStorage refused the queue (disabled or full): undelivered events will not survive a reload");
         }
@@ -656,13 +666,25 @@ impl<H: Host> Engine<H> {
     }
 
     fn unload_next(&mut self, now: u64) {
-        match self.queue.poll_unload(now) {
-            Some(t) => {
-                self.out.push_back(Action::Beacon { body: t.body });
-                self.pending_beacon = t.count;
+        match self.queue.poll_unload_batch() {
+            Some(b) => {
+                self.pending_beacon = b.count;
+                self.sent_at = now;
+                self.out.push_back(Action::Beacon);
             }
             None => self.finish_unload(now),
         }
+    }
+
+    /// Writes the body of the request [`Action::Send`] asked for, in parts.
+    pub fn write_request(&self, out: &mut dyn FnMut(&str)) {
+        self.queue.write_in_flight(self.sent_at, out)
+    }
+
+    /// Writes the body of the beacon [`Action::Beacon`] asked for, in parts.
+    pub fn write_beacon(&self, out: &mut dyn FnMut(&str)) {
+        self.queue
+            .write_unload(self.pending_beacon, self.sent_at, out)
     }
 
     fn finish_unload(&mut self, now: u64) {

@@ -136,12 +136,16 @@ impl Run {
     fn drain(&mut self) {
         while let Some(a) = self.e.poll_action() {
             match a {
-                Action::Send { body, .. } => {
+                Action::Send { .. } => {
                     assert!(self.in_flight.is_none(), "two requests at once");
+                    let mut body = String::new();
+                    self.e.write_request(&mut |s| body.push_str(s));
                     self.sent.push(body.clone());
                     self.in_flight = Some(body);
                 }
-                Action::Beacon { body } => {
+                Action::Beacon => {
+                    let mut body = String::new();
+                    self.e.write_beacon(&mut |s| body.push_str(s));
                     self.beacons.push(body);
                     let ok = self.beacon_ok;
                     self.e.handle_beacon(ok, self.now);
@@ -336,7 +340,12 @@ fn hidden_pages_hand_events_to_beacons_then_persist_what_is_left() {
     assert_eq!(r.e.queued(), 1);
     let keys = r.queue_keys();
     let text = r.stored(&keys[0]).unwrap();
-    assert!(text.starts_with("st1 r "), "{text}");
+    assert!(text.starts_with("st2 r "), "{text}");
+    let stored = queue::decode(&text).unwrap();
+    assert!(
+        stored.events[0].1.ends_with("\"sessionId\":0}}"),
+        "the context is put back"
+    );
 }
 
 #[test]
