@@ -40,10 +40,16 @@ fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
         .arg(out)
         .arg(wasm))?;
     let bg = out.join("shoptrail_bg.wasm");
-    // --low-memory-unused: Rust never uses the first 1 KiB of linear memory.
+    // --low-memory-unused: Rust never uses the first 1 KiB of linear memory. The producers
+    // and target-features sections only describe the build: browsers do not read them.
     let extra = std::env::var("SHOPTRAIL_WASM_OPT").unwrap_or_default();
     run(cmd("wasm-opt")
-        .args(["-Oz", "--low-memory-unused"])
+        .args([
+            "-Oz",
+            "--low-memory-unused",
+            "--strip-producers",
+            "--strip-target-features",
+        ])
         .args(extra.split_whitespace())
         .arg(&bg)
         .arg("-o")
@@ -441,6 +447,34 @@ pub fn size() -> Result {
     let budget = budget()?;
     eprintln!("brotli total {br} B, budget {budget} B (size-budget.txt)");
     let wasm = root().join("target/wasm32-unknown-unknown/release/shoptrail_tracker.wasm");
+    let bytes = std::fs::read(&wasm).map_err(fs_err(&wasm))?;
+    let cats = crate::wasm_check::categories(&bytes)?;
+    // The previous run's breakdown, to show what a change did.
+    let last_path = root().join("target/size-categories.txt");
+    let last: Vec<(String, usize)> = std::fs::read_to_string(&last_path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (n, k) = l.split_once('\t')?;
+            Some((k.to_string(), n.parse().ok()?))
+        })
+        .collect();
+    eprintln!(
+        "\nwasm before wasm-bindgen and wasm-opt, by where the bytes come from (raw bytes; \
+         the shipped wasm is smaller):\n"
+    );
+    eprintln!("{:>8} {:>8}  category", "bytes", "last run");
+    let mut saved = String::new();
+    for (cat, n) in &cats {
+        let before = last
+            .iter()
+            .find(|(k, _)| k == cat)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| "-".into());
+        eprintln!("{n:>8} {before:>8}  {cat}");
+        saved.push_str(&format!("{n}\t{cat}\n"));
+    }
+    let _ = std::fs::write(&last_path, saved);
     if tools::cargo_bin().join("twiggy").exists() {
         run(cmd("twiggy").args(["top", "-n", "25"]).arg(&wasm))?;
     } else {

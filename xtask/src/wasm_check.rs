@@ -51,6 +51,94 @@ pub fn no_fmt(wasm: &Path) -> Result {
     ))
 }
 
+/// Where the bytes of a wasm module go: code by the Rust module it comes from, then data.
+/// Read from the build before wasm-bindgen and wasm-opt (which keep no names, and inline across
+/// these lines), so the sum is larger than what ships.
+pub fn categories(wasm: &[u8]) -> Result<Vec<(&'static str, usize)>> {
+    let mut names: Vec<String> = Vec::new();
+    let mut imported = 0u32;
+    let mut bodies: Vec<usize> = Vec::new();
+    let mut data = 0usize;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(|e| format!("not a wasm module: {e}"))? {
+            Payload::ImportSection(r) => {
+                for imp in r.into_imports() {
+                    let imp = imp.map_err(|e| e.to_string())?;
+                    if matches!(imp.ty, wasmparser::TypeRef::Func(_)) {
+                        imported += 1;
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let r = body.range();
+                bodies.push((r.end - r.start) as usize)
+            }
+            Payload::DataSection(r) => {
+                for d in r {
+                    data += d.map_err(|e| e.to_string())?.data.len();
+                }
+            }
+            Payload::CustomSection(c) => {
+                if let KnownCustom::Name(reader) = c.as_known() {
+                    for sub in reader {
+                        if let Ok(Name::Function(map)) = sub {
+                            for n in map.into_iter().flatten() {
+                                let i = n.index as usize;
+                                if names.len() <= i {
+                                    names.resize(i + 1, String::new());
+                                }
+                                names[i] = rustc_demangle::demangle(n.name).to_string();
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    const CATEGORIES: &[(&str, &str)] = &[
+        (
+            "shoptrail::core::engine",
+            "engine (calls, pages, shop handle)",
+        ),
+        (
+            "shoptrail::core::commerce",
+            "commerce (cart, codec, payloads)",
+        ),
+        ("shoptrail::core::money", "commerce (money)"),
+        ("shoptrail::core::args", "call arguments, markup, JSON-LD"),
+        ("shoptrail::core::json", "JSON writer and scanner"),
+        ("shoptrail::core::queue", "queue"),
+        ("shoptrail::core::store", "storage port"),
+        ("shoptrail::core::config", "config"),
+        ("shoptrail::core", "other core (event, page, campaign, ...)"),
+        ("shoptrail::browser", "browser driver and host imports"),
+        ("talc", "allocator"),
+        ("wasm_bindgen", "wasm-bindgen"),
+    ];
+    let mut totals: Vec<(&'static str, usize)> = Vec::new();
+    let mut add = |name: &'static str, n: usize| match totals.iter_mut().find(|(k, _)| *k == name) {
+        Some(t) => t.1 += n,
+        None => totals.push((name, n)),
+    };
+    for (i, size) in bodies.iter().enumerate() {
+        let name = names
+            .get(i + imported as usize)
+            .map(String::as_str)
+            .unwrap_or("");
+        // Generic code is named after the caller's crate in `<impl ...>` forms: match anywhere.
+        let cat = CATEGORIES
+            .iter()
+            .find(|(prefix, _)| name.contains(prefix))
+            .map(|(_, c)| *c)
+            .unwrap_or("core and alloc (strings, vectors, ...)");
+        add(cat, *size);
+    }
+    add("data (strings: messages, keys)", data);
+    totals.sort_by_key(|t| core::cmp::Reverse(t.1));
+    Ok(totals)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
