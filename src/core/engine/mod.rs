@@ -509,10 +509,12 @@ impl<H: Host> Engine<H> {
             context: &self.ctx,
             page: &self.page,
         };
-        let head = match event::build_head(&env, &body) {
+        let mut head = match event::build_head(&env, &body) {
             Ok(t) => t,
             Err(e) => return self.report(e.code(), e.message()),
         };
+        // Queued events are kept until delivered: without the slack of a growing string.
+        head.shrink_to_fit();
         if self.wants_events {
             self.out
                 .push_back(Action::Event([head.as_str(), &self.ctx, "}"].concat()));
