@@ -10,6 +10,7 @@ use super::host::{self, Page, Parts};
 use crate::core::args::Args;
 use crate::core::config;
 use crate::core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
+use crate::core::json;
 use crate::core::queue::UNLOAD_BODY_BYTES;
 use crate::prelude::*;
 use core::cell::RefCell;
@@ -111,7 +112,7 @@ fn batch(text: &str) {
         else {
             continue;
         };
-        let at = at.parse().unwrap_or_else(|_| now());
+        let at = json::parse_u64(at).unwrap_or_else(now);
         run((method.into(), args.into(), at, Some(href.into())));
         drain();
     }
@@ -168,19 +169,22 @@ fn apply(e: &mut Engine<Page>, method: &str, args: &str, now: u64) -> Option<Str
         "~res" => {
             let (status, retry) = args.split_once('\n').unwrap_or((args, ""));
             let retry = Some(retry).filter(|r| !r.is_empty());
-            e.handle_response(status.parse().unwrap_or(0), retry, now)
+            let status = json::parse_u64(status).unwrap_or(0).min(999) as u16;
+            e.handle_response(status, retry, now)
         }
         "~hide" => e.handle_hide(args == "1", now),
         "~show" => e.handle_show(now),
         "~online" => e.handle_online(now),
         "~nav" => e.handle_navigation(now),
         "~scroll" => {
-            let mut n = args.split(' ').map(|x| x.parse::<u32>().unwrap_or(0));
+            let mut n = args
+                .split(' ')
+                .map(|x| json::parse_u64(x).unwrap_or(0).min(u32::MAX as u64) as u32);
             let (y, vh, dh) = (n.next(), n.next(), n.next());
             e.handle_scroll(y.unwrap_or(0), vh.unwrap_or(0), dh.unwrap_or(0))
         }
         "~scan" => e.handle_scan(args, now),
-        "~events" => e.set_event_listeners(args.parse().unwrap_or(0)),
+        "~events" => e.set_event_listeners(json::parse_u64(args).unwrap_or(0) as usize),
         "~bad_listener" => e.report("invalid_argument", BAD_LISTENER),
         _ => return e.call(method, args, now),
     }

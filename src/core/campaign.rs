@@ -119,7 +119,7 @@ pub fn for_session(
         return (Some(c), true);
     }
     let kept = stored.and_then(|s| s.split_once('\t')).and_then(|(id, c)| {
-        (id.parse::<u64>().ok() == Some(session_id) && c.starts_with('{')).then(|| c.to_string())
+        (json::parse_u64(id) == Some(session_id) && c.starts_with('{')).then(|| c.to_string())
     });
     (kept, false)
 }

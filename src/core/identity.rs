@@ -40,8 +40,8 @@ impl Session {
     pub fn decode(s: &str) -> Option<Session> {
         let (a, b) = s.split_once('.')?;
         Some(Session {
-            id: a.parse().ok()?,
-            last: b.parse().ok()?,
+            id: json::parse_u64(a)?,
+            last: json::parse_u64(b)?,
         })
     }
 

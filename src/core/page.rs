@@ -52,7 +52,11 @@ pub fn search_of(url: &str) -> &str {
 pub fn path_of(url: &str) -> &str {
     let end = url.find(['?', '#']).unwrap_or(url.len());
     let before = url.get(..end).unwrap_or_default();
-    let after_scheme = before.find("://").map_or(0, |i| i + 3);
+    let after_scheme = before
+        .as_bytes()
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |i| i + 3);
     match before.get(after_scheme..).and_then(|r| r.find('/')) {
         Some(i) => before.get(after_scheme + i..).unwrap_or("/"),
         None => "/",

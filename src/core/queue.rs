@@ -6,7 +6,6 @@
 
 use super::{json, time};
 use crate::prelude::*;
-use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 
 /// Bodies sent while the page unloads stay under this size (the keepalive/beacon quota is 64 KiB).
@@ -80,7 +79,7 @@ pub fn classify(status: u16, retry_after: Option<&str>) -> Outcome {
         200..=299 => Outcome::Delivered,
         0 | 408 | 429 | 500..=599 => Outcome::Retry {
             after_ms: retry_after
-                .and_then(|s| s.trim().parse::<u64>().ok())
+                .and_then(|s| json::parse_u64(s.trim()))
                 .map(|s| s.saturating_mul(1000)),
         },
         413 => Outcome::TooLarge,
@@ -159,7 +158,9 @@ impl Item {
 #[derive(Debug)]
 pub struct Queue {
     s: Settings,
-    items: VecDeque<Item>,
+    /// Oldest first. A `Vec`: removing from the front moves at most a few hundred small
+    /// items, and one collection type keeps the wasm smaller than two.
+    items: Vec<Item>,
     /// Events at the front that are in the request under way (0: none under way).
     in_flight: usize,
     pending_bytes: usize,
@@ -176,7 +177,7 @@ impl Queue {
     pub fn new(s: Settings) -> Self {
         Queue {
             s,
-            items: VecDeque::new(),
+            items: Vec::new(),
             in_flight: 0,
             pending_bytes: 0,
             failures: 0,
@@ -239,7 +240,7 @@ impl Queue {
             return Err(Report::QueueFull);
         }
         self.pending_bytes += item.len() + 1;
-        self.items.push_back(item);
+        self.items.push(item);
         self.since.get_or_insert(now);
         self.dirty = true;
         Ok(())
@@ -572,7 +573,7 @@ pub fn decode(text: &str) -> Option<Stored> {
                 };
                 let json = match ctx {
                     "-" => text.to_string(),
-                    n => match n.parse::<usize>().ok().and_then(|n| contexts.get(n)) {
+                    n => match json::parse_u64(n).and_then(|n| contexts.get(n as usize)) {
                         Some(c) => [text, c, "}"].concat(),
                         None => continue,
                     },
@@ -589,7 +590,7 @@ pub fn decode(text: &str) -> Option<Stored> {
     }
     Some(Stored {
         released: flag == "r",
-        written: ts.parse().ok()?,
+        written: json::parse_u64(ts)?,
         events,
     })
 }

@@ -20,7 +20,6 @@ use super::identity::{self, Session};
 use super::queue::{self, Queue, Report, Settings};
 use super::store::{self, Backend, Port};
 use super::{args, campaign, id, json, page};
-use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 
 /// Queue changes are written to storage this long after they happen (coalesced), and at once
@@ -133,7 +132,8 @@ pub struct Engine<H: Host> {
     pending_beacon: usize,
     /// When the request or beacon under way was made (its `sentAt`).
     sent_at: u64,
-    out: VecDeque<Action>,
+    /// Actions not yet polled, oldest first (a few at a time).
+    out: Vec<Action>,
 }
 
 /// The one rule for user ids: 1 to 128 bytes, not blank, no control characters.
@@ -192,7 +192,7 @@ impl<H: Host> Engine<H> {
             unloading: None,
             pending_beacon: 0,
             sent_at: 0,
-            out: VecDeque::new(),
+            out: Vec::new(),
             store,
         };
         let page_id = e.new_id();
@@ -207,7 +207,7 @@ impl<H: Host> Engine<H> {
         e.touch_session(now, true);
         e.adopt_queues(now);
         if e.cfg.capture || e.cfg.json_ld {
-            e.out.push_back(Action::Scan(0));
+            e.out.push(Action::Scan(0));
         }
         if e.cfg.page_views {
             e.page_view(None, "{}", now);
@@ -240,7 +240,7 @@ impl<H: Host> Engine<H> {
 
     /// The next thing to do, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     /// The anonymous id.
@@ -276,7 +276,7 @@ impl<H: Host> Engine<H> {
 
     /// Reports a problem to `onError` and `error` listeners.
     pub fn report(&mut self, code: &'static str, message: &str) {
-        self.out.push_back(Action::Error {
+        self.out.push(Action::Error {
             code,
             message: message.to_string(),
         });
@@ -284,7 +284,7 @@ impl<H: Host> Engine<H> {
 
     fn on_report(&mut self, r: Report) {
         match r {
-            Report::Delivered { count } => self.out.push_back(Action::Delivered(count)),
+            Report::Delivered { count } => self.out.push(Action::Delivered(count)),
             Report::Rejected { count, status } => {
                 self.flush_failed = true;
                 let mut m = String::from("the endpoint refused a batch of ");
@@ -314,7 +314,7 @@ impl<H: Host> Engine<H> {
 
     fn settle(&mut self, ok: bool) {
         if self.flush_pending {
-            self.out.push_back(Action::Settle(ok));
+            self.out.push(Action::Settle(ok));
         }
         self.flush_pending = false;
         self.flush_failed = false;
@@ -517,7 +517,7 @@ impl<H: Host> Engine<H> {
         head.shrink_to_fit();
         if self.wants_events {
             self.out
-                .push_back(Action::Event([head.as_str(), &self.ctx, "}"].concat()));
+                .push(Action::Event([head.as_str(), &self.ctx, "}"].concat()));
         }
         if let Err(r) = self
             .queue
@@ -580,7 +580,7 @@ impl<H: Host> Engine<H> {
                 let keepalive = b.bytes + 100 < queue::UNLOAD_BODY_BYTES;
                 let gzip = self.cfg.compress && b.bytes >= GZIP_MIN_BYTES;
                 self.sent_at = now;
-                self.out.push_back(Action::Send {
+                self.out.push(Action::Send {
                     gzip,
                     keepalive,
                     timeout_ms: REQUEST_TIMEOUT_MS,
@@ -597,7 +597,7 @@ impl<H: Host> Engine<H> {
         if let Some(due) = next {
             if self.timer.is_none_or(|t| due < t) {
                 self.timer = Some(due);
-                self.out.push_back(Action::Timer(due));
+                self.out.push(Action::Timer(due));
             }
         }
     }
@@ -672,7 +672,7 @@ impl<H: Host> Engine<H> {
             Some(b) => {
                 self.pending_beacon = b.count;
                 self.sent_at = now;
-                self.out.push_back(Action::Beacon);
+                self.out.push(Action::Beacon);
             }
             None => self.finish_unload(now),
         }
@@ -720,8 +720,8 @@ fn device_context(text: &str) -> String {
     let mut f = text.split('\n');
     let mut next = || f.next().unwrap_or_default();
     let (ua, locale, tz) = (next(), next(), next());
-    let w = next().parse().unwrap_or(0);
-    let h = next().parse().unwrap_or(0);
+    let mut num = || json::parse_u64(next()).unwrap_or(0).min(u32::MAX as u64) as u32;
+    let (w, h) = (num(), num());
     event::static_context(ua, locale, tz, (w, h), next())
 }
 

@@ -114,7 +114,7 @@ impl<H: Host> Engine<H> {
         self.page_left(now);
         self.page_view(None, "{}", now);
         if self.cfg.capture || self.cfg.json_ld {
-            self.out.push_back(Action::Scan(RESCAN_DELAY_MS));
+            self.out.push(Action::Scan(RESCAN_DELAY_MS));
         }
     }
 

@@ -75,6 +75,22 @@ pub fn push_key(out: &mut String, key: &str, first: bool) {
     out.push_str("\":");
 }
 
+/// Reads decimal digits (no sign, no spaces) as a number; `None` for anything else or on
+/// overflow. One small reader for every number the tracker stores or receives, instead of
+/// core's generic `str::parse` for each integer type.
+pub fn parse_u64(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add((b - b'0') as u64)
+        } else {
+            None
+        }
+    })
+}
+
 /// Returns the decimal text of `n`.
 pub fn u64_text(n: u64) -> String {
     let mut s = String::new();
@@ -85,6 +101,16 @@ pub fn u64_text(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_parse_exactly() {
+        assert_eq!(parse_u64("0"), Some(0));
+        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64("18446744073709551616"), None);
+        for bad in ["", "-1", "+1", " 1", "1.5", "1e3"] {
+            assert_eq!(parse_u64(bad), None, "{bad}");
+        }
+    }
 
     fn esc(s: &str) -> String {
         let mut o = String::new();
