@@ -129,19 +129,24 @@ export function sget(k) {
   try { const v = store.getItem(k); return v == null ? undefined : v; } catch (e) { return undefined; }
 }
 
-/* Large values (request bodies, the persisted queue) arrive in parts. */
+/* Large values (request bodies, the persisted queue) arrive in parts of UTF-8 bytes, each
+   whole characters. Bodies go out as a Blob of those bytes (no decoding and encoding again),
+   typed text/plain so that no CORS preflight is needed. */
 let parts = [];
+const utf8 = new TextDecoder();
 
-export function part(text) { parts.push(text); }
+export function part(bytes) { parts.push(bytes.slice()); }
 
 function take() {
-  const v = parts.join("");
+  const b = new Blob(parts, { type: "text/plain;charset=UTF-8" });
   parts = [];
-  return v;
+  return b;
 }
 
 export function sput(k) {
-  return sset(k, take());
+  const v = parts.map((p) => utf8.decode(p)).join("");
+  parts = [];
+  return sset(k, v);
 }
 
 export function sset(k, v) {

@@ -5,7 +5,7 @@ mod common;
 
 use common::api;
 use common::*;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -140,7 +140,7 @@ async fn a_burst_is_delivered_once_each() {
     let sent = js_sys::Array::new();
     let wrap = js_sys::Function::new_with_args(
         "orig, sent",
-        "return function (u, i) { if (i && typeof i.body == 'string') sent.push(i.body); return orig.apply(this, arguments); }",
+        "return function (u, i) { if (i && i.body) sent.push(i.body); return orig.apply(this, arguments); }",
     );
     let wrapper = wrap.call2(&JsValue::NULL, &original, &sent).unwrap();
     js_sys::Reflect::set(&window, &"fetch".into(), &wrapper).unwrap();
@@ -155,8 +155,13 @@ async fn a_burst_is_delivered_once_each() {
     js_sys::Reflect::set(&window, &"fetch".into(), &original).unwrap();
     let mut ids: Vec<String> = Vec::new();
     for body in sent.iter() {
+        // Bodies are Blobs of the batch's UTF-8 bytes.
+        let blob: web_sys::Blob = body.dyn_into().expect("a Blob body");
+        let text = wasm_bindgen_futures::JsFuture::from(blob.text())
+            .await
+            .unwrap();
         let batch = get(
-            &js_sys::JSON::parse(&body.as_string().unwrap()).unwrap(),
+            &js_sys::JSON::parse(&text.as_string().unwrap()).unwrap(),
             "batch",
         );
         for e in js_sys::Array::from(&batch).iter() {

@@ -19,9 +19,9 @@ extern "C" {
     fn cget(name: &str) -> Option<String>;
     fn cset(line: &str);
     fn fact(i: u32) -> String;
-    /// One part of the next body (`send`, `beacon`, `sput`): large bodies cross in parts, so
-    /// the wasm never holds one whole.
-    fn part(text: &str);
+    /// One part of the next body (`send`, `beacon`, `sput`), as UTF-8 bytes of whole
+    /// characters: large bodies cross in parts, so the wasm never holds one whole.
+    fn part(bytes: &[u8]);
     fn sput(key: &str) -> bool;
     /// POSTs the parts given so far (see `Action::Send`); the answer comes back as `~res`.
     pub fn send(url: &str, gzurl: &str, keepalive: bool, limit: u32, timeout: u32);
@@ -55,7 +55,7 @@ impl Parts {
             self.flush();
         }
         if text.len() > PART_BYTES {
-            part(text);
+            part(text.as_bytes());
         } else {
             self.buf.push_str(text);
         }
@@ -64,7 +64,7 @@ impl Parts {
     /// Hands over what is buffered.
     pub fn flush(&mut self) {
         if !self.buf.is_empty() {
-            part(&self.buf);
+            part(self.buf.as_bytes());
             self.buf.clear();
         }
     }
