@@ -238,6 +238,12 @@ export function beacon(url) {
   try { return navigator.sendBeacon(url, body) === true; } catch (e) { return false; }
 }
 
+/* An internal call made now that waits like the page's calls (after the task, or before any
+   later call). */
+export function defer(method) {
+  later(method, "");
+}
+
 export function timer(ms) {
   clearTimeout(timers.w);
   timers.w = setTimeout(() => run("~wake", ""), ms);

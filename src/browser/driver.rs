@@ -63,6 +63,8 @@ static ENDPOINTS: Global<Endpoints> = Global(RefCell::new(Endpoints {
     gzip: String::new(),
 }));
 static API: Global<Option<JsValue>> = Global(RefCell::new(None));
+/// Calls made before `init`, run after the engine's start (`~start`).
+static EARLY: Global<Vec<Kept>> = Global(RefCell::new(Vec::new()));
 
 fn now() -> u64 {
     host::now() as u64
@@ -134,6 +136,7 @@ fn is_getter(method: &str) -> bool {
 /// Runs one call on the live engine, keeps it for `init`, or defers it while the engine is
 /// borrowed. A call made at a known URL is run with the engine reading that URL.
 fn run(call: Kept) -> Option<String> {
+    let start = call.0 == "~start";
     let mut deferred = None;
     let out = STATE.with(|s| {
         let Ok(mut s) = s.try_borrow_mut() else {
@@ -159,6 +162,13 @@ fn run(call: Kept) -> Option<String> {
     });
     if let Some(d) = deferred {
         DEFERRED.with(|q| q.borrow_mut().push(d));
+    } else if start {
+        // The first page view is in; now the calls made before `init`, in order.
+        let early = EARLY.with(|e| core::mem::take(&mut *e.borrow_mut()));
+        for call in early {
+            run(call);
+            drain();
+        }
     }
     out
 }
@@ -172,6 +182,7 @@ fn apply(e: &mut Engine<Page>, method: &str, args: &str, now: u64) -> Option<Str
             let status = json::parse_u64(status).unwrap_or(0).min(999) as u16;
             e.handle_response(status, retry, now)
         }
+        "~start" => e.handle_start(now),
         "~hide" => e.handle_hide(args == "1", now),
         "~show" => e.handle_show(now),
         "~online" => e.handle_online(now),
@@ -319,9 +330,8 @@ fn init(args: &str) {
         Some(State::Waiting(calls)) => calls,
         _ => Vec::new(),
     };
+    EARLY.with(|e| *e.borrow_mut() = early);
     host::listen(history, capture, debug, SCROLL_SAMPLE_MS);
-    for call in early {
-        run(call);
-        drain();
-    }
+    // The first page view and the calls made before `init` follow right after it.
+    host::defer("~start");
 }

@@ -27,6 +27,8 @@ extern "C" {
     pub fn send(url: &str, gzurl: &str, keepalive: bool, limit: u32, timeout: u32);
     /// `navigator.sendBeacon` with the parts given so far; whether the browser took them.
     pub fn beacon(url: &str) -> bool;
+    /// The internal call `method`, made now, waiting with the page's calls.
+    pub fn defer(method: &str);
     /// One timer: the call `~wake` after `ms` (replacing the one set before).
     pub fn timer(ms: f64);
     /// The call `~scan` with what the page holds, after `ms` (0: once parsed).

@@ -146,8 +146,10 @@ fn is_object_text(s: &str) -> bool {
 }
 
 impl<H: Host> Engine<H> {
-    /// Starts the engine at `now`: restores identity and session, adopts queues that pages
-    /// gone or stale left behind, and tracks the first page view when `pageViews` is on.
+    /// Starts the engine at `now`: restores identity and session and adopts queues that pages
+    /// gone or stale left behind. The first page view waits for [`Engine::handle_start`], so
+    /// that `init` returns quickly (reading the device's time zone alone can take tens of
+    /// milliseconds the first time).
     pub fn new(cfg: Config, host: H, now: u64) -> Engine<H> {
         let secure = host.fact(Fact::Protocol) == "https:";
         let mut store = Port::new(host, secure);
@@ -165,7 +167,6 @@ impl<H: Host> Engine<H> {
             .filter(|t| is_object_text(t))
             .unwrap_or_else(|| "{}".into());
         let user_id = store.get(store::K_UID).filter(|u| is_valid_user_id(u));
-        let static_ctx = device_context(&store.backend().fact(Fact::Device));
         let mut e = Engine {
             cfg,
             queue: Queue::new(settings),
@@ -175,7 +176,7 @@ impl<H: Host> Engine<H> {
             user_id,
             traits,
             session: Session { id: now, last: now },
-            static_ctx,
+            static_ctx: String::new(),
             raw_url: String::new(),
             page: PageInfo::default(),
             ctx: Rc::from(""),
@@ -206,14 +207,20 @@ impl<H: Host> Engine<H> {
             .unwrap_or(e.session);
         e.touch_session(now, true);
         e.adopt_queues(now);
-        if e.cfg.capture || e.cfg.json_ld {
-            e.out.push(Action::Scan(0));
-        }
-        if e.cfg.page_views {
-            e.page_view(None, "{}", now);
-        }
         e.drive(now);
         e
+    }
+
+    /// Right after `init` (the task after it, or before any later call): the first page view
+    /// when `pageViews` is on, and reading the page for products once it is parsed.
+    pub fn handle_start(&mut self, now: u64) {
+        if self.cfg.capture || self.cfg.json_ld {
+            self.out.push(Action::Scan(0));
+        }
+        if self.cfg.page_views {
+            self.page_view(None, "{}", now);
+        }
+        self.drive(now);
     }
 
     /// The validated configuration.
@@ -452,6 +459,9 @@ impl<H: Host> Engine<H> {
 
     fn refresh_context(&mut self, now: u64) {
         self.touch_session(now, false);
+        if self.static_ctx.is_empty() {
+            self.static_ctx = device_context(&self.store.backend().fact(Fact::Device));
+        }
         let href = self.store.backend().fact(Fact::Href);
         let url_changed = href != self.raw_url;
         if url_changed || self.ctx_session != self.session.id || self.ctx.is_empty() {

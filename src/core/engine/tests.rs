@@ -113,7 +113,8 @@ struct Run {
 
 impl Run {
     fn start(host: Fake, config: Config, now: u64) -> Run {
-        let e = Engine::new(config, host.clone(), now);
+        let mut e = Engine::new(config, host.clone(), now);
+        e.handle_start(now);
         let mut r = Run {
             e,
             host,
@@ -211,6 +212,18 @@ fn the_first_page_view_leaves_after_the_flush_interval() {
     assert!(body.contains("\"referrer\":\"https://search.example/\""));
     assert_eq!(r.delivered, 1);
     assert_eq!(r.e.queued(), 0);
+}
+
+#[test]
+fn init_is_quick_and_the_first_page_view_follows_at_start() {
+    let host = Fake::new("https://s/");
+    let mut e = Engine::new(cfg(""), host.clone(), 0);
+    assert_eq!(e.queued(), 0, "no event is built by init");
+    assert!(core::iter::from_fn(|| e.poll_action()).all(|a| !matches!(a, Action::Scan(_))));
+    e.handle_start(5);
+    assert_eq!(e.queued(), 1, "the first page view");
+    let actions: Vec<Action> = core::iter::from_fn(|| e.poll_action()).collect();
+    assert!(actions.contains(&Action::Scan(0)));
 }
 
 #[test]
