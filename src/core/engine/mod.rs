@@ -9,17 +9,19 @@
 use crate::prelude::*;
 
 mod calls;
+mod delivery;
 mod pages;
 mod shop;
+mod shopper;
 
 pub use pages::PageViews;
 
 use super::config::Config;
-use super::event::{self, Body, Envelope, EventError, PageInfo};
-use super::identity::{self, Session};
-use super::queue::{self, Queue, Report, Settings};
+use super::event::{self, Body, Envelope, PageInfo};
+use super::identity::Session;
+use super::queue::{Queue, Report, Settings};
 use super::store::{self, Backend, Port};
-use super::{args, campaign, id, json, page};
+use super::{campaign, id, json, page};
 use alloc::rc::Rc;
 
 /// Queue changes are written to storage this long after they happen (coalesced), and at once
@@ -141,7 +143,7 @@ pub fn is_valid_user_id(s: &str) -> bool {
     !s.trim().is_empty() && s.len() <= 128 && !s.chars().any(char::is_control)
 }
 
-fn is_object_text(s: &str) -> bool {
+pub(super) fn is_object_text(s: &str) -> bool {
     s.len() >= 2 && s.starts_with('{') && s.ends_with('}')
 }
 
@@ -327,134 +329,6 @@ impl<H: Host> Engine<H> {
         self.flush_failed = false;
     }
 
-    // ---- identity ----
-
-    fn load_anonymous_id(&mut self) {
-        let cookie = self.store.cookie(store::COOKIE);
-        let stored = self.store.get(store::K_AID);
-        let id = match identity::pick_anonymous_id(cookie.as_deref(), stored.as_deref()) {
-            Some(id) => id.to_string(),
-            None => self.new_id(),
-        };
-        // Each copy restores the other; the cookie's lifetime is renewed on every visit.
-        let domain = self.cookie_domain.clone();
-        self.store
-            .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
-        if stored.as_deref() != Some(id.as_str()) {
-            self.store.set(store::K_AID, &id);
-        }
-        self.anonymous_id = id;
-    }
-
-    fn touch_session(&mut self, now: u64, force_read: bool) {
-        if !force_read
-            && now
-                < self
-                    .session
-                    .last
-                    .saturating_add(identity::ACTIVITY_WRITE_MS)
-        {
-            return;
-        }
-        let stored = self
-            .store
-            .get(store::K_SESSION)
-            .and_then(|s| Session::decode(&s));
-        let (s, write) = Session::touch(stored.or(Some(self.session)), now);
-        if write || stored.is_none() {
-            self.store.set(store::K_SESSION, &s.encode());
-        }
-        self.session = s;
-    }
-
-    /// `identify(userId?, traits?)`: `traits` (JSON object text) merge into those known.
-    pub fn identify(&mut self, user_id: Option<String>, traits: Option<String>, now: u64) {
-        if let Some(u) = user_id {
-            if !is_valid_user_id(&u) {
-                return self.report("invalid_argument", EventError::BadUserId.message());
-            }
-            if self.user_id.as_deref() != Some(u.as_str()) {
-                self.store.set(store::K_UID, &u);
-                self.user_id = Some(u);
-            }
-        }
-        if let Some(t) = traits {
-            match args::assign(&self.traits, &t) {
-                Some(m) => {
-                    self.store.set(store::K_TRAITS, &m);
-                    self.traits = m;
-                }
-                None => return self.report("invalid_argument", EventError::NotAnObject.message()),
-            }
-        }
-        let traits = self.traits_with_touches();
-        self.enqueue(Body::Identify { traits: &traits }, now);
-    }
-
-    /// The traits sent with `identify`: the stored ones plus the first- and last-touch
-    /// campaigns, so that the profile keeps where the shopper first and last came from.
-    fn traits_with_touches(&self) -> String {
-        let mut t = self.traits.strip_suffix('}').unwrap_or("{").to_string();
-        let mut first = t.len() <= 1;
-        for (key, name) in [
-            (store::K_FIRST_TOUCH, "first_touch"),
-            (store::K_LAST_TOUCH, "last_touch"),
-        ] {
-            if let Some(c) = self.store.get(key).filter(|c| is_object_text(c)) {
-                json::push_key(&mut t, name, first);
-                t.push_str(&c);
-                first = false;
-            }
-        }
-        t.push('}');
-        t
-    }
-
-    /// `alias(userId, previousId?)`.
-    pub fn alias(&mut self, user_id: String, previous_id: Option<String>, now: u64) {
-        if !is_valid_user_id(&user_id) {
-            return self.report("invalid_argument", EventError::BadUserId.message());
-        }
-        let previous = previous_id
-            .or_else(|| self.user_id.clone())
-            .unwrap_or_else(|| self.anonymous_id.clone());
-        self.store.set(store::K_UID, &user_id);
-        self.user_id = Some(user_id);
-        self.enqueue(
-            Body::Alias {
-                previous_id: &previous,
-            },
-            now,
-        );
-    }
-
-    /// `reset()`: forgets the user, traits, campaigns and cart (a cart id would link the two
-    /// identities); starts a new anonymous id and session.
-    pub fn reset(&mut self, now: u64) {
-        for k in [
-            store::K_UID,
-            store::K_TRAITS,
-            store::K_AID,
-            store::K_SESSION,
-            store::K_CAMPAIGN,
-            store::K_FIRST_TOUCH,
-            store::K_LAST_TOUCH,
-            store::K_CART,
-        ] {
-            self.store.remove(k);
-        }
-        let domain = self.cookie_domain.clone();
-        self.store
-            .set_cookie(store::COOKIE, "", 0, domain.as_deref());
-        self.user_id = None;
-        self.traits = "{}".into();
-        self.load_anonymous_id();
-        self.session = Session { id: now, last: now };
-        self.store.set(store::K_SESSION, &self.session.encode());
-        self.campaign = None;
-        self.ctx = Rc::from("");
-    }
-
     // ---- context and events ----
 
     fn refresh_context(&mut self, now: u64) {
@@ -547,181 +421,6 @@ impl<H: Host> Engine<H> {
             },
             now,
         )
-    }
-
-    // ---- delivery ----
-
-    /// `flush()`: sends everything queued now; [`Action::Settle`] follows with `true` once
-    /// delivered, or `false` if delivery is failing or a batch was refused.
-    pub fn flush(&mut self, now: u64) {
-        self.flush_pending = true;
-        if self.queue.is_empty() {
-            return self.settle(true);
-        }
-        self.queue.flush();
-        self.drive(now);
-    }
-
-    /// The answer to the request under way: an HTTP status (0 for a network error or an
-    /// abort) and its Retry-After header.
-    pub fn handle_response(&mut self, status: u16, retry_after: Option<&str>, now: u64) {
-        let outcome = queue::classify(status, retry_after);
-        let rand = self.rand_u32();
-        if let Some(r) = self.queue.on_response(outcome, now, rand) {
-            self.on_report(r);
-        }
-        self.drive(now);
-    }
-
-    /// The timer set by [`Action::Timer`] fired.
-    pub fn handle_wake(&mut self, now: u64) {
-        self.timer = None;
-        if self.persist_due.is_some_and(|t| t <= now) {
-            self.persist(false, now);
-        }
-        self.drive(now);
-    }
-
-    /// Sends what is due and asks for a timer for the next wake-up.
-    fn drive(&mut self, now: u64) {
-        if self.unloading.is_none() {
-            if let Some(b) = self.queue.poll_batch(now) {
-                // The body is the events plus `sentAt` and `writeKey` (under 100 bytes more).
-                let keepalive = b.bytes + 100 < queue::UNLOAD_BODY_BYTES;
-                let gzip = self.cfg.compress && b.bytes >= GZIP_MIN_BYTES;
-                self.sent_at = now;
-                self.out.push(Action::Send {
-                    gzip,
-                    keepalive,
-                    timeout_ms: REQUEST_TIMEOUT_MS,
-                });
-            }
-        }
-        if self.queue.take_dirty() && self.persist_due.is_none() {
-            self.persist_due = Some(now + PERSIST_DELAY_MS);
-        }
-        let next = [self.queue.poll_timeout(now), self.persist_due]
-            .into_iter()
-            .flatten()
-            .min();
-        if let Some(due) = next {
-            if self.timer.is_none_or(|t| due < t) {
-                self.timer = Some(due);
-                self.out.push(Action::Timer(due));
-            }
-        }
-    }
-
-    fn persist(&mut self, released: bool, now: u64) {
-        self.persist_due = None;
-        let key = self.queue_key.clone();
-        if self.queue.is_empty() {
-            self.store.remove(&key);
-            return;
-        }
-        let queue = &self.queue;
-        let written = self
-            .store
-            .set_from(&key, &mut |out| queue.write_persisted(released, now, out));
-        if !written && !self.storage_warned {
-            self.storage_warned = true;
-            self.report("storage_unavailable", "localStorage refused the queue (disabled or full): undelivered events will not survive a reload");
-        }
-    }
-
-    fn adopt_queues(&mut self, now: u64) {
-        let mut adopted = Vec::new();
-        for key in self.store.keys(store::Q_PREFIX) {
-            match self.store.get(&key).and_then(|t| queue::decode(&t)) {
-                Some(stored) if stored.adoptable(now) => {
-                    self.queue.restore(stored.events, now);
-                    adopted.push(key);
-                }
-                Some(_) => {}
-                None => self.store.remove(&key),
-            }
-        }
-        if !adopted.is_empty() {
-            // Write our copy before deleting theirs, so a crash in between loses nothing.
-            self.persist(false, now);
-            for k in adopted {
-                self.store.remove(&k);
-            }
-        }
-    }
-
-    // ---- page lifecycle ----
-
-    /// The page is hidden (`released` false) or being left (`pagehide`, `released` true):
-    /// `Page Left` once, then what is queued leaves by beacon in bodies the browser accepts,
-    /// and the rest is written to storage at once.
-    pub fn handle_hide(&mut self, released: bool, now: u64) {
-        self.page_left(now);
-        if self.unloading.is_some() {
-            // A beacon is being handed over: that unload goes on, and persists at its end.
-            self.unloading = Some(released || self.unloading == Some(true));
-            return;
-        }
-        self.unloading = Some(released);
-        self.unload_next(now);
-    }
-
-    /// The answer of `sendBeacon` to the last [`Action::Beacon`].
-    pub fn handle_beacon(&mut self, accepted: bool, now: u64) {
-        if accepted {
-            let count = core::mem::take(&mut self.pending_beacon);
-            self.queue.unload_sent(count);
-            self.unload_next(now);
-        } else {
-            self.finish_unload(now);
-        }
-    }
-
-    fn unload_next(&mut self, now: u64) {
-        match self.queue.poll_unload_batch() {
-            Some(b) => {
-                self.pending_beacon = b.count;
-                self.sent_at = now;
-                self.out.push(Action::Beacon);
-            }
-            None => self.finish_unload(now),
-        }
-    }
-
-    /// Writes the body of the request [`Action::Send`] asked for, in parts.
-    pub fn write_request(&self, out: &mut dyn FnMut(&str)) {
-        self.queue.write_in_flight(self.sent_at, out)
-    }
-
-    /// Writes the body of the beacon [`Action::Beacon`] asked for, in parts.
-    pub fn write_beacon(&self, out: &mut dyn FnMut(&str)) {
-        self.queue
-            .write_unload(self.pending_beacon, self.sent_at, out)
-    }
-
-    fn finish_unload(&mut self, now: u64) {
-        let released = self.unloading.take().unwrap_or(false);
-        self.queue.take_dirty();
-        self.persist(released, now);
-        if self.queue.is_empty() && self.flush_pending {
-            self.settle(true);
-        }
-        self.drive(now);
-    }
-
-    /// The page came back from the back-forward cache: the shopper is on it again.
-    pub fn handle_show(&mut self, now: u64) {
-        self.persist(false, now);
-        if self.cfg.page_views {
-            self.page_view(None, "{}", now);
-        }
-        self.drive(now);
-    }
-
-    /// The browser is online again: retry now.
-    pub fn handle_online(&mut self, now: u64) {
-        self.queue.flush();
-        self.drive(now);
     }
 }
 

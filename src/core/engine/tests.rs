@@ -3,6 +3,7 @@
 use super::*;
 use crate::core::config;
 use crate::core::store::Memory;
+use crate::core::{identity, queue};
 use core::cell::{Cell, RefCell};
 use std::rc::Rc;
 

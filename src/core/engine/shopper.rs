@@ -1,0 +1,137 @@
+//! Who the shopper is, orchestrated: the anonymous id (cookie and storage restoring each other), the
+//! session, `identify`, `alias` and `reset`.
+
+use super::{is_object_text, is_valid_user_id, Engine, Host};
+use crate::core::event::{Body, EventError};
+use crate::core::identity::{self, Session};
+use crate::core::{args, json, store};
+use crate::prelude::*;
+use alloc::rc::Rc;
+
+impl<H: Host> Engine<H> {
+    pub(super) fn load_anonymous_id(&mut self) {
+        let cookie = self.store.cookie(store::COOKIE);
+        let stored = self.store.get(store::K_AID);
+        let id = match identity::pick_anonymous_id(cookie.as_deref(), stored.as_deref()) {
+            Some(id) => id.to_string(),
+            None => self.new_id(),
+        };
+        // Each copy restores the other; the cookie's lifetime is renewed on every visit.
+        let domain = self.cookie_domain.clone();
+        self.store
+            .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
+        if stored.as_deref() != Some(id.as_str()) {
+            self.store.set(store::K_AID, &id);
+        }
+        self.anonymous_id = id;
+    }
+
+    pub(super) fn touch_session(&mut self, now: u64, force_read: bool) {
+        if !force_read
+            && now
+                < self
+                    .session
+                    .last
+                    .saturating_add(identity::ACTIVITY_WRITE_MS)
+        {
+            return;
+        }
+        let stored = self
+            .store
+            .get(store::K_SESSION)
+            .and_then(|s| Session::decode(&s));
+        let (s, write) = Session::touch(stored.or(Some(self.session)), now);
+        if write || stored.is_none() {
+            self.store.set(store::K_SESSION, &s.encode());
+        }
+        self.session = s;
+    }
+
+    /// `identify(userId?, traits?)`: `traits` (JSON object text) merge into those known.
+    pub fn identify(&mut self, user_id: Option<String>, traits: Option<String>, now: u64) {
+        if let Some(u) = user_id {
+            if !is_valid_user_id(&u) {
+                return self.report("invalid_argument", EventError::BadUserId.message());
+            }
+            if self.user_id.as_deref() != Some(u.as_str()) {
+                self.store.set(store::K_UID, &u);
+                self.user_id = Some(u);
+            }
+        }
+        if let Some(t) = traits {
+            match args::assign(&self.traits, &t) {
+                Some(m) => {
+                    self.store.set(store::K_TRAITS, &m);
+                    self.traits = m;
+                }
+                None => return self.report("invalid_argument", EventError::NotAnObject.message()),
+            }
+        }
+        let traits = self.traits_with_touches();
+        self.enqueue(Body::Identify { traits: &traits }, now);
+    }
+
+    /// The traits sent with `identify`: the stored ones plus the first- and last-touch
+    /// campaigns, so that the profile keeps where the shopper first and last came from.
+    fn traits_with_touches(&self) -> String {
+        let mut t = self.traits.strip_suffix('}').unwrap_or("{").to_string();
+        let mut first = t.len() <= 1;
+        for (key, name) in [
+            (store::K_FIRST_TOUCH, "first_touch"),
+            (store::K_LAST_TOUCH, "last_touch"),
+        ] {
+            if let Some(c) = self.store.get(key).filter(|c| is_object_text(c)) {
+                json::push_key(&mut t, name, first);
+                t.push_str(&c);
+                first = false;
+            }
+        }
+        t.push('}');
+        t
+    }
+
+    /// `alias(userId, previousId?)`.
+    pub fn alias(&mut self, user_id: String, previous_id: Option<String>, now: u64) {
+        if !is_valid_user_id(&user_id) {
+            return self.report("invalid_argument", EventError::BadUserId.message());
+        }
+        let previous = previous_id
+            .or_else(|| self.user_id.clone())
+            .unwrap_or_else(|| self.anonymous_id.clone());
+        self.store.set(store::K_UID, &user_id);
+        self.user_id = Some(user_id);
+        self.enqueue(
+            Body::Alias {
+                previous_id: &previous,
+            },
+            now,
+        );
+    }
+
+    /// `reset()`: forgets the user, traits, campaigns and cart (a cart id would link the two
+    /// identities); starts a new anonymous id and session.
+    pub fn reset(&mut self, now: u64) {
+        for k in [
+            store::K_UID,
+            store::K_TRAITS,
+            store::K_AID,
+            store::K_SESSION,
+            store::K_CAMPAIGN,
+            store::K_FIRST_TOUCH,
+            store::K_LAST_TOUCH,
+            store::K_CART,
+        ] {
+            self.store.remove(k);
+        }
+        let domain = self.cookie_domain.clone();
+        self.store
+            .set_cookie(store::COOKIE, "", 0, domain.as_deref());
+        self.user_id = None;
+        self.traits = "{}".into();
+        self.load_anonymous_id();
+        self.session = Session { id: now, last: now };
+        self.store.set(store::K_SESSION, &self.session.encode());
+        self.campaign = None;
+        self.ctx = Rc::from("");
+    }
+}
