@@ -42,6 +42,8 @@ fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
     let bg = out.join("shoptrail_bg.wasm");
     // --low-memory-unused: Rust never uses the first 1 KiB of linear memory. The producers
     // and target-features sections only describe the build: browsers do not read them.
+    // SHOPTRAIL_WASM_OPT adds wasm-opt flags, to measure a setting before adopting it
+    // (for example `-ocimfs 40` to limit inlining).
     let extra = std::env::var("SHOPTRAIL_WASM_OPT").unwrap_or_default();
     run(cmd("wasm-opt")
         .args([
