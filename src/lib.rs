@@ -2,7 +2,7 @@
 //!
 //! `core` makes every decision and is tested on the host; `browser` (wasm32 only) connects it
 //! to the JavaScript host in `js/host.js`, which does the web platform work and holds the
-//! public API. The wasm exports one function, [`boot`].
+//! public API. The wasm exports one function, `boot` (wasm32 only).
 #![no_std]
 #![deny(unsafe_code)]
 #![deny(missing_docs)]

@@ -4,7 +4,7 @@
 //! Everything here turns that text into typed inputs; no decision about events is made here.
 
 use super::commerce::{OrderInput, ProductInput, ORDER_KEYS, PRODUCT_KEYS};
-use super::json::{self, scan};
+use super::json::scan;
 use crate::prelude::*;
 
 /// How the host writes a function argument (JSON has none): a string no caller passes.
@@ -385,24 +385,14 @@ pub fn scan_record(text: &str) -> (Vec<Markup>, Vec<ProductInput>) {
     };
     let markups = list("m")
         .into_iter()
-        .filter_map(text_of)
+        .filter_map(scan::string_value)
         .map(|r| markup(&r))
         .collect();
-    let texts: Vec<String> = list("j").into_iter().filter_map(text_of).collect();
+    let texts: Vec<String> = list("j")
+        .into_iter()
+        .filter_map(scan::string_value)
+        .collect();
     (markups, jsonld_products(&texts))
-}
-
-fn text_of(raw: &str) -> Option<String> {
-    scan::string_value(raw)
-}
-
-/// Writes `{"key":"value"}` for a one-member object (small helper for payloads).
-pub fn one(key: &str, value: &str) -> String {
-    let mut p = String::from("{");
-    json::push_key(&mut p, key, true);
-    json::push_str(&mut p, value);
-    p.push('}');
-    p
 }
 
 #[cfg(test)]

@@ -188,7 +188,9 @@ pub fn context(
     o
 }
 
-fn is_object_text(s: &str) -> bool {
+/// Whether `s` looks like JSON object text (`{...}`): properties, traits and stored values
+/// are checked with it before they are spliced into a message.
+pub fn is_object_text(s: &str) -> bool {
     s.len() >= 2 && s.starts_with('{') && s.ends_with('}')
 }
 

@@ -1,8 +1,8 @@
 //! The delivery queue: batching thresholds, the retry schedule and the persisted format.
 //!
-//! Sans-IO: the caller passes `now` (Unix ms) and random numbers in, asks [`Queue::poll_transmit`]
-//! for a request body to send, reports the answer with [`Queue::on_response`], and sleeps until
-//! [`Queue::poll_timeout`].
+//! Sans-IO: the caller passes `now` (Unix ms) and random numbers in, asks [`Queue::poll_batch`]
+//! for a batch to send and has [`Queue::write_in_flight`] write its body in parts, reports the
+//! answer with [`Queue::on_response`], and sleeps until [`Queue::poll_timeout`].
 
 use super::{json, time};
 use crate::prelude::*;
@@ -111,7 +111,8 @@ pub enum Report {
     QueueFull,
 }
 
-/// A request to send.
+/// A request body, whole (tests; the engine writes bodies in parts).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
     /// The JSON body: `{"batch":[...],"sentAt":"...","writeKey":"..."}`.
@@ -296,8 +297,8 @@ impl Queue {
         Some(b)
     }
 
-    /// The next request body to send, when one is due and none is under way (see
-    /// [`Queue::poll_batch`]).
+    /// The next request body to send, whole (tests; the engine writes bodies in parts).
+    #[cfg(test)]
     pub fn poll_transmit(&mut self, now: u64) -> Option<Transmit> {
         let b = self.poll_batch(now)?;
         let mut body = String::new();
@@ -421,7 +422,7 @@ impl Queue {
         self.failures
     }
 
-    /// When the caller should call [`Queue::poll_transmit`] next, if anything waits.
+    /// When the caller should call [`Queue::poll_batch`] next, if anything waits.
     pub fn poll_timeout(&self, now: u64) -> Option<u64> {
         if self.in_flight > 0 || self.items.is_empty() {
             return None;
@@ -435,11 +436,8 @@ impl Queue {
         self.since.map(|t| t.saturating_add(self.s.flush_interval))
     }
 
-    /// While the page unloads: the next body of events not under way, under
-    /// [`UNLOAD_BODY_BYTES`]. Call [`Queue::unload_sent`] once it is handed to the browser.
-    ///
-    /// Nothing is offered while the endpoint is failing: a beacon cannot report failure, so
-    /// during an outage the events stay persisted for the next page instead.
+    /// [`Queue::poll_unload_batch`] with its body written whole (tests).
+    #[cfg(test)]
     pub fn poll_unload(&self, now: u64) -> Option<Transmit> {
         let b = self.poll_unload_batch()?;
         let mut body = String::new();
@@ -450,7 +448,12 @@ impl Queue {
         })
     }
 
-    /// As [`Queue::poll_unload`], without writing the body: [`Queue::write_unload`] does.
+    /// While the page unloads: the next batch of events not under way whose body stays under
+    /// [`UNLOAD_BODY_BYTES`]; [`Queue::write_unload`] writes it. Call [`Queue::unload_sent`] once
+    /// it is handed to the browser.
+    ///
+    /// Nothing is offered while the endpoint is failing: a beacon cannot report failure, so
+    /// during an outage the events stay persisted for the next page instead.
     pub fn poll_unload_batch(&self) -> Option<Batch> {
         if self.pending() == 0 || self.failures > 0 {
             return None;
@@ -463,7 +466,7 @@ impl Queue {
         self.write_batch(self.in_flight, count, now, out)
     }
 
-    /// Removes the `count` events of the body [`Queue::poll_unload`] gave.
+    /// Removes the `count` events of the batch [`Queue::poll_unload_batch`] gave.
     pub fn unload_sent(&mut self, count: usize) {
         let start = self.in_flight;
         let end = (start + count).min(self.items.len());
@@ -481,7 +484,8 @@ impl Queue {
         core::mem::take(&mut self.dirty)
     }
 
-    /// The persisted form of the queue (see [`decode`]).
+    /// The persisted form of the queue, whole (tests; the engine writes it in parts).
+    #[cfg(test)]
     pub fn encode(&self, released: bool, now: u64) -> String {
         let mut out = String::new();
         self.write_persisted(released, now, &mut |s| out.push_str(s));

@@ -143,10 +143,6 @@ pub fn is_valid_user_id(s: &str) -> bool {
     !s.trim().is_empty() && s.len() <= 128 && !s.chars().any(char::is_control)
 }
 
-pub(super) fn is_object_text(s: &str) -> bool {
-    s.len() >= 2 && s.starts_with('{') && s.ends_with('}')
-}
-
 impl<H: Host> Engine<H> {
     /// Starts the engine at `now`: restores identity and session and adopts queues that pages
     /// gone or stale left behind. The first page view waits for [`Engine::handle_start`], so
@@ -166,7 +162,7 @@ impl<H: Host> Engine<H> {
         };
         let traits = store
             .get(store::K_TRAITS)
-            .filter(|t| is_object_text(t))
+            .filter(|t| event::is_object_text(t))
             .unwrap_or_else(|| "{}".into());
         let user_id = store.get(store::K_UID).filter(|u| is_valid_user_id(u));
         let mut e = Engine {

@@ -1,8 +1,8 @@
 //! Who the shopper is, orchestrated: the anonymous id (cookie and storage restoring each other), the
 //! session, `identify`, `alias` and `reset`.
 
-use super::{is_object_text, is_valid_user_id, Engine, Host};
-use crate::core::event::{Body, EventError};
+use super::{is_valid_user_id, Engine, Host};
+use crate::core::event::{is_object_text, Body, EventError};
 use crate::core::identity::{self, Session};
 use crate::core::{args, json, store};
 use crate::prelude::*;
