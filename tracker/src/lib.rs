@@ -13,10 +13,10 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// talc, chosen by measurement on this crate after wasm-opt (brotli bytes of the wasm):
-/// dlmalloc 39,267, talc 37,798, lol_alloc's free list 37,273. lol_alloc is 0.5 KB smaller but
-/// walks its whole free list on every allocation; talc bins free chunks and coalesces them, so
-/// `track` stays constant-time after a burst.
+/// talc, chosen by measurement (`cargo xtask size`, brotli bytes of the wasm): dlmalloc 39,062,
+/// talc 37,624, lol_alloc's free list 37,055. In `cargo xtask bench` the two smaller ones cost
+/// the same main-thread time, but after a 1,000-event burst lol_alloc's heap measures 2.02 MB
+/// and talc's 1.96 MB (talc bins and coalesces free chunks): talc keeps the page under 2 MB.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
