@@ -1,0 +1,5 @@
+//! The engage module's sans-IO core: every decision about campaigns, as plain data and state
+//! machines, tested on the host with `cargo test`. Time, the shopper's profile and the page's
+//! facts come in as arguments.
+
+pub mod detect;
