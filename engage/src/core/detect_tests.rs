@@ -116,7 +116,10 @@ fn replay(name: &str, text: &str) -> Option<(Fire, Ms)> {
             fired = Some((f, t));
         }
     };
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let mut w = line.split_whitespace();
         let t: Ms = w.next().unwrap().parse().unwrap();
         let kind = w.next().unwrap();
@@ -202,7 +205,11 @@ fn sensitivity_widens_the_top_band() {
     narrow.handle(6000, sample("move", &[600, 300]));
     narrow.handle(6020, sample("move", &[600, 200]));
     narrow.handle(6040, sample("leave", &[600, 90]));
-    assert_eq!(narrow.wake(7000), None, "90 px is outside the default 20 px band");
+    assert_eq!(
+        narrow.wake(7000),
+        None,
+        "90 px is outside the default 20 px band"
+    );
 }
 
 #[test]

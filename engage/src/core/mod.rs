@@ -2,4 +2,5 @@
 //! machines, tested on the host with `cargo test`. Time, the shopper's profile and the page's
 //! facts come in as arguments.
 
+pub mod campaign;
 pub mod detect;
