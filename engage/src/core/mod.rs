@@ -3,4 +3,9 @@
 //! facts come in as arguments.
 
 pub mod campaign;
+pub mod cap;
 pub mod detect;
+pub mod experiment;
+pub mod form;
+pub mod target;
+pub mod template;
