@@ -12,7 +12,7 @@
 //! leaving. On touch devices: a fast scroll up after having scrolled down, the return to a tab
 //! hidden for a while, and (when enabled) the back button.
 
-/// Time in milliseconds on one monotonic clock (the browser's `performance.now()`).
+/// Time in milliseconds (Unix ms: `Date.now()` in the browser).
 pub type Ms = u64;
 
 /// What the shopper did, as the browser layer reports it. Coordinates are CSS pixels relative
@@ -234,6 +234,16 @@ impl Detector {
     /// Whether it has fired (it never fires again).
     pub fn done(&self) -> bool {
         self.done
+    }
+
+    /// Ready to fire again (after a fire that targeting or caps turned down): the time on
+    /// page and the first movement still count; the pointer's path starts over.
+    pub fn rearm(&mut self) {
+        self.done = false;
+        self.pending = None;
+        self.on_show = None;
+        self.moves.clear();
+        self.deep = false;
     }
 
     /// True once, when the browser layer should push the one history entry the back-button

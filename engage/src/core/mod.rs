@@ -7,5 +7,6 @@ pub mod cap;
 pub mod detect;
 pub mod experiment;
 pub mod form;
+pub mod runner;
 pub mod target;
 pub mod template;
