@@ -11,7 +11,7 @@ const FN = "\u0000f";
    and `off` (kinds 5 and 6) are written by hand in `connect`. The list is generated from
    pkg-config/api.json by `cargo xtask api`. */
 /* generated:methods */
-const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
+const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 profile:4 campaigns.add cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
@@ -20,7 +20,9 @@ export const NAMES = METHODS.split(" ").map((m) => m.split(":")[0]).concat(["flu
 let call = null;
 let debug = false;
 let onError;
-const listeners = { event: [], delivered: [], error: [] };
+const listeners = { event: [], delivered: [], error: [], "popup:shown": [], "popup:dismissed": [], "popup:converted": [] };
+/* Popup events, as the engage module tracks them, for the `popup:*` listeners. */
+const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismissed", "Popup Converted": "popup:converted" };
 const flushes = [];
 /* Waiting for a valid init (`ready()`); `null` once it has run. */
 let waiting = [];
@@ -112,7 +114,45 @@ function emit(name, payload) {
 }
 
 function syncListeners() {
-  run("~events", String(listeners.event.length));
+  let n = listeners.event.length;
+  for (const k in POPUP) n += listeners[POPUP[k]].length;
+  run("~events", String(n));
+}
+
+/* ---- campaigns and the engage module ----
+   Campaigns stay the page's own objects (the engage module reads them with
+   serde-wasm-bindgen). Once a valid init has run and at least one campaign is configured, the
+   engage module is loaded when the browser is idle, so it is ready before the shopper leaves;
+   a page without campaigns loads nothing of it. `loadEngage` is set by the build's entry: the
+   script tag adds shoptrail-engage.js beside itself, the npm package imports shoptrail/engage. */
+let campaigns = [];
+let engage; /* undefined: not loading; true: loading; then the started module */
+let loadEngage;
+let api;
+
+/** Sets how the engage module is loaded: a function returning a Promise of the module. */
+export function setEngage(f) {
+  loadEngage = f;
+}
+
+function report(code, message) {
+  notify(0, code, message);
+}
+
+function engageSoon() {
+  if (engage || !campaigns.length || waiting || !loadEngage) return;
+  engage = true;
+  const go = () => {
+    let p;
+    try { p = Promise.resolve(loadEngage()); } catch (e) { p = Promise.reject(e); }
+    p.then((m) => {
+      engage = m.start(api, campaigns.splice(0), report);
+    }).then(undefined, (e) => {
+      report("engage_unavailable", "the engage module (popups) could not be loaded: " + (e && e.message || e));
+    });
+  };
+  if (typeof requestIdleCallback == "function") requestIdleCallback(go, { timeout: 2000 });
+  else setTimeout(go, 200);
 }
 
 // ---- imports of the wasm ----
@@ -291,6 +331,8 @@ export function notify(kind, a, b) {
     const ev = JSON.parse(a);
     if (debug) console.log("shoptrail event", ev);
     emit("event", ev);
+    const p = ev.type == "track" && POPUP[ev.event];
+    if (p) emit(p, ev.properties);
   } else if (kind == 2) {
     emit("delivered", { count: +a });
   } else if (kind == 3) {
@@ -310,6 +352,7 @@ export function listen(history, capture, dbg, scrollMs) {
   debug = dbg;
   for (const r of waiting.splice(0)) r();
   waiting = null;
+  engageSoon();
   let last = 0;
   const nav = () => { scrollSample(); later("~nav", ""); };
   const life = (e) => {
@@ -360,6 +403,7 @@ function method(name, kind) {
       let c = config;
       if (c && typeof c == "object") {
         onError = typeof c.onError == "function" ? c.onError : undefined;
+        if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
         c = Object.assign({}, c);
         if (typeof c.endpoint == "string") {
           try { c.endpoint = new URL(c.endpoint, location.href).href; } catch (e) { /* Rust says what is wrong */ }
@@ -384,7 +428,7 @@ function method(name, kind) {
 /* Builds the API object around `f`, the wasm's one entry point: `f(method, argsJson)`. */
 export function connect(f) {
   call = f;
-  const api = {};
+  api = {};
   for (const m of METHODS.split(" ")) {
     const [path, kind] = m.split(":");
     const p = path.split(".");
@@ -416,6 +460,15 @@ export function connect(f) {
       l.splice(i, 1);
       syncListeners();
     }
+  };
+  /* Campaigns stay in JavaScript for the engage module (see engageSoon). */
+  api.campaigns.add = function (c) {
+    if (engage && engage !== true) {
+      try { engage.add(c); } catch (e) { /* reported by the module */ }
+      return;
+    }
+    if (c != null) campaigns.push(c);
+    engageSoon();
   };
   /* For the script-tag loader: a click on markup made while the wasm was loading. */
   api.__markup = function (target) {

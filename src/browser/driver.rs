@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 
 /// Calls made before `init` that are kept and replayed by it.
 const MAX_EARLY_CALLS: usize = 1000;
-const BAD_LISTENER: &str = "on(name, callback): name must be \"event\", \"delivered\" or \"error\"";
+const BAD_LISTENER: &str = "on(name, callback): name must be \"event\", \"delivered\", \"error\", \"popup:shown\", \"popup:dismissed\" or \"popup:converted\"";
 const NOT_AN_OBJECT: &str = "init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }";
 
 /// A call kept for later: method, arguments, and when and on which URL it was made.
@@ -122,7 +122,10 @@ fn batch(text: &str) {
 
 fn on(args: &str) -> Option<String> {
     let name = Args::parse(args).text(0).unwrap_or_default();
-    if matches!(name.as_str(), "event" | "delivered" | "error") {
+    if matches!(
+        name.as_str(),
+        "event" | "delivered" | "error" | "popup:shown" | "popup:dismissed" | "popup:converted"
+    ) {
         return Some("1".into());
     }
     run(("~bad_listener".into(), String::new(), now(), None));
@@ -130,7 +133,10 @@ fn on(args: &str) -> Option<String> {
 }
 
 fn is_getter(method: &str) -> bool {
-    matches!(method, "anonymousId" | "userId" | "sessionId" | "cart.get")
+    matches!(
+        method,
+        "anonymousId" | "userId" | "sessionId" | "cart.get" | "profile"
+    )
 }
 
 /// Runs one call on the live engine, keeps it for `init`, or defers it while the engine is

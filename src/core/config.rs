@@ -15,12 +15,14 @@ pub enum Value {
     Bool(bool),
     /// A function (allowed only for callbacks).
     Function,
+    /// An array (its items are not read here: `campaigns` belong to the engage module).
+    List,
     /// Anything else (null, object, array, ...).
     Other,
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 12] = [
+pub const OPTIONS: [&str; 13] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -33,6 +35,7 @@ pub const OPTIONS: [&str; 12] = [
     "capture",
     "jsonLd",
     "compress",
+    "campaigns",
 ];
 
 /// Validated configuration.
@@ -144,6 +147,7 @@ pub fn parse_json(text: &str) -> Result<Config, ConfigError> {
             Some(b't') => Value::Bool(true),
             Some(b'f') => Value::Bool(false),
             Some(b'-' | b'0'..=b'9') => Value::Num(raw.to_string()),
+            Some(b'[') => Value::List,
             _ => Value::Other,
         }
     })
@@ -156,7 +160,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns",
         });
     }
     let endpoint = match get("endpoint") {
@@ -174,6 +178,12 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
             ))
         }
     };
+    if !matches!(get("campaigns"), Value::Missing | Value::List) {
+        return Err(err(
+            "campaigns",
+            "must be an array of campaign objects (see Campaigns in the README)",
+        ));
+    }
     let on_error = get("onError");
     if !matches!(on_error, Value::Missing | Value::Function) {
         return Err(err("onError", "must be a function"));

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod json;
 pub mod money;
 pub mod page;
+pub mod profile;
 pub mod queue;
 pub mod store;
 pub mod time;

@@ -24,6 +24,8 @@ pub const K_FIRST_TOUCH: &str = "shoptrail:first_touch";
 pub const K_LAST_TOUCH: &str = "shoptrail:last_touch";
 /// The cart (its own line format, see `commerce::Cart::encode`).
 pub const K_CART: &str = "shoptrail:cart";
+/// Visits, orders and recently viewed products (see `profile::Profile`).
+pub const K_PROFILE: &str = "shoptrail:profile";
 /// Persisted queues: `shoptrail:q:<page id>`.
 pub const Q_PREFIX: &str = "shoptrail:q:";
 /// The anonymous id's cookie.

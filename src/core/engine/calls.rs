@@ -53,6 +53,7 @@ impl<H: Host> Engine<H> {
             "userId" => return self.user_id.clone(),
             "sessionId" => return Some(json::u64_text(self.session.id)),
             "cart.get" => return Some(Shop::new(&mut self.store).state()),
+            "profile" => return Some(self.profile()),
             "~markup" if self.cfg.capture => {
                 let r = Shop::new(&mut self.store).markup(args::markup(args_json));
                 self.track_all(r, now);

@@ -198,11 +198,15 @@ impl<H: Host> Engine<H> {
         e.queue_key = [store::Q_PREFIX, page_id.get(..8).unwrap_or_default()].concat();
         e.wants_events = e.cfg.debug;
         e.load_anonymous_id();
-        e.session = e
+        let stored = e
             .store
             .get(store::K_SESSION)
-            .and_then(|s| Session::decode(&s))
-            .unwrap_or(e.session);
+            .and_then(|s| Session::decode(&s));
+        match stored {
+            Some(s) => e.session = s,
+            // The first session of this device (or of its storage).
+            None => e.remember(|p| p.visits += 1),
+        }
         e.touch_session(now, true);
         e.adopt_queues(now);
         e.drive(now);
@@ -410,6 +414,11 @@ impl<H: Host> Engine<H> {
 
     /// `track(event, properties)`.
     pub fn track(&mut self, name: &str, properties: &str, now: u64) {
+        match name {
+            "Product Viewed" => self.remember(|p| p.viewed(properties)),
+            "Order Completed" => self.remember(|p| p.orders += 1),
+            _ => {}
+        }
         self.enqueue(
             Body::Track {
                 event: name,

@@ -4,6 +4,7 @@
 use super::{is_valid_user_id, Engine, Host};
 use crate::core::event::{is_object_text, Body, EventError};
 use crate::core::identity::{self, Session};
+use crate::core::profile::Profile;
 use crate::core::{args, json, store};
 use crate::prelude::*;
 use alloc::rc::Rc;
@@ -40,11 +41,27 @@ impl<H: Host> Engine<H> {
             .store
             .get(store::K_SESSION)
             .and_then(|s| Session::decode(&s));
+        let before = stored.unwrap_or(self.session).id;
         let (s, write) = Session::touch(stored.or(Some(self.session)), now);
         if write || stored.is_none() {
             self.store.set(store::K_SESSION, &s.encode());
         }
         self.session = s;
+        if s.id != before {
+            self.remember(|p| p.visits += 1);
+        }
+    }
+
+    /// Changes the stored profile (visits, orders, products viewed).
+    pub(super) fn remember(&mut self, change: impl FnOnce(&mut Profile)) {
+        let mut p = Profile::decode(&self.store.get(store::K_PROFILE).unwrap_or_default());
+        change(&mut p);
+        self.store.set(store::K_PROFILE, &p.encode());
+    }
+
+    /// `profile()`: traits, visits, orders and recently viewed products, as JSON.
+    pub(super) fn profile(&self) -> String {
+        Profile::decode(&self.store.get(store::K_PROFILE).unwrap_or_default()).to_json(&self.traits)
     }
 
     /// `identify(userId?, traits?)`: `traits` (JSON object text) merge into those known.
@@ -120,6 +137,7 @@ impl<H: Host> Engine<H> {
             store::K_FIRST_TOUCH,
             store::K_LAST_TOUCH,
             store::K_CART,
+            store::K_PROFILE,
         ] {
             self.store.remove(k);
         }
@@ -131,6 +149,7 @@ impl<H: Host> Engine<H> {
         self.load_anonymous_id();
         self.session = Session { id: now, last: now };
         self.store.set(store::K_SESSION, &self.session.encode());
+        self.remember(|p| p.visits = 1);
         self.campaign = None;
         self.ctx = Rc::from("");
     }

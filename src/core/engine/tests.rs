@@ -510,6 +510,45 @@ fn bad_calls_are_reported_and_change_nothing() {
 }
 
 #[test]
+fn the_profile_counts_visits_and_orders_and_keeps_products_viewed() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 1_000);
+    r.call("identify", r#"[{"first_name":"Ada"}]"#);
+    r.call(
+        "product.view",
+        r#"[{"product_id":"tea","name":"Tea","price":4.5}]"#,
+    );
+    r.call(
+        "track",
+        r#"["Product Viewed",{"product_id":"mug","image_url":"/m.jpg"}]"#,
+    );
+    r.call("cart.add", r#"[{"product_id":"tea","price":4.5}]"#);
+    r.call("order.complete", r#"[{"order_id":"o-1"}]"#);
+    let p = r.call("profile", "[]").unwrap();
+    assert_eq!(
+        p,
+        r#"{"traits":{"first_name":"Ada"},"visits":1,"orders":1,"viewed":[{"product_id":"mug","image_url":"/m.jpg"},{"product_id":"tea","name":"Tea","price":4.5,"currency":"USD"}]}"#
+    );
+    // A reload in the same session is the same visit; a new session is the next.
+    let mut again = Run::start(host.clone(), cfg(",\"pageViews\":false"), 2_000);
+    assert!(again
+        .call("profile", "[]")
+        .unwrap()
+        .contains("\"visits\":1,"));
+    let later = 2_000 + identity::SESSION_TIMEOUT_MS + 1;
+    let mut next = Run::start(host.clone(), cfg(",\"pageViews\":false"), later);
+    assert!(next
+        .call("profile", "[]")
+        .unwrap()
+        .contains("\"visits\":2,\"orders\":1,"));
+    next.call("reset", "[]");
+    assert_eq!(
+        next.call("profile", "[]").unwrap(),
+        r#"{"traits":{},"visits":1,"orders":0,"viewed":[]}"#
+    );
+}
+
+#[test]
 fn the_cart_gives_segment_events_with_one_cart_id() {
     let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
     r.call(
