@@ -123,17 +123,13 @@ function syncListeners() {
    Campaigns stay the page's own objects (the engage module reads them with
    serde-wasm-bindgen). Once a valid init has run and at least one campaign is configured, the
    engage module is loaded when the browser is idle, so it is ready before the shopper leaves;
-   a page without campaigns loads nothing of it. `loadEngage` is set by the build's entry: the
-   script tag adds shoptrail-engage.js beside itself, the npm package imports shoptrail/engage. */
+   a page without campaigns loads nothing of it. `loadEngage` (a function returning a Promise of
+   the module) is set by the build's entry through `api.__engage`: the script tag adds
+   shoptrail-engage.js beside itself, the npm package imports its engage/ directory. */
 let campaigns = [];
 let engage; /* undefined: not loading; true: loading; then the started module */
 let loadEngage;
 let api;
-
-/** Sets how the engage module is loaded: a function returning a Promise of the module. */
-export function setEngage(f) {
-  loadEngage = f;
-}
 
 function report(code, message) {
   notify(0, code, message);
@@ -146,7 +142,8 @@ function engageSoon() {
     let p;
     try { p = Promise.resolve(loadEngage()); } catch (e) { p = Promise.reject(e); }
     p.then((m) => {
-      engage = m.start(api, campaigns.splice(0), report);
+      m.start(api, campaigns.splice(0), report);
+      engage = m;
     }).then(undefined, (e) => {
       report("engage_unavailable", "the engage module (popups) could not be loaded: " + (e && e.message || e));
     });
@@ -468,6 +465,11 @@ export function connect(f) {
       return;
     }
     if (c != null) campaigns.push(c);
+    engageSoon();
+  };
+  /* For the build's entries: how to load the engage module. */
+  api.__engage = function (f) {
+    loadEngage = f;
     engageSoon();
   };
   /* For the script-tag loader: a click on markup made while the wasm was loading. */

@@ -38,9 +38,29 @@
   /* The build writes the wasm's SRI hash here: the default wasm is fetched with it, so one
      integrity attribute on the script tag covers both files. */
   var wasmSri = "__SHOPTRAIL_WASM_SRI__";
+  /* The engage module (popups), fetched only on pages with campaigns, from beside this script
+     (shoptrail-1.2.3.js -> shoptrail-engage-1.2.3.js) with the hash the build wrote here, or
+     from data-engage. Its own loader fetches its wasm with that wasm's hash. */
+  var engageUrl = data.engage || src.replace(/shoptrail(-[0-9][^\/?]*)?\.js(\?.*)?$/, "shoptrail-engage$1.js");
+  var engageSri = data.engage ? "" : "__SHOPTRAIL_ENGAGE_SRI__";
+  function loadEngage() {
+    return new Promise(function (resolve, reject) {
+      s.__engaged = resolve;
+      var el = document.createElement("script");
+      el.src = engageUrl;
+      el.async = true;
+      if (engageSri) {
+        el.integrity = engageSri;
+        el.crossOrigin = "anonymous";
+      }
+      el.onerror = function () { reject(new Error("could not load " + engageUrl)); };
+      (document.head || document.documentElement).appendChild(el);
+    });
+  }
   var source = data.wasm ? wasmUrl : fetch(wasmUrl, { integrity: wasmSri });
   initWasm({ module_or_path: source }).then(function () {
     var api = boot();
+    api.__engage(loadEngage);
     document.removeEventListener("click", early, true);
     var calls = s.q || [];
     /* Swap each stub for the real function on the same objects, so references the page kept

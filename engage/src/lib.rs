@@ -7,3 +7,6 @@
 #![deny(missing_docs)]
 
 pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+pub mod browser;

@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 
 /// Calls made before `init` that are kept and replayed by it.
 const MAX_EARLY_CALLS: usize = 1000;
-const BAD_LISTENER: &str = "on(name, callback): name must be \"event\", \"delivered\", \"error\", \"popup:shown\", \"popup:dismissed\" or \"popup:converted\"";
+const BAD_LISTENER: &str = "on(name, callback): name must be event, delivered, error or popup:shown, popup:dismissed, popup:converted";
 const NOT_AN_OBJECT: &str = "init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }";
 
 /// A call kept for later: method, arguments, and when and on which URL it was made.

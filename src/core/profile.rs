@@ -22,6 +22,17 @@ const FIELDS: [&str; 7] = [
     "image_url",
 ];
 
+/// What the profile counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen<'a> {
+    /// A session started.
+    Visit,
+    /// An order completed.
+    Order,
+    /// A product viewed, with the event's properties (JSON object text).
+    Product(&'a str),
+}
+
 /// Visits, orders and recently viewed products.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Profile {
@@ -62,6 +73,15 @@ impl Profile {
             out.push_str(v);
         }
         out
+    }
+
+    /// Counts what was seen.
+    pub fn apply(&mut self, seen: Seen) {
+        match seen {
+            Seen::Visit => self.visits += 1,
+            Seen::Order => self.orders += 1,
+            Seen::Product(p) => self.viewed(p),
+        }
     }
 
     /// A Product Viewed with `properties` (JSON object text): kept first, replacing an older

@@ -33,21 +33,25 @@ fn version() -> Result<String> {
         .ok_or_else(|| "no package version in Cargo.toml".into())
 }
 
-/// wasm-bindgen for `target` into `out` (which the caller has emptied), then wasm-opt.
-fn bindgen(wasm: &Path, target: &str, out: &Path) -> Result {
+/// wasm-bindgen for `target` into `out` (which the caller has emptied) as `name`.js and
+/// `name`_bg.wasm, then wasm-opt.
+fn bindgen(wasm: &Path, target: &str, out: &Path, name: &str) -> Result {
     run(cmd("wasm-bindgen")
-        .args(["--target", target, "--out-name", "shoptrail", "--out-dir"])
+        .args(["--target", target, "--out-name", name, "--out-dir"])
         .arg(out)
         .arg(wasm))?;
-    let bg = out.join("shoptrail_bg.wasm");
+    let bg = out.join(format!("{name}_bg.wasm"));
     // --low-memory-unused: Rust never uses the first 1 KiB of linear memory. The producers
     // and target-features sections only describe the build: browsers do not read them.
+    // --converge repeats the passes while they still shrink the module (160 B brotli on the
+    // tracker).
     // SHOPTRAIL_WASM_OPT adds wasm-opt flags, to measure a setting before adopting it
     // (for example `-ocimfs 40` to limit inlining).
     let extra = std::env::var("SHOPTRAIL_WASM_OPT").unwrap_or_default();
     run(cmd("wasm-opt")
         .args([
             "-Oz",
+            "--converge",
             "--low-memory-unused",
             "--strip-producers",
             "--strip-target-features",
@@ -118,8 +122,99 @@ fn host_snippet(out: &Path) -> Result<PathBuf> {
         .ok_or_else(|| format!("{}: no js/host.js snippet", snippets.display()))
 }
 
-/// Builds `pkg/` and `dist/`. Returns the brotli size of what the script tag downloads.
-pub fn build() -> Result<usize> {
+/// Brotli bytes of what a shopper downloads: the tracker (script tag) on every page, the engage
+/// module only on pages with campaigns.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// dist/shoptrail.js + dist/shoptrail.wasm.
+    pub tracker: usize,
+    /// dist/shoptrail-engage.js + dist/shoptrail-engage.wasm.
+    pub engage: usize,
+}
+
+/// esbuild: one minified classic script (an IIFE: nothing leaks into the page) from `entry`.
+fn bundle(entry: &Path, out: &Path, banner: &str) -> Result {
+    run(cmd("esbuild")
+        .arg(entry)
+        .args([
+            "--bundle",
+            "--format=iife",
+            "--minify",
+            "--target=es2020",
+            "--log-level=error",
+        ])
+        .arg(format!("--banner:js=/*! {banner} | MIT OR Apache-2.0 */"))
+        .arg(format!("--outfile={}", out.display())))
+}
+
+/// The engage module: `pkg/engage/` (bundler), `pkg/web/engage/` (no bundler) and
+/// `dist/shoptrail-engage.{js,wasm}` (script tag). Returns the SRI of the script-tag JS.
+fn build_engage(version: &str) -> Result<String> {
+    let root = root();
+    run(cmd("cargo").args([
+        "build",
+        "--release",
+        "-p",
+        "shoptrail-engage",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail_engage.wasm");
+    let (pkg, web) = (root.join("pkg/engage"), root.join("pkg/web/engage"));
+    std::thread::scope(|scope| {
+        let jobs = [("bundler", &pkg), ("web", &web)]
+            .map(|(target, out)| scope.spawn(|| bindgen(&wasm, target, out, "shoptrail_engage")));
+        jobs.into_iter()
+            .map(|j| {
+                j.join()
+                    .unwrap_or_else(|_| Err("a wasm-bindgen job panicked".into()))
+            })
+            .collect::<Result<Vec<()>>>()
+    })?;
+    for dir in [&pkg, &web] {
+        for junk in [".gitignore", "package.json", "shoptrail_engage.d.ts"] {
+            let _ = std::fs::remove_file(dir.join(junk));
+        }
+    }
+    let dist = root.join("dist");
+    let bytes = std::fs::read(web.join("shoptrail_engage_bg.wasm")).map_err(fs_err(&web))?;
+    write(&dist.join("shoptrail-engage.wasm"), &bytes)?;
+    let wasm_sri = sri(&dist.join("shoptrail-engage.wasm"))?;
+    let loader = read(&root.join("pkg-config/engage-loader.js"))?
+        .replace("__SHOPTRAIL_ENGAGE_WASM_SRI__", &wasm_sri);
+    let entry = root.join("target/shoptrail-script/engage.js");
+    write(
+        &entry,
+        format!(
+            "import initWasm, {{ start, add, shutdown }} from {:?};
+{loader}",
+            web.join("shoptrail_engage.js").display().to_string()
+        )
+        .as_bytes(),
+    )?;
+    bundle(
+        &entry,
+        &dist.join("shoptrail-engage.js"),
+        &format!("shoptrail engage {version}"),
+    )?;
+    let js_sri = sri(&dist.join("shoptrail-engage.js"))?;
+    for ext in ["js", "wasm"] {
+        let from = dist.join(format!("shoptrail-engage.{ext}"));
+        std::fs::copy(
+            &from,
+            dist.join(format!("shoptrail-engage-{version}.{ext}")),
+        )
+        .map_err(fs_err(&from))?;
+    }
+    Ok(format!(
+        "shoptrail-engage-{version}.js {js_sri}
+shoptrail-engage-{version}.wasm {wasm_sri}
+"
+    ))
+}
+
+/// Builds `pkg/` and `dist/`. Returns the brotli sizes of what a shopper downloads.
+pub fn build() -> Result<Sizes> {
     let root = root();
     run(cmd("cargo").args([
         "build",
@@ -140,7 +235,7 @@ pub fn build() -> Result<usize> {
     let _ = std::fs::remove_dir_all(&pkg);
     std::thread::scope(|scope| {
         let jobs = [("bundler", &pkg), ("web", &web)]
-            .map(|(target, out)| scope.spawn(|| bindgen(&wasm, target, out)));
+            .map(|(target, out)| scope.spawn(|| bindgen(&wasm, target, out, "shoptrail")));
         jobs.into_iter()
             .map(|j| {
                 j.join()
@@ -173,11 +268,18 @@ pub fn build() -> Result<usize> {
     // minified) and the wasm, under plain and versioned names, with SRI hashes.
     let dist = root.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
+    let engage_sri = build_engage(&version)?;
+    let engage_js_sri = engage_sri
+        .split_whitespace()
+        .nth(1)
+        .ok_or("no engage SRI")?
+        .to_string();
     let wasm_bytes = std::fs::read(web.join("shoptrail_bg.wasm")).map_err(fs_err(&web))?;
     write(&dist.join("shoptrail.wasm"), &wasm_bytes)?;
     let wasm_sri = sri(&dist.join("shoptrail.wasm"))?;
-    let loader =
-        read(&root.join("pkg-config/loader.js"))?.replace("__SHOPTRAIL_WASM_SRI__", &wasm_sri);
+    let loader = read(&root.join("pkg-config/loader.js"))?
+        .replace("__SHOPTRAIL_WASM_SRI__", &wasm_sri)
+        .replace("__SHOPTRAIL_ENGAGE_SRI__", &engage_js_sri);
     let entry = root.join("target/shoptrail-script/entry.js");
     let glue = web.join("shoptrail.js");
     let host = host_snippet(&web)?;
@@ -190,19 +292,11 @@ pub fn build() -> Result<usize> {
         )
         .as_bytes(),
     )?;
-    run(cmd("esbuild")
-        .arg(&entry)
-        .args([
-            "--bundle",
-            "--format=iife",
-            "--minify",
-            "--target=es2020",
-            "--log-level=error",
-        ])
-        .arg(format!(
-            "--banner:js=/*! shoptrail {version} | MIT OR Apache-2.0 */"
-        ))
-        .arg(format!("--outfile={}", dist.join("shoptrail.js").display())))?;
+    bundle(
+        &entry,
+        &dist.join("shoptrail.js"),
+        &format!("shoptrail {version}"),
+    )?;
     let js_sri = sri(&dist.join("shoptrail.js"))?;
     for ext in ["js", "wasm"] {
         let from = dist.join(format!("shoptrail.{ext}"));
@@ -217,13 +311,19 @@ pub fn build() -> Result<usize> {
     );
     write(
         &dist.join("SRI.txt"),
-        format!("shoptrail-{version}.js {js_sri}\nshoptrail-{version}.wasm {wasm_sri}\n")
-            .as_bytes(),
+        format!(
+            "shoptrail-{version}.js {js_sri}\nshoptrail-{version}.wasm {wasm_sri}\n{engage_sri}"
+        )
+        .as_bytes(),
     )?;
 
-    let (_, _, br) = size_report(&[dist.join("shoptrail.js"), dist.join("shoptrail.wasm")])?;
+    let (_, _, tracker) = size_report(&[dist.join("shoptrail.js"), dist.join("shoptrail.wasm")])?;
+    let (_, _, engage) = size_report(&[
+        dist.join("shoptrail-engage.js"),
+        dist.join("shoptrail-engage.wasm"),
+    ])?;
     eprintln!("built pkg/ (npm package) and dist/ (script tag)");
-    Ok(br)
+    Ok(Sizes { tracker, engage })
 }
 
 /// A collector process, stopped when dropped.
@@ -394,14 +494,8 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     steps.run("host tests (core, collector)", || {
         run(cmd("cargo").args(["test", "--workspace"]))
     })?;
-    let br = steps.run("build pkg/ and dist/", build)?;
-    let budget = budget()?;
-    if br > budget {
-        return Err(format!(
-            "the script tag is {br} B brotli, over the budget of {budget} B in size-budget.txt"
-        ));
-    }
-    eprintln!("size: {br} B brotli, within the budget of {budget} B");
+    let sizes = steps.run("build pkg/ and dist/", build)?;
+    check_budget(sizes)?;
     steps.run("build collector", || {
         run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))
     })?;
@@ -445,9 +539,7 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
 /// `cargo xtask size`: build, print sizes and the largest items of the wasm.
 pub fn size() -> Result {
     tools::setup_build()?;
-    let br = build()?;
-    let budget = budget()?;
-    eprintln!("brotli total {br} B, budget {budget} B (size-budget.txt)");
+    let sizes = build()?;
     let wasm = root().join("target/wasm32-unknown-unknown/release/shoptrail_tracker.wasm");
     let bytes = std::fs::read(&wasm).map_err(fs_err(&wasm))?;
     let cats = crate::wasm_check::categories(&bytes)?;
@@ -482,22 +574,35 @@ pub fn size() -> Result {
     } else {
         eprintln!("(install twiggy with `cargo install twiggy --locked` for a breakdown)");
     }
-    if br > budget {
-        return Err(format!(
-            "brotli total {br} B is over the budget of {budget} B"
-        ));
-    }
-    Ok(())
+    check_budget(sizes)
 }
 
-/// The brotli budget for loader + wasm, kept in `size-budget.txt`.
-pub fn budget() -> Result<usize> {
+/// The brotli budget of `what` (`tracker` or `engage`), kept in `size-budget.txt` as a line
+/// `what bytes`.
+pub fn budget(what: &str) -> Result<usize> {
     let path = root().join("size-budget.txt");
     read(&path)?
         .lines()
-        .find(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
-        .and_then(|l| l.trim().parse().ok())
-        .ok_or_else(|| format!("{}: no byte count", path.display()))
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .find_map(|l| l.trim().strip_prefix(what)?.trim().parse().ok())
+        .ok_or_else(|| format!("{}: no `{what} <bytes>` line", path.display()))
+}
+
+/// Fails when the tracker or the engage module is over its budget.
+fn check_budget(sizes: Sizes) -> Result {
+    for (what, br, file) in [
+        ("tracker", sizes.tracker, "dist/shoptrail.{js,wasm}"),
+        ("engage", sizes.engage, "dist/shoptrail-engage.{js,wasm}"),
+    ] {
+        let budget = budget(what)?;
+        if br > budget {
+            return Err(format!(
+                "{what} ({file}) is {br} B brotli, over its budget of {budget} B in size-budget.txt"
+            ));
+        }
+        eprintln!("size: {what} {br} B brotli, within its budget of {budget} B");
+    }
+    Ok(())
 }
 
 /// `cargo xtask bench`: shoptrail and its peers side by side (see bench/README.md).

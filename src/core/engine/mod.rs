@@ -19,6 +19,7 @@ pub use pages::PageViews;
 use super::config::Config;
 use super::event::{self, Body, Envelope, PageInfo};
 use super::identity::Session;
+use super::profile::Seen;
 use super::queue::{Queue, Report, Settings};
 use super::store::{self, Backend, Port};
 use super::{campaign, id, json, page};
@@ -205,7 +206,7 @@ impl<H: Host> Engine<H> {
         match stored {
             Some(s) => e.session = s,
             // The first session of this device (or of its storage).
-            None => e.remember(|p| p.visits += 1),
+            None => e.remember(Seen::Visit),
         }
         e.touch_session(now, true);
         e.adopt_queues(now);
@@ -415,8 +416,8 @@ impl<H: Host> Engine<H> {
     /// `track(event, properties)`.
     pub fn track(&mut self, name: &str, properties: &str, now: u64) {
         match name {
-            "Product Viewed" => self.remember(|p| p.viewed(properties)),
-            "Order Completed" => self.remember(|p| p.orders += 1),
+            "Product Viewed" => self.remember(Seen::Product(properties)),
+            "Order Completed" => self.remember(Seen::Order),
             _ => {}
         }
         self.enqueue(

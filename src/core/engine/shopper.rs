@@ -4,7 +4,7 @@
 use super::{is_valid_user_id, Engine, Host};
 use crate::core::event::{is_object_text, Body, EventError};
 use crate::core::identity::{self, Session};
-use crate::core::profile::Profile;
+use crate::core::profile::{Profile, Seen};
 use crate::core::{args, json, store};
 use crate::prelude::*;
 use alloc::rc::Rc;
@@ -48,14 +48,14 @@ impl<H: Host> Engine<H> {
         }
         self.session = s;
         if s.id != before {
-            self.remember(|p| p.visits += 1);
+            self.remember(Seen::Visit);
         }
     }
 
     /// Changes the stored profile (visits, orders, products viewed).
-    pub(super) fn remember(&mut self, change: impl FnOnce(&mut Profile)) {
+    pub(super) fn remember(&mut self, seen: Seen) {
         let mut p = Profile::decode(&self.store.get(store::K_PROFILE).unwrap_or_default());
-        change(&mut p);
+        p.apply(seen);
         self.store.set(store::K_PROFILE, &p.encode());
     }
 
@@ -149,7 +149,7 @@ impl<H: Host> Engine<H> {
         self.load_anonymous_id();
         self.session = Session { id: now, last: now };
         self.store.set(store::K_SESSION, &self.session.encode());
-        self.remember(|p| p.visits = 1);
+        self.remember(Seen::Visit);
         self.campaign = None;
         self.ctx = Rc::from("");
     }

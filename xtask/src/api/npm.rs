@@ -23,7 +23,9 @@ fn npm_index(api: &Api) -> String {
     format!(
         "/* shoptrail for bundlers. {GENERATED} */\n\
          import {{ boot }} from \"./shoptrail.js\";\n\n\
-         const api = boot();\n\n\
+         const api = boot();\n\
+         /* The engage module (popups) is its own chunk, imported only when campaigns are configured. */\n\
+         api.__engage(() => import(\"./engage/index.js\"));\n\n\
          export const {};\n\
          export const {};\n\
          export default api;\n",
@@ -80,6 +82,11 @@ async function start(input) {{
   if (arg !== undefined && Object.getPrototypeOf(arg) !== Object.prototype) arg = {{ module_or_path: arg }};
   await initWasm(arg);
   api = boot();
+  /* The engage module (popups), fetched only when campaigns are configured. */
+  api.__engage(() => import("./engage/shoptrail_engage.js").then(async (m) => {{
+    await m.default();
+    return m;
+  }}));
   while (queue.length) {{
     const [path, args, resolve] = queue.shift();
     let r;
@@ -261,9 +268,26 @@ fn npm_dts(api: &Api, web: bool) -> String {
     o
 }
 
+/// `pkg/engage/index.js`: the engage module for bundlers.
+const ENGAGE_INDEX: &str =
+    "/* shoptrail's engage module (popups) for bundlers. The tracker imports it itself when\n   \
+    campaigns are configured (`init({ campaigns })` or `campaigns.add`); importing it yourself\n   \
+    only preloads it. */\n\
+    export { start, add, shutdown } from \"./shoptrail_engage.js\";\n";
+
+/// `pkg/engage/index.d.ts`.
+const ENGAGE_DTS: &str = "/** Starts campaigns with the tracker's API object (the tracker calls it). */\n\
+    export declare function start(api: unknown, campaigns: unknown[], report: (code: string, message: string) => void): void;\n\
+    /** Adds or replaces one campaign. */\n\
+    export declare function add(campaign: unknown): void;\n\
+    /** Removes every listener, timer and node the engage module added. */\n\
+    export declare function shutdown(): void;\n";
+
 /// The files [`write_npm`] writes, by path inside the package.
 pub fn npm_files(api: &Api) -> Vec<(&'static str, String)> {
     vec![
+        ("engage/index.js", ENGAGE_INDEX.to_string()),
+        ("engage/index.d.ts", ENGAGE_DTS.to_string()),
         ("index.js", npm_index(api)),
         ("web/index.js", npm_web(api)),
         ("node.js", npm_node(api)),

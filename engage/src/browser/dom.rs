@@ -1,0 +1,108 @@
+//! Thin DOM helpers: elements with text (never HTML), owned event listeners that remove
+//! themselves when dropped, and the page's facts.
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{AddEventListenerOptions, Document, Element, Event, EventTarget};
+
+/// The window's document.
+pub fn document() -> Option<Document> {
+    web_sys::window()?.document()
+}
+
+/// Unix ms.
+pub fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A new element of `tag` with `class` (empty: none).
+pub fn el(doc: &Document, tag: &str, class: &str) -> Option<Element> {
+    let e = doc.create_element(tag).ok()?;
+    if !class.is_empty() {
+        e.set_class_name(class);
+    }
+    Some(e)
+}
+
+/// Appends a new element with `text` as its text content: text, never markup.
+pub fn text_el(
+    doc: &Document,
+    parent: &Element,
+    tag: &str,
+    class: &str,
+    text: &str,
+) -> Option<Element> {
+    let e = el(doc, tag, class)?;
+    e.set_text_content(Some(text));
+    parent.append_child(&e).ok()?;
+    Some(e)
+}
+
+/// Sets attributes, ignoring failures (an invalid name).
+pub fn attrs(e: &Element, list: &[(&str, &str)]) {
+    for (k, v) in list {
+        let _ = e.set_attribute(k, v);
+    }
+}
+
+/// An event listener that is removed when dropped.
+#[must_use]
+pub struct Listener {
+    target: EventTarget,
+    name: &'static str,
+    capture: bool,
+    f: Closure<dyn FnMut(Event)>,
+}
+
+impl core::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Listener {
+    /// Listens to `name` on `target` (passive; in the capture phase when `capture`).
+    pub fn new(
+        target: &EventTarget,
+        name: &'static str,
+        capture: bool,
+        f: impl FnMut(Event) + 'static,
+    ) -> Listener {
+        let f = Closure::<dyn FnMut(Event)>::new(f);
+        let opts = AddEventListenerOptions::new();
+        opts.set_capture(capture);
+        opts.set_passive(!matches!(name, "keydown" | "submit" | "click"));
+        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+            name,
+            f.as_ref().unchecked_ref(),
+            &opts,
+        );
+        Listener {
+            target: target.clone(),
+            name,
+            capture,
+            f,
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.target.remove_event_listener_with_callback_and_bool(
+            self.name,
+            self.f.as_ref().unchecked_ref(),
+            self.capture,
+        );
+    }
+}
+
+/// Whether `target` is a form field (input, select, textarea, contenteditable).
+pub fn is_field(target: &JsValue) -> bool {
+    let Some(e) = target.dyn_ref::<Element>() else {
+        return false;
+    };
+    let tag = e.tag_name().to_ascii_lowercase();
+    matches!(tag.as_str(), "input" | "select" | "textarea")
+        || e.get_attribute("contenteditable")
+            .is_some_and(|v| v != "false")
+}
