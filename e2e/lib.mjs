@@ -54,6 +54,21 @@ export async function launch() {
   return { context, close: async () => { await context.close(); profile.cleanup(); } };
 }
 
+/** A second, non-persistent Chromium with a phone-like context: touch, no hovering pointer
+ * (`(hover: none)`), a 390 px wide viewport. */
+export async function launchMobile() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 760 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,
+  });
+  return { context, close: () => browser.close() };
+}
+
 /** The collector's stored events for a query object. */
 export async function events(base, query = {}) {
   const qs = new URLSearchParams({ limit: "10000", ...query });

@@ -466,11 +466,15 @@ impl Detector {
             }
             Trigger::Exit(e) if !self.hover && self.armed(now) => {
                 let (up, within) = (e.scroll_up, e.scroll_within);
-                // The highest point of the last `within` ms, and a page scrolled down before.
-                let from = self
+                // The highest point of the last `within` ms, counting where the page was when
+                // they began (the last sample before them: a jump is one sample), and a page
+                // scrolled down before.
+                let recent = self
                     .scrolls
                     .iter()
-                    .filter(|(t, _)| now.saturating_sub(*t) <= within)
+                    .position(|(t, _)| now.saturating_sub(*t) <= within)?;
+                let from = self.scrolls[recent.saturating_sub(1)..]
+                    .iter()
                     .map(|&(_, y)| y)
                     .max()?;
                 (self.max_scroll >= up && from - y >= up).then(|| self.fire(Fire::ScrollUp))?

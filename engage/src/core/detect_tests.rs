@@ -15,7 +15,7 @@ macro_rules! traces {
     };
 }
 
-const TRACES: [(&str, &str); 25] = traces![
+const TRACES: [(&str, &str); 26] = traces![
     "top-exit",
     "flick",
     "scrollbar-drag",
@@ -33,6 +33,7 @@ const TRACES: [(&str, &str); 25] = traces![
     "hidden-during-grace",
     "touch-scroll-up",
     "touch-scroll-up-slow",
+    "touch-scroll-jump",
     "touch-scroll-up-too-early",
     "touch-tab-return",
     "touch-tab-return-short",

@@ -197,6 +197,11 @@ const TARGETS: &[Target] = &[
         required: &["stub"],
     },
     Target {
+        path: "e2e/fixtures/engage.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
         path: "js/host.js",
         style: Style::Js,
         required: &["methods"],

@@ -1,0 +1,234 @@
+// The engage module in Chromium: loaded only on pages with campaigns, the popup on a real exit
+// (the mouse leaving through the top; on a phone, a fast scroll up and a return to the tab),
+// never on a misfire, a modal dialog in the accessibility tree that works by keyboard, text that
+// stays text, and the events a shop measures with.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { suite, events, until, launchMobile } from "../lib.mjs";
+
+const ctx = suite("engage");
+
+/** Opens the fixture with the campaigns of `query` for a new shopper (storage cleared). */
+async function open(page, query) {
+  await page.goto(`${ctx.collector.url}/fixtures/engage.html?c=`);
+  await page.evaluate(() => localStorage.clear());
+  await page.context().clearCookies();
+  const requests = [];
+  page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+  await page.goto(`${ctx.collector.url}/fixtures/engage.html?${query}`);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  await page.evaluate(() => window.shoptrail.ready());
+  return requests;
+}
+
+/** The page's accessibility tree (it includes closed shadow roots), flattened. */
+async function ax(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+  await cdp.detach();
+  return nodes.filter((n) => !n.ignored).map((n) => ({
+    role: n.role?.value,
+    name: n.name?.value ?? "",
+    props: Object.fromEntries((n.properties || []).map((p) => [p.name, p.value?.value])),
+  }));
+}
+
+const dialog = async (page) => (await ax(page)).find((n) => n.role === "dialog");
+const focused = async (page) => (await ax(page)).filter((n) => n.props.focused === true && n.role !== "RootWebArea").pop();
+const popups = (page) => page.evaluate(() => window.popups.map((p) => [p[0], p[1].how || ""]));
+
+/** The pointer moves inside the page, then up and out through the top. */
+async function exitTop(page) {
+  for (const y of [400, 300, 200, 120, 60, 20]) await page.mouse.move(640, y);
+  await page.mouse.move(640, -8);
+}
+
+async function stored(aid, pred, what) {
+  return until(async () => {
+    const e = await events(ctx.collector.url, { anonymousId: aid });
+    return pred(e) && e;
+  }, 10000, what);
+}
+
+test("a page without campaigns requests nothing of the engage module", async () => {
+  const page = await ctx.browser.context.newPage();
+  const requests = await open(page, "c=");
+  await page.mouse.move(640, 300);
+  await page.waitForTimeout(1500);
+  await exitTop(page);
+  await page.waitForTimeout(500);
+  assert.deepEqual(requests.filter((p) => p.includes("shoptrail-engage")), []);
+  assert.equal(await page.evaluate(() => !!document.querySelector("[data-shoptrail-popup]")), false);
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+  await page.close();
+});
+
+test("leaving through the top shows the popup once; misfires do not; Escape dismisses and gives focus back", async () => {
+  const page = await ctx.browser.context.newPage();
+  const requests = await open(page, "c=exit,bad");
+  await until(() => requests.some((p) => p.endsWith("shoptrail-engage.wasm")), 5000, "the engage module");
+  await until(() => page.evaluate(() => window.errors.length > 0), 5000, "the invalid campaign's report");
+  assert.deepEqual(await page.evaluate(() => window.errors),
+    ["invalid_campaign: campaigns[1].trigger.sensitivity must be 10-100"]);
+  await page.evaluate(() => window.shoptrail.cart.add({ product_id: "tea", name: "Green tea", price: 4.5 }, 2));
+  // Too early (minTime 1 s), then out by the side, then with a field focused: nothing.
+  await exitTop(page);
+  await page.waitForTimeout(1200);
+  for (const x of [400, 200, 60, 10]) await page.mouse.move(x, 400);
+  await page.mouse.move(-5, 400);
+  await page.mouse.move(300, 300);
+  await page.focus("#search");
+  await exitTop(page);
+  await page.waitForTimeout(500);
+  assert.equal(await dialog(page), undefined, "no popup on a misfire");
+  await page.click("#outside");
+  await exitTop(page);
+  const d = await until(() => dialog(page), 3000, "the popup");
+  assert.equal(d.name, "Wait, friend!");
+  assert.equal(d.props.modal, true);
+  const names = (await ax(page)).map((n) => n.name);
+  assert.ok(names.includes("Your cart holds 2 items."), names.join("|"));
+  assert.ok(names.includes("Green tea × 2"), names.join("|"));
+  assert.equal((await focused(page)).name, "Back to my cart");
+  await page.keyboard.press("Escape");
+  await until(async () => !(await dialog(page)), 2000, "the popup to close");
+  assert.equal((await focused(page)).name, "a button on the page", "focus returns");
+  assert.deepEqual(await popups(page), [["popup:shown", ""], ["popup:dismissed", "escape"]]);
+  // Once per page view, and the cap holds across a reload.
+  await page.mouse.move(640, 300);
+  await exitTop(page);
+  await page.reload();
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  await page.mouse.move(640, 300);
+  await page.waitForTimeout(1300);
+  await exitTop(page);
+  await page.waitForTimeout(600);
+  assert.equal(await dialog(page), undefined, "not again after a dismissal");
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  await page.evaluate(() => window.shoptrail.flush());
+  const evs = await stored(aid, (e) => e.some((x) => x.event === "Popup Dismissed"), "popup events");
+  const shown = evs.filter((e) => e.event === "Popup Shown");
+  assert.equal(shown.length, 1);
+  assert.deepEqual(shown[0].properties, { campaign_id: "exit-offer", trigger: "exit_top" });
+  assert.equal(evs.find((e) => e.event === "Popup Dismissed").properties.how, "escape");
+  await page.close();
+});
+
+test("keyboard only: the focus stays in the dialog, the form validates next to the field and submits", async () => {
+  const page = await ctx.browser.context.newPage();
+  await open(page, "c=news");
+  const d = await until(() => dialog(page), 5000, "the newsletter popup");
+  assert.equal(d.name, "Join the list");
+  assert.equal((await focused(page)).role, "textbox", "the email field has focus");
+  await page.keyboard.type("not-an-email");
+  await page.keyboard.press("Enter");
+  const err = await until(async () => (await ax(page)).find((n) => n.name.startsWith("Enter an email address")), 2000, "the error");
+  assert.ok(err);
+  const field = (await focused(page));
+  assert.equal(field.props.invalid, "true", JSON.stringify(field));
+  // Tab from the last control wraps to the first (the close button), Shift+Tab back.
+  for (let i = 0; i < 12; i++) await page.keyboard.press("Tab");
+  assert.ok((await dialog(page)), "still open");
+  const inside = new Set(["Close", "Email", "Phone", "City", "How often?", "Sign me up", "Send me text messages about offers. Reply STOP to opt out."]);
+  const f = await focused(page);
+  assert.ok(inside.has(f.name) || f.role === "checkbox" || f.role === "combobox", JSON.stringify(f));
+  // Shift+Tab back to the email field.
+  let guard = 0;
+  while (!(await focused(page)).name.startsWith("Email") && guard++ < 12) await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type("Ada@Example.com");
+  await page.keyboard.press("Enter");
+  await until(async () => (await ax(page)).some((n) => n.name === "You are on the list."), 2000, "the thank-you line");
+  assert.deepEqual(await popups(page), [["popup:shown", ""], ["popup:converted", "form"]]);
+  await page.keyboard.press("Escape");
+  await until(async () => !(await dialog(page)), 2000, "the popup to close");
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  await page.evaluate(() => window.shoptrail.flush());
+  const evs = await stored(aid, (e) => e.some((x) => x.event === "Signed Up"), "Signed Up");
+  const ident = evs.find((e) => e.type === "identify");
+  assert.equal(ident.traits.email, "ada@example.com");
+  assert.equal(ident.traits.subscribed, true);
+  assert.equal(ident.traits.email_frequency, "weekly");
+  assert.equal(evs.filter((e) => e.event === "Popup Dismissed").length, 0, "closing after converting is not a dismissal");
+  await page.close();
+});
+
+test("merchant and shopper text stays text: an XSS corpus renders inert", async () => {
+  const page = await ctx.browser.context.newPage();
+  await open(page, "c=");
+  await page.evaluate(() => {
+    window.shoptrail.identify({ first_name: "<img src=x onerror=window.pwned=6>" });
+    window.shoptrail.product.view({ product_id: "p1", name: "<script>window.pwned=7</script>", price: 1, image_url: "javascript:window.pwned=8" });
+  });
+  await page.evaluate(() => window.shoptrail.flush());
+  // The same shopper (storage kept) on a page with the campaign.
+  await page.goto(`${ctx.collector.url}/fixtures/engage.html?c=xss`);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  const d = await until(() => dialog(page), 5000, "the popup");
+  assert.equal(d.name, "<img src=x onerror=\"window.pwned=1\"><img src=x onerror=window.pwned=6>");
+  const names = (await ax(page)).map((n) => n.name);
+  for (const text of ["<script>window.pwned=2</script>", "<b onmouseover=window.pwned=3>X</b>", "<svg onload=window.pwned=4>", "<script>window.pwned=7</script>"]) {
+    assert.ok(names.includes(text), `${text} in ${names.join("|")}`);
+  }
+  await page.mouse.move(300, 300);
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  assert.equal(await page.evaluate(() => document.querySelectorAll("img,script:not([src]):not(:first-of-type),svg,b").length), 0);
+  await page.close();
+});
+
+test("experiments: Experiment Viewed for control and variants alike; control sees nothing", async () => {
+  const arms = [];
+  for (let i = 0; i < 6; i++) {
+    const page = await ctx.browser.context.newPage();
+    // A new shopper each time: a fresh anonymous id.
+    await open(page, "c=ab");
+    const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+    await page.waitForTimeout(1600);
+    const d = await dialog(page);
+    await page.evaluate(() => window.shoptrail.flush());
+    const evs = await stored(aid, (e) => e.some((x) => x.event === "Experiment Viewed"), "Experiment Viewed");
+    const viewed = evs.find((e) => e.event === "Experiment Viewed").properties;
+    assert.equal(viewed.experiment_id, "ab");
+    if (viewed.variation_id === "control") assert.equal(d, undefined, "control sees nothing");
+    else assert.equal(d.name, viewed.variation_id.toUpperCase());
+    arms.push(viewed.variation_id);
+    await page.close();
+  }
+  assert.ok(arms.every((a) => ["a", "b", "control"].includes(a)), arms.join());
+});
+
+test("phone: a fast scroll up after scrolling down, and the return to a tab hidden long enough", async () => {
+  const mobile = await launchMobile();
+  try {
+    const page = await mobile.context.newPage();
+    await open(page, "c=mobile");
+    await page.mouse.wheel(0, 1200);
+    await page.waitForTimeout(1300);
+    assert.equal(await dialog(page), undefined);
+    await page.mouse.wheel(0, -800);
+    const d = await until(() => dialog(page), 3000, "the popup on scroll up");
+    assert.equal(d.name, "Before you go");
+    assert.deepEqual(await page.evaluate(() => window.popups[0][1].trigger), "scroll_up");
+    await page.close();
+
+    // Tab return. Headless Chromium does not hide a background tab, so the page is told it is
+    // hidden the way a browser tells it: `document.hidden` and a visibilitychange event.
+    const tab = await mobile.context.newPage();
+    await open(tab, "c=mobile&minTime=500");
+    await tab.waitForTimeout(800);
+    const visibility = (hidden) => tab.evaluate((h) => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+    await visibility(true);
+    await tab.waitForTimeout(1300);
+    assert.equal(await dialog(tab), undefined, "never while hidden");
+    await visibility(false);
+    await until(() => dialog(tab), 3000, "the popup on return");
+    assert.equal(await tab.evaluate(() => window.popups[0][1].trigger), "tab_return");
+  } finally {
+    await mobile.close();
+  }
+});
