@@ -355,9 +355,15 @@ impl Invalid {
 pub fn read<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Campaign, Invalid> {
     let c: Campaign = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        // serde-wasm-bindgen's errors are JavaScript errors, written `Error: <message>`.
+        let message = match message.strip_prefix("Error: ") {
+            Some(m) => m.to_string(),
+            None => message,
+        };
         Invalid {
             path: if path == "." { String::new() } else { path },
-            message: e.into_inner().to_string(),
+            message,
         }
     })?;
     c.check()?;
