@@ -145,7 +145,7 @@ function engageSoon() {
       m.start(api, campaigns.splice(0), report);
       engage = m;
     }).then(undefined, (e) => {
-      report("engage_unavailable", "the engage module (popups) could not be loaded: " + (e && e.message || e));
+      report("engage_unavailable", "could not load the engage module: " + (e && e.message || e));
     });
   };
   if (typeof requestIdleCallback == "function") requestIdleCallback(go, { timeout: 2000 });

@@ -6,7 +6,9 @@
   var me = document.currentScript, s = window.shoptrail;
   var src = (me && me.src) || "";
   var wasmUrl = (me && me.dataset && me.dataset.wasm) || src.replace(/\.js(\?.*)?$/, ".wasm");
-  var ready = initWasm({ module_or_path: fetch(wasmUrl, { integrity: "__SHOPTRAIL_ENGAGE_WASM_SRI__" }) })
-    .then(function () { return { start: start, add: add, shutdown: shutdown }; });
+  var ready = compileWasm(fetch(wasmUrl, { integrity: "__SHOPTRAIL_ENGAGE_WASM_SRI__" })).then(function (module) {
+    initSync({ module: module });
+    return { start: start, add: add, shutdown: shutdown };
+  });
   if (s && typeof s.__engaged === "function") s.__engaged(ready);
 })();

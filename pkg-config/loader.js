@@ -1,7 +1,7 @@
 /* shoptrail script-tag loader. `cargo xtask build` bundles this file with wasm-bindgen's `web`
-   glue and the JavaScript host (js/host.js) into one classic script, dist/shoptrail.js, in which
-   `initWasm`, `boot` and `NAMES` (every public method name) are imported above and nothing
-   leaks into the page. */
+   glue, the JavaScript host (js/host.js) and pkg-config/compile.js into one classic script,
+   dist/shoptrail.js, in which `initSync`, `boot`, `NAMES` (every public method name) and
+   `compileWasm` are imported above and nothing leaks into the page. */
 (function () {
   var w = window, s = w.shoptrail, me = document.currentScript;
   /* `cart.add` lives at s.cart.add: the object that holds a name, and the name's last part. */
@@ -48,17 +48,16 @@
       s.__engaged = resolve;
       var el = document.createElement("script");
       el.src = engageUrl;
-      el.async = true;
       if (engageSri) {
         el.integrity = engageSri;
         el.crossOrigin = "anonymous";
       }
       el.onerror = function () { reject(new Error("could not load " + engageUrl)); };
-      (document.head || document.documentElement).appendChild(el);
+      document.head.appendChild(el);
     });
   }
-  var source = data.wasm ? wasmUrl : fetch(wasmUrl, { integrity: wasmSri });
-  initWasm({ module_or_path: source }).then(function () {
+  compileWasm(data.wasm ? fetch(wasmUrl) : fetch(wasmUrl, { integrity: wasmSri })).then(function (module) {
+    initSync({ module: module });
     var api = boot();
     api.__engage(loadEngage);
     document.removeEventListener("click", early, true);

@@ -24,8 +24,12 @@ pub const K_FIRST_TOUCH: &str = "shoptrail:first_touch";
 pub const K_LAST_TOUCH: &str = "shoptrail:last_touch";
 /// The cart (its own line format, see `commerce::Cart::encode`).
 pub const K_CART: &str = "shoptrail:cart";
-/// Visits, orders and recently viewed products (see `profile::Profile`).
-pub const K_PROFILE: &str = "shoptrail:profile";
+/// Sessions started on this device (see `profile`).
+pub const K_VISITS: &str = "shoptrail:visits";
+/// Orders completed on this device.
+pub const K_ORDERS: &str = "shoptrail:orders";
+/// Products viewed most recently, one properties object a line.
+pub const K_VIEWED: &str = "shoptrail:viewed";
 /// Persisted queues: `shoptrail:q:<page id>`.
 pub const Q_PREFIX: &str = "shoptrail:q:";
 /// The anonymous id's cookie.

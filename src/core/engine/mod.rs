@@ -19,7 +19,6 @@ pub use pages::PageViews;
 use super::config::Config;
 use super::event::{self, Body, Envelope, PageInfo};
 use super::identity::Session;
-use super::profile::Seen;
 use super::queue::{Queue, Report, Settings};
 use super::store::{self, Backend, Port};
 use super::{campaign, id, json, page};
@@ -206,7 +205,7 @@ impl<H: Host> Engine<H> {
         match stored {
             Some(s) => e.session = s,
             // The first session of this device (or of its storage).
-            None => e.remember(Seen::Visit),
+            None => e.count(store::K_VISITS),
         }
         e.touch_session(now, true);
         e.adopt_queues(now);
@@ -416,8 +415,8 @@ impl<H: Host> Engine<H> {
     /// `track(event, properties)`.
     pub fn track(&mut self, name: &str, properties: &str, now: u64) {
         match name {
-            "Product Viewed" => self.remember(Seen::Product(properties)),
-            "Order Completed" => self.remember(Seen::Order),
+            "Product Viewed" => self.remember_view(properties),
+            "Order Completed" => self.count(store::K_ORDERS),
             _ => {}
         }
         self.enqueue(

@@ -4,7 +4,7 @@
 use super::{is_valid_user_id, Engine, Host};
 use crate::core::event::{is_object_text, Body, EventError};
 use crate::core::identity::{self, Session};
-use crate::core::profile::{Profile, Seen};
+use crate::core::profile;
 use crate::core::{args, json, store};
 use crate::prelude::*;
 use alloc::rc::Rc;
@@ -48,20 +48,33 @@ impl<H: Host> Engine<H> {
         }
         self.session = s;
         if s.id != before {
-            self.remember(Seen::Visit);
+            self.count(store::K_VISITS);
         }
     }
 
-    /// Changes the stored profile (visits, orders, products viewed).
-    pub(super) fn remember(&mut self, seen: Seen) {
-        let mut p = Profile::decode(&self.store.get(store::K_PROFILE).unwrap_or_default());
-        p.apply(seen);
-        self.store.set(store::K_PROFILE, &p.encode());
+    /// Counts a session or an order (`key`) in the stored profile.
+    pub(super) fn count(&mut self, key: &str) {
+        let n = profile::count_up(self.store.get(key).as_deref());
+        self.store.set(key, &n);
+    }
+
+    /// Keeps a Product Viewed in the recently viewed list.
+    pub(super) fn remember_view(&mut self, properties: &str) {
+        let list = self.store.get(store::K_VIEWED).unwrap_or_default();
+        if let Some(l) = profile::viewed(&list, properties) {
+            self.store.set(store::K_VIEWED, &l);
+        }
     }
 
     /// `profile()`: traits, visits, orders and recently viewed products, as JSON.
     pub(super) fn profile(&self) -> String {
-        Profile::decode(&self.store.get(store::K_PROFILE).unwrap_or_default()).to_json(&self.traits)
+        let get = |k| self.store.get(k);
+        profile::to_json(
+            &self.traits,
+            get(store::K_VISITS).as_deref(),
+            get(store::K_ORDERS).as_deref(),
+            &get(store::K_VIEWED).unwrap_or_default(),
+        )
     }
 
     /// `identify(userId?, traits?)`: `traits` (JSON object text) merge into those known.
@@ -137,7 +150,9 @@ impl<H: Host> Engine<H> {
             store::K_FIRST_TOUCH,
             store::K_LAST_TOUCH,
             store::K_CART,
-            store::K_PROFILE,
+            store::K_VISITS,
+            store::K_ORDERS,
+            store::K_VIEWED,
         ] {
             self.store.remove(k);
         }
@@ -149,7 +164,7 @@ impl<H: Host> Engine<H> {
         self.load_anonymous_id();
         self.session = Session { id: now, last: now };
         self.store.set(store::K_SESSION, &self.session.encode());
-        self.remember(Seen::Visit);
+        self.count(store::K_VISITS);
         self.campaign = None;
         self.ctx = Rc::from("");
     }

@@ -525,9 +525,12 @@ fn the_profile_counts_visits_and_orders_and_keeps_products_viewed() {
     r.call("cart.add", r#"[{"product_id":"tea","price":4.5}]"#);
     r.call("order.complete", r#"[{"order_id":"o-1"}]"#);
     let p = r.call("profile", "[]").unwrap();
-    assert_eq!(
-        p,
-        r#"{"traits":{"first_name":"Ada"},"visits":1,"orders":1,"viewed":[{"product_id":"mug","image_url":"/m.jpg"},{"product_id":"tea","name":"Tea","price":4.5,"currency":"USD"}]}"#
+    // Each viewed product as tracked (the Product Viewed properties), newest first.
+    assert!(
+        p.starts_with(
+            r#"{"traits":{"first_name":"Ada"},"visits":1,"orders":1,"viewed":[{"product_id":"mug","image_url":"/m.jpg"},{"product_id":"tea","name":"Tea","price":4.5,"currency":"USD","cart_id":""#
+        ),
+        "{p}"
     );
     // A reload in the same session is the same visit; a new session is the next.
     let mut again = Run::start(host.clone(), cfg(",\"pageViews\":false"), 2_000);
