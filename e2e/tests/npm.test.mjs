@@ -85,9 +85,11 @@ test("the tarball holds exactly the files package.json lists", () => {
 });
 
 for (const app of APPS) {
-  test(`${app.name}: the bundled package initialises, flushes and delivers "${app.event}"`, async () => {
+  test(`${app.name}: the bundled package initialises, flushes, delivers "${app.event}" and loads the engage chunk for a campaign`, async () => {
     const page = await browser.context.newPage();
     const problems = [];
+    const wasm = [];
+    page.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(new URL(r.url()).pathname));
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
     page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
     page.on("response", (r) => r.status() >= 400 && !r.url().endsWith("/favicon.ico")
@@ -101,6 +103,10 @@ for (const app of APPS) {
       const result = JSON.parse(text);
       assert.deepEqual(result.errors, [], "no onError reports");
       assert.equal(result.flushed, true, "flush() resolved true");
+      // The campaign loaded the engage module, a second wasm, and its popup showed.
+      assert.deepEqual(result.popup, { campaign_id: "welcome", trigger: "time_on_page" });
+      // (webpack names its files by hash alone.)
+      assert.equal(new Set(wasm).size, 2, wasm.join());
       assert.match(result.anonymousId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
       const [ev] = await until(async () => {
