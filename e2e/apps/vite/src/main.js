@@ -12,7 +12,7 @@ const popup = new Promise((resolve) => {
 init({
   endpoint: "/v1/batch",
   onError: (e) => errors.push(`${e.code}: ${e.message}`),
-  campaigns: [{ id: "welcome", trigger: { type: "time", seconds: 0 }, content: { headline: "Welcome to the vite shop" } }],
+  campaigns: [{ id: "welcome-vite", trigger: { type: "time", seconds: 0 }, content: { headline: "Welcome to the vite shop" } }],
 });
 track("Vite App Loaded", { bundler: "vite" });
 const flushed = await flush();

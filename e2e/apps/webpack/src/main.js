@@ -12,7 +12,7 @@ const popup = new Promise((resolve) => {
 init({
   endpoint: "/v1/batch",
   onError: (e) => errors.push(`${e.code}: ${e.message}`),
-  campaigns: [{ id: "welcome", trigger: { type: "time", seconds: 0 }, content: { headline: "Welcome to the webpack shop" } }],
+  campaigns: [{ id: "welcome-webpack", trigger: { type: "time", seconds: 0 }, content: { headline: "Welcome to the webpack shop" } }],
 });
 track("Webpack App Loaded", { bundler: "webpack" });
 const flushed = await flush();
