@@ -69,6 +69,32 @@ export async function launchMobile() {
   return { context, close: () => browser.close() };
 }
 
+/** The page's accessibility tree (it includes closed shadow roots, where popups live),
+ * flattened to `{ role, name, props }`. */
+export async function ax(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+  await cdp.detach();
+  return nodes.filter((n) => !n.ignored).map((n) => ({
+    role: n.role?.value,
+    name: n.name?.value ?? "",
+    props: Object.fromEntries((n.properties || []).map((p) => [p.name, p.value?.value])),
+  }));
+}
+
+/** The dialog in the accessibility tree, if any. */
+export const dialog = async (page) => (await ax(page)).find((n) => n.role === "dialog");
+
+/** The element that has focus, as the accessibility tree names it. */
+export const focused = async (page) =>
+  (await ax(page)).filter((n) => n.props.focused === true && n.role !== "RootWebArea").pop();
+
+/** The mouse moves inside the page, then up and out through the top. */
+export async function exitTop(page, x = 640) {
+  for (const y of [400, 300, 200, 120, 60, 20]) await page.mouse.move(x, y);
+  await page.mouse.move(x, -8);
+}
+
 /** The collector's stored events for a query object. */
 export async function events(base, query = {}) {
   const qs = new URLSearchParams({ limit: "10000", ...query });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { suite, events, until } from "../lib.mjs";
+import { suite, events, until, dialog, exitTop, ax } from "../lib.mjs";
 
 const ctx = suite("store");
 
@@ -36,6 +36,33 @@ test("home page view, product list and an add to cart arrive with one anonymous 
   const sessions = new Set(evs.map((e) => e.context.sessionId));
   assert.equal(sessions.size, 1, "one session across page loads");
   assert.equal(new Set(evs.map((e) => e.messageId)).size, evs.length);
+  await page.close();
+});
+
+test("the demo's campaigns: a shopper leaving with a cart gets it back with a coupon; never at checkout", async () => {
+  const page = await ctx.browser.context.newPage();
+  await page.goto(`${ctx.collector.url}/`);
+  await page.evaluate(() => { localStorage.clear(); });
+  await page.context().clearCookies();
+  await page.reload();
+  await page.locator('[data-testid="product-card"][data-product-id="nw-001"] [data-testid="add-to-cart"]').click();
+  // The exit trigger arms after 5 s on the page and a first movement.
+  await page.mouse.move(640, 400);
+  await page.waitForTimeout(5200);
+  await exitTop(page);
+  const d = await until(() => dialog(page), 3000, "the cart-recovery popup");
+  assert.equal(d.name, "Leaving already, friend?");
+  const names = (await ax(page)).map((n) => n.name);
+  assert.ok(names.includes("NORTHWIND10"), names.join("|"));
+  assert.ok(names.includes("Finish my order"), names.join("|"));
+  await page.keyboard.press("Escape");
+  // The checkout page never shows one.
+  await page.goto(`${ctx.collector.url}/checkout.html`);
+  await page.mouse.move(640, 400);
+  await page.waitForTimeout(5200);
+  await exitTop(page);
+  await page.waitForTimeout(600);
+  assert.equal(await dialog(page), undefined);
   await page.close();
 });
 

@@ -1293,6 +1293,43 @@
   // parsed, so that it is in the document when shoptrail reads it.
   if (document.body && document.body.getAttribute('data-page') === 'product') printProductJsonLd();
 
+  // Popups (shoptrail's engage module, loaded only because campaigns exist).
+  // Both fire on exit intent; at most one shows per page view, never on the
+  // checkout page. A shopper with a cart gets it back with a coupon; a visitor
+  // without a cart or an order gets the newsletter, as an A/B test with a
+  // control group that sees nothing (Experiment Viewed is tracked for all).
+  var signUp = {
+    email: 'required', frequency: true, phone: 'optional', sms: true,
+    submit: 'Sign me up', success: 'Welcome aboard! Check your inbox.'
+  };
+  shoptrail.campaigns.add({
+    id: 'cart-recovery',
+    trigger: { type: 'exit' },
+    target: { stage: 'cart' },
+    content: {
+      headline: 'Leaving already, {{traits.first_name | "friend"}}?',
+      body: 'Your cart holds {{cart.count}} items. Finish your order now and take 10% off.',
+      items: 'cart',
+      coupon: 'NORTHWIND10',
+      cta: { label: 'Finish my order', url: 'checkout.html' },
+      theme: { accent: '#1f4e3d', radius: 14 }
+    }
+  });
+  shoptrail.campaigns.add({
+    id: 'newsletter',
+    trigger: { type: 'exit' },
+    target: { stage: 'visitor', subscribed: false },
+    control: 1,
+    variants: [
+      { id: 'discount', content: { headline: '10% off your first order',
+        body: 'Join the Northwind list: new tools, restocks and members-only offers.', form: signUp,
+        theme: { accent: '#1f4e3d' } } },
+      { id: 'stories', content: { headline: 'Stories from the workshop',
+        body: 'How our tools are made, twice a month. No spam, unsubscribe any time.', form: signUp,
+        theme: { accent: '#1f4e3d' } } }
+    ]
+  });
+
   // Exposed for debugging in the console; the shop does not rely on it.
   window.northwind = { catalog: CATALOG, loadCart: loadCart, formatMoney: formatMoney };
 
