@@ -28,8 +28,9 @@ function parseArgs(argv) {
     else if (a === "--wait") o.wait = Math.max(0, parseInt(v(), 10));
     else if (a === "--only") o.only = v().split(",").map((s) => s.trim()).filter(Boolean);
     else if (a === "--out") o.out = resolve(v());
+    else if (a === "--baseline") o.baseline = resolve(v());
     else if (a === "--help" || a === "-h") {
-      console.log("usage: node bench/run.mjs [--runs N] [--cold N] [--events N] [--wait MS] [--only id,id] [--out FILE]");
+      console.log("usage: node bench/run.mjs [--runs N] [--cold N] [--events N] [--wait MS] [--only id,id] [--out FILE] [--baseline DIR]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -392,7 +393,7 @@ function printTable(rows) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
-  let list = allSdks({ root, benchDir });
+  let list = allSdks({ root, benchDir, baseline: opts.baseline });
   if (opts.only) {
     const unknown = opts.only.filter((id) => !list.some((s) => s.id === id));
     if (unknown.length) throw new Error(`unknown SDK ${unknown.join(", ")} (known: ${list.map((s) => s.id).join(", ")})`);

@@ -123,7 +123,7 @@ ${head}
 `;
 }
 
-export function sdks({ root, benchDir }) {
+export function sdks({ root, benchDir, baseline }) {
   const nm = join(benchDir, "node_modules");
   const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
   const shoptrailVersion = (cargo.match(/^\[package\][^[]*?^version\s*=\s*"([^"]+)"/ms) || [])[1] || "?";
@@ -131,17 +131,16 @@ export function sdks({ root, benchDir }) {
   const readme = readFileSync(join(root, "README.md"), "utf8");
   const stub = (readme.match(/<!-- generated:snippet -->[\s\S]*?<script>\n(!function[^\n]*)\n<\/script>/) || [])[1];
   if (!stub) throw new Error("README.md has no generated snippet (cargo xtask api)");
-  return [
-    {
-      id: "shoptrail",
-      name: "shoptrail",
-      pkg: "shoptrail (dist/)",
-      version: shoptrailVersion,
+  /** shoptrail's row from a directory holding shoptrail.js and shoptrail.wasm. */
+  const shoptrailRow = (id, name, dist, pkg, version) => ({
+      id,
+      name,
+      pkg,
+      version,
       stage(site) {
         // Copy the pair together and check the wasm against the hash the loader carries, so a
         // rebuild of dist/ in the middle of the copy cannot leave a mismatched pair.
-        const dist = join(root, "dist");
-        const out = join(site, "shoptrail");
+        const out = join(site, id);
         mkdirSync(out, { recursive: true });
         for (let attempt = 0; ; attempt++) {
           const js = readFileSync(join(dist, "shoptrail.js"));
@@ -152,7 +151,7 @@ export function sdks({ root, benchDir }) {
             writeFileSync(join(out, "shoptrail.wasm"), wasm);
             return;
           }
-          if (attempt >= 20) throw new Error("dist/shoptrail.js and dist/shoptrail.wasm do not match (rebuild with cargo xtask build)");
+          if (attempt >= 20) throw new Error(`${dist}: shoptrail.js and shoptrail.wasm do not match (rebuild with cargo xtask build)`);
           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
         }
       },
@@ -166,10 +165,16 @@ window.__benchTrack = function (p) { shoptrail.track("${EVENT}", p); };
 window.__benchFlush = function () { return shoptrail.flush(); };
 window.__benchAnonymousId = function () { return shoptrail.anonymousId(); };
 </script>
-<script async src="/bench/shoptrail/shoptrail.js"></script>`),
+<script async src="/bench/${id}/shoptrail.js"></script>`),
       events: segmentEvents,
       config: "snippet + async script tag; init({endpoint: \"/v1/batch\", compress: true}) (the collector inflates compression=gzip); defaults (batchSize 20, flushInterval 1000 ms); ready = ready() resolved and shoptrail.loaded === true; flush() after the loop",
-    },
+    });
+  const rows = [shoptrailRow("shoptrail", "shoptrail", join(root, "dist"), "shoptrail (dist/)", shoptrailVersion)];
+  if (baseline) {
+    rows.push(shoptrailRow("shoptrail-baseline", "shoptrail (baseline)", baseline, `shoptrail (${baseline})`, "baseline"));
+  }
+  return [
+    ...rows,
     {
       id: "segment",
       name: "Segment analytics-next",
