@@ -11,7 +11,7 @@ const FN = "\u0000f";
    and `off` (kinds 5 and 6) are written by hand in `connect`. The list is generated from
    pkg-config/api.json by `cargo xtask api`. */
 /* generated:methods */
-const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 profile:4 campaigns.add cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
+const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 profile:4 campaigns.add shutdown cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
@@ -59,12 +59,15 @@ function enc(args, clean, top) {
    other call, and every browser event, first sends all that waits, so the order is kept. */
 let pending = [];
 let scheduled = false;
+/* What `shutdown()` undoes: listeners removed, history methods given back. */
+const undo = [];
 
 function here() {
   try { return location.href; } catch (e) { return ""; }
 }
 
 function later(method, json) {
+  if (!call) return;
   pending.push(method + "\u0001" + Date.now() + "\u0001" + here() + "\u0001" + json);
   if (pending.length >= 5000) drain(true);
   else schedule();
@@ -365,7 +368,10 @@ export function listen(history, capture, dbg, scrollMs) {
     scrollSample();
     run("~hide", t == "pagehide" ? "1" : "0");
   };
-  const on = (target, names, f, opts) => names.forEach((n) => target.addEventListener(n, f, opts));
+  const on = (target, names, f, opts) => names.forEach((n) => {
+    target.addEventListener(n, f, opts);
+    undo.push(() => target.removeEventListener(n, f, opts));
+  });
   on(window, ["pagehide", "pageshow", "online"], life);
   on(window, ["scroll"], life, { passive: true });
   on(document, ["visibilitychange"], life);
@@ -376,11 +382,13 @@ export function listen(history, capture, dbg, scrollMs) {
       const original = h[name];
       if (typeof original != "function") return;
       /* Transparent: the page's arguments in, the original's result (or exception) out. */
-      h[name] = function () {
+      const wrapped = h[name] = function () {
         const r = original.apply(this, arguments);
         nav();
         return r;
       };
+      /* Given back unless the page wrapped it again since. */
+      undo.push(() => { if (h[name] === wrapped) h[name] = original; });
     });
   }
   if (capture) {
@@ -466,6 +474,19 @@ export function connect(f) {
     }
     if (c != null) campaigns.push(c);
     engageSoon();
+  };
+  /* Stops the SDK: the queue goes out by beacon or stays persisted for the next page (as when
+     the page is hidden), then every listener, wrapper, timer and popup is removed; later calls
+     do nothing. */
+  api.shutdown = function () {
+    if (!call) return;
+    run("~hide", "0");
+    if (engage && engage !== true) try { engage.shutdown(); } catch (e) { /* already gone */ }
+    engage = true;
+    for (const f of undo.splice(0)) f();
+    clearTimeout(timers.w);
+    clearTimeout(timers.s);
+    call = null;
   };
   /* For the build's entries: how to load the engage module. */
   api.__engage = function (f) {

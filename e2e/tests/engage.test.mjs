@@ -103,6 +103,29 @@ test("leaving through the top shows the popup once; misfires do not; Escape dism
   await page.close();
 });
 
+test("shutdown() removes the popup, the listeners and the history wrappers; what was tracked still arrives", async () => {
+  const page = await ctx.browser.context.newPage();
+  await open(page, "c=news");
+  await until(() => dialog(page), 5000, "the popup");
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  await page.evaluate(() => {
+    window.shoptrail.track("Before Shutdown", {});
+    window.shoptrail.shutdown();
+    window.shoptrail.track("After Shutdown", {});
+  });
+  assert.equal(await dialog(page), undefined, "the popup is gone");
+  assert.equal(await page.evaluate(() => document.querySelectorAll("[data-shoptrail-popup]").length), 0);
+  assert.equal(await page.evaluate(() => /native code/.test(history.pushState.toString())), true);
+  // No more page views for in-app navigations.
+  await page.evaluate(() => history.pushState({}, "", "/fixtures/engage.html?after=1"));
+  await stored(aid, (e) => e.some((x) => x.event === "Before Shutdown"), "the event tracked before shutdown");
+  await page.waitForTimeout(1500);
+  const evs = await events(ctx.collector.url, { anonymousId: aid });
+  assert.equal(evs.filter((e) => e.event === "After Shutdown").length, 0);
+  assert.equal(evs.filter((e) => e.type === "page").length, 1);
+  await page.close();
+});
+
 test("keyboard only: the focus stays in the dialog, the form validates next to the field and submits", async () => {
   const page = await ctx.browser.context.newPage();
   await open(page, "c=news");
