@@ -151,23 +151,28 @@ fn bundle(entry: &Path, out: &Path, banner: &str) -> Result {
         .arg(format!("--outfile={}", out.display())))
 }
 
-/// The engage module: `pkg/engage/` (bundler), `pkg/web/engage/` (no bundler) and
-/// `dist/shoptrail-engage.{js,wasm}` (script tag). Returns the SRI of the script-tag JS.
-fn build_engage(version: &str) -> Result<String> {
-    let root = root();
+/// `cargo build --release` of `package` for wasm32; the path of its wasm.
+fn cargo_wasm(package: &str) -> Result<PathBuf> {
     run(cmd("cargo").args([
         "build",
         "--release",
         "-p",
-        "shoptrail-engage",
+        package,
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail_engage.wasm");
-    let (pkg, web) = (root.join("pkg/engage"), root.join("pkg/web/engage"));
+    Ok(root().join(format!(
+        "target/wasm32-unknown-unknown/release/{}.wasm",
+        package.replace('-', "_")
+    )))
+}
+
+/// wasm-bindgen and wasm-opt of `wasm` as `name`, for bundlers into `pkg` and without one into
+/// `web`, side by side; the files wasm-bindgen writes for a package of its own are removed.
+fn bindgen_pair(wasm: &Path, name: &str, pkg: &Path, web: &Path) -> Result {
     std::thread::scope(|scope| {
-        let jobs = [("bundler", &pkg), ("web", &web)]
-            .map(|(target, out)| scope.spawn(|| bindgen(&wasm, target, out, "shoptrail_engage")));
+        let jobs = [("bundler", pkg), ("web", web)]
+            .map(|(target, out)| scope.spawn(move || bindgen(wasm, target, out, name)));
         jobs.into_iter()
             .map(|j| {
                 j.join()
@@ -175,88 +180,83 @@ fn build_engage(version: &str) -> Result<String> {
             })
             .collect::<Result<Vec<()>>>()
     })?;
-    for dir in [&pkg, &web] {
-        for junk in [".gitignore", "package.json", "shoptrail_engage.d.ts"] {
+    for dir in [pkg, web] {
+        for junk in [".gitignore", "package.json", &format!("{name}.d.ts")] {
             let _ = std::fs::remove_file(dir.join(junk));
         }
     }
+    Ok(())
+}
+
+/// One script-tag module in `dist/`: `<file>.wasm` (the `web` build's `<name>_bg.wasm`) and
+/// `<file>.js`, bundled from `imports` and the loader at `loader` with `wasm_placeholder`
+/// replaced by the wasm's SRI hash and each of `fill`'s placeholders by its value; both also
+/// under versioned names. Returns the two lines of SRI.txt.
+fn script_tag(
+    file: &str,
+    name: &str,
+    web: &Path,
+    loader: &str,
+    wasm_placeholder: &str,
+    fill: &[(&str, &str)],
+    imports: &str,
+) -> Result<(String, String)> {
+    let (root, version) = (root(), version()?);
     let dist = root.join("dist");
-    let bytes = std::fs::read(web.join("shoptrail_engage_bg.wasm")).map_err(fs_err(&web))?;
-    write(&dist.join("shoptrail-engage.wasm"), &bytes)?;
-    let wasm_sri = sri(&dist.join("shoptrail-engage.wasm"))?;
-    let loader = read(&root.join("pkg-config/engage-loader.js"))?
-        .replace("__SHOPTRAIL_ENGAGE_WASM_SRI__", &wasm_sri);
-    let entry = root.join("target/shoptrail-script/engage.js");
+    let wasm = dist.join(format!("{file}.wasm"));
+    let bg = web.join(format!("{name}_bg.wasm"));
+    write(&wasm, &std::fs::read(&bg).map_err(fs_err(&bg))?)?;
+    let wasm_sri = sri(&wasm)?;
+    let mut text = read(&root.join(loader))?.replace(wasm_placeholder, &wasm_sri);
+    for (k, v) in fill {
+        text = text.replace(k, v);
+    }
+    let entry = root.join(format!("target/shoptrail-script/{file}.js"));
+    let compile = root.join("pkg-config/compile.js");
     write(
         &entry,
         format!(
-            "import {{ initSync, start, add, shutdown }} from {:?};\nimport {{ compileWasm }} from {:?};\n{loader}",
-            web.join("shoptrail_engage.js").display().to_string(),
-            root.join("pkg-config/compile.js").display().to_string()
+            "{imports}import {{ compileWasm }} from {:?};\n{text}",
+            compile.display().to_string()
         )
         .as_bytes(),
     )?;
-    bundle(
-        &entry,
-        &dist.join("shoptrail-engage.js"),
-        &format!("shoptrail engage {version}"),
-    )?;
-    let js_sri = sri(&dist.join("shoptrail-engage.js"))?;
+    let js = dist.join(format!("{file}.js"));
+    bundle(&entry, &js, &format!("{file} {version}"))?;
+    let js_sri = sri(&js)?;
     for ext in ["js", "wasm"] {
-        let from = dist.join(format!("shoptrail-engage.{ext}"));
-        std::fs::copy(
-            &from,
-            dist.join(format!("shoptrail-engage-{version}.{ext}")),
-        )
-        .map_err(fs_err(&from))?;
+        let from = dist.join(format!("{file}.{ext}"));
+        std::fs::copy(&from, dist.join(format!("{file}-{version}.{ext}")))
+            .map_err(fs_err(&from))?;
     }
-    Ok(format!(
-        "shoptrail-engage-{version}.js {js_sri}
-shoptrail-engage-{version}.wasm {wasm_sri}
-"
-    ))
+    Ok((js_sri, wasm_sri))
 }
 
-/// Builds `pkg/` and `dist/`. Returns the brotli sizes of what a shopper downloads.
+/// An `import { names } from "path";` line for an entry that esbuild bundles.
+fn import(names: &str, path: &Path) -> String {
+    format!(
+        "import {{ {names} }} from {:?};\n",
+        path.display().to_string()
+    )
+}
+
+/// Builds `pkg/` and `dist/`: the tracker and the engage module, each for bundlers (`pkg/`,
+/// `pkg/engage/`), without a bundler (`pkg/web/`, `pkg/web/engage/`) and as a script tag
+/// (`dist/shoptrail.{js,wasm}`, `dist/shoptrail-engage.{js,wasm}`). Returns the brotli sizes of
+/// what a shopper downloads.
 pub fn build() -> Result<Sizes> {
     let root = root();
-    run(cmd("cargo").args([
-        "build",
-        "--release",
-        "-p",
-        "shoptrail-tracker",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
-    let wasm = root.join("target/wasm32-unknown-unknown/release/shoptrail_tracker.wasm");
-    crate::wasm_check::no_fmt(&wasm)?;
+    let tracker = cargo_wasm("shoptrail-tracker")?;
+    crate::wasm_check::no_fmt(&tracker)?;
+    let engage = cargo_wasm("shoptrail-engage")?;
     let version = version()?;
 
-    // npm package: bundler ESM at the root, a no-bundler `web` entry under web/. The script
-    // tag bundles the same `web` glue. The two wasm-opt runs go side by side.
     let pkg = root.join("pkg");
     let web = pkg.join("web");
     let _ = std::fs::remove_dir_all(&pkg);
-    std::thread::scope(|scope| {
-        let jobs = [("bundler", &pkg), ("web", &web)]
-            .map(|(target, out)| scope.spawn(|| bindgen(&wasm, target, out, "shoptrail")));
-        jobs.into_iter()
-            .map(|j| {
-                j.join()
-                    .unwrap_or_else(|_| Err("a wasm-bindgen job panicked".into()))
-            })
-            .collect::<Result<Vec<()>>>()
-    })?;
-    for junk in [
-        ".gitignore",
-        "package.json",
-        "shoptrail.d.ts",
-        "web/.gitignore",
-        "web/package.json",
-        "web/shoptrail.d.ts",
-    ] {
-        let _ = std::fs::remove_file(pkg.join(junk));
-    }
+    bindgen_pair(&tracker, "shoptrail", &pkg, &web)?;
+    let (engage_pkg, engage_web) = (pkg.join("engage"), web.join("engage"));
+    bindgen_pair(&engage, "shoptrail_engage", &engage_pkg, &engage_web)?;
     let manifest = read(&root.join("pkg-config/package.json"))?.replace(
         "\"version\": \"0.0.0\"",
         &format!("\"version\": \"{version}\""),
@@ -268,56 +268,44 @@ pub fn build() -> Result<Sizes> {
     )?;
     crate::api::write_npm(&pkg)?;
 
-    // Script tag: one classic script (glue + host + loader bundled in one function scope,
-    // minified) and the wasm, under plain and versioned names, with SRI hashes.
-    let dist = root.join("dist");
-    let _ = std::fs::remove_dir_all(&dist);
-    let engage_sri = build_engage(&version)?;
-    let engage_js_sri = engage_sri
-        .split_whitespace()
-        .nth(1)
-        .ok_or("no engage SRI")?
-        .to_string();
-    let wasm_bytes = std::fs::read(web.join("shoptrail_bg.wasm")).map_err(fs_err(&web))?;
-    write(&dist.join("shoptrail.wasm"), &wasm_bytes)?;
-    let wasm_sri = sri(&dist.join("shoptrail.wasm"))?;
-    let loader = read(&root.join("pkg-config/loader.js"))?
-        .replace("__SHOPTRAIL_WASM_SRI__", &wasm_sri)
-        .replace("__SHOPTRAIL_ENGAGE_SRI__", &engage_js_sri);
-    let entry = root.join("target/shoptrail-script/entry.js");
-    let glue = web.join("shoptrail.js");
-    let host = host_snippet(&web)?;
-    write(
-        &entry,
-        format!(
-            "import {{ initSync, boot }} from {:?};\nimport {{ NAMES }} from {:?};\nimport {{ compileWasm }} from {:?};\n{loader}",
-            glue.display().to_string(),
-            host.display().to_string(),
-            root.join("pkg-config/compile.js").display().to_string()
-        )
-        .as_bytes(),
+    // Script tag: each module is one classic script (glue + loader, and the host for the
+    // tracker, minified in one function scope) and its wasm. The engage script goes first: the
+    // tracker's loader carries its hash.
+    let _ = std::fs::remove_dir_all(root.join("dist"));
+    let (engage_js, engage_wasm) = script_tag(
+        "shoptrail-engage",
+        "shoptrail_engage",
+        &engage_web,
+        "pkg-config/engage-loader.js",
+        "__SHOPTRAIL_ENGAGE_WASM_SRI__",
+        &[],
+        &import(
+            "initSync, start, add, shutdown",
+            &engage_web.join("shoptrail_engage.js"),
+        ),
     )?;
-    bundle(
-        &entry,
-        &dist.join("shoptrail.js"),
-        &format!("shoptrail {version}"),
+    let (js_sri, wasm_sri) = script_tag(
+        "shoptrail",
+        "shoptrail",
+        &web,
+        "pkg-config/loader.js",
+        "__SHOPTRAIL_WASM_SRI__",
+        &[("__SHOPTRAIL_ENGAGE_SRI__", &engage_js)],
+        &(import("initSync, boot", &web.join("shoptrail.js"))
+            + &import("NAMES", &host_snippet(&web)?)),
     )?;
-    let js_sri = sri(&dist.join("shoptrail.js"))?;
-    for ext in ["js", "wasm"] {
-        let from = dist.join(format!("shoptrail.{ext}"));
-        std::fs::copy(&from, dist.join(format!("shoptrail-{version}.{ext}")))
-            .map_err(fs_err(&from))?;
-    }
     eprintln!(
         "\nScript tag (versioned, with SRI; the wasm is checked by the loader):\n  \
          <script async src=\"https://YOUR-CDN/shoptrail-{version}.js\" integrity=\"{js_sri}\" \
          crossorigin=\"anonymous\" data-endpoint=\"https://collect.example.com/v1/batch\"></script>\n  \
          shoptrail-{version}.wasm  {wasm_sri}"
     );
+    let dist = root.join("dist");
     write(
         &dist.join("SRI.txt"),
         format!(
-            "shoptrail-{version}.js {js_sri}\nshoptrail-{version}.wasm {wasm_sri}\n{engage_sri}"
+            "shoptrail-{version}.js {js_sri}\nshoptrail-{version}.wasm {wasm_sri}\n\
+             shoptrail-engage-{version}.js {engage_js}\nshoptrail-engage-{version}.wasm {engage_wasm}\n"
         )
         .as_bytes(),
     )?;
