@@ -459,28 +459,19 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
                 "-D",
                 "warnings",
             ]))?;
-            run(cmd("cargo").args([
-                "clippy",
-                "-p",
-                "shoptrail",
-                "--all-targets",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--",
-                "-D",
-                "warnings",
-            ]))?;
-            run(cmd("cargo").args([
-                "clippy",
-                "-p",
-                "shoptrail-engage",
-                "--all-targets",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--",
-                "-D",
-                "warnings",
-            ]))?;
+            for package in ["shoptrail", "shoptrail-engage"] {
+                run(cmd("cargo").args([
+                    "clippy",
+                    "-p",
+                    package,
+                    "--all-targets",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
+            }
             // Alone: the suites' wasm-bindgen-test turns on wasm-bindgen's std, which would
             // bring a second panic handler into the no_std tracker.
             run(cmd("cargo").args([
