@@ -1,8 +1,13 @@
 //! The detector replays traces (`engage/traces/*.trace`): the pointer, scroll, focus, key and
 //! visibility samples of one visit, with the trigger and the expected decision in the header.
 //!
+//! Traces named `chromium-*` were recorded in headless Chromium by `e2e/record-traces.mjs`;
+//! the others are written by hand from the event sequences browsers produce in the cases
+//! Playwright cannot drive (an open `<select>` in Firefox, an autofill list, a scrollbar drag,
+//! touch devices).
+//!
 //! Format: `# hover: yes|no`, `# trigger: exit [sides] [bottom] [back] [sensitivity=N] |
-//! time MS | depth PCT | idle MS`, `# expect: none | <fire name> at <ms>`, then one sample a
+//! time MS | depth PCT | idle MS`, `# expect: none | <fire name> [at <ms>]`, then one sample a
 //! line: `<ms> viewport W H OUTER | move X Y [BUTTONS] | leave X Y [BUTTONS] | scroll Y HEIGHT |
 //! field 1|0 | key | hidden 1|0 | gesture | back | cart N`, or `<ms> push` to assert that the
 //! detector asked for its history entry. The clock jumps to each wake-up the detector asks for.
@@ -15,7 +20,13 @@ macro_rules! traces {
     };
 }
 
-const TRACES: [(&str, &str); 26] = traces![
+const TRACES: [(&str, &str); 32] = traces![
+    "chromium-top-exit",
+    "chromium-flick",
+    "chromium-side-exit",
+    "chromium-field-focused",
+    "chromium-comes-back",
+    "chromium-wheel-then-leave",
     "top-exit",
     "flick",
     "scrollbar-drag",
@@ -145,8 +156,10 @@ fn every_trace_decides_as_expected() {
     let mut wrong = Vec::new();
     for (name, text) in TRACES {
         let expect = header(text, "expect");
+        // `exit_top at 7380`, or only `exit_top` when the time does not matter (recorded traces).
         let got = match replay(name, text) {
-            Some((f, t)) => format!("{} at {t}", f.name()),
+            Some((f, t)) if expect.contains(" at ") => format!("{} at {t}", f.name()),
+            Some((f, _)) => f.name().to_string(),
             None => "none".to_string(),
         };
         if got != expect {
