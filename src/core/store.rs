@@ -30,6 +30,9 @@ pub const K_VISITS: &str = "shoptrail:visits";
 pub const K_ORDERS: &str = "shoptrail:orders";
 /// Products viewed most recently, one properties object a line.
 pub const K_VIEWED: &str = "shoptrail:viewed";
+/// The engage module's frequency caps and the session's campaign source (written by the
+/// engage module; `reset()` removes them with the identity: a new shopper starts afresh).
+pub const K_ENGAGE: [&str; 2] = ["shoptrail:engage", "shoptrail:engage:source"];
 /// Persisted queues: `shoptrail:q:<page id>`.
 pub const Q_PREFIX: &str = "shoptrail:q:";
 /// The anonymous id's cookie.

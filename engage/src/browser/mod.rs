@@ -22,7 +22,7 @@ use js_sys::{Array, Function, Object};
 use popup::{Item, Outcome, Popup};
 use std::cell::RefCell;
 use std::rc::Rc;
-use tracker::{get, number, set, text, Tracker};
+use tracker::{get, items, number, set, text, Tracker};
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, KeyboardEvent, MouseEvent};
 
@@ -55,6 +55,8 @@ struct State {
 thread_local! {
     static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
     static LATER: RefCell<Vec<JsValue>> = const { RefCell::new(Vec::new()) };
+    /// A `shutdown` that arrived while the state was borrowed: done when the borrow ends.
+    static STOP: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -176,7 +178,10 @@ pub fn add(campaign: JsValue) {
 /// Removes every listener, timer and node the module added; campaigns stop.
 #[wasm_bindgen]
 pub fn shutdown() {
-    let state = STATE.with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()));
+    let Ok(state) = STATE.with(|s| s.try_borrow_mut().map(|mut s| s.take())) else {
+        STOP.with(|s| s.set(true));
+        return;
+    };
     if let Some(mut s) = state {
         if let Some(o) = s.open.take() {
             o.popup.close();
@@ -216,9 +221,8 @@ fn scroll_sample() -> Sample {
 }
 
 fn cart_units(cart: &JsValue) -> u32 {
-    let products = get(cart, "products");
-    Array::from(&products)
-        .iter()
+    items(cart, "products")
+        .into_iter()
         .map(|p| number(&p, "quantity").unwrap_or(1.0).max(0.0) as u32)
         .sum()
 }
@@ -277,6 +281,9 @@ fn wake() {
 /// Sets the one timer to the runner's next wake-up (a gloo-timers handle: replacing or
 /// dropping it cancels the old one).
 fn schedule() {
+    if STOP.with(|s| s.replace(false)) {
+        return shutdown();
+    }
     let later: Vec<JsValue> = LATER.with(|l| l.borrow_mut().drain(..).collect());
     for c in later {
         add(c);
@@ -472,8 +479,8 @@ fn price(p: &JsValue) -> String {
 }
 
 fn cart_items(cart: &JsValue) -> Vec<Item> {
-    Array::from(&get(cart, "products"))
-        .iter()
+    items(cart, "products")
+        .into_iter()
         .map(|p| {
             let qty = number(&p, "quantity").unwrap_or(1.0);
             let name = text(&p, "name")
@@ -493,8 +500,8 @@ fn cart_items(cart: &JsValue) -> Vec<Item> {
 }
 
 fn viewed_items(profile: &JsValue) -> Vec<Item> {
-    Array::from(&get(profile, "viewed"))
-        .iter()
+    items(profile, "viewed")
+        .into_iter()
         .map(|p| Item {
             name: text(&p, "name")
                 .or_else(|| text(&p, "product_id"))

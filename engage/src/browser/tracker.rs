@@ -32,6 +32,17 @@ pub fn number(obj: &JsValue, key: &str) -> Option<f64> {
     get(obj, key).as_f64().filter(|n| n.is_finite())
 }
 
+/// The items of an array property; none when it is not an array (`Array.from` would throw on
+/// `undefined`, and a JavaScript exception must not cross the wasm).
+pub fn items(obj: &JsValue, key: &str) -> Vec<JsValue> {
+    let v = get(obj, key);
+    if js_sys::Array::is_array(&v) {
+        js_sys::Array::unchecked_from_js(v).iter().collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Sets `key` on a plain object.
 pub fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());

@@ -138,8 +138,8 @@ impl<H: Host> Engine<H> {
         );
     }
 
-    /// `reset()`: forgets the user, traits, campaigns and cart (a cart id would link the two
-    /// identities); starts a new anonymous id and session.
+    /// `reset()`: forgets the user, traits, campaigns, cart (a cart id would link the two
+    /// identities), profile and popup caps; starts a new anonymous id and session.
     pub fn reset(&mut self, now: u64) {
         for k in [
             store::K_UID,
@@ -153,6 +153,8 @@ impl<H: Host> Engine<H> {
             store::K_VISITS,
             store::K_ORDERS,
             store::K_VIEWED,
+            store::K_ENGAGE[0],
+            store::K_ENGAGE[1],
         ] {
             self.store.remove(k);
         }

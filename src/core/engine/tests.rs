@@ -544,7 +544,15 @@ fn the_profile_counts_visits_and_orders_and_keeps_products_viewed() {
         .call("profile", "[]")
         .unwrap()
         .contains("\"visits\":2,\"orders\":1,"));
+    host.mem
+        .borrow_mut()
+        .set("shoptrail:engage", "exit-offer\t1\t1\t0\t1\n");
     next.call("reset", "[]");
+    assert_eq!(
+        next.stored("shoptrail:engage"),
+        None,
+        "popup caps go with the shopper"
+    );
     assert_eq!(
         next.call("profile", "[]").unwrap(),
         r#"{"traits":{},"visits":1,"orders":0,"viewed":[]}"#
