@@ -273,6 +273,15 @@ export function send(url, gzurl, keepalive, limit, timeout) {
   }
 }
 
+/* The site's cookie refresh endpoint sets the id cookie from the server (Safari keeps
+   script-written cookies 7 days only). At most once a day; nothing depends on the answer. */
+export function idcookie(url, id, domain) {
+  try {
+    fetch(url, { method: "POST", body: new URLSearchParams({ anonymousId: id, domain }), credentials: "include", keepalive: true })
+      .then(noop, noop);
+  } catch (e) { /* no fetch: the script-written cookie stays */ }
+}
+
 export function beacon(url) {
   const body = take();
   try { return navigator.sendBeacon(url, body) === true; } catch (e) { return false; }
@@ -410,8 +419,10 @@ function method(name, kind) {
         onError = typeof c.onError == "function" ? c.onError : undefined;
         if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
         c = Object.assign({}, c);
-        if (typeof c.endpoint == "string") {
-          try { c.endpoint = new URL(c.endpoint, location.href).href; } catch (e) { /* Rust says what is wrong */ }
+        for (const k of ["endpoint", "cookieRefreshUrl"]) {
+          if (typeof c[k] == "string") {
+            try { c[k] = new URL(c[k], location.href).href; } catch (e) { /* Rust says what is wrong */ }
+          }
         }
       }
       const a = [c];

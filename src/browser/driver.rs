@@ -275,6 +275,7 @@ fn perform(a: Action) {
         Action::Event(text) => host::notify(1, &text, ""),
         Action::Delivered(n) => host::notify(2, &crate::core::json::u64_text(n as u64), ""),
         Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
+        Action::RefreshCookie { url, id, domain } => host::idcookie(&url, &id, &domain),
     }
 }
 

@@ -25,6 +25,9 @@ extern "C" {
     fn sput(key: &str) -> bool;
     /// POSTs the parts given so far (see `Action::Send`); the answer comes back as `~res`.
     pub fn send(url: &str, gzurl: &str, keepalive: bool, limit: u32, timeout: u32);
+    /// POSTs `anonymousId` and `domain` to the site's cookie refresh endpoint (with
+    /// credentials; the answer is not read).
+    pub fn idcookie(url: &str, id: &str, domain: &str);
     /// `navigator.sendBeacon` with the parts given so far; whether the browser took them.
     pub fn beacon(url: &str) -> bool;
     /// The internal call `method`, made now, waiting with the page's calls.

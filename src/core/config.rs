@@ -15,14 +15,17 @@ pub enum Value {
     Bool(bool),
     /// A function (allowed only for callbacks).
     Function,
-    /// An array (its items are not read here: `campaigns` belong to the engage module).
-    List,
+    /// An array, as JSON text (`campaigns`' items are not read here: they belong to the engage
+    /// module).
+    List(String),
+    /// An object, as JSON text.
+    Object(String),
     /// Anything else (null, object, array, ...).
     Other,
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 13] = [
+pub const OPTIONS: [&str; 18] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -36,6 +39,11 @@ pub const OPTIONS: [&str; 13] = [
     "jsonLd",
     "compress",
     "campaigns",
+    "identity",
+    "cookieDomain",
+    "cookieRefreshUrl",
+    "linkParam",
+    "linkDomains",
 ];
 
 /// Validated configuration.
@@ -65,6 +73,37 @@ pub struct Config {
     /// Send batches gzip-compressed, saying so with `compression=gzip` in the URL (default
     /// false: only for endpoints that accept it, such as the shoptrail collector).
     pub compress: bool,
+    /// Ids a server-rendered page hands over (`identity: { anonymousId, userId }`).
+    pub identity: Identity,
+    /// Where the anonymous id's cookie lives.
+    pub cookie_domain: CookieDomain,
+    /// An endpoint on the site's own domain that re-sets the id cookie from the server, called
+    /// at most once a day (absolute http(s) URL).
+    pub cookie_refresh_url: Option<String>,
+    /// The query parameter of channel link tokens (`st_lt`).
+    pub link_param: String,
+    /// Hostnames whose links carry the anonymous id (`st_x`).
+    pub link_domains: Vec<String>,
+}
+
+/// Ids from a server-rendered page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The anonymous id to use (a UUID).
+    pub anonymous_id: Option<String>,
+    /// The user the page was rendered for.
+    pub user_id: Option<String>,
+}
+
+/// Where the anonymous id's cookie is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieDomain {
+    /// The registrable domain, found by probing (the default).
+    Probe,
+    /// Host-only (`cookieDomain: false`).
+    HostOnly,
+    /// This domain.
+    Domain(String),
 }
 
 /// An invalid option: which one and what is wrong with it.
@@ -147,7 +186,8 @@ pub fn parse_json(text: &str) -> Result<Config, ConfigError> {
             Some(b't') => Value::Bool(true),
             Some(b'f') => Value::Bool(false),
             Some(b'-' | b'0'..=b'9') => Value::Num(raw.to_string()),
-            Some(b'[') => Value::List,
+            Some(b'[') => Value::List(raw.to_string()),
+            Some(b'{') => Value::Object(raw.to_string()),
             _ => Value::Other,
         }
     })
@@ -160,7 +200,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains",
         });
     }
     let endpoint = match get("endpoint") {
@@ -178,7 +218,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
             ))
         }
     };
-    if !matches!(get("campaigns"), Value::Missing | Value::List) {
+    if !matches!(get("campaigns"), Value::Missing | Value::List(_)) {
         return Err(err(
             "campaigns",
             "must be an array of campaign objects (see Campaigns in the README)",
@@ -221,7 +261,96 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         capture: flag(&get("capture"), "capture", true)?,
         json_ld: flag(&get("jsonLd"), "jsonLd", true)?,
         compress: flag(&get("compress"), "compress", false)?,
+        identity: identity(get("identity"))?,
+        cookie_domain: match get("cookieDomain") {
+            Value::Missing | Value::Bool(true) => CookieDomain::Probe,
+            Value::Bool(false) => CookieDomain::HostOnly,
+            Value::Str(d) if is_hostname(d.trim_start_matches('.')) => {
+                CookieDomain::Domain(d.trim_start_matches('.').to_ascii_lowercase())
+            }
+            _ => {
+                return Err(err(
+                    "cookieDomain",
+                    "must be a domain such as \"shop.example\", or false for a host-only cookie",
+                ))
+            }
+        },
+        cookie_refresh_url: match get("cookieRefreshUrl") {
+            Value::Missing => None,
+            Value::Str(s) if s.starts_with("https://") || s.starts_with("http://") => Some(s),
+            _ => {
+                return Err(err(
+                    "cookieRefreshUrl",
+                    "must be a URL on the site's own domain, such as /shoptrail/id-cookie",
+                ))
+            }
+        },
+        link_param: match get("linkParam") {
+            Value::Missing => "st_lt".into(),
+            Value::Str(s)
+                if (1..=32).contains(&s.len())
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                s
+            }
+            _ => {
+                return Err(err(
+                    "linkParam",
+                    "must be a query parameter name of 1 to 32 letters, digits, '_' or '-'",
+                ))
+            }
+        },
+        link_domains: link_domains(get("linkDomains"))?,
     })
+}
+
+/// A hostname: labels of letters, digits and `-`, separated by dots.
+fn is_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn identity(v: Value) -> Result<Identity, ConfigError> {
+    use super::json::scan;
+    const MSG: &str = "must be { anonymousId?: a UUID, userId?: a string of 1 to 128 characters }";
+    let text = match v {
+        Value::Missing => return Ok(Identity::default()),
+        Value::Object(t) => t,
+        _ => return Err(err("identity", MSG)),
+    };
+    let members = scan::object_members(&text).unwrap_or_default();
+    let mut out = Identity::default();
+    for m in members {
+        let key = scan::unescape(m.key).unwrap_or_default();
+        let value = scan::string_value(m.value);
+        match (key.as_str(), value) {
+            ("anonymousId", Some(a)) if super::id::is_valid_id(&a) => out.anonymous_id = Some(a),
+            ("userId", Some(u)) if super::engine::is_valid_user_id(&u) => out.user_id = Some(u),
+            _ => return Err(err("identity", MSG)),
+        }
+    }
+    Ok(out)
+}
+
+fn link_domains(v: Value) -> Result<Vec<String>, ConfigError> {
+    use super::json::scan;
+    const MSG: &str = "must be a list of hostnames such as [\"other-shop.example\"]";
+    let text = match v {
+        Value::Missing => return Ok(Vec::new()),
+        Value::List(t) => t,
+        _ => return Err(err("linkDomains", MSG)),
+    };
+    let mut out = Vec::new();
+    for item in scan::array_items(&text).unwrap_or_default() {
+        match scan::string_value(item) {
+            Some(h) if is_hostname(&h) => out.push(h.to_ascii_lowercase()),
+            _ => return Err(err("linkDomains", MSG)),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -67,6 +67,9 @@ impl Session {
     }
 }
 
+/// A day in ms: the id's cookie is renewed at most this often.
+pub const DAY_MS: u64 = 86_400_000;
+
 /// The domains to try, broadest first, when setting a first-party cookie for `host`: the
 /// broadest one the browser accepts is the registrable domain (browsers refuse public
 /// suffixes such as `co.uk`). IP addresses and single-label hosts get none: use a host-only cookie.

@@ -35,6 +35,8 @@ pub const K_VIEWED: &str = "shoptrail:viewed";
 pub const K_ENGAGE: [&str; 2] = ["shoptrail:engage", "shoptrail:engage:source"];
 /// Persisted queues: `shoptrail:q:<page id>`.
 pub const Q_PREFIX: &str = "shoptrail:q:";
+/// When the anonymous id's cookie was last written (Unix ms): it is renewed at most daily.
+pub const K_AID_AT: &str = "shoptrail:aid_at";
 /// The anonymous id's cookie.
 pub const COOKIE: &str = "shoptrail_aid";
 /// 400 days, the longest lifetime browsers keep a cookie.
@@ -263,6 +265,8 @@ pub struct Memory {
     pub full: bool,
     /// Writes made so far (sets and removes), to count them in tests.
     pub writes: usize,
+    /// Writes of the anonymous id's cookie so far.
+    pub cookie_writes: usize,
 }
 
 impl Backend for Memory {
@@ -310,6 +314,9 @@ impl Backend for Memory {
         let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
             return;
         };
+        if name == COOKIE {
+            self.cookie_writes += 1;
+        }
         let mut domain = None;
         let mut delete = false;
         for p in parts {

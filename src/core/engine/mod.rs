@@ -16,7 +16,7 @@ mod shopper;
 
 pub use pages::PageViews;
 
-use super::config::Config;
+use super::config::{Config, CookieDomain};
 use super::event::{self, Body, Envelope, PageInfo};
 use super::identity::Session;
 use super::queue::{Queue, Report, Settings};
@@ -96,6 +96,16 @@ pub enum Action {
     Delivered(usize),
     /// Resolve every pending `flush()` with this value.
     Settle(bool),
+    /// POST the anonymous id to the site's cookie refresh endpoint, with credentials, as the
+    /// form fields `anonymousId` and `domain` (empty: host-only); the answer is not read.
+    RefreshCookie {
+        /// The endpoint.
+        url: String,
+        /// The anonymous id.
+        id: String,
+        /// The cookie's domain.
+        domain: String,
+    },
 }
 
 /// The tracker's state and policies.
@@ -151,8 +161,14 @@ impl<H: Host> Engine<H> {
     pub fn new(cfg: Config, host: H, now: u64) -> Engine<H> {
         let secure = host.fact(Fact::Protocol) == "https:";
         let mut store = Port::new(host, secure);
-        let hostname = store.backend().fact(Fact::Hostname);
-        let cookie_domain = store.cookie_domain(&hostname);
+        let cookie_domain = match &cfg.cookie_domain {
+            CookieDomain::Probe => {
+                let hostname = store.backend().fact(Fact::Hostname);
+                store.cookie_domain(&hostname)
+            }
+            CookieDomain::HostOnly => None,
+            CookieDomain::Domain(d) => Some(d.clone()),
+        };
         let settings = Settings {
             batch_size: cfg.batch_size as usize,
             flush_interval: cfg.flush_interval as u64,
@@ -197,7 +213,15 @@ impl<H: Host> Engine<H> {
         let page_id = e.new_id();
         e.queue_key = [store::Q_PREFIX, page_id.get(..8).unwrap_or_default()].concat();
         e.wants_events = e.cfg.debug;
-        e.load_anonymous_id();
+        // A server-rendered page's ids: another user than the stored one starts afresh.
+        let given = e.cfg.identity.clone();
+        e.load_anonymous_id(None, now);
+        if let Some(u) = given.user_id {
+            e.become_user(u, now);
+        }
+        if let Some(a) = given.anonymous_id.filter(|a| *a != e.anonymous_id) {
+            e.load_anonymous_id(Some(a), now);
+        }
         let stored = e
             .store
             .get(store::K_SESSION)

@@ -6,25 +6,50 @@ use crate::core::event::{is_object_text, Body, EventError};
 use crate::core::identity::{self, Session};
 use crate::core::profile;
 use crate::core::{args, json, store};
+use super::Action;
 use crate::prelude::*;
 use alloc::rc::Rc;
 
 impl<H: Host> Engine<H> {
-    pub(super) fn load_anonymous_id(&mut self) {
+    /// The anonymous id: `given` (a server-rendered page's, or a linked site's), else the
+    /// cookie's, else the stored one, else a new one. Each copy restores the other.
+    pub(super) fn load_anonymous_id(&mut self, given: Option<String>, now: u64) {
         let cookie = self.store.cookie(store::COOKIE);
         let stored = self.store.get(store::K_AID);
-        let id = match identity::pick_anonymous_id(cookie.as_deref(), stored.as_deref()) {
-            Some(id) => id.to_string(),
-            None => self.new_id(),
+        let id = match given {
+            Some(id) => id,
+            None => match identity::pick_anonymous_id(cookie.as_deref(), stored.as_deref()) {
+                Some(id) => id.to_string(),
+                None => self.new_id(),
+            },
         };
-        // Each copy restores the other; the cookie's lifetime is renewed on every visit.
-        let domain = self.cookie_domain.clone();
-        self.store
-            .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
         if stored.as_deref() != Some(id.as_str()) {
             self.store.set(store::K_AID, &id);
         }
         self.anonymous_id = id;
+        self.keep_cookie(now, cookie.as_deref() != Some(self.anonymous_id.as_str()));
+    }
+
+    /// Writes the id's cookie when it differs (`force`) or was last written a day ago or more,
+    /// so its 400 days run from the last active day; then the site's refresh endpoint, if any,
+    /// re-sets it from the server (Safari keeps script-written cookies 7 days only).
+    pub(super) fn keep_cookie(&mut self, now: u64, force: bool) {
+        let last = self.store.get(store::K_AID_AT).and_then(|t| json::parse_u64(&t));
+        if !force && last.is_some_and(|t| now < t.saturating_add(identity::DAY_MS)) {
+            return;
+        }
+        let domain = self.cookie_domain.clone();
+        let id = self.anonymous_id.clone();
+        self.store
+            .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
+        self.store.set(store::K_AID_AT, &json::u64_text(now));
+        if let Some(url) = self.cfg.cookie_refresh_url.clone() {
+            self.out.push(Action::RefreshCookie {
+                url,
+                id,
+                domain: domain.unwrap_or_default(),
+            });
+        }
     }
 
     pub(super) fn touch_session(&mut self, now: u64, force_read: bool) {
@@ -45,6 +70,7 @@ impl<H: Host> Engine<H> {
         let (s, write) = Session::touch(stored.or(Some(self.session)), now);
         if write || stored.is_none() {
             self.store.set(store::K_SESSION, &s.encode());
+            self.keep_cookie(now, false);
         }
         self.session = s;
         if s.id != before {
@@ -83,10 +109,7 @@ impl<H: Host> Engine<H> {
             if !is_valid_user_id(&u) {
                 return self.report("invalid_argument", EventError::BadUserId.message());
             }
-            if self.user_id.as_deref() != Some(u.as_str()) {
-                self.store.set(store::K_UID, &u);
-                self.user_id = Some(u);
-            }
+            self.become_user(u, now);
         }
         if let Some(t) = traits {
             match args::assign(&self.traits, &t) {
@@ -118,6 +141,19 @@ impl<H: Host> Engine<H> {
         }
         t.push('}');
         t
+    }
+
+    /// The device now belongs to user `u`. Another user than the one stored first gets what
+    /// `reset()` gives (a new anonymous id, session, traits and cart), so that a shared
+    /// computer never joins two people.
+    pub(super) fn become_user(&mut self, u: String, now: u64) {
+        match self.user_id.as_deref() {
+            Some(current) if current == u => return,
+            Some(_) => self.reset(now),
+            None => {}
+        }
+        self.store.set(store::K_UID, &u);
+        self.user_id = Some(u);
     }
 
     /// `alias(userId, previousId?)`.
@@ -163,7 +199,7 @@ impl<H: Host> Engine<H> {
             .set_cookie(store::COOKIE, "", 0, domain.as_deref());
         self.user_id = None;
         self.traits = "{}".into();
-        self.load_anonymous_id();
+        self.load_anonymous_id(None, now);
         self.session = Session { id: now, last: now };
         self.store.set(store::K_SESSION, &self.session.encode());
         self.count(store::K_VISITS);

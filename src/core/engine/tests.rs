@@ -110,6 +110,8 @@ struct Run {
     scans: Vec<u32>,
     /// Whether the next beacon is accepted.
     beacon_ok: bool,
+    /// Cookie refresh calls: `url id domain`.
+    refreshes: Vec<String>,
 }
 
 impl Run {
@@ -130,6 +132,7 @@ impl Run {
             settled: Vec::new(),
             scans: Vec::new(),
             beacon_ok: true,
+            refreshes: Vec::new(),
         };
         r.drain();
         r
@@ -158,6 +161,9 @@ impl Run {
                 Action::Event(t) => self.events.push(t),
                 Action::Delivered(n) => self.delivered += n,
                 Action::Settle(ok) => self.settled.push(ok),
+                Action::RefreshCookie { url, id, domain } => {
+                    self.refreshes.push([url, id, domain].join(" "))
+                }
             }
         }
     }
@@ -428,6 +434,108 @@ fn identify_merges_traits_and_reset_forgets_everything() {
     assert_eq!(r.stored(store::K_TRAITS), None);
     assert_eq!(r.stored(store::K_CART), None);
     assert_eq!(r.call("userId", "[]"), None);
+}
+
+#[test]
+fn another_user_on_the_same_device_starts_afresh_the_same_user_merges() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    r.call("identify", r#"["mum",{"email":"mum@example.com"}]"#);
+    r.call("cart.add", r#"[{"product_id":"a","price":2}]"#);
+    let first = r.e.anonymous_id().to_string();
+    r.call("identify", r#"["mum",{"plan":"pro"}]"#);
+    assert_eq!(r.e.anonymous_id(), first, "the same user keeps the device's id");
+    assert_eq!(
+        r.stored(store::K_TRAITS).as_deref(),
+        Some(r#"{"email":"mum@example.com","plan":"pro"}"#)
+    );
+    r.now = 5_000;
+    r.call("identify", r#"["kid",{"age":"13"}]"#);
+    assert_eq!(r.e.user_id(), Some("kid"));
+    assert_ne!(r.e.anonymous_id(), first, "a new anonymous id");
+    assert_eq!(r.e.session_id(), 5_000, "a new session");
+    assert_eq!(r.stored(store::K_TRAITS).as_deref(), Some(r#"{"age":"13"}"#));
+    assert!(r.call("cart.get", "[]").unwrap().contains("\"products\":[]"));
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    // The kid's identify carries the new id; nothing of theirs carries the first one.
+    let kid = body.split("\"type\":\"identify\"").last().unwrap();
+    assert!(!kid.contains(&first) && kid.contains("\"userId\":\"kid\""), "{kid}");
+}
+
+#[test]
+fn a_server_rendered_page_hands_over_its_ids() {
+    let host = Fake::new("https://s/");
+    let id = "5f0c8a4e-1b2d-4c3e-9f00-0000000000aa";
+    let extra = format!(
+        ",\"pageViews\":false,\"identity\":{{\"anonymousId\":\"{id}\",\"userId\":\"u-1\"}}"
+    );
+    let r = Run::start(host.clone(), cfg(&extra), 0);
+    assert_eq!(r.e.anonymous_id(), id);
+    assert_eq!(r.e.user_id(), Some("u-1"));
+    assert_eq!(host.mem.borrow().cookie(store::COOKIE).as_deref(), Some(id));
+    assert_eq!(r.stored(store::K_AID).as_deref(), Some(id));
+    // A later page rendered for another user: that user's device state starts afresh.
+    let other = extra.replace("u-1", "u-2");
+    let r2 = Run::start(host.clone(), cfg(&other), 1_000);
+    assert_eq!(r2.e.user_id(), Some("u-2"));
+    assert_eq!(r2.e.anonymous_id(), id, "the page said which anonymous id");
+    for bad in [
+        r#","identity":{"anonymousId":"has space"}"#,
+        r#","identity":{"userId":""}"#,
+        r#","identity":{"email":"x"}"#,
+        r#","identity":"u-1""#,
+    ] {
+        let text = ["{\"endpoint\":\"https://c.example/v1/batch\"", bad, "}"].concat();
+        let e = config::parse_json(&text).unwrap_err();
+        assert_eq!(e.option, "identity", "{bad}");
+    }
+}
+
+#[test]
+fn the_id_cookie_is_renewed_at_most_daily_and_refreshed_by_the_server_endpoint() {
+    let host = Fake::new("https://www.shop.example/");
+    let refresh = ",\"cookieRefreshUrl\":\"https://www.shop.example/id\"";
+    let mut r = Run::start(host.clone(), cfg(refresh), 0);
+    let aid = r.e.anonymous_id().to_string();
+    assert_eq!(r.refreshes, [format!("https://www.shop.example/id {aid} shop.example")]);
+    let writes = || host.mem.borrow().cookie_writes;
+    let after_first = writes();
+    // Reloads and activity within a day write nothing more.
+    let mut r2 = Run::start(host.clone(), cfg(refresh), 60_000);
+    r2.now = identity::DAY_MS - 1;
+    r2.call("track", r#"["A",{}]"#);
+    assert_eq!(writes(), after_first);
+    assert!(r2.refreshes.is_empty());
+    // Activity a day later renews it, once.
+    r2.now = identity::DAY_MS;
+    r2.call("track", r#"["B",{}]"#);
+    r2.now += 10_000;
+    r2.call("track", r#"["C",{}]"#);
+    assert_eq!(writes(), after_first + 1);
+    assert_eq!(r2.refreshes.len(), 1);
+    // A cookie that went away is written back at once.
+    host.mem.borrow_mut().cookies.clear();
+    Run::start(host.clone(), cfg(refresh), identity::DAY_MS + 20_000);
+    assert_eq!(host.mem.borrow().cookie(store::COOKIE).as_deref(), Some(aid.as_str()));
+    r.call("flush", "[]");
+}
+
+#[test]
+fn cookie_domain_can_be_set_or_host_only() {
+    for (extra, want) in [
+        (",\"cookieDomain\":\"shop.example\"", Some("shop.example")),
+        (",\"cookieDomain\":false", None),
+        ("", Some("shop.example")),
+    ] {
+        let host = Fake::new("https://a.b.shop.example/");
+        Run::start(host.clone(), cfg(extra), 0);
+        let mem = host.mem.borrow();
+        let c = mem.cookies.iter().find(|c| c.0 == store::COOKIE).unwrap();
+        assert_eq!(c.2.as_deref(), want, "{extra}");
+    }
+    let text = r#"{"endpoint":"https://c.example/v1/batch","cookieDomain":"not a domain"}"#;
+    assert_eq!(config::parse_json(text).unwrap_err().option, "cookieDomain");
 }
 
 #[test]
