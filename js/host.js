@@ -29,6 +29,14 @@ let waiting = [];
 const timers = {};
 let store;
 try { store = localStorage; } catch (e) { /* disabled storage: reads give nothing */ }
+/* The page's own replaceState, before the SDK wraps it: removing link parameters from the
+   address bar is not a navigation. */
+let replaceState;
+try { replaceState = history.replaceState; } catch (e) { /* no history */ }
+
+export function replace(url) {
+  try { replaceState.call(history, history.state, "", url); } catch (e) { /* sandboxed */ }
+}
 
 function noop() {}
 
@@ -357,7 +365,7 @@ function scrollSample() {
 }
 
 /* Page lifecycle, scroll, single-page-app navigation and markup clicks, after a valid init. */
-export function listen(history, capture, dbg, scrollMs) {
+export function listen(history, capture, dbg, links, scrollMs) {
   debug = dbg;
   for (const r of waiting.splice(0)) r();
   waiting = null;
@@ -399,6 +407,28 @@ export function listen(history, capture, dbg, scrollMs) {
       /* Given back unless the page wrapped it again since. */
       undo.push(() => { if (h[name] === wrapped) h[name] = original; });
     });
+  }
+  if (links) {
+    /* Links and GET forms to the shop's other sites carry the anonymous id (the wasm decides
+       which, and writes the URL). */
+    on(document, ["click", "auxclick"], (e) => {
+      const a = e.target && e.target.closest && e.target.closest("a[href]");
+      const h = a && run("~link", a.href);
+      if (h) a.href = h;
+    }, true);
+    on(document, ["submit"], (e) => {
+      const f = e.target;
+      const h = f && String(f.method).toLowerCase() == "get" && run("~link", f.action);
+      if (!h) return;
+      let i = f.querySelector('input[name="st_x"]');
+      if (!i) {
+        i = document.createElement("input");
+        i.type = "hidden";
+        i.name = "st_x";
+        f.appendChild(i);
+      }
+      i.value = new URL(h).searchParams.get("st_x");
+    }, true);
   }
   if (capture) {
     on(document, ["click"], (e) => {

@@ -276,6 +276,7 @@ fn perform(a: Action) {
         Action::Delivered(n) => host::notify(2, &crate::core::json::u64_text(n as u64), ""),
         Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
         Action::RefreshCookie { url, id, domain } => host::idcookie(&url, &id, &domain),
+        Action::ReplaceUrl(url) => host::replace(&url),
     }
 }
 
@@ -332,13 +333,14 @@ fn init(args: &str) {
         ep.plain = cfg.endpoint.clone();
     });
     let (history, capture, debug) = (cfg.history, cfg.capture, cfg.debug);
+    let links = !cfg.link_domains.is_empty();
     let engine = Box::new(Engine::new(cfg, Page::default(), now()));
     let early = match set_state(State::Live(engine)) {
         Some(State::Waiting(calls)) => calls,
         _ => Vec::new(),
     };
     EARLY.with(|e| *e.borrow_mut() = early);
-    host::listen(history, capture, debug, SCROLL_SAMPLE_MS);
+    host::listen(history, capture, debug, links, SCROLL_SAMPLE_MS);
     // The first page view and the calls made before `init` follow right after it.
     host::defer("~start");
 }

@@ -38,8 +38,12 @@ extern "C" {
     pub fn scan(ms: u32);
     /// Errors, events, delivery counts and flush results for the page's callbacks.
     pub fn notify(kind: u32, a: &str, b: &str);
-    /// Lifecycle, scroll, navigation and markup listeners.
-    pub fn listen(history: bool, capture: bool, debug: bool, scroll_ms: u32);
+    /// Lifecycle, scroll, navigation and markup listeners, and the cross-domain link listeners
+    /// when `links`.
+    pub fn listen(history: bool, capture: bool, debug: bool, links: bool, scroll_ms: u32);
+    /// `history.replaceState` with the original method (not the SDK's wrapper): the page's
+    /// URL without the link parameters.
+    pub fn replace(url: &str);
     /// Builds the public API object around the wasm's entry point.
     pub fn connect(call: &Closure<dyn Fn(String, String) -> Option<String>>) -> JsValue;
 }

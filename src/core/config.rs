@@ -265,8 +265,8 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         cookie_domain: match get("cookieDomain") {
             Value::Missing | Value::Bool(true) => CookieDomain::Probe,
             Value::Bool(false) => CookieDomain::HostOnly,
-            Value::Str(d) if is_hostname(d.trim_start_matches('.')) => {
-                CookieDomain::Domain(d.trim_start_matches('.').to_ascii_lowercase())
+            Value::Str(d) if is_hostname(d.strip_prefix('.').unwrap_or(&d)) => {
+                CookieDomain::Domain(d.strip_prefix('.').unwrap_or(&d).to_ascii_lowercase())
             }
             _ => {
                 return Err(err(
@@ -289,7 +289,8 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
             Value::Missing => "st_lt".into(),
             Value::Str(s)
                 if (1..=32).contains(&s.len())
-                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
             {
                 s
             }
@@ -309,7 +310,9 @@ fn is_hostname(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 253
         && h.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 

@@ -12,6 +12,7 @@ pub mod event;
 pub mod id;
 pub mod identity;
 pub mod json;
+pub mod link;
 pub mod money;
 pub mod page;
 pub mod profile;

@@ -35,6 +35,9 @@ pub const K_VIEWED: &str = "shoptrail:viewed";
 pub const K_ENGAGE: [&str; 2] = ["shoptrail:engage", "shoptrail:engage:source"];
 /// Persisted queues: `shoptrail:q:<page id>`.
 pub const Q_PREFIX: &str = "shoptrail:q:";
+/// Fingerprints of the channel link tokens this device sent (one a line, newest first, 20 at
+/// most): a token is sent once per device and never stored.
+pub const K_LINKS: &str = "shoptrail:links";
 /// When the anonymous id's cookie was last written (Unix ms): it is renewed at most daily.
 pub const K_AID_AT: &str = "shoptrail:aid_at";
 /// The anonymous id's cookie.

@@ -54,6 +54,7 @@ impl<H: Host> Engine<H> {
             "sessionId" => return Some(json::u64_text(self.session.id)),
             "cart.get" => return Some(Shop::new(&mut self.store).state()),
             "profile" => return Some(self.profile()),
+            "~link" => return self.decorate_link(args_json, now),
             "~markup" if self.cfg.capture => {
                 let r = Shop::new(&mut self.store).markup(args::markup(args_json));
                 self.track_all(r, now);

@@ -96,6 +96,9 @@ pub enum Action {
     Delivered(usize),
     /// Resolve every pending `flush()` with this value.
     Settle(bool),
+    /// Replace the address bar's URL with this one (`history.replaceState`, bypassing the
+    /// SDK's own navigation tracking): link parameters leave it before the first page view.
+    ReplaceUrl(String),
     /// POST the anonymous id to the site's cookie refresh endpoint, with credentials, as the
     /// form fields `anonymousId` and `domain` (empty: host-only); the answer is not read.
     RefreshCookie {
@@ -146,6 +149,10 @@ pub struct Engine<H: Host> {
     sent_at: u64,
     /// Actions not yet polled, oldest first (a few at a time).
     out: Vec<Action>,
+    /// A channel link token this page came with, to send at start.
+    link_token: Option<String>,
+    /// A `context` member for the next event only (`"linkToken":"…"`).
+    one_off_ctx: Option<String>,
 }
 
 /// The one rule for user ids: 1 to 128 bytes, not blank, no control characters.
@@ -208,6 +215,8 @@ impl<H: Host> Engine<H> {
             pending_beacon: 0,
             sent_at: 0,
             out: Vec::new(),
+            link_token: None,
+            one_off_ctx: None,
             store,
         };
         let page_id = e.new_id();
@@ -222,6 +231,7 @@ impl<H: Host> Engine<H> {
         if let Some(a) = given.anonymous_id.filter(|a| *a != e.anonymous_id) {
             e.load_anonymous_id(Some(a), now);
         }
+        e.read_link_params(now);
         let stored = e
             .store
             .get(store::K_SESSION)
@@ -240,6 +250,14 @@ impl<H: Host> Engine<H> {
     /// Right after `init` (the task after it, or before any later call): the first page view
     /// when `pageViews` is on, and reading the page for products once it is parsed.
     pub fn handle_start(&mut self, now: u64) {
+        // The page came from an email, SMS or push link: one identify carries the token.
+        if let Some(t) = self.link_token.take() {
+            let mut member = String::from("\"linkToken\":");
+            json::push_str(&mut member, &t);
+            self.one_off_ctx = Some(member);
+            let traits = self.traits.clone();
+            self.enqueue(Body::Identify { traits: &traits }, now);
+        }
         if self.cfg.capture || self.cfg.json_ld {
             self.out.push(Action::Scan(0));
         }
@@ -423,14 +441,17 @@ impl<H: Host> Engine<H> {
         };
         // Queued events are kept until delivered: without the slack of a growing string.
         head.shrink_to_fit();
+        let ctx = match self.one_off_ctx.take() {
+            Some(member) => {
+                Rc::from(["{", &member, ",", self.ctx.get(1..).unwrap_or("}")].concat())
+            }
+            None => self.ctx.clone(),
+        };
         if self.wants_events {
             self.out
-                .push(Action::Event([head.as_str(), &self.ctx, "}"].concat()));
+                .push(Action::Event([head.as_str(), &ctx, "}"].concat()));
         }
-        if let Err(r) = self
-            .queue
-            .push_shared(message_id, head, self.ctx.clone(), now)
-        {
+        if let Err(r) = self.queue.push_shared(message_id, head, ctx, now) {
             self.on_report(r);
         }
         self.drive(now);

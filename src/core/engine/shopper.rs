@@ -1,12 +1,12 @@
 //! Who the shopper is, orchestrated: the anonymous id (cookie and storage restoring each other), the
 //! session, `identify`, `alias` and `reset`.
 
-use super::{is_valid_user_id, Engine, Host};
+use super::Action;
+use super::{is_valid_user_id, Engine, Fact, Host};
 use crate::core::event::{is_object_text, Body, EventError};
 use crate::core::identity::{self, Session};
 use crate::core::profile;
-use crate::core::{args, json, store};
-use super::Action;
+use crate::core::{args, json, link, store};
 use crate::prelude::*;
 use alloc::rc::Rc;
 
@@ -34,7 +34,10 @@ impl<H: Host> Engine<H> {
     /// so its 400 days run from the last active day; then the site's refresh endpoint, if any,
     /// re-sets it from the server (Safari keeps script-written cookies 7 days only).
     pub(super) fn keep_cookie(&mut self, now: u64, force: bool) {
-        let last = self.store.get(store::K_AID_AT).and_then(|t| json::parse_u64(&t));
+        let last = self
+            .store
+            .get(store::K_AID_AT)
+            .and_then(|t| json::parse_u64(&t));
         if !force && last.is_some_and(|t| now < t.saturating_add(identity::DAY_MS)) {
             return;
         }
@@ -141,6 +144,56 @@ impl<H: Host> Engine<H> {
         }
         t.push('}');
         t
+    }
+
+    /// Reads the link parameters of the page's URL: a fresh cross-domain id is adopted, a
+    /// channel link token is kept for [`Engine::handle_start`] (once per device: the
+    /// fingerprints of tokens sent are kept, never the tokens), and both leave the address bar
+    /// and every reported URL.
+    pub(super) fn read_link_params(&mut self, now: u64) {
+        let param = self.cfg.link_param.clone();
+        let href = self.store.backend().fact(Fact::Href);
+        self.redact_param(&param);
+        self.redact_param(link::CROSS_PARAM);
+        let cross = link::param(&href, link::CROSS_PARAM);
+        let token = link::param(&href, &param);
+        if let Some(id) = cross.as_deref().and_then(|v| link::cross_id(v, now)) {
+            if id != self.anonymous_id {
+                self.load_anonymous_id(Some(id), now);
+            }
+        }
+        if cross.is_some() || token.is_some() {
+            let clean = crate::core::page::redact(&href, &[&param, link::CROSS_PARAM]);
+            self.out.push(Action::ReplaceUrl(clean));
+        }
+        let Some(t) = token.filter(|t| link::token_ok(t)) else {
+            return;
+        };
+        let mark = json::u64_text(link::fingerprint(&t));
+        let seen = self.store.get(store::K_LINKS).unwrap_or_default();
+        if seen.lines().any(|l| l == mark) {
+            return;
+        }
+        let mut kept = mark;
+        for l in seen.lines().take(19) {
+            kept.push('\n');
+            kept.push_str(l);
+        }
+        self.store.set(store::K_LINKS, &kept);
+        self.link_token = Some(t);
+    }
+
+    /// `~link`: `href` carrying the anonymous id when it leads to one of `linkDomains`.
+    pub fn decorate_link(&self, href: &str, now: u64) -> Option<String> {
+        if self.cfg.link_domains.is_empty() {
+            return None;
+        }
+        let host = self
+            .store
+            .backend()
+            .fact(Fact::Hostname)
+            .to_ascii_lowercase();
+        link::decorate(href, &self.cfg.link_domains, &host, &self.anonymous_id, now)
     }
 
     /// The device now belongs to user `u`. Another user than the one stored first gets what

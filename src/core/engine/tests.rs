@@ -112,6 +112,8 @@ struct Run {
     beacon_ok: bool,
     /// Cookie refresh calls: `url id domain`.
     refreshes: Vec<String>,
+    /// URLs the address bar was changed to.
+    replaced: Vec<String>,
 }
 
 impl Run {
@@ -133,6 +135,7 @@ impl Run {
             scans: Vec::new(),
             beacon_ok: true,
             refreshes: Vec::new(),
+            replaced: Vec::new(),
         };
         r.drain();
         r
@@ -161,6 +164,11 @@ impl Run {
                 Action::Event(t) => self.events.push(t),
                 Action::Delivered(n) => self.delivered += n,
                 Action::Settle(ok) => self.settled.push(ok),
+                Action::ReplaceUrl(url) => {
+                    // As the browser does: the address bar changes, nothing else happens.
+                    self.host.go(&url);
+                    self.replaced.push(url);
+                }
                 Action::RefreshCookie { url, id, domain } => {
                     self.refreshes.push([url, id, domain].join(" "))
                 }
@@ -444,7 +452,11 @@ fn another_user_on_the_same_device_starts_afresh_the_same_user_merges() {
     r.call("cart.add", r#"[{"product_id":"a","price":2}]"#);
     let first = r.e.anonymous_id().to_string();
     r.call("identify", r#"["mum",{"plan":"pro"}]"#);
-    assert_eq!(r.e.anonymous_id(), first, "the same user keeps the device's id");
+    assert_eq!(
+        r.e.anonymous_id(),
+        first,
+        "the same user keeps the device's id"
+    );
     assert_eq!(
         r.stored(store::K_TRAITS).as_deref(),
         Some(r#"{"email":"mum@example.com","plan":"pro"}"#)
@@ -454,13 +466,22 @@ fn another_user_on_the_same_device_starts_afresh_the_same_user_merges() {
     assert_eq!(r.e.user_id(), Some("kid"));
     assert_ne!(r.e.anonymous_id(), first, "a new anonymous id");
     assert_eq!(r.e.session_id(), 5_000, "a new session");
-    assert_eq!(r.stored(store::K_TRAITS).as_deref(), Some(r#"{"age":"13"}"#));
-    assert!(r.call("cart.get", "[]").unwrap().contains("\"products\":[]"));
+    assert_eq!(
+        r.stored(store::K_TRAITS).as_deref(),
+        Some(r#"{"age":"13"}"#)
+    );
+    assert!(r
+        .call("cart.get", "[]")
+        .unwrap()
+        .contains("\"products\":[]"));
     r.call("flush", "[]");
     let body = r.answer(200);
     // The kid's identify carries the new id; nothing of theirs carries the first one.
     let kid = body.split("\"type\":\"identify\"").last().unwrap();
-    assert!(!kid.contains(&first) && kid.contains("\"userId\":\"kid\""), "{kid}");
+    assert!(
+        !kid.contains(&first) && kid.contains("\"userId\":\"kid\""),
+        "{kid}"
+    );
 }
 
 #[test]
@@ -498,7 +519,10 @@ fn the_id_cookie_is_renewed_at_most_daily_and_refreshed_by_the_server_endpoint()
     let refresh = ",\"cookieRefreshUrl\":\"https://www.shop.example/id\"";
     let mut r = Run::start(host.clone(), cfg(refresh), 0);
     let aid = r.e.anonymous_id().to_string();
-    assert_eq!(r.refreshes, [format!("https://www.shop.example/id {aid} shop.example")]);
+    assert_eq!(
+        r.refreshes,
+        [format!("https://www.shop.example/id {aid} shop.example")]
+    );
     let writes = || host.mem.borrow().cookie_writes;
     let after_first = writes();
     // Reloads and activity within a day write nothing more.
@@ -517,7 +541,10 @@ fn the_id_cookie_is_renewed_at_most_daily_and_refreshed_by_the_server_endpoint()
     // A cookie that went away is written back at once.
     host.mem.borrow_mut().cookies.clear();
     Run::start(host.clone(), cfg(refresh), identity::DAY_MS + 20_000);
-    assert_eq!(host.mem.borrow().cookie(store::COOKIE).as_deref(), Some(aid.as_str()));
+    assert_eq!(
+        host.mem.borrow().cookie(store::COOKIE).as_deref(),
+        Some(aid.as_str())
+    );
     r.call("flush", "[]");
 }
 
@@ -536,6 +563,81 @@ fn cookie_domain_can_be_set_or_host_only() {
     }
     let text = r#"{"endpoint":"https://c.example/v1/batch","cookieDomain":"not a domain"}"#;
     assert_eq!(config::parse_json(text).unwrap_err().option, "cookieDomain");
+}
+
+#[test]
+fn a_link_token_is_sent_once_and_never_reported_in_a_url() {
+    let token = "tok_0123456789abcdefXYZ";
+    let landing = format!("https://s.example/p?utm_source=mail&st_lt={token}&x=1#top");
+    let host = Fake::new(&landing);
+    host.page.borrow_mut().referrer = format!("https://mail.example/?st_lt={token}");
+    let mut r = Run::start(host.clone(), cfg(""), 0);
+    assert_eq!(r.replaced, ["https://s.example/p?utm_source=mail&x=1#top"]);
+    r.call("track", r#"["Later",{}]"#);
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    let events: Vec<&str> = body.split("{\"messageId\"").skip(1).collect();
+    assert!(
+        events[0].contains("\"type\":\"identify\""),
+        "the identify comes first: {body}"
+    );
+    assert!(events[0].contains(&format!("\"context\":{{\"linkToken\":\"{token}\",")));
+    assert_eq!(
+        body.matches(token).count(),
+        1,
+        "only as context.linkToken: {body}"
+    );
+    assert!(events[1].contains("\"type\":\"page\""));
+    assert!(
+        body.contains("\"campaign\":{\"source\":\"mail\"}"),
+        "{body}"
+    );
+    assert!(
+        r.stored(store::K_LINKS).is_some_and(|l| !l.contains(token)),
+        "kept as a fingerprint"
+    );
+    // The same link opened again on this device sends nothing; another parameter name works.
+    host.go(&landing);
+    let mut again = Run::start(host.clone(), cfg(""), 1_000);
+    again.call("flush", "[]");
+    let body = again.answer(200);
+    assert_eq!(body.matches(token).count(), 0, "{body}");
+    let custom = Fake::new(&format!("https://s.example/?t={token}"));
+    let mut c = Run::start(custom, cfg(",\"linkParam\":\"t\""), 0);
+    c.call("flush", "[]");
+    assert!(c.answer(200).contains("\"linkToken\""));
+    assert_eq!(c.replaced, ["https://s.example/"]);
+}
+
+#[test]
+fn a_fresh_cross_domain_id_is_adopted_and_links_to_the_other_site_carry_it() {
+    const AID: &str = "5f0c8a4e-1b2d-4c3e-9f00-0000000000aa";
+    let now = 1_800_000_000_000u64;
+    let at = |age_s: u64| format!("https://shop.example/p?st_x={AID}.{}", now / 1000 - age_s);
+    let fresh = Run::start(Fake::new(&at(60)), cfg(""), now);
+    assert_eq!(fresh.e.anonymous_id(), AID);
+    assert_eq!(fresh.replaced, ["https://shop.example/p"]);
+    let stale = Run::start(Fake::new(&at(180)), cfg(""), now);
+    assert_ne!(stale.e.anonymous_id(), AID, "3 minutes old: refused");
+    assert_eq!(
+        stale.replaced,
+        ["https://shop.example/p"],
+        "and stripped all the same"
+    );
+    let linking = ",\"linkDomains\":[\"other-shop.example\"]";
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(linking), now);
+    let aid = r.e.anonymous_id().to_string();
+    assert_eq!(
+        r.call("~link", "https://other-shop.example/cart"),
+        Some(format!(
+            "https://other-shop.example/cart?st_x={aid}.{}",
+            now / 1000
+        ))
+    );
+    assert_eq!(r.call("~link", "https://www.shop.example/cart"), None);
+    assert_eq!(r.call("~link", "https://elsewhere.example/"), None);
+    let text = r#"{"endpoint":"https://c.example/v1/batch","linkDomains":["not a host"]}"#;
+    assert_eq!(config::parse_json(text).unwrap_err().option, "linkDomains");
 }
 
 #[test]
