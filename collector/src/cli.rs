@@ -33,6 +33,7 @@ ENDPOINTS:
     POST /v1/batch                 {\"batch\":[event, ...], \"sentAt\": ...}
     POST /v1/{track,page,identify,alias,group,screen}   one event
     GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&limit=
+    POST /v1/id-cookie             anonymousId=&domain= (form): sets the SDK's id cookie
     GET  /health                   liveness check
     GET  /_shoptrail/              live view of arriving events
 ";

@@ -89,11 +89,11 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: impl Into<String>, field: Option<&str>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>, field: Option<&str>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message, field.map(str::to_owned))
     }
 
-    fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message, None)
     }
 
@@ -156,6 +156,7 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
         );
     }
     app.route("/v1/events", get(list_events))
+        .route("/v1/id-cookie", post(crate::idcookie::id_cookie))
         .route("/health", get(|| async { "ok" }))
         .route(
             "/_shoptrail",

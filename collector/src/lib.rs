@@ -23,6 +23,7 @@
 
 mod cli;
 mod http;
+mod idcookie;
 mod live;
 mod store;
 mod time;

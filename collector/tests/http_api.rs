@@ -680,3 +680,69 @@ async fn gzip_bodies_said_in_the_url_are_inflated() {
     assert_eq!(bad.status, 400);
     assert!(bad.text().contains("not valid gzip"), "{}", bad.text());
 }
+
+#[tokio::test]
+async fn id_cookie_is_set_by_the_server_on_the_sites_own_domain() {
+    let t = TestServer::start().await;
+    let form = "application/x-www-form-urlencoded";
+    let aid = "5f0c8a4e-1b2d-4c3e-9f00-0000000000aa";
+    let post = |headers: Vec<(&'static str, &'static str)>, body: String| {
+        let addr = t.addr;
+        async move {
+            let mut h = vec![("Content-Type", form)];
+            h.extend(headers);
+            request(addr, "POST", "/v1/id-cookie", &h, Some(body.as_bytes())).await
+        }
+    };
+    let r = post(
+        vec![
+            ("Host", "www.shop.example:8080"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+        format!("anonymousId={aid}&domain=shop.example"),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        r.header("set-cookie"),
+        Some(
+            format!(
+                "shoptrail_aid={aid}; Path=/; Max-Age=34560000; SameSite=Lax; Domain=shop.example; Secure"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // Host-only (no domain), over plain http: no Domain, no Secure, never HttpOnly.
+    let r = post(vec![], format!("anonymousId={aid}&domain=")).await;
+    assert_eq!(r.status, 204);
+    let c = r.header("set-cookie").unwrap();
+    assert!(
+        !c.contains("Domain") && !c.contains("Secure") && !c.contains("HttpOnly"),
+        "{c}"
+    );
+    // Refused: another site's domain, a value that would break the header, no id at all.
+    for (headers, body, field) in [
+        (
+            vec![("Host", "www.shop.example")],
+            format!("anonymousId={aid}&domain=evil.example"),
+            "domain",
+        ),
+        (
+            vec![("Host", "www.shop.example")],
+            format!("anonymousId={aid}&domain=example"),
+            "domain",
+        ),
+        (
+            vec![],
+            "anonymousId=a%3Bb&domain=".to_string(),
+            "anonymousId",
+        ),
+        (vec![], "domain=".to_string(), "anonymousId"),
+    ] {
+        let r = post(headers, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert_eq!(r.json()["field"], field, "{body}: {}", r.text());
+        assert_eq!(r.header("set-cookie"), None);
+    }
+}
