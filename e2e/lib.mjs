@@ -54,6 +54,20 @@ export async function launch() {
   return { context, close: async () => { await context.close(); profile.cleanup(); } };
 }
 
+/** A non-persistent Chromium whose resolver maps `hosts` to 127.0.0.1 (two "sites" on the
+ * one collector), with a fresh context. */
+export async function launchHosts(hosts) {
+  const rules = hosts.map((h) => `MAP ${h} 127.0.0.1`).join(", ");
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", `--host-resolver-rules=${rules}`],
+  });
+  const context = await browser.newContext();
+  return { context, close: () => browser.close() };
+}
+
 /** A second, non-persistent Chromium with a phone-like context: touch, no hovering pointer
  * (`(hover: none)`), a 390 px wide viewport. */
 export async function launchMobile() {

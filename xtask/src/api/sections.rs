@@ -202,6 +202,11 @@ const TARGETS: &[Target] = &[
         required: &["stub"],
     },
     Target {
+        path: "e2e/fixtures/links.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
         path: "js/host.js",
         style: Style::Js,
         required: &["methods"],

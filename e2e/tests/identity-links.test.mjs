@@ -1,0 +1,83 @@
+// Identity carried by links: a channel link token goes out once as context.linkToken and
+// leaves the address bar and every reported URL; a click to the shop's other site (a second
+// hostname) carries the anonymous id, adopted there when fresh, refused when 3 minutes old.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { suite, events, until, launchHosts } from "../lib.mjs";
+
+const ctx = suite("links");
+
+test("a link token is sent once, on an identify, and never appears in a reported URL", async () => {
+  const page = await ctx.browser.context.newPage();
+  const token = "lt_" + "a1B2c3D4e5F6g7H8i9J0".repeat(2);
+  await page.goto(`${ctx.collector.url}/fixtures/basic.html?utm_source=email&st_lt=${token}&x=1`);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  await until(() => !page.url().includes("st_lt"), 3000, "the address bar without the token");
+  assert.equal(new URL(page.url()).search, "?utm_source=email&x=1");
+  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  // The same link again on this device: nothing more.
+  await page.goto(`${ctx.collector.url}/fixtures/basic.html?st_lt=${token}`);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+  const evs = await until(async () => {
+    const e = await events(ctx.collector.url, { anonymousId: aid });
+    return e.filter((x) => x.type === "page").length >= 2 && e;
+  }, 10000, "both page views");
+  const withToken = evs.filter((e) => e.context.linkToken);
+  assert.equal(withToken.length, 1, "one event carries the token");
+  assert.equal(withToken[0].type, "identify");
+  assert.equal(withToken[0].context.linkToken, token);
+  assert.ok(!withToken[0].userId, "no userId of its own");
+  assert.ok(evs.indexOf(withToken[0]) < evs.findIndex((e) => e.type === "page"), "before the first page view");
+  const text = JSON.stringify(evs.map((e) => ({ ...e, context: { ...e.context, linkToken: undefined } })));
+  assert.ok(!text.includes(token), "no URL, referrer or campaign holds the token");
+  assert.deepEqual(evs.find((e) => e.type === "page").context.campaign, { source: "email" });
+  await page.close();
+});
+
+test("a click to the shop's other site carries the anonymous id; a 3-minute-old one is refused", async () => {
+  const port = new URL(ctx.collector.url).port;
+  const [a, b] = [`shop-a.test:${port}`, `shop-b.test:${port}`];
+  const browser = await launchHosts(["shop-a.test", "shop-b.test"]);
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(`http://${a}/fixtures/links.html?to=${b}`);
+    await page.waitForFunction(() => window.shoptrail.loaded === true);
+    const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+    await Promise.all([page.waitForURL(`http://${b}/**`), page.click("#other")]);
+    await page.waitForFunction(() => window.shoptrail && window.shoptrail.loaded === true);
+    assert.equal(await page.evaluate(() => window.shoptrail.anonymousId()), aid, "adopted on the other site");
+    await until(() => !page.url().includes("st_x"), 3000, "st_x gone from the address bar");
+    assert.equal(new URL(page.url()).searchParams.get("from"), a);
+    // A GET form to the other site carries it too.
+    await page.goto(`http://${a}/fixtures/links.html?to=${b}`);
+    await page.waitForFunction(() => window.shoptrail.loaded === true);
+    await Promise.all([page.waitForURL(`http://${b}/**`), page.click("#search button")]);
+    await page.waitForFunction(() => window.shoptrail && window.shoptrail.loaded === true);
+    assert.equal(await page.evaluate(() => window.shoptrail.anonymousId()), aid);
+    assert.equal(new URL(page.url()).searchParams.get("q"), "mugs");
+    // Three minutes old: another device's stale link is not adopted, and still stripped.
+    const fresh = await browser.context.newPage();
+    await fresh.context().clearCookies();
+    await fresh.goto(`http://${b}/fixtures/links.html`);
+    await fresh.evaluate(() => localStorage.clear());
+    const old = Math.floor(Date.now() / 1000) - 180;
+    const other = "5f0c8a4e-1b2d-4c3e-9f00-0000000000bb";
+    await fresh.goto(`http://${b}/fixtures/links.html?st_x=${other}.${old}`);
+    await fresh.waitForFunction(() => window.shoptrail.loaded === true);
+    assert.notEqual(await fresh.evaluate(() => window.shoptrail.anonymousId()), other);
+    await until(() => !fresh.url().includes("st_x"), 3000, "the stale st_x stripped");
+    // No reported URL on either site holds st_x.
+    await fresh.evaluate(() => window.shoptrail.flush());
+    await page.evaluate(() => window.shoptrail.flush());
+    const evs = await until(async () => {
+      const e = await events(ctx.collector.url, { anonymousId: aid });
+      return e.filter((x) => x.type === "page").length >= 4 && e;
+    }, 10000, "the page views");
+    assert.ok(!JSON.stringify(evs).includes("st_x"), "st_x in a reported URL");
+    const hosts = new Set(evs.filter((e) => e.type === "page").map((e) => new URL(e.properties.url).host));
+    assert.deepEqual([...hosts].sort(), [a, b].sort(), "one anonymous id across both sites");
+  } finally {
+    await browser.close();
+  }
+});
