@@ -26,6 +26,7 @@ OPTIONS:
                             https://shop.example (repeatable); without it
                             every origin is allowed
     --max-body BYTES        largest accepted request body [default: 524288]
+    --admin-token SECRET    bearer token of the admin endpoints (or SHOPTRAIL_ADMIN_TOKEN)
     -h, --help              print this help
     -V, --version           print the version
 
@@ -34,6 +35,10 @@ ENDPOINTS:
     POST /v1/{track,page,identify,alias,group,screen}   one event
     GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&limit=
     POST /v1/id-cookie             anonymousId=&domain= (form): sets the SDK's id cookie
+    GET  /v1/profiles/{id}         the person an id names (admin): ids, devices, traits, cart,
+                                   orders, timeline (?limit=&before=)
+    GET  /v1/profiles?q=           profiles by user id or email (admin)
+    GET  /v1/identity/conflicts    merges refused because they would join two users (admin)
     GET  /health                   liveness check
     GET  /_shoptrail/              live view of arriving events
 ";
@@ -82,7 +87,8 @@ where
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
-            "--db" | "--port" | "--bind" | "--static" | "--allow-origin" | "--max-body" => {}
+            "--db" | "--port" | "--bind" | "--static" | "--allow-origin" | "--max-body"
+            | "--admin-token" => {}
             _ if flag.starts_with('-') => {
                 return Err(ArgError(format!("unknown option '{flag}'")));
             }
@@ -120,6 +126,14 @@ where
                         )))
                     }
                 };
+            }
+            "--admin-token" => {
+                if value.len() < 16 {
+                    return Err(ArgError(
+                        "--admin-token: use a secret of at least 16 characters".into(),
+                    ));
+                }
+                options.admin_token = Some(value);
             }
             _ => unreachable!("flags are checked above"),
         }

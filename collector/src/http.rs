@@ -44,6 +44,7 @@ pub(crate) struct AppState {
     shutdown: watch::Receiver<bool>,
     statics: Arc<Vec<(String, ServeDir)>>,
     max_body: usize,
+    admin_token: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -68,7 +69,18 @@ impl AppState {
             shutdown,
             statics: Arc::new(statics),
             max_body: options.max_body,
+            admin_token: options.admin_token.as_deref().map(Arc::from),
         }
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    /// The admin token, when admin endpoints are on.
+    pub(crate) fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
     }
 }
 
@@ -81,7 +93,11 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>, field: Option<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        message: impl Into<String>,
+        field: Option<String>,
+    ) -> Self {
         ApiError {
             status,
             message: message.into(),
@@ -157,6 +173,9 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
     }
     app.route("/v1/events", get(list_events))
         .route("/v1/id-cookie", post(crate::idcookie::id_cookie))
+        .route("/v1/profiles", get(crate::profiles::search))
+        .route("/v1/profiles/{id}", get(crate::profiles::profile))
+        .route("/v1/identity/conflicts", get(crate::profiles::conflicts))
         .route("/health", get(|| async { "ok" }))
         .route(
             "/_shoptrail",

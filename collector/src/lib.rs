@@ -24,7 +24,9 @@
 mod cli;
 mod http;
 mod idcookie;
+mod identity;
 mod live;
+mod profiles;
 mod store;
 mod time;
 mod validate;
@@ -58,6 +60,9 @@ pub struct Options {
     pub allow_origins: Vec<String>,
     /// Largest accepted request body, in bytes.
     pub max_body: usize,
+    /// The bearer token of the admin endpoints (profiles, conflicts); without one they answer
+    /// 403.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Options {
@@ -69,6 +74,7 @@ impl Default for Options {
             statics: Vec::new(),
             allow_origins: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
+            admin_token: None,
         }
     }
 }

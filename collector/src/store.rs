@@ -7,6 +7,7 @@ use std::time::Duration;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection};
 
+use crate::identity::{self, Graph, Linked};
 use crate::validate::PreparedEvent;
 
 const SCHEMA: &str = "
@@ -79,7 +80,8 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(5))?;
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
         conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
-        conn.execute_batch(SCHEMA)
+        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::identity::SCHEMA)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -115,6 +117,20 @@ impl Store {
                 ])?;
                 if changed == 1 {
                     outcome.stored.push((i, tx.last_insert_rowid()));
+                    // The same transaction: an event is stored with its identity edges or
+                    // not at all.
+                    let graph = Graph::new(&tx);
+                    for (a, b) in identity::edges(ev, &graph)? {
+                        if let Linked::Conflict(x, y) = graph.link(&a, &b)? {
+                            graph.conflict(
+                                &ev.received_at,
+                                Some(&ev.message_id),
+                                &a,
+                                &b,
+                                (&x, &y),
+                            )?;
+                        }
+                    }
                 } else {
                     outcome.duplicates += 1;
                 }
@@ -161,6 +177,14 @@ impl Store {
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })?;
         rows.collect()
+    }
+
+    /// Runs `f` with the connection (the lock held).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        f(&self.lock())
     }
 
     /// The number of stored events.

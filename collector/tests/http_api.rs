@@ -746,3 +746,127 @@ async fn id_cookie_is_set_by_the_server_on_the_sites_own_domain() {
         assert_eq!(r.header("set-cookie"), None);
     }
 }
+
+fn ev(kind: &str, id: &str, anon: &str, user: Option<&str>, extra: Value) -> Value {
+    let mut e = json!({ "type": kind, "messageId": id, "anonymousId": anon,
+        "timestamp": format!("2026-11-22T10:00:{:02}.000Z", id.len()),
+        "context": { "userAgent": format!("UA of {anon}") } });
+    if let Some(u) = user {
+        e["userId"] = json!(u);
+    }
+    for (k, v) in extra.as_object().unwrap() {
+        e[k] = v.clone();
+    }
+    e
+}
+
+#[tokio::test]
+async fn profiles_stitch_devices_and_never_two_users() {
+    const TOKEN: &str = "test-admin-token-0123456789";
+    let t = TestServer::start_with(|o| o.admin_token = Some(TOKEN.into())).await;
+    let auth = [("Authorization", "Bearer test-admin-token-0123456789")];
+    let get = |path: String| {
+        let addr = t.addr;
+        async move { request(addr, "GET", &path, &auth, None).await }
+    };
+    // Device A browses and fills a cart anonymously.
+    let batch = json!({ "batch": [
+        ev("page", "a-1", "dev-a", None, json!({ "context": { "userAgent": "Laptop", "campaign": { "source": "google", "medium": "cpc" } } })),
+        ev("track", "a-2", "dev-a", None, json!({ "event": "Product Added", "properties": { "cart_id": "c1", "product_id": "mug", "quantity": 2, "price": 24 } })),
+        ev("track", "a-3", "dev-a", None, json!({ "event": "Product Added", "properties": { "cart_id": "c1", "product_id": "tea", "price": 9 } })),
+        ev("track", "a-4", "dev-a", None, json!({ "event": "Product Removed", "properties": { "cart_id": "c1", "product_id": "mug", "quantity": 1 } })),
+    ]});
+    assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
+    // Device B logs in; later device A gives the same email (any case): one person.
+    let batch = json!({ "batch": [
+        ev("identify", "b-1", "dev-b", Some("u-1"), json!({ "traits": { "email": "Ada@Example.com", "plan": "free" }, "context": { "userAgent": "Phone", "campaign": { "source": "newsletter", "medium": "email" } } })),
+        ev("track", "b-2", "dev-b", Some("u-1"), json!({ "event": "Order Completed", "properties": { "order_id": "o-1", "total": 33, "currency": "USD" } })),
+        ev("identify", "a-5", "dev-a", None, json!({ "traits": { "email": "ada@example.com ", "plan": "pro" } })),
+    ]});
+    assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
+    let r = get("/v1/profiles/u-1".into()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let p = r.json();
+    assert_eq!(p["ids"]["userId"], "u-1");
+    let mut anon: Vec<&str> = p["ids"]["anonymousIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    anon.sort();
+    assert_eq!(anon, ["dev-a", "dev-b"]);
+    assert_eq!(p["devices"].as_array().unwrap().len(), 2);
+    assert_eq!(p["traits"]["plan"], "pro", "latest wins");
+    assert_eq!(p["traitSources"]["plan"]["anonymousId"], "dev-a");
+    assert_eq!(p["cart"]["cart_id"], "c1");
+    let lines: Vec<(String, i64)> = p["cart"]["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["product_id"].as_str().unwrap().to_string(),
+                l["quantity"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(lines, [("mug".to_string(), 1), ("tea".to_string(), 1)]);
+    assert_eq!(p["orders"][0]["order_id"], "o-1");
+    assert_eq!(p["firstTouch"]["source"], "google");
+    assert_eq!(p["lastTouch"]["source"], "newsletter");
+    assert_eq!(p["channels"], json!(["web", "cpc", "email"]));
+    // The timeline spans both devices, newest first, before the login too (retroactive).
+    assert_eq!(p["events"], 7);
+    let seqs: Vec<i64> = p["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "{seqs:?}");
+    let page = get("/v1/profiles/dev-a?limit=3".into()).await.json();
+    assert_eq!(page["timeline"].as_array().unwrap().len(), 3);
+    let next = page["nextBefore"].as_i64().unwrap();
+    let rest = get(format!(
+        "/v1/profiles/ADA@example.com?limit=10&before={next}"
+    ))
+    .await
+    .json();
+    assert_eq!(rest["timeline"].as_array().unwrap().len(), 4);
+    // Search by email or user id.
+    let found = get("/v1/profiles?q=ada%40example.com".into()).await.json();
+    assert_eq!(found["profiles"][0]["userId"], "u-1");
+
+    // A shared computer: device C was u-2's, then says it is u-1: refused, recorded.
+    let batch = json!({ "batch": [
+        ev("identify", "c-1", "dev-c", Some("u-2"), json!({})),
+        ev("track", "c-2", "dev-c", Some("u-1"), json!({ "event": "Oops" })),
+    ]});
+    assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
+    let c = get("/v1/identity/conflicts".into()).await.json();
+    assert_eq!(c["conflicts"][0]["messageId"], "c-2");
+    assert_eq!(c["conflicts"][0]["users"], json!(["u-2", "u-1"]));
+    let u2 = get("/v1/profiles/u-2".into()).await.json();
+    assert_eq!(u2["ids"]["anonymousIds"], json!(["dev-c"]));
+    let u1 = get("/v1/profiles/u-1".into()).await.json();
+    assert!(!u1["ids"]["anonymousIds"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("dev-c")));
+
+    // Admin only.
+    let r = request(
+        t.addr,
+        "GET",
+        "/v1/profiles/u-1",
+        &[("Authorization", "Bearer wrong")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(get("/v1/profiles/nobody".into()).await.status, 404);
+    let off = TestServer::start().await;
+    let r = request(off.addr, "GET", "/v1/identity/conflicts", &auth, None).await;
+    assert_eq!(r.status, 403);
+}

@@ -1,0 +1,372 @@
+//! Unified profiles over the identity graph, behind the admin token: every id of a person,
+//! their devices, merged traits, channels, first and last campaign, current cart, orders and
+//! the timeline across devices (`GET /v1/profiles/{id}`, `GET /v1/profiles?q=`), and the
+//! refused merges (`GET /v1/identity/conflicts`).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::http::{ApiError, AppState};
+use crate::identity::{email_node, Graph, Node};
+
+/// Checks `Authorization: Bearer <admin token>`.
+pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = state.admin_token() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin endpoints are off: start the collector with --admin-token or SHOPTRAIL_ADMIN_TOKEN",
+            None,
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Compared in constant time: the token is a secret.
+    let same = given.is_some_and(|g| {
+        g.len() == token.len()
+            && g.bytes()
+                .zip(token.bytes())
+                .fold(0, |d, (a, b)| d | (a ^ b))
+                == 0
+    });
+    if !same {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "send the admin token as Authorization: Bearer <token>",
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// The nodes an id given by an admin may be: a user id, an anonymous id, an email.
+fn candidates(id: &str) -> Vec<Node> {
+    let mut c = vec![("userId", id.to_string()), ("anonymousId", id.to_string())];
+    if id.contains('@') {
+        c.push(email_node(id));
+    }
+    c
+}
+
+/// The root of the person `id` names.
+fn root_for(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
+    let g = Graph::new(conn);
+    for n in candidates(id) {
+        if let Some(r) = g.root_of(&n)? {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
+fn placeholders(n: usize, from: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The person's events (bodies), in arrival order, `before` a seq when paging backwards.
+fn events(
+    conn: &Connection,
+    anon: &[String],
+    users: &[String],
+    newest_first: Option<(u32, Option<i64>)>,
+) -> rusqlite::Result<Vec<(i64, Value)>> {
+    let mut args: Vec<SqlValue> = anon
+        .iter()
+        .chain(users)
+        .map(|s| SqlValue::Text(s.clone()))
+        .collect();
+    let mut sql = format!(
+        "SELECT seq, body FROM events WHERE (anonymous_id IN ({}) OR user_id IN ({}))",
+        placeholders(anon.len(), 1),
+        placeholders(users.len(), anon.len() + 1)
+    );
+    match newest_first {
+        Some((limit, before)) => {
+            if let Some(b) = before {
+                args.push(SqlValue::Integer(b));
+                sql.push_str(&format!(" AND seq < ?{}", args.len()));
+            }
+            args.push(SqlValue::Integer(i64::from(limit)));
+            sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", args.len()));
+        }
+        None => sql.push_str(" ORDER BY seq"),
+    }
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        let body: String = r.get(1)?;
+        Ok((
+            r.get(0)?,
+            serde_json::from_str(&body).unwrap_or(Value::Null),
+        ))
+    })?;
+    rows.collect()
+}
+
+fn text(v: &Value, path: &[&str]) -> Option<String> {
+    let mut at = v;
+    for p in path {
+        at = at.get(p)?;
+    }
+    match at {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Builds the profile of the component at `root`.
+fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusqlite::Result<Value> {
+    let members = Graph::new(conn).members(root)?;
+    let of = |k: &str| -> Vec<String> {
+        members
+            .iter()
+            .filter(|(kind, _)| kind == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let (anon, users, emails) = (of("anonymousId"), of("userId"), of("email"));
+    let all = events(conn, &anon, &users, None)?;
+    let mut devices: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut traits = Map::new();
+    let mut trait_meta = Map::new();
+    let mut channels = vec!["web".to_string()];
+    let (mut first_touch, mut last_touch) = (Value::Null, Value::Null);
+    let mut orders = Vec::new();
+    // The current cart: the latest cart id seen, unless an order completed it.
+    let mut cart_id: Option<String> = None;
+    let mut completed: Vec<String> = Vec::new();
+    for (_, e) in &all {
+        let at = text(e, &["timestamp"])
+            .or_else(|| text(e, &["receivedAt"]))
+            .unwrap_or_default();
+        let device = text(e, &["anonymousId"]).unwrap_or_default();
+        let d = devices.entry(device.clone()).or_default();
+        d.entry("anonymousId").or_insert(json!(device));
+        d.entry("firstSeen").or_insert(json!(at));
+        d.insert("lastSeen".into(), json!(at));
+        if let Some(ua) = text(e, &["context", "userAgent"]) {
+            d.insert("userAgent".into(), json!(ua));
+        }
+        if let Some(u) = text(e, &["userId"]) {
+            d.insert("userId".into(), json!(u));
+        }
+        if let Some(Value::Object(t)) = e.get("traits") {
+            for (k, v) in t {
+                if k == "first_touch" || k == "last_touch" {
+                    continue;
+                }
+                traits.insert(k.clone(), v.clone());
+                trait_meta.insert(k.clone(), json!({ "at": at, "anonymousId": device }));
+            }
+        }
+        if let Some(c @ Value::Object(_)) = e.get("context").and_then(|c| c.get("campaign")) {
+            if first_touch.is_null() {
+                first_touch = c.clone();
+            }
+            last_touch = c.clone();
+            if let Some(m) = text(c, &["medium"]) {
+                if !channels.contains(&m) {
+                    channels.push(m);
+                }
+            }
+        }
+        let name = text(e, &["event"]).unwrap_or_default();
+        if name == "Order Completed" {
+            let p = e.get("properties").cloned().unwrap_or(Value::Null);
+            orders.push(json!({
+                "order_id": p.get("order_id"), "total": p.get("total").or(p.get("revenue")),
+                "currency": p.get("currency"), "at": at, "anonymousId": device,
+            }));
+            completed.extend(text(&p, &["cart_id"]));
+        } else if let Some(c) = text(e, &["properties", "cart_id"]) {
+            cart_id = Some(c);
+        }
+    }
+    let cart = cart_id
+        .filter(|id| !completed.contains(id))
+        .map(|id| current_cart(&all, &id));
+    let timeline: Vec<Value> = events(conn, &anon, &users, Some((limit, before)))?
+        .into_iter()
+        .map(|(seq, mut e)| {
+            if let Value::Object(o) = &mut e {
+                o.insert("seq".into(), json!(seq));
+            }
+            e
+        })
+        .collect();
+    let next = (timeline.len() == limit as usize)
+        .then(|| timeline.last().and_then(|e| e.get("seq")).cloned())
+        .flatten();
+    Ok(json!({
+        "ids": { "userId": users.first(), "anonymousIds": anon, "emailHashes": emails },
+        "devices": devices.into_values().collect::<Vec<_>>(),
+        "traits": traits,
+        "traitSources": trait_meta,
+        "channels": channels,
+        "firstTouch": first_touch,
+        "lastTouch": last_touch,
+        "cart": cart,
+        "orders": orders,
+        "events": all.len(),
+        "timeline": timeline,
+        "nextBefore": next,
+    }))
+}
+
+/// The lines of cart `id`, replayed from Product Added and Product Removed.
+fn current_cart(all: &[(i64, Value)], id: &str) -> Value {
+    let mut lines: Vec<(String, Value, i64)> = Vec::new();
+    for (_, e) in all {
+        let p = match e.get("properties") {
+            Some(p) if text(p, &["cart_id"]).as_deref() == Some(id) => p,
+            _ => continue,
+        };
+        let sign = match text(e, &["event"]).as_deref() {
+            Some("Product Added") => 1,
+            Some("Product Removed") => -1,
+            _ => continue,
+        };
+        let key = format!(
+            "{}|{}",
+            text(p, &["product_id"])
+                .or_else(|| text(p, &["sku"]))
+                .unwrap_or_default(),
+            text(p, &["variant"]).unwrap_or_default()
+        );
+        let qty = p.get("quantity").and_then(Value::as_i64).unwrap_or(1) * sign;
+        match lines.iter_mut().find(|l| l.0 == key) {
+            Some(l) => l.2 += qty,
+            None => lines.push((key, p.clone(), qty)),
+        }
+    }
+    let products: Vec<Value> = lines
+        .into_iter()
+        .filter(|l| l.2 > 0)
+        .map(|(_, mut p, q)| {
+            if let Value::Object(o) = &mut p {
+                o.insert("quantity".into(), json!(q));
+                o.remove("cart_id");
+            }
+            p
+        })
+        .collect();
+    json!({ "cart_id": id, "products": products })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Paging {
+    limit: Option<u32>,
+    before: Option<i64>,
+    q: Option<String>,
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("database: {e}"))
+}
+
+/// `GET /v1/profiles/{id}`: the person `id` (a user id, anonymous id or email) names.
+pub(crate) async fn profile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let store = state.store();
+    let found = tokio::task::spawn_blocking(move || {
+        store.with(|conn| match root_for(conn, &id)? {
+            Some(root) => build(conn, root, limit, p.before).map(Some),
+            None => Ok(None),
+        })
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    found.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no profile has this id",
+            Some("id".into()),
+        )
+    })
+}
+
+/// `GET /v1/profiles?q=`: profiles whose user id or email is `q` (exact; emails in any case).
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let q = p.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "give q: a user id or an email",
+            Some("q"),
+        ));
+    }
+    let store = state.store();
+    let found = tokio::task::spawn_blocking(move || {
+        store.with(|conn| {
+            let g = Graph::new(conn);
+            let mut out = Vec::new();
+            for n in [("userId", q.trim().to_string()), email_node(&q)] {
+                if let Some(root) = g.root_of(&n)? {
+                    let ids = g.members(root)?;
+                    out.push(json!({
+                        "userId": ids.iter().find(|m| m.0 == "userId").map(|m| &m.1),
+                        "anonymousIds": ids.iter().filter(|m| m.0 == "anonymousId").map(|m| &m.1).collect::<Vec<_>>(),
+                    }));
+                }
+            }
+            out.dedup();
+            Ok(out)
+        })
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(json!({ "profiles": found })))
+}
+
+/// `GET /v1/identity/conflicts`: edges refused because they would join two users.
+pub(crate) async fn conflicts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let store = state.store();
+    let rows = tokio::task::spawn_blocking(move || {
+        store.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT at, message_id, a_kind, a_value, b_kind, b_value, user_a, user_b
+                 FROM id_conflicts ORDER BY seq DESC LIMIT 1000",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(json!({
+                    "at": r.get::<_, String>(0)?, "messageId": r.get::<_, Option<String>>(1)?,
+                    "from": { "kind": r.get::<_, String>(2)?, "value": r.get::<_, String>(3)? },
+                    "to": { "kind": r.get::<_, String>(4)?, "value": r.get::<_, String>(5)? },
+                    "users": [r.get::<_, String>(6)?, r.get::<_, String>(7)?],
+                }))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(json!({ "conflicts": rows })))
+}
