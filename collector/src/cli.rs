@@ -39,6 +39,8 @@ ENDPOINTS:
                                    orders, timeline (?limit=&before=)
     GET  /v1/profiles?q=           profiles by user id or email (admin)
     GET  /v1/identity/conflicts    merges refused because they would join two users (admin)
+    POST /v1/link-tokens           {userId|email, channel, campaign?, ttl?}: a link token (admin)
+    GET  /v1/link-tokens           tokens that joined nothing, by reason (admin)
     GET  /health                   liveness check
     GET  /_shoptrail/              live view of arriving events
 ";

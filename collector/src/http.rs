@@ -176,6 +176,10 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
         .route("/v1/profiles", get(crate::profiles::search))
         .route("/v1/profiles/{id}", get(crate::profiles::profile))
         .route("/v1/identity/conflicts", get(crate::profiles::conflicts))
+        .route(
+            "/v1/link-tokens",
+            post(crate::tokens::issue).get(crate::tokens::stats),
+        )
         .route("/health", get(|| async { "ok" }))
         .route(
             "/_shoptrail",

@@ -311,7 +311,9 @@ mod tests {
         for _ in 0..10_000 {
             let (x, y) = (next(N as u64) as usize, next(N as u64) as usize);
             let users = |c: usize, comp: &Vec<usize>| -> Vec<usize> {
-                (0..N).filter(|&i| comp[i] == c && i.is_multiple_of(10)).collect()
+                (0..N)
+                    .filter(|&i| comp[i] == c && i.is_multiple_of(10))
+                    .collect()
             };
             let (cx, cy) = (comp[x], comp[y]);
             let expect = if cx == cy {

@@ -29,6 +29,7 @@ mod live;
 mod profiles;
 mod store;
 mod time;
+mod tokens;
 mod validate;
 
 use std::io;

@@ -193,6 +193,14 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
             cart_id = Some(c);
         }
     }
+    for (channel, campaign) in crate::tokens::channels(conn, &anon)? {
+        if !channels.contains(&channel) {
+            channels.push(channel.clone());
+        }
+        if let Some(c) = campaign {
+            last_touch = json!({ "source": channel, "name": c });
+        }
+    }
     let cart = cart_id
         .filter(|id| !completed.contains(id))
         .map(|id| current_cart(&all, &id));

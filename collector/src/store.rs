@@ -81,7 +81,8 @@ impl Store {
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
         conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
         conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(crate::identity::SCHEMA)
+        conn.execute_batch(crate::identity::SCHEMA)?;
+        conn.execute_batch(crate::tokens::SCHEMA)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -130,6 +131,9 @@ impl Store {
                                 (&x, &y),
                             )?;
                         }
+                    }
+                    if let Some(edge) = crate::tokens::redeem(&tx, ev)? {
+                        crate::tokens::link(&graph, ev, edge)?;
                     }
                 } else {
                     outcome.duplicates += 1;

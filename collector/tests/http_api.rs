@@ -870,3 +870,136 @@ async fn profiles_stitch_devices_and_never_two_users() {
     let r = request(off.addr, "GET", "/v1/identity/conflicts", &auth, None).await;
     assert_eq!(r.status, 403);
 }
+
+#[tokio::test]
+async fn link_tokens_join_a_device_once_and_count_what_they_cannot() {
+    const TOKEN: &str = "test-admin-token-0123456789";
+    let t = TestServer::start_with(|o| o.admin_token = Some(TOKEN.into())).await;
+    let auth = ("Authorization", "Bearer test-admin-token-0123456789");
+    let post = |path: &'static str, body: Value| {
+        let addr = t.addr;
+        async move {
+            let text = body.to_string();
+            request(
+                addr,
+                "POST",
+                path,
+                &[auth, ("Content-Type", "application/json")],
+                Some(text.as_bytes()),
+            )
+            .await
+        }
+    };
+    let issued = post(
+        "/v1/link-tokens",
+        json!({ "email": "Ada@Example.com", "channel": "email", "campaign": "abandoned-cart" }),
+    )
+    .await;
+    assert_eq!(issued.status, 201, "{}", issued.text());
+    let token = issued.json()["token"].as_str().unwrap().to_string();
+    assert!(
+        token.len() >= 22
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{token}"
+    );
+    // The person is known by email on device A.
+    let batch = json!({ "batch": [
+        ev("identify", "a-1", "dev-a", None, json!({ "traits": { "email": "ada@example.com" } })),
+        // Device B opens the email's link: the SDK's identify with the token.
+        ev("identify", "b-1", "dev-b", None, json!({ "context": { "linkToken": token.clone() } })),
+        ev("identify", "x-1", "dev-x", None, json!({ "context": { "linkToken": "never-issued-token-0000" } })),
+    ]});
+    assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
+    let p = request(t.addr, "GET", "/v1/profiles/ada@example.com", &[auth], None)
+        .await
+        .json();
+    let mut anon: Vec<&str> = p["ids"]["anonymousIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    anon.sort();
+    assert_eq!(anon, ["dev-a", "dev-b"]);
+    assert!(p["channels"].as_array().unwrap().contains(&json!("email")));
+    assert_eq!(p["lastTouch"]["name"], "abandoned-cart");
+    // An expired token joins nothing and is counted.
+    let old = post(
+        "/v1/link-tokens",
+        json!({ "userId": "u-9", "channel": "sms", "ttl": 60 }),
+    )
+    .await
+    .json();
+    let conn = rusqlite::Connection::open(t.db_path()).unwrap();
+    conn.execute(
+        "UPDATE link_tokens SET expires_at = 0 WHERE user_id = 'u-9'",
+        [],
+    )
+    .unwrap();
+    let batch = json!({ "batch": [ev("identify", "c-1", "dev-c", None, json!({ "context": { "linkToken": old["token"] } }))] });
+    assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
+    assert_eq!(
+        request(t.addr, "GET", "/v1/profiles/u-9", &[auth], None)
+            .await
+            .status,
+        404
+    );
+    // One token on 100 devices at most (a forwarded email); the same device again is fine.
+    let wide = post(
+        "/v1/link-tokens",
+        json!({ "userId": "u-7", "channel": "push" }),
+    )
+    .await
+    .json();
+    let events: Vec<Value> = (0..102)
+        .map(|i| {
+            ev(
+                "identify",
+                &format!("w-{i}"),
+                &format!("dev-w{}", i.min(100)),
+                None,
+                json!({ "context": { "linkToken": wide["token"] } }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        t.post_json("/v1/batch", &json!({ "batch": events }))
+            .await
+            .status,
+        200
+    );
+    let p7 = request(t.addr, "GET", "/v1/profiles/u-7", &[auth], None)
+        .await
+        .json();
+    assert_eq!(p7["ids"]["anonymousIds"].as_array().unwrap().len(), 100);
+    let stats = request(t.addr, "GET", "/v1/link-tokens", &[auth], None)
+        .await
+        .json();
+    assert_eq!(
+        stats["misses"],
+        json!({ "unknown": 1, "expired": 1, "overused": 2 })
+    );
+    // Bad requests name the field; tokens are for admins only.
+    let bad = post("/v1/link-tokens", json!({ "channel": "email" })).await;
+    assert_eq!(
+        (bad.status, bad.json()["field"].clone()),
+        (400, json!("userId"))
+    );
+    let bad = post(
+        "/v1/link-tokens",
+        json!({ "userId": "u", "channel": "e mail" }),
+    )
+    .await;
+    assert_eq!(bad.json()["field"], "channel");
+    let r = request(
+        t.addr,
+        "POST",
+        "/v1/link-tokens",
+        &[("Content-Type", "application/json")],
+        Some(b"{\"userId\":\"u\",\"channel\":\"email\"}"),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+}

@@ -1,0 +1,263 @@
+//! Channel link tokens: an email, SMS or push system asks for one per person and message
+//! (`POST /v1/link-tokens`, admin), puts it in its links as `st_lt=`, and the SDK sends it
+//! once per device as `context.linkToken`. A redeemed token joins the device to the person in
+//! the identity graph; an unknown, expired or overused (100 devices) token joins nothing and
+//! is counted. Tokens are stored as SHA-256 only.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use base64::Engine as _;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::http::{ApiError, AppState};
+use crate::identity::{email_node, sha256_hex, Graph, Linked, Node};
+use crate::profiles::admin;
+use crate::validate::PreparedEvent;
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS link_tokens (
+    hash       TEXT PRIMARY KEY,
+    user_id    TEXT,
+    email      TEXT,
+    channel    TEXT NOT NULL,
+    campaign   TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    devices    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS link_token_devices (
+    hash         TEXT NOT NULL,
+    anonymous_id TEXT NOT NULL,
+    PRIMARY KEY (hash, anonymous_id)
+);
+CREATE TABLE IF NOT EXISTS link_token_misses (
+    reason TEXT PRIMARY KEY,
+    count  INTEGER NOT NULL
+);
+";
+
+/// Devices one token may join.
+pub(crate) const MAX_DEVICES: i64 = 100;
+/// The default lifetime, seconds (30 days); at most a year.
+const DEFAULT_TTL_S: u64 = 30 * 86_400;
+const MAX_TTL_S: u64 = 365 * 86_400;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct Issue {
+    user_id: Option<String>,
+    email: Option<String>,
+    channel: Option<String>,
+    campaign: Option<String>,
+    /// Lifetime in seconds.
+    ttl: Option<u64>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `POST /v1/link-tokens` (admin): `{ userId | email, channel, campaign?, ttl? }` gives
+/// `{ token, expiresAt }`.
+pub(crate) async fn issue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<Issue>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    admin(&state, &headers)?;
+    let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text(), None))?;
+    let user = req
+        .user_id
+        .filter(|u| !u.trim().is_empty() && u.len() <= 128);
+    let email = req.email.filter(|e| e.contains('@') && e.len() <= 320);
+    if user.is_none() && email.is_none() {
+        return Err(ApiError::bad_request(
+            "give userId (1 to 128 characters) or email",
+            Some("userId"),
+        ));
+    }
+    let channel = req.channel.unwrap_or_default();
+    let channel_ok = (1..=32).contains(&channel.len())
+        && channel
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !channel_ok {
+        return Err(ApiError::bad_request(
+            "must be a channel name such as email, sms or push",
+            Some("channel"),
+        ));
+    }
+    let ttl = req.ttl.unwrap_or(DEFAULT_TTL_S);
+    if !(60..=MAX_TTL_S).contains(&ttl) {
+        return Err(ApiError::bad_request(
+            "must be 60 to 31536000 seconds",
+            Some("ttl"),
+        ));
+    }
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("randomness: {e}")))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let (now, hash) = (now_ms(), sha256_hex(token.as_bytes()));
+    let expires = now + (ttl as i64) * 1000;
+    let email_hash = email.map(|e| email_node(&e).1);
+    let store = state.store();
+    tokio::task::spawn_blocking(move || {
+        store.with(|conn| {
+            conn.execute(
+                "INSERT INTO link_tokens (hash, user_id, email, channel, campaign, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![hash, user, email_hash, channel, req.campaign, now, expires],
+            )
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "token": token,
+            "expiresAt": crate::time::format_iso8601(
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(expires as u64)
+            ),
+        })),
+    ))
+}
+
+/// `GET /v1/link-tokens` (admin): tokens that joined nothing, by reason.
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let store = state.store();
+    let misses = tokio::task::spawn_blocking(move || {
+        store.with(|conn| {
+            let mut stmt = conn.prepare("SELECT reason, count FROM link_token_misses")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut m = json!({ "unknown": 0, "expired": 0, "overused": 0 });
+    for (reason, n) in misses {
+        m[reason] = json!(n);
+    }
+    Ok(Json(json!({ "misses": m })))
+}
+
+fn miss(conn: &Connection, reason: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO link_token_misses (reason, count) VALUES (?1, 1)
+         ON CONFLICT (reason) DO UPDATE SET count = count + 1",
+        [reason],
+    )?;
+    Ok(())
+}
+
+/// The edge a stored event's `context.linkToken` gives: the device and the token's person,
+/// or nothing (counted) for an unknown, expired or overused token.
+pub(crate) fn redeem(
+    conn: &Connection,
+    ev: &PreparedEvent,
+) -> rusqlite::Result<Option<(Node, Node)>> {
+    let Some(token) = ev
+        .object
+        .get("context")
+        .and_then(|c| c.get("linkToken"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    let Some(anon) = ev.anonymous_id.clone() else {
+        return Ok(None);
+    };
+    let hash = sha256_hex(token.as_bytes());
+    let row: Option<(Option<String>, Option<String>, i64, i64)> = conn
+        .query_row(
+            "SELECT user_id, email, expires_at, devices FROM link_tokens WHERE hash = ?1",
+            [&hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((user, email, expires, devices)) = row else {
+        miss(conn, "unknown")?;
+        return Ok(None);
+    };
+    if expires < now_ms() {
+        miss(conn, "expired")?;
+        return Ok(None);
+    }
+    let known: bool = conn
+        .query_row(
+            "SELECT 1 FROM link_token_devices WHERE hash = ?1 AND anonymous_id = ?2",
+            [&hash, &anon],
+            |_| Ok(true),
+        )
+        .optional()?
+        .is_some();
+    if !known {
+        if devices >= MAX_DEVICES {
+            miss(conn, "overused")?;
+            return Ok(None);
+        }
+        conn.execute(
+            "INSERT INTO link_token_devices (hash, anonymous_id) VALUES (?1, ?2)",
+            [&hash, &anon],
+        )?;
+        conn.execute(
+            "UPDATE link_tokens SET devices = devices + 1 WHERE hash = ?1",
+            [&hash],
+        )?;
+    }
+    let person: Node = match (user, email) {
+        (Some(u), _) => ("userId", u),
+        (None, Some(e)) => ("email", e),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some((("anonymousId", anon), person)))
+}
+
+/// The channels and campaigns of the tokens the devices in `anon` redeemed.
+pub(crate) fn channels(
+    conn: &Connection,
+    anon: &[String],
+) -> rusqlite::Result<Vec<(String, Option<String>)>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT t.channel, t.campaign FROM link_token_devices d
+         JOIN link_tokens t ON t.hash = d.hash WHERE d.anonymous_id = ?1",
+    )?;
+    for a in anon {
+        let rows = stmt.query_map([a], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for r in rows {
+            let r = r?;
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Links a redeemed token's edge, recording a conflict as any other edge.
+pub(crate) fn link(graph: &Graph, ev: &PreparedEvent, edge: (Node, Node)) -> rusqlite::Result<()> {
+    if let Linked::Conflict(x, y) = graph.link(&edge.0, &edge.1)? {
+        graph.conflict(
+            &ev.received_at,
+            Some(&ev.message_id),
+            &edge.0,
+            &edge.1,
+            (&x, &y),
+        )?;
+    }
+    Ok(())
+}
