@@ -19,9 +19,10 @@ export function tempDir() {
 
 /** Starts the collector serving the demo store, dist/ and the fixtures (or the given
  * `statics`, as `/prefix=dir` mounts). Resolves once listening. */
-export function startCollector({ db, port = 0, statics }) {
+export function startCollector({ db, port = 0, statics, adminToken }) {
   const mounts = statics ?? [join(root, "www"), `/dist=${join(root, "dist")}`, `/fixtures=${join(root, "e2e/fixtures")}`];
-  const child = spawn(bin, ["--port", String(port), "--db", db, ...mounts.flatMap((m) => ["--static", m])],
+  const admin = adminToken ? ["--admin-token", adminToken] : [];
+  const child = spawn(bin, ["--port", String(port), "--db", db, ...admin, ...mounts.flatMap((m) => ["--static", m])],
     { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buf = "";
@@ -195,11 +196,11 @@ export async function recordingProxy(collector, { delayMs = 0 } = {}) {
 
 /** The usual suite: a temp dir, a collector on a fresh database and one Chromium, started
  * before the tests and stopped after them. Fields fill in once `before` has run. */
-export function suite(name) {
+export function suite(name, { adminToken } = {}) {
   const ctx = {};
   before(async () => {
     ctx.tmp = tempDir();
-    ctx.collector = await startCollector({ db: join(ctx.tmp.dir, `${name}.db`) });
+    ctx.collector = await startCollector({ db: join(ctx.tmp.dir, `${name}.db`), adminToken });
     ctx.browser = await launch();
   });
   after(async () => {

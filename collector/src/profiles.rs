@@ -189,8 +189,15 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
                 "currency": p.get("currency"), "at": at, "anonymousId": device,
             }));
             completed.extend(text(&p, &["cart_id"]));
-        } else if let Some(c) = text(e, &["properties", "cart_id"]) {
-            cart_id = Some(c);
+        } else if matches!(
+            name.as_str(),
+            "Product Added" | "Product Removed" | "Cart Viewed"
+        ) {
+            // Cart events, not every event that carries a cart id (a product viewed on another
+            // device carries that device's empty cart).
+            if let Some(c) = text(e, &["properties", "cart_id"]) {
+                cart_id = Some(c);
+            }
         }
     }
     for (channel, campaign) in crate::tokens::channels(conn, &anon)? {
