@@ -1003,3 +1003,43 @@ async fn link_tokens_join_a_device_once_and_count_what_they_cannot() {
     .await;
     assert_eq!(r.status, 401);
 }
+
+#[tokio::test]
+async fn a_chain_of_aliases_is_one_person_and_malformed_events_merge_nothing() {
+    const TOKEN: &str = "test-admin-token-0123456789";
+    let t = TestServer::start_with(|o| o.admin_token = Some(TOKEN.into())).await;
+    let auth = [("Authorization", "Bearer test-admin-token-0123456789")];
+    let batch = json!({ "batch": [
+        ev("alias", "q-1", "d1", Some("ux"), json!({ "previousId": "d1" })),
+        ev("alias", "q-2", "d3", Some("ux"), json!({ "previousId": "d4" })),
+        ev("track", "q-3", "d4", None, json!({ "event": "Before" })),
+    ]});
+    assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
+    let p = request(t.addr, "GET", "/v1/profiles/d4", &auth, None)
+        .await
+        .json();
+    let mut anon: Vec<&str> = p["ids"]["anonymousIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    anon.sort();
+    assert_eq!(anon, ["d1", "d3", "d4"]);
+    assert_eq!(p["ids"]["userId"], "ux");
+    // A batch with one malformed event is refused whole: its valid identify merges nothing.
+    let bad = json!({ "batch": [
+        ev("identify", "r-1", "d9", Some("ux"), json!({})),
+        { "type": "track", "messageId": "r-2", "anonymousId": "d9" },
+    ]});
+    let r = t.post_json("/v1/batch", &bad).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["field"], "batch[1].event");
+    let p = request(t.addr, "GET", "/v1/profiles/ux", &auth, None)
+        .await
+        .json();
+    assert!(!p["ids"]["anonymousIds"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("d9")));
+}
