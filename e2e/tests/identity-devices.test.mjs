@@ -66,6 +66,19 @@ test("two devices, an email link and a login make one profile; a second shopper 
     assert.deepEqual([...timelineDevices].sort(), [aidA, aidB].sort(), "the timeline spans both devices");
     assert.ok(profile.timeline.some((e) => e.event === "Product Added" && e.anonymousId === aidA), "A's cart, from before the login");
 
+    // The collector's live page shows the person behind an event.
+    const live = await deviceA.newPage();
+    await live.goto(`${ctx.collector.url}/_shoptrail/`);
+    await live.fill("#admin", ADMIN);
+    await live.locator("#admin").dispatchEvent("change");
+    await live.locator(".row", { hasText: "ada-1" }).first().click();
+    await live.getByRole("button", { name: "Show the person" }).click();
+    await live.locator("#person", { hasText: `device ${aidB}` }).waitFor({ timeout: 5000 });
+    const panel = await live.locator("#person").innerText();
+    assert.ok(panel.includes(`device ${aidA}`) && panel.includes("user ada-1"), panel);
+    assert.ok(panel.includes("2 × Camp Mug"), panel);
+    await live.close();
+
     // A second shopper on device B: reset, then another login.
     await pageB.evaluate(() => {
       window.shoptrail.reset();
