@@ -43,14 +43,17 @@ export function startCollector({ db, port = 0, statics, adminToken }) {
   });
 }
 
+/** The flags Chromium needs on this closed network (and as root). */
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
+
 /** Launches Debian's Chromium headless with the flags this closed network needs. */
 export async function launch() {
   const profile = tempDir();
   const context = await chromium.launchPersistentContext(profile.dir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    args: CHROMIUM_ARGS,
   });
   return { context, close: async () => { await context.close(); profile.cleanup(); } };
 }
@@ -62,8 +65,7 @@ export async function launchHosts(hosts) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", `--host-resolver-rules=${rules}`],
+    args: [...CHROMIUM_ARGS, `--host-resolver-rules=${rules}`],
   });
   const context = await browser.newContext();
   return { context, close: () => browser.close() };
@@ -75,8 +77,7 @@ export async function launchMobile() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    args: CHROMIUM_ARGS,
   });
   const context = await browser.newContext({
     viewport: { width: 390, height: 760 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,

@@ -747,6 +747,18 @@ async fn id_cookie_is_set_by_the_server_on_the_sites_own_domain() {
     }
 }
 
+/// A profile's anonymous ids, sorted.
+fn anonymous_ids(profile: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = profile["ids"]["anonymousIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
 fn ev(kind: &str, id: &str, anon: &str, user: Option<&str>, extra: Value) -> Value {
     let mut e = json!({ "type": kind, "messageId": id, "anonymousId": anon,
         "timestamp": format!("2026-11-22T10:00:{:02}.000Z", id.len()),
@@ -788,13 +800,7 @@ async fn profiles_stitch_devices_and_never_two_users() {
     assert_eq!(r.status, 200, "{}", r.text());
     let p = r.json();
     assert_eq!(p["ids"]["userId"], "u-1");
-    let mut anon: Vec<&str> = p["ids"]["anonymousIds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    anon.sort();
+    let anon = anonymous_ids(&p);
     assert_eq!(anon, ["dev-a", "dev-b"]);
     assert_eq!(p["devices"].as_array().unwrap().len(), 2);
     assert_eq!(p["traits"]["plan"], "pro", "latest wins");
@@ -915,13 +921,7 @@ async fn link_tokens_join_a_device_once_and_count_what_they_cannot() {
     let p = request(t.addr, "GET", "/v1/profiles/ada@example.com", &[auth], None)
         .await
         .json();
-    let mut anon: Vec<&str> = p["ids"]["anonymousIds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    anon.sort();
+    let anon = anonymous_ids(&p);
     assert_eq!(anon, ["dev-a", "dev-b"]);
     assert!(p["channels"].as_array().unwrap().contains(&json!("email")));
     assert_eq!(p["lastTouch"]["name"], "abandoned-cart");
@@ -1018,13 +1018,7 @@ async fn a_chain_of_aliases_is_one_person_and_malformed_events_merge_nothing() {
     let p = request(t.addr, "GET", "/v1/profiles/d4", &auth, None)
         .await
         .json();
-    let mut anon: Vec<&str> = p["ids"]["anonymousIds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    anon.sort();
+    let anon = anonymous_ids(&p);
     assert_eq!(anon, ["d1", "d3", "d4"]);
     assert_eq!(p["ids"]["userId"], "ux");
     // A batch with one malformed event is refused whole: its valid identify merges nothing.
