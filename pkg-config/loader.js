@@ -85,8 +85,29 @@
       if (typeof c[2] === "function") c[2](r);
     });
   }, function (e) {
+    /* The SDK cannot run on this page (the wasm blocked or missing, a CSP without
+       'wasm-unsafe-eval', a browser without WebAssembly): every method returns at once and
+       does nothing, every Promise settles (flush with false), and onError hears `unsupported`. */
     document.removeEventListener("click", early, true);
     delete s.loading;
+    var calls = s.q || [];
+    delete s.q;
+    var err = new Error("shoptrail cannot run on this page: " + ((e && e.message) || e));
+    err.name = "ShoptrailError";
+    err.code = "unsupported";
+    var tell = function (c) {
+      if (c && typeof c.onError === "function") try { c.onError(err); } catch (x) { /* the page's */ }
+    };
+    NAMES.forEach(function (m) {
+      var t = slot(s, m);
+      t[0][t[1]] = m === "flush" ? function () { return Promise.resolve(false); }
+        : m === "ready" ? function () { return Promise.resolve(); }
+        : m === "init" ? tell : function () {};
+    });
+    calls.forEach(function (c) {
+      if (c[0] === "init") tell(c[1][0]);
+      if (typeof c[2] === "function") c[2](c[0] === "flush" ? false : undefined);
+    });
     console.error("shoptrail: could not load " + wasmUrl, e);
   });
 })();

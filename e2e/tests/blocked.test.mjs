@@ -1,0 +1,62 @@
+// The SDK blocked (an ad blocker, a 404, a CSP without 'wasm-unsafe-eval'): the page works.
+// Every call on the stub returns at once, every Promise settles (flush() with false), onError
+// hears `unsupported`, and the demo store's whole funnel goes through with no page error.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { suite } from "../lib.mjs";
+
+const ctx = suite("blocked");
+
+async function blocked(page) {
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.route("**/dist/shoptrail.wasm", (route) => route.abort("blockedbyclient"));
+  return errors;
+}
+
+test("calls return, Promises settle and onError hears unsupported", async () => {
+  const page = await ctx.browser.context.newPage();
+  const pageErrors = await blocked(page);
+  await page.goto(`${ctx.collector.url}/fixtures/basic.html`);
+  await page.waitForFunction(() => window.errors.length > 0);
+  assert.match((await page.evaluate(() => window.errors))[0], /^unsupported: shoptrail cannot run on this page/);
+  const r = await page.evaluate(async () => ({
+    track: window.shoptrail.track("After", {}),
+    aid: window.shoptrail.anonymousId(),
+    cart: window.shoptrail.cart.add({ product_id: "x", price: 1 }),
+    flush: await window.shoptrail.flush(),
+    ready: await window.shoptrail.ready(),
+    loaded: window.shoptrail.loaded === true,
+  }));
+  assert.deepEqual(r, { track: undefined, aid: undefined, cart: undefined, flush: false, ready: undefined, loaded: false });
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});
+
+test("the demo store's whole funnel works with the SDK blocked", async () => {
+  const page = await ctx.browser.context.newPage();
+  const pageErrors = await blocked(page);
+  const badge = page.locator('[data-testid="cart-count"]');
+  await page.goto(`${ctx.collector.url}/`);
+  const card = (id) => page.locator(`[data-testid="product-card"][data-product-id="${id}"]`);
+  await card("nw-001").locator('[data-testid="add-to-cart"]').click();
+  await badge.filter({ hasText: /^1$/ }).waitFor();
+  await Promise.all([page.waitForURL("**/product.html?id=nw-004"), card("nw-004").locator(".card-title a").click()]);
+  await page.locator('form.buy-form [data-testid="add-to-cart"]').click();
+  await badge.filter({ hasText: /^2$/ }).waitFor();
+  await Promise.all([page.waitForURL("**/cart.html"), page.locator("a.cart-link").click()]);
+  await Promise.all([page.waitForURL("**/checkout.html"), page.locator('[data-testid="checkout"]').click()]);
+  await page.fill('[data-testid="email"]', "ada@example.com");
+  await page.fill('[data-testid="name"]', "Ada Lovelace");
+  await page.fill('[data-testid="address"]', "1 Trailhead Road");
+  await page.fill('[data-testid="city"]', "Bend");
+  await page.fill('[data-testid="zip"]', "97701");
+  await page.click('[data-testid="continue-to-payment"]');
+  await page.fill('[data-testid="card-number"]', "4242 4242 4242 4242");
+  const started = Date.now();
+  await Promise.all([page.waitForURL("**/confirmation.html?order=*"), page.click('[data-testid="place-order"]')]);
+  assert.ok(Date.now() - started < 1500, "the order does not wait for a flush that cannot happen");
+  assert.match(await page.locator('[data-testid="order-id"]').textContent(), /\S/);
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});
