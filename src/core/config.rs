@@ -25,7 +25,7 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 18] = [
+pub const OPTIONS: [&str; 19] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -44,6 +44,7 @@ pub const OPTIONS: [&str; 18] = [
     "cookieRefreshUrl",
     "linkParam",
     "linkDomains",
+    "allowInsecureEndpoint",
 ];
 
 /// Validated configuration.
@@ -200,7 +201,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint",
         });
     }
     let endpoint = match get("endpoint") {
@@ -208,6 +209,20 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         Value::Missing => return Err(err("endpoint", "is required: the URL that receives event batches, such as https://collect.example.com/v1/batch")),
         _ => return Err(err("endpoint", "must be an http(s) URL string, such as https://collect.example.com/v1/batch")),
     };
+    // Events travel encrypted: plain http only to this machine, or when the page says so.
+    if !endpoint.starts_with("https://")
+        && !is_loopback(&endpoint)
+        && !flag(
+            &get("allowInsecureEndpoint"),
+            "allowInsecureEndpoint",
+            false,
+        )?
+    {
+        return Err(err(
+            "endpoint",
+            "must be https (http only on this machine, or with allowInsecureEndpoint: true)",
+        ));
+    }
     let write_key = match get("writeKey") {
         Value::Missing => None,
         Value::Str(s) if !s.is_empty() && s.len() <= 256 => Some(s),
@@ -305,6 +320,19 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     })
 }
 
+/// Whether an http URL's host is this machine (localhost, 127.0.0.0/8, [::1]).
+fn is_loopback(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap_or(url).as_bytes();
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b':' | b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let host = rest.get(..end).unwrap_or_default();
+    host.eq_ignore_ascii_case(b"localhost")
+        || rest.starts_with(b"[::1]")
+        || (host.starts_with(b"127.") && host.iter().all(|b| b.is_ascii_digit() || *b == b'.'))
+}
+
 /// A hostname: labels of letters, digits and `-`, separated by dots.
 fn is_hostname(h: &str) -> bool {
     !h.is_empty()
@@ -369,6 +397,33 @@ mod tests {
                 .map(|(_, v)| v.clone())
                 .unwrap_or(Value::Missing)
         })
+    }
+
+    #[test]
+    fn endpoints_are_https_except_on_this_machine() {
+        let endpoint = |url: &str, allow: Option<bool>| {
+            let mut pairs = vec![("endpoint", Value::Str(url.into()))];
+            if let Some(a) = allow {
+                pairs.push(("allowInsecureEndpoint", Value::Bool(a)));
+            }
+            run(&pairs).map(|c| c.endpoint).map_err(|e| e.option)
+        };
+        for ok in [
+            "https://collect.example.com/v1/batch",
+            "http://localhost:8080/v1/batch",
+            "http://127.0.0.1:9/v1/batch",
+            "http://[::1]:8080/v1/batch",
+        ] {
+            assert_eq!(endpoint(ok, None).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "http://collect.example.com/v1/batch",
+            "http://127.0.0.1.evil.example/v1/batch",
+            "http://localhost.evil.example/",
+        ] {
+            assert_eq!(endpoint(bad, None), Err("endpoint".into()), "{bad}");
+        }
+        assert!(endpoint("http://shop-a.test:8080/v1/batch", Some(true)).is_ok());
     }
 
     /// The one list of the API surface names the same options this parser accepts, and every
