@@ -27,6 +27,7 @@ OPTIONS:
                             every origin is allowed
     --max-body BYTES        largest accepted request body [default: 524288]
     --admin-token SECRET    bearer token of the admin endpoints (or SHOPTRAIL_ADMIN_TOKEN)
+    --write-keys K1,K2      accept only batches with one of these writeKeys (401 otherwise)
     -h, --help              print this help
     -V, --version           print the version
 
@@ -90,7 +91,7 @@ where
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
             "--db" | "--port" | "--bind" | "--static" | "--allow-origin" | "--max-body"
-            | "--admin-token" => {}
+            | "--admin-token" | "--write-keys" => {}
             _ if flag.starts_with('-') => {
                 return Err(ArgError(format!("unknown option '{flag}'")));
             }
@@ -128,6 +129,18 @@ where
                         )))
                     }
                 };
+            }
+            "--write-keys" => {
+                options.write_keys = value
+                    .split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if options.write_keys.is_empty() {
+                    return Err(ArgError(
+                        "--write-keys needs keys separated by commas".into(),
+                    ));
+                }
             }
             "--admin-token" => {
                 if value.len() < 16 {

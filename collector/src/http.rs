@@ -45,6 +45,7 @@ pub(crate) struct AppState {
     statics: Arc<Vec<(String, ServeDir)>>,
     max_body: usize,
     admin_token: Option<Arc<str>>,
+    write_keys: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -70,6 +71,7 @@ impl AppState {
             statics: Arc::new(statics),
             max_body: options.max_body,
             admin_token: options.admin_token.as_deref().map(Arc::from),
+            write_keys: Arc::new(options.write_keys.clone()),
         }
     }
 
@@ -165,8 +167,10 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
         app = app.route(
             &format!("/v1/{kind}"),
             post(
-                move |State(state): State<AppState>, body: Result<Bytes, BytesRejection>| {
-                    ingest(state, body, Some(kind))
+                move |State(state): State<AppState>,
+                      headers: axum::http::HeaderMap,
+                      body: Result<Bytes, BytesRejection>| async move {
+                    ingest(state, &headers, body, Some(kind)).await
                 },
             ),
         );
@@ -218,6 +222,48 @@ async fn reject_declared_oversize(
     }
 }
 
+/// With `--write-keys`, a body's `writeKey` (or HTTP Basic auth's user name, as Segment's
+/// libraries send it) must be one of them: 401 otherwise.
+fn check_write_key(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: &Value,
+) -> Result<(), ApiError> {
+    if state.write_keys.is_empty() {
+        return Ok(());
+    }
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|d| String::from_utf8(d).ok())
+        .map(|d| d.split(':').next().unwrap_or_default().to_string());
+    let key = body
+        .get("writeKey")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or(basic);
+    match key {
+        Some(k) if state.write_keys.contains(&k) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unknown writeKey",
+            Some("writeKey".into()),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "a writeKey is required (in the body, or as the Basic auth user name)",
+            Some("writeKey".into()),
+        )),
+    }
+}
+
 /// Largest body accepted once a gzip body is inflated (a guard against zip bombs).
 const MAX_INFLATED: u64 = 16 * 1024 * 1024;
 
@@ -226,6 +272,7 @@ const MAX_INFLATED: u64 = 16 * 1024 * 1024;
 async fn ingest_batch(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let gzip = query
@@ -238,7 +285,7 @@ async fn ingest_batch(
         },
         (_, other) => other,
     };
-    ingest(state, body, None).await
+    ingest(state, &headers, body, None).await
 }
 
 fn inflate(gz: &[u8]) -> Result<Vec<u8>, ApiError> {
@@ -268,10 +315,11 @@ struct Accepted {
 /// the given type; answers only once the insert is committed.
 async fn ingest(
     state: AppState,
+    headers: &axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
     single: Option<&'static str>,
 ) -> Response {
-    match try_ingest(&state, body, single).await {
+    match try_ingest(&state, headers, body, single).await {
         Ok(accepted) => Json(accepted).into_response(),
         Err(e) => e.into_response(),
     }
@@ -279,6 +327,7 @@ async fn ingest(
 
 async fn try_ingest(
     state: &AppState,
+    headers: &axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
     single: Option<&'static str>,
 ) -> Result<Accepted, ApiError> {
@@ -294,6 +343,7 @@ async fn try_ingest(
     })?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}"), None))?;
+    check_write_key(state, headers, &value)?;
 
     let received_at = time::now_iso8601();
     let events = match single {

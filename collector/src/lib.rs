@@ -64,6 +64,8 @@ pub struct Options {
     /// The bearer token of the admin endpoints (profiles, conflicts); without one they answer
     /// 403.
     pub admin_token: Option<String>,
+    /// Accepted write keys; empty accepts every batch.
+    pub write_keys: Vec<String>,
 }
 
 impl Default for Options {
@@ -76,6 +78,7 @@ impl Default for Options {
             allow_origins: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             admin_token: None,
+            write_keys: Vec::new(),
         }
     }
 }

@@ -1037,3 +1037,42 @@ async fn a_chain_of_aliases_is_one_person_and_malformed_events_merge_nothing() {
         .unwrap()
         .contains(&json!("d9")));
 }
+
+#[tokio::test]
+async fn write_keys_when_configured() {
+    let t =
+        TestServer::start_with(|o| o.write_keys = vec!["wk_live".into(), "wk_test".into()]).await;
+    let with_key =
+        |k: &str| json!({ "batch": [track(&format!("m-{k}"), "a", "E")], "writeKey": k });
+    let ok = t.post_json("/v1/batch", &with_key("wk_test")).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let bad = t.post_json("/v1/batch", &with_key("wk_nope")).await;
+    assert_eq!(
+        (bad.status, bad.json()["field"].clone()),
+        (401, json!("writeKey"))
+    );
+    let none = t
+        .post_json(
+            "/v1/batch",
+            &json!({ "batch": [track("m-none", "a", "E")] }),
+        )
+        .await;
+    assert_eq!(none.status, 401);
+    // Segment's libraries send the key as the Basic auth user name.
+    let body = json!({ "type": "track", "messageId": "m-basic", "anonymousId": "a", "event": "E" })
+        .to_string();
+    let basic = request(
+        t.addr,
+        "POST",
+        "/v1/track",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", "Basic d2tfbGl2ZTo="),
+        ],
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(basic.status, 200, "{}", basic.text());
+    let stored = t.events("").await;
+    assert_eq!(message_ids(&stored), ["m-wk_test", "m-basic"]);
+}
