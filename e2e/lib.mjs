@@ -111,6 +111,18 @@ export async function exitTop(page, x = 640) {
   await page.mouse.move(x, -8);
 }
 
+/** Fills the demo store's checkout form (shipping details, then a test card) up to the
+ * place-order button. */
+export async function fillCheckout(page, email = "ada@example.com") {
+  await page.fill('[data-testid="email"]', email);
+  await page.fill('[data-testid="name"]', "Ada Lovelace");
+  await page.fill('[data-testid="address"]', "1 Trailhead Road");
+  await page.fill('[data-testid="city"]', "Bend");
+  await page.fill('[data-testid="zip"]', "97701");
+  await page.click('[data-testid="continue-to-payment"]');
+  await page.fill('[data-testid="card-number"]', "4242 4242 4242 4242");
+}
+
 /** The collector's stored events for a query object. */
 export async function events(base, query = {}) {
   const qs = new URLSearchParams({ limit: "10000", ...query });

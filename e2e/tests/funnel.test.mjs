@@ -3,7 +3,7 @@
 // hold Segment's e-commerce v2 sequence in order, with one cart and exact money.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite, events, until } from "../lib.mjs";
+import { suite, events, until, fillCheckout } from "../lib.mjs";
 
 const ctx = suite("funnel");
 
@@ -62,13 +62,7 @@ test("home → product → cart → checkout → confirmation gives the e-commer
   // Checkout: shipping details, standard shipping, a card, place the order.
   await Promise.all([page.waitForURL("**/checkout.html"), page.locator('[data-testid="checkout"]').click()]);
   await ready();
-  await page.fill('[data-testid="email"]', EMAIL);
-  await page.fill('[data-testid="name"]', "Ada Lovelace");
-  await page.fill('[data-testid="address"]', "1 Trailhead Road");
-  await page.fill('[data-testid="city"]', "Bend");
-  await page.fill('[data-testid="zip"]', "97701");
-  await page.click('[data-testid="continue-to-payment"]');
-  await page.fill('[data-testid="card-number"]', "4242 4242 4242 4242");
+  await fillCheckout(page, EMAIL);
   const checkoutTotal = await page.locator('[data-testid="checkout-total"]').textContent();
   const sdkCart = await page.evaluate(() => window.shoptrail.cart.get());
   await Promise.all([page.waitForURL("**/confirmation.html?order=*"), page.click('[data-testid="place-order"]')]);

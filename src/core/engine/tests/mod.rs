@@ -1,0 +1,222 @@
+//! The engine on a virtual clock, with storage in memory and a page whose URL the test moves:
+//! the harness here, the tests by concern in the modules below.
+
+use super::*;
+use crate::core::config;
+use crate::core::store::Memory;
+use crate::core::{identity, queue};
+use core::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+#[derive(Debug, Default)]
+struct PageState {
+    href: String,
+    title: String,
+    referrer: String,
+}
+
+/// A page: shared so that the test can navigate while the engine owns the host.
+#[derive(Debug, Clone)]
+struct Fake {
+    mem: Rc<RefCell<Memory>>,
+    page: Rc<RefCell<PageState>>,
+    seed: Rc<Cell<u64>>,
+}
+
+impl Fake {
+    fn new(href: &str) -> Fake {
+        Fake {
+            mem: Rc::default(),
+            page: Rc::new(RefCell::new(PageState {
+                href: href.into(),
+                title: "Shop".into(),
+                referrer: "https://search.example/".into(),
+            })),
+            seed: Rc::new(Cell::new(1)),
+        }
+    }
+
+    fn go(&self, href: &str) {
+        self.page.borrow_mut().href = href.into();
+    }
+}
+
+impl Backend for Fake {
+    fn get(&self, key: &str) -> Option<String> {
+        self.mem.borrow().get(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> bool {
+        self.mem.borrow_mut().set(key, value)
+    }
+    fn remove(&mut self, key: &str) {
+        self.mem.borrow_mut().remove(key)
+    }
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        self.mem.borrow().keys(prefix)
+    }
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.mem.borrow().cookie(name)
+    }
+    fn set_cookie(&mut self, line: &str) {
+        self.mem.borrow_mut().set_cookie(line)
+    }
+}
+
+impl Host for Fake {
+    fn fact(&self, fact: Fact) -> String {
+        let p = self.page.borrow();
+        match fact {
+            Fact::Href => p.href.clone(),
+            Fact::Title => p.title.clone(),
+            Fact::Referrer => p.referrer.clone(),
+            Fact::Hostname => "www.shop.example".into(),
+            Fact::Protocol => "https:".into(),
+            Fact::Device => "UA/1\nen-US\nEurope/Paris\n1280\n800\n2".into(),
+        }
+    }
+    fn random(&self) -> [u8; 16] {
+        // xorshift: distinct ids, the same every run.
+        let mut x = self.seed.get();
+        let mut out = [0u8; 16];
+        for chunk in out.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        self.seed.set(x);
+        out
+    }
+}
+
+fn cfg(extra: &str) -> Config {
+    let text = ["{\"endpoint\":\"https://c.example/v1/batch\"", extra, "}"].concat();
+    config::parse_json(&text).unwrap()
+}
+
+/// The driver's part, on a virtual clock.
+struct Run {
+    e: Engine<Fake>,
+    host: Fake,
+    now: u64,
+    timer: Option<u64>,
+    /// Bodies sent and not answered yet (one at a time).
+    in_flight: Option<String>,
+    sent: Vec<String>,
+    beacons: Vec<String>,
+    errors: Vec<(&'static str, String)>,
+    events: Vec<String>,
+    delivered: usize,
+    settled: Vec<bool>,
+    scans: Vec<u32>,
+    /// Whether the next beacon is accepted.
+    beacon_ok: bool,
+    /// Cookie refresh calls: `url id domain`.
+    refreshes: Vec<String>,
+    /// URLs the address bar was changed to.
+    replaced: Vec<String>,
+}
+
+impl Run {
+    fn start(host: Fake, config: Config, now: u64) -> Run {
+        let mut e = Engine::new(config, host.clone(), now);
+        e.handle_start(now);
+        let mut r = Run {
+            e,
+            host,
+            now,
+            timer: None,
+            in_flight: None,
+            sent: Vec::new(),
+            beacons: Vec::new(),
+            errors: Vec::new(),
+            events: Vec::new(),
+            delivered: 0,
+            settled: Vec::new(),
+            scans: Vec::new(),
+            beacon_ok: true,
+            refreshes: Vec::new(),
+            replaced: Vec::new(),
+        };
+        r.drain();
+        r
+    }
+
+    fn drain(&mut self) {
+        while let Some(a) = self.e.poll_action() {
+            match a {
+                Action::Send { .. } => {
+                    assert!(self.in_flight.is_none(), "two requests at once");
+                    let mut body = String::new();
+                    self.e.write_request(&mut |s| body.push_str(s));
+                    self.sent.push(body.clone());
+                    self.in_flight = Some(body);
+                }
+                Action::Beacon => {
+                    let mut body = String::new();
+                    self.e.write_beacon(&mut |s| body.push_str(s));
+                    self.beacons.push(body);
+                    let ok = self.beacon_ok;
+                    self.e.handle_beacon(ok, self.now);
+                }
+                Action::Timer(t) => self.timer = Some(t),
+                Action::Scan(ms) => self.scans.push(ms),
+                Action::Error { code, message } => self.errors.push((code, message)),
+                Action::Event(t) => self.events.push(t),
+                Action::Delivered(n) => self.delivered += n,
+                Action::Settle(ok) => self.settled.push(ok),
+                Action::ReplaceUrl(url) => {
+                    // As the browser does: the address bar changes, nothing else happens.
+                    self.host.go(&url);
+                    self.replaced.push(url);
+                }
+                Action::RefreshCookie { url, id, domain } => {
+                    self.refreshes.push([url, id, domain].join(" "))
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, method: &str, args: &str) -> Option<String> {
+        let r = self.e.call(method, args, self.now);
+        self.drain();
+        r
+    }
+
+    /// Lets virtual time pass, firing the timer when due.
+    fn advance(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while let Some(t) = self.timer.filter(|t| *t <= end) {
+            self.timer = None;
+            self.now = self.now.max(t);
+            self.e.handle_wake(self.now);
+            self.drain();
+        }
+        self.now = end;
+    }
+
+    fn answer(&mut self, status: u16) -> String {
+        let body = self.in_flight.take().expect("a request under way");
+        self.e.handle_response(status, None, self.now);
+        self.drain();
+        body
+    }
+
+    fn stored(&self, key: &str) -> Option<String> {
+        self.host.mem.borrow().get(key)
+    }
+
+    fn queue_keys(&self) -> Vec<String> {
+        self.host.mem.borrow().keys(store::Q_PREFIX)
+    }
+}
+
+fn count(body: &str, needle: &str) -> usize {
+    body.matches(needle).count()
+}
+
+mod delivery;
+mod links;
+mod pages;
+mod shop;
+mod shopper;
