@@ -11,7 +11,7 @@ const FN = "\u0000f";
    and `off` (kinds 5 and 6) are written by hand in `connect`. The list is generated from
    pkg-config/api.json by `cargo xtask api`. */
 /* generated:methods */
-const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 profile:4 campaigns.add shutdown cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
+const METHODS = "init page track identify alias reset anonymousId:2 userId:2 sessionId:3 profile:4 consent.grant consent.deny consent.revoke consent.get:4 campaigns.add shutdown cart.add:1 cart.remove:1 cart.update:1 cart.clear cart.view cart.get:4 checkout.start:1 checkout.step:1 checkout.payment:1 order.complete:1 coupon.apply:1 coupon.deny:1 coupon.remove:1 product.view:1 product.click:1 products.searched productList.viewed:1";
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
@@ -140,20 +140,34 @@ function syncListeners() {
 let campaigns = [];
 let engage; /* undefined: not loading; true: loading; then the started module */
 let loadEngage;
+let engageP;
 let api;
+
+function stopEngage() {
+  if (engage && engage !== true) try { engage.shutdown(); } catch (e) { /* already gone */ }
+  engage = undefined;
+}
 
 function report(code, message) {
   notify(0, code, message);
 }
 
+/* Popups need the shopper's consent to `marketing` (always granted on sites that do not
+   require consent, unless Global Privacy Control denies it). */
+function marketing() {
+  try { return JSON.parse(run("consent.get", "[]")).granted.indexOf("marketing") >= 0; } catch (e) { return false; }
+}
+
 function engageSoon() {
-  if (engage || !campaigns.length || waiting || !loadEngage) return;
+  if (engage || !campaigns.length || waiting || !loadEngage || !marketing()) return;
   engage = true;
   const go = () => {
-    let p;
-    try { p = Promise.resolve(loadEngage()); } catch (e) { p = Promise.reject(e); }
-    p.then((m) => {
-      m.start(api, campaigns.splice(0), report);
+    /* Loaded once: a consent granted again restarts the same module. */
+    if (!engageP) try { engageP = Promise.resolve(loadEngage()); } catch (e) { engageP = Promise.reject(e); }
+    engageP.then((m) => {
+      /* Consent withdrawn (or the SDK shut down) while the module loaded. */
+      if (engage !== true || !marketing()) return;
+      m.start(api, campaigns.slice(), report);
       engage = m;
     }).then(undefined, (e) => {
       report("engage_unavailable", "could not load the engage module: " + (e && e.message || e));
@@ -238,6 +252,7 @@ export function fact(i) {
       case 2: return document.referrer;
       case 3: return location.hostname;
       case 4: return location.protocol;
+      case 6: return navigator.globalPrivacyControl ? "1" : "";
       default: {
         const n = navigator, s = screen;
         return [n.userAgent, n.language, Intl.DateTimeFormat().resolvedOptions().timeZone,
@@ -509,20 +524,29 @@ export function connect(f) {
   };
   /* Campaigns stay in JavaScript for the engage module (see engageSoon). */
   api.campaigns.add = function (c) {
+    if (c == null) return;
+    campaigns.push(c);
     if (engage && engage !== true) {
       try { engage.add(c); } catch (e) { /* reported by the module */ }
       return;
     }
-    if (c != null) campaigns.push(c);
     engageSoon();
   };
+  /* A consent choice applies at once (not after the task), and starts or stops popups. */
+  for (const n of ["grant", "deny", "revoke"]) {
+    api.consent[n] = function () {
+      run("consent." + n, arguments.length ? enc([].slice.call(arguments)) : "[]");
+      if (marketing()) engageSoon();
+      else stopEngage();
+    };
+  }
   /* Stops the SDK: the queue goes out by beacon or stays persisted for the next page (as when
      the page is hidden), then every listener, wrapper, timer and popup is removed; later calls
      do nothing. */
   api.shutdown = function () {
     if (!call) return;
     run("~hide", "0");
-    if (engage && engage !== true) try { engage.shutdown(); } catch (e) { /* already gone */ }
+    stopEngage();
     engage = true;
     for (const f of undo.splice(0)) f();
     clearTimeout(timers.w);

@@ -76,6 +76,8 @@
       var cfg = { endpoint: data.endpoint };
       if (data.writeKey) cfg.writeKey = data.writeKey;
       if (data.debug === "true") cfg.debug = true;
+      /* data-consent="required": nothing stored or sent before shoptrail.consent.grant(). */
+      if (data.consent) cfg.consent = data.consent === "required" ? { required: true } : data.consent === "optional" ? {} : data.consent;
       s.init(cfg);
     }
     calls.forEach(function (c) {

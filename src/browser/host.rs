@@ -154,6 +154,7 @@ impl Host for Page {
             Fact::Hostname => 3,
             Fact::Protocol => 4,
             Fact::Device => 5,
+            Fact::Gpc => 6,
         })
     }
     fn random(&self) -> [u8; 16] {

@@ -25,7 +25,7 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 19] = [
+pub const OPTIONS: [&str; 20] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -45,6 +45,7 @@ pub const OPTIONS: [&str; 19] = [
     "linkParam",
     "linkDomains",
     "allowInsecureEndpoint",
+    "consent",
 ];
 
 /// Validated configuration.
@@ -85,6 +86,8 @@ pub struct Config {
     pub link_param: String,
     /// Hostnames whose links carry the anonymous id (`st_x`).
     pub link_domains: Vec<String>,
+    /// What the shopper must consent to, and whether before anything is stored or sent.
+    pub consent: super::consent::Settings,
 }
 
 /// Ids from a server-rendered page.
@@ -201,7 +204,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent",
         });
     }
     let endpoint = match get("endpoint") {
@@ -317,6 +320,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
             }
         },
         link_domains: link_domains(get("linkDomains"))?,
+        consent: consent(get("consent"))?,
     })
 }
 
@@ -379,6 +383,49 @@ fn link_domains(v: Value) -> Result<Vec<String>, ConfigError> {
         match scan::string_value(item) {
             Some(h) if is_hostname(&h) => out.push(h.to_ascii_lowercase()),
             _ => return Err(err("linkDomains", MSG)),
+        }
+    }
+    Ok(out)
+}
+
+fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
+    use super::consent::{Settings, ANALYTICS};
+    use super::json::scan;
+    const MSG: &str = "must be { required?: boolean, categories?: string[] (with \"analytics\"; names of 1 to 32 letters, digits, '_' or '-'), gpc?: boolean }";
+    let mut out = Settings::default();
+    let text = match v {
+        Value::Missing => return Ok(out),
+        Value::Object(t) => t,
+        _ => return Err(err("consent", MSG)),
+    };
+    for m in scan::object_members(&text).unwrap_or_default() {
+        let key = scan::unescape(m.key).unwrap_or_default();
+        match (key.as_str(), m.value) {
+            ("required", "true") => out.required = true,
+            ("required", "false") => out.required = false,
+            ("gpc", "true") => out.gpc = true,
+            ("gpc", "false") => out.gpc = false,
+            ("categories", list) => {
+                out.categories.clear();
+                for item in scan::array_items(list).ok_or_else(|| err("consent", MSG))? {
+                    match scan::string_value(item) {
+                        Some(c)
+                            if (1..=32).contains(&c.len())
+                                && c.bytes().all(|b| {
+                                    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+                                })
+                                && !out.categories.contains(&c) =>
+                        {
+                            out.categories.push(c)
+                        }
+                        _ => return Err(err("consent", MSG)),
+                    }
+                }
+                if !out.categories.iter().any(|c| c == ANALYTICS) {
+                    return Err(err("consent", MSG));
+                }
+            }
+            _ => return Err(err("consent", MSG)),
         }
     }
     Ok(out)
@@ -527,5 +574,29 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((ok.batch_size, ok.write_key.as_deref()), (500, Some("k")));
+    }
+
+    #[test]
+    fn consent_is_opt_out_by_default_and_checked_when_given() {
+        let ep = ("endpoint", Value::Str("https://c.example/".into()));
+        let c = run(core::slice::from_ref(&ep)).unwrap().consent;
+        assert!(!c.required && c.gpc);
+        assert_eq!(c.categories, ["analytics", "marketing"]);
+        let obj = |t: &str| run(&[ep.clone(), ("consent", Value::Object(t.into()))]);
+        let c = obj(r#"{"required":true,"categories":["analytics","ads"],"gpc":false}"#)
+            .unwrap()
+            .consent;
+        assert!(c.required && !c.gpc);
+        assert_eq!(c.categories, ["analytics", "ads"]);
+        for bad in [
+            r#"{"required":"yes"}"#,
+            r#"{"categories":["marketing"]}"#,
+            r#"{"categories":["analytics","analytics"]}"#,
+            r#"{"categories":["analytics","<b>"]}"#,
+            r#"{"categories":"analytics"}"#,
+            r#"{"require":true}"#,
+        ] {
+            assert_eq!(obj(bad).unwrap_err().option, "consent", "{bad}");
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod args;
 pub mod campaign;
 pub mod commerce;
 pub mod config;
+pub mod consent;
 pub mod engine;
 pub mod event;
 pub mod id;

@@ -195,6 +195,37 @@ impl Queue {
         self.items.len()
     }
 
+    /// Drops every event (a request under way is forgotten: its answer changes nothing).
+    pub fn clear(&mut self) {
+        *self = Queue::new(self.s.clone());
+        self.dirty = true;
+    }
+
+    /// Rewrites the shared context of every queued event; events that shared one context
+    /// share the new one.
+    pub fn map_contexts(&mut self, f: &dyn Fn(&str) -> String) {
+        let mut last: Option<(Rc<str>, Rc<str>)> = None;
+        for item in &mut self.items {
+            let Some(old) = item.ctx.take() else { continue };
+            let new = match &last {
+                Some((o, n)) if Rc::ptr_eq(o, &old) => n.clone(),
+                _ => {
+                    let n: Rc<str> = Rc::from(f(&old));
+                    last = Some((old, n.clone()));
+                    n
+                }
+            };
+            item.ctx = Some(new);
+        }
+        self.pending_bytes = self
+            .items
+            .iter()
+            .skip(self.in_flight)
+            .map(|i| i.len() + 1)
+            .sum();
+        self.dirty = true;
+    }
+
     /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()

@@ -38,6 +38,10 @@ pub const Q_PREFIX: &str = "shoptrail:q:";
 /// Fingerprints of the channel link tokens this device sent (one a line, newest first, 20 at
 /// most): a token is sent once per device and never stored.
 pub const K_LINKS: &str = "shoptrail:links";
+/// The shopper's consent (the granted categories, space-separated; see `consent`).
+pub const K_CONSENT: &str = "shoptrail:consent";
+/// Every key the SDK writes starts with this.
+pub const PREFIX: &str = "shoptrail:";
 /// When the anonymous id's cookie was last written (Unix ms): it is renewed at most daily.
 pub const K_AID_AT: &str = "shoptrail:aid_at";
 /// The anonymous id's cookie.
@@ -109,6 +113,32 @@ impl<B: Backend> Port<B> {
     /// Whether writes are held in memory.
     pub fn is_holding(&self) -> bool {
         self.held.is_some()
+    }
+
+    /// Holds writes in memory from now on, forgetting any held before.
+    pub fn hold(&mut self) {
+        self.held = Some(Vec::new());
+    }
+
+    /// Writes a key to the backend even while holding (the record of a consent choice).
+    pub fn set_direct(&mut self, key: &str, value: &str) -> bool {
+        self.backend.set(key, value)
+    }
+
+    /// Removes every key that starts with `prefix`, and cookie `name` (host-only and on
+    /// `domain`), from the backend itself; held writes are forgotten.
+    pub fn erase(&mut self, prefix: &str, cookie: &str, domain: Option<&str>) {
+        let holding = self.is_holding();
+        self.held = None;
+        for k in self.backend.keys(prefix) {
+            self.backend.remove(&k);
+        }
+        for d in [None, domain] {
+            self.set_cookie(cookie, "", 0, d);
+        }
+        if holding {
+            self.hold();
+        }
     }
 
     /// Applies the held writes in order and writes through from now on.
@@ -364,6 +394,24 @@ mod tests {
         assert_eq!(p.backend().cookie(COOKIE).as_deref(), Some("id-1"));
         p.set("a", "2");
         assert_eq!(p.backend().get("a").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn erase_removes_every_key_and_the_cookie_and_keeps_holding() {
+        let mut m = Memory::default();
+        m.set("shoptrail:aid", "a");
+        m.set("shoptrail:q:1", "q");
+        m.set("other", "o");
+        m.cookies.push((COOKIE.into(), "a".into(), None));
+        let mut p = Port::holding(m, false);
+        p.set("shoptrail:uid", "u");
+        p.erase(PREFIX, COOKIE, Some("shop.example"));
+        assert!(p.is_holding());
+        assert_eq!(p.get("shoptrail:uid"), None);
+        assert_eq!(p.backend().items, [("other".to_string(), "o".to_string())]);
+        assert!(p.backend().cookies.is_empty());
+        p.set_direct(K_CONSENT, "");
+        assert_eq!(p.backend().get(K_CONSENT).as_deref(), Some(""));
     }
 
     #[test]

@@ -199,3 +199,14 @@ pub fn uuid_like(s: &str) -> bool {
         && s.as_bytes()[14] == b'4'
         && s.split('-').map(str::len).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
 }
+
+/// Writes one `document.cookie` line.
+pub fn set_cookie(line: &str) {
+    let doc: web_sys::HtmlDocument = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    doc.set_cookie(line).unwrap();
+}

@@ -54,6 +54,15 @@ impl<H: Host> Engine<H> {
             "sessionId" => return Some(json::u64_text(self.session.id)),
             "cart.get" => return Some(Shop::new(&mut self.store).state()),
             "profile" => return Some(self.profile()),
+            "consent.get" => return Some(self.consent_state()),
+            "consent.grant" => match Self::categories_arg(a.raw(0)) {
+                Ok(c) => self.grant(c, now),
+                Err(()) => self.report(
+                    "invalid_argument",
+                    "consent.grant(categories?): categories must be an array of category names",
+                ),
+            },
+            "consent.deny" | "consent.revoke" => self.revoke(now),
             "~link" => return self.decorate_link(args_json, now),
             "~markup" if self.cfg.capture => {
                 let r = Shop::new(&mut self.store).markup(args::markup(args_json));

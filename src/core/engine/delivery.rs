@@ -11,8 +11,9 @@ impl<H: Host> Engine<H> {
     /// delivered, or `false` if delivery is failing or a batch was refused.
     pub fn flush(&mut self, now: u64) {
         self.flush_pending = true;
-        if self.queue.is_empty() {
-            return self.settle(true);
+        // Nothing can be delivered without consent: the Promise settles with false at once.
+        if self.queue.is_empty() || !self.may_send() {
+            return self.settle(self.may_send());
         }
         self.queue.flush();
         self.drive(now);
@@ -40,7 +41,7 @@ impl<H: Host> Engine<H> {
 
     /// Sends what is due and asks for a timer for the next wake-up.
     pub(super) fn drive(&mut self, now: u64) {
-        if self.unloading.is_none() {
+        if self.unloading.is_none() && self.may_send() {
             if let Some(b) = self.queue.poll_batch(now) {
                 // The body is the events plus `sentAt` and `writeKey` (under 100 bytes more).
                 let keepalive = b.bytes + 100 < queue::UNLOAD_BODY_BYTES;
@@ -56,10 +57,9 @@ impl<H: Host> Engine<H> {
         if self.queue.take_dirty() && self.persist_due.is_none() {
             self.persist_due = Some(now + PERSIST_DELAY_MS);
         }
-        let next = [self.queue.poll_timeout(now), self.persist_due]
-            .into_iter()
-            .flatten()
-            .min();
+        // Without consent nothing is due to leave (held events wait for the grant).
+        let due = self.queue.poll_timeout(now).filter(|_| self.may_send());
+        let next = [due, self.persist_due].into_iter().flatten().min();
         if let Some(due) = next {
             if self.timer.is_none_or(|t| due < t) {
                 self.timer = Some(due);
@@ -134,7 +134,8 @@ impl<H: Host> Engine<H> {
     }
 
     fn unload_next(&mut self, now: u64) {
-        match self.queue.poll_unload_batch() {
+        let batch = self.queue.poll_unload_batch().filter(|_| self.may_send());
+        match batch {
             Some(b) => {
                 self.pending_beacon = b.count;
                 self.sent_at = now;

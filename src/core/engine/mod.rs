@@ -9,6 +9,7 @@
 use crate::prelude::*;
 
 mod calls;
+mod consent;
 mod delivery;
 mod pages;
 mod shop;
@@ -17,6 +18,7 @@ mod shopper;
 pub use pages::PageViews;
 
 use super::config::{Config, CookieDomain};
+use super::consent::{Analytics, Consent};
 use super::event::{self, Body, Envelope, PageInfo};
 use super::identity::Session;
 use super::queue::{Queue, Report, Settings};
@@ -51,6 +53,8 @@ pub enum Fact {
     Protocol,
     /// `userAgent\nlocale\ntimeZone\nscreen width\nscreen height\ndevicePixelRatio`.
     Device,
+    /// `"1"` when the browser sends Global Privacy Control (`navigator.globalPrivacyControl`).
+    Gpc,
 }
 
 /// What the engine needs from its environment besides storage: page facts and randomness.
@@ -153,6 +157,10 @@ pub struct Engine<H: Host> {
     link_token: Option<String>,
     /// A `context` member for the next event only (`"linkToken":"…"`).
     one_off_ctx: Option<String>,
+    /// The shopper's consent: whether events are stored, held or dropped.
+    consent: Consent,
+    /// `consent_pending` was reported (once until the shopper decides).
+    hold_warned: bool,
 }
 
 /// The one rule for user ids: 1 to 128 bytes, not blank, no control characters.
@@ -167,7 +175,17 @@ impl<H: Host> Engine<H> {
     /// milliseconds the first time).
     pub fn new(cfg: Config, host: H, now: u64) -> Engine<H> {
         let secure = host.fact(Fact::Protocol) == "https:";
-        let mut store = Port::new(host, secure);
+        let consent = Consent::new(
+            cfg.consent.clone(),
+            host.get(store::K_CONSENT).as_deref(),
+            host.fact(Fact::Gpc) == "1",
+        );
+        // Until the shopper consents, every write stays in memory.
+        let mut store = if consent.analytics() == Analytics::Granted {
+            Port::new(host, secure)
+        } else {
+            Port::holding(host, secure)
+        };
         let cookie_domain = match &cfg.cookie_domain {
             CookieDomain::Probe => {
                 let hostname = store.backend().fact(Fact::Hostname);
@@ -217,6 +235,8 @@ impl<H: Host> Engine<H> {
             out: Vec::new(),
             link_token: None,
             one_off_ctx: None,
+            consent,
+            hold_warned: false,
             store,
         };
         let page_id = e.new_id();
@@ -394,12 +414,17 @@ impl<H: Host> Engine<H> {
                 self.raw_url = href;
             }
             self.refresh_campaign();
-            self.ctx = Rc::from(event::context(
+            let mut ctx = event::context(
                 &self.static_ctx,
                 &self.page,
                 self.session.id,
                 self.campaign.as_deref(),
-            ));
+            );
+            let consent = self.consent.context_member();
+            if !consent.is_empty() {
+                ctx.insert_str(1, &(consent + ","));
+            }
+            self.ctx = Rc::from(ctx);
             self.ctx_session = self.session.id;
         }
     }
@@ -425,6 +450,9 @@ impl<H: Host> Engine<H> {
 
     /// Builds and queues one message.
     pub fn enqueue(&mut self, body: Body, now: u64) {
+        if !self.may_queue() {
+            return;
+        }
         self.refresh_context(now);
         let message_id = self.new_id();
         let env = Envelope {

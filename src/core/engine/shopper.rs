@@ -46,7 +46,12 @@ impl<H: Host> Engine<H> {
         self.store
             .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
         self.store.set(store::K_AID_AT, &json::u64_text(now));
-        if let Some(url) = self.cfg.cookie_refresh_url.clone() {
+        if let Some(url) = self
+            .cfg
+            .cookie_refresh_url
+            .clone()
+            .filter(|_| !self.store.is_holding())
+        {
             self.out.push(Action::RefreshCookie {
                 url,
                 id,
@@ -185,7 +190,8 @@ impl<H: Host> Engine<H> {
 
     /// `~link`: `href` carrying the anonymous id when it leads to one of `linkDomains`.
     pub fn decorate_link(&self, href: &str, now: u64) -> Option<String> {
-        if self.cfg.link_domains.is_empty() {
+        // The id leaves with the shopper's consent only.
+        if self.cfg.link_domains.is_empty() || !self.may_send() {
             return None;
         }
         let host = self

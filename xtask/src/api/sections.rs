@@ -207,6 +207,11 @@ const TARGETS: &[Target] = &[
         required: &["stub"],
     },
     Target {
+        path: "e2e/fixtures/consent.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
         path: "js/host.js",
         style: Style::Js,
         required: &["methods"],

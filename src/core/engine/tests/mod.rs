@@ -21,6 +21,8 @@ struct Fake {
     mem: Rc<RefCell<Memory>>,
     page: Rc<RefCell<PageState>>,
     seed: Rc<Cell<u64>>,
+    /// The browser sends Global Privacy Control.
+    gpc: Rc<Cell<bool>>,
 }
 
 impl Fake {
@@ -33,6 +35,7 @@ impl Fake {
                 referrer: "https://search.example/".into(),
             })),
             seed: Rc::new(Cell::new(1)),
+            gpc: Rc::default(),
         }
     }
 
@@ -72,6 +75,7 @@ impl Host for Fake {
             Fact::Hostname => "www.shop.example".into(),
             Fact::Protocol => "https:".into(),
             Fact::Device => "UA/1\nen-US\nEurope/Paris\n1280\n800\n2".into(),
+            Fact::Gpc => if self.gpc.get() { "1" } else { "" }.into(),
         }
     }
     fn random(&self) -> [u8; 16] {
@@ -215,6 +219,7 @@ fn count(body: &str, needle: &str) -> usize {
     body.matches(needle).count()
 }
 
+mod consent;
 mod delivery;
 mod links;
 mod pages;

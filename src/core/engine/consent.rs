@@ -1,0 +1,130 @@
+//! The shopper's consent, applied: `consent.grant`, `consent.deny` and `consent.revoke`, and
+//! what the rest of the engine asks before storing, sending or linking.
+
+use super::{Engine, Fact, Host};
+use crate::core::config::CookieDomain;
+use crate::core::consent::Analytics;
+use crate::core::store;
+use crate::prelude::*;
+use alloc::rc::Rc;
+
+impl<H: Host> Engine<H> {
+    /// Whether events may be stored and sent.
+    pub(super) fn may_send(&self) -> bool {
+        self.consent.analytics() == Analytics::Granted
+    }
+
+    /// Whether an event may be queued now: always when granted, up to [`HOLD_MAX`] while the
+    /// shopper decides, never after a refusal.
+    ///
+    /// [`HOLD_MAX`]: crate::core::consent::HOLD_MAX
+    pub(super) fn may_queue(&mut self) -> bool {
+        match self.consent.analytics() {
+            Analytics::Granted => true,
+            Analytics::Denied => false,
+            Analytics::Pending if self.queue.len() < crate::core::consent::HOLD_MAX => true,
+            Analytics::Pending => {
+                if !self.hold_warned {
+                    self.hold_warned = true;
+                    self.report("consent_pending", "100 events wait for the shopper's consent; later ones are dropped until consent.grant() or consent.deny()");
+                }
+                false
+            }
+        }
+    }
+
+    /// `consent.grant(categories)`: these categories granted (all configured ones when
+    /// `None`), every other one denied. With `analytics`, what was held in memory is stored and
+    /// the held events leave; without it, they are dropped and the stored state erased.
+    pub fn grant(&mut self, categories: Option<Vec<String>>, now: u64) {
+        let all = self.consent.settings().categories.clone();
+        let before = self.consent.analytics();
+        if let Err(bad) = self.consent.set(categories.unwrap_or(all.clone())) {
+            let mut m = String::from("consent.grant(categories): \"");
+            m.push_str(&bad);
+            m.push_str("\" is not a configured category; they are ");
+            m.push_str(&all.join(", "));
+            return self.report("invalid_argument", &m);
+        }
+        match (before, self.consent.analytics()) {
+            (Analytics::Granted, Analytics::Granted) => {}
+            (_, Analytics::Granted) => self.begin_storing(now),
+            (Analytics::Granted, _) => self.erase(now),
+            _ => self.queue.clear(),
+        }
+        let record = self.consent.encode();
+        self.store.set_direct(store::K_CONSENT, &record);
+        self.consent_changed(now);
+    }
+
+    /// `consent.deny()` and `consent.revoke()`: every category denied; the stored ids, queues,
+    /// cart, profile, campaign and popup state are deleted (with the id cookie), held events
+    /// dropped, and nothing is stored or sent until a later grant. A site that does not require
+    /// consent remembers the refusal (an empty `shoptrail:consent`), or it would resume on the
+    /// next page; one that requires it stores nothing at all.
+    pub fn revoke(&mut self, now: u64) {
+        let _ = self.consent.set(Vec::new());
+        self.erase(now);
+        if !self.consent.settings().required {
+            self.store.set_direct(store::K_CONSENT, "");
+        }
+        self.consent_changed(now);
+    }
+
+    /// `consent.get()`.
+    pub fn consent_state(&self) -> String {
+        self.consent.state_json()
+    }
+
+    /// Storage starts: the writes held so far are applied, the cookie moves to the broadest
+    /// domain, and the held events get the consent in their context and leave.
+    fn begin_storing(&mut self, now: u64) {
+        self.store.write_through();
+        if self.cfg.cookie_domain == CookieDomain::Probe {
+            let host = self.store.backend().fact(Fact::Hostname);
+            self.cookie_domain = self.store.cookie_domain(&host);
+            if self.cookie_domain.is_some() {
+                self.store.set_cookie(store::COOKIE, "", 0, None);
+            }
+        }
+        self.keep_cookie(now, true);
+        let member = self.consent.context_member();
+        self.queue
+            .map_contexts(&|ctx| ["{", &member, ",", ctx.get(1..).unwrap_or("}")].concat());
+    }
+
+    /// Deletes everything stored, forgets the queue and starts a new identity in memory.
+    fn erase(&mut self, now: u64) {
+        let domain = self.cookie_domain.clone();
+        self.store.hold();
+        self.store
+            .erase(store::PREFIX, store::COOKIE, domain.as_deref());
+        self.queue.clear();
+        self.reset(now);
+        if self.flush_pending {
+            self.settle(false);
+        }
+    }
+
+    fn consent_changed(&mut self, now: u64) {
+        // The context carries the new choice from the next event on.
+        self.ctx = Rc::from("");
+        self.hold_warned = false;
+        if !self.may_send() {
+            self.settle(false);
+        }
+        self.drive(now);
+    }
+
+    /// The categories a grant names (`consent.grant(["analytics"])`), `None` for all.
+    pub(super) fn categories_arg(list: Option<&str>) -> Result<Option<Vec<String>>, ()> {
+        use crate::core::json::scan;
+        let Some(list) = list else { return Ok(None) };
+        let items = scan::array_items(list).ok_or(())?;
+        items
+            .into_iter()
+            .map(|i| scan::string_value(i).ok_or(()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}

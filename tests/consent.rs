@@ -1,0 +1,72 @@
+//! Consent in a real browser (Chromium and Firefox): with `consent: { required: true }` nothing
+//! reaches localStorage, sessionStorage or cookies and nothing is sent until `consent.grant()`;
+//! the held event then reaches the collector with `context.consent`; `consent.revoke()`
+//! erases every stored key and the id cookie and stops sending.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::api;
+use common::*;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn stored_keys() -> Vec<String> {
+    let w = web_sys::window().unwrap();
+    let mut keys = Vec::new();
+    for s in [w.local_storage(), w.session_storage()] {
+        let s = s.unwrap().unwrap();
+        keys.extend((0..s.length().unwrap()).filter_map(|i| s.key(i).unwrap()));
+    }
+    keys
+}
+
+#[wasm_bindgen_test]
+async fn nothing_is_stored_or_sent_before_a_grant_and_a_revoke_erases_everything() {
+    // A first visit: other suites of this origin may have left keys and the id cookie.
+    let w = web_sys::window().unwrap();
+    w.local_storage().unwrap().unwrap().clear().unwrap();
+    w.session_storage().unwrap().unwrap().clear().unwrap();
+    set_cookie("shoptrail_aid=; Path=/; Max-Age=0");
+    let errors = Recorder::new();
+    api::init(obj(&[
+        ("endpoint", format!("{}/v1/batch", collector()).into()),
+        ("flushInterval", 20.into()),
+        ("pageViews", false.into()),
+        ("consent", obj(&[("required", true.into())])),
+        ("onError", errors.function()),
+    ]));
+    let name = format!("Held {}", js_sys::Date::now());
+    api::track(JsValue::from_str(&name), obj(&[("n", 1.into())]));
+    assert!(!flush().await, "nothing can be delivered before consent");
+    sleep(100).await;
+    assert_eq!(stored_keys(), Vec::<String>::new());
+    assert_eq!(cookie("shoptrail_aid"), None);
+    let state = api::method("consent.get", &[]);
+    assert_eq!(get(&state, "decided").as_bool(), Some(false));
+
+    api::method("consent.grant", &[]);
+    assert!(flush().await, "the held event is delivered on grant");
+    let aid = api::anonymous_id().unwrap();
+    let evs = events(&format!("anonymousId={aid}")).await;
+    let held: Vec<_> = evs.iter().filter(|e| get_str(e, "event") == name).collect();
+    assert_eq!(held.len(), 1);
+    let prefs = get(held[0], "context.consent.categoryPreferences");
+    assert_eq!(get(&prefs, "analytics").as_bool(), Some(true));
+    assert_eq!(
+        local("shoptrail:consent").as_deref(),
+        Some("analytics marketing")
+    );
+    assert_eq!(cookie("shoptrail_aid").as_deref(), Some(aid.as_str()));
+
+    api::method("consent.revoke", &[]);
+    assert_eq!(stored_keys(), Vec::<String>::new());
+    assert_eq!(cookie("shoptrail_aid"), None);
+    api::track("After Revoke".into(), obj(&[]));
+    assert!(!flush().await);
+    sleep(100).await;
+    assert_eq!(stored_keys(), Vec::<String>::new());
+    assert_eq!(errors.codes(), Vec::<String>::new());
+}
