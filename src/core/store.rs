@@ -89,6 +89,10 @@ pub struct Port<B> {
     held: Option<Vec<Held>>,
     /// Cookies get `; Secure` (https pages).
     secure: bool,
+    /// Values the backend refused (disabled or full storage), kept in memory for this page.
+    kept: Vec<(String, String)>,
+    /// A write was refused since the last [`Port::take_refused`].
+    refused: bool,
 }
 
 impl<B: Backend> Port<B> {
@@ -98,15 +102,16 @@ impl<B: Backend> Port<B> {
             backend,
             held: None,
             secure,
+            kept: Vec::new(),
+            refused: false,
         }
     }
 
     /// A port that keeps every write in memory until [`Port::write_through`].
     pub fn holding(backend: B, secure: bool) -> Port<B> {
         Port {
-            backend,
             held: Some(Vec::new()),
-            secure,
+            ..Port::new(backend, secure)
         }
     }
 
@@ -130,6 +135,7 @@ impl<B: Backend> Port<B> {
     pub fn erase(&mut self, prefix: &str, cookie: &str, domain: Option<&str>) {
         let holding = self.is_holding();
         self.held = None;
+        self.kept.clear();
         for k in self.backend.keys(prefix) {
             self.backend.remove(&k);
         }
@@ -141,14 +147,24 @@ impl<B: Backend> Port<B> {
         }
     }
 
+    /// Whether a write was refused since the last call (each refusal is told once).
+    pub fn take_refused(&mut self) -> bool {
+        core::mem::take(&mut self.refused)
+    }
+
+    /// Notes a refusal the port cannot see (a cookie the browser did not keep).
+    pub fn note_refused(&mut self) {
+        self.refused = true;
+    }
+
     /// Applies the held writes in order and writes through from now on.
     pub fn write_through(&mut self) {
         for h in self.held.take().unwrap_or_default() {
             match h {
                 Held::Key(k, Some(v)) => {
-                    self.backend.set(&k, &v);
+                    self.set(&k, &v);
                 }
-                Held::Key(k, None) => self.backend.remove(&k),
+                Held::Key(k, None) => self.remove(&k),
                 Held::Cookie(_, line, _) => self.backend.set_cookie(&line),
             }
         }
@@ -170,10 +186,13 @@ impl<B: Backend> Port<B> {
                 }
             }
         }
-        self.backend.get(key)
+        match self.kept.iter().find(|(k, _)| k == key) {
+            Some((_, v)) => Some(v.clone()),
+            None => self.backend.get(key),
+        }
     }
 
-    /// Writes a key; false when the backend refused it.
+    /// Writes a key; false when the backend refused it (the value is then kept in memory).
     pub fn set(&mut self, key: &str, value: &str) -> bool {
         match &mut self.held {
             Some(held) => {
@@ -181,7 +200,15 @@ impl<B: Backend> Port<B> {
                 held.push(Held::Key(key.into(), Some(value.into())));
                 true
             }
-            None => self.backend.set(key, value),
+            None => {
+                self.kept.retain(|(k, _)| k != key);
+                let ok = self.backend.set(key, value);
+                if !ok {
+                    self.refused = true;
+                    self.kept.push((key.into(), value.into()));
+                }
+                ok
+            }
         }
     }
 
@@ -192,7 +219,11 @@ impl<B: Backend> Port<B> {
             write(&mut |part| value.push_str(part));
             return self.set(key, &value);
         }
-        self.backend.set_from(key, write)
+        // A value written in parts is a persisted queue: refused, it needs no copy in memory
+        // (the queue is there).
+        let ok = self.backend.set_from(key, write);
+        self.refused |= !ok;
+        ok
     }
 
     /// Removes a key.
@@ -202,13 +233,21 @@ impl<B: Backend> Port<B> {
                 held.retain(|h| !matches!(h, Held::Key(k, _) if k == key));
                 held.push(Held::Key(key.into(), None));
             }
-            None => self.backend.remove(key),
+            None => {
+                self.kept.retain(|(k, _)| k != key);
+                self.backend.remove(key)
+            }
         }
     }
 
     /// Every key that starts with `prefix`, held writes included.
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         let mut keys = self.backend.keys(prefix);
+        for (k, _) in &self.kept {
+            if k.starts_with(prefix) && !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
         if let Some(held) = &self.held {
             for h in held {
                 if let Held::Key(k, v) = h {
@@ -296,6 +335,8 @@ pub struct Memory {
     pub refused_domains: Vec<String>,
     /// When set, every write fails (a full or disabled storage).
     pub full: bool,
+    /// When set, no cookie is kept (a browser that blocks them).
+    pub block_cookies: bool,
     /// Writes made so far (sets and removes), to count them in tests.
     pub writes: usize,
     /// Writes of the anonymous id's cookie so far.
@@ -349,6 +390,9 @@ impl Backend for Memory {
         };
         if name == COOKIE {
             self.cookie_writes += 1;
+        }
+        if self.block_cookies {
+            return;
         }
         let mut domain = None;
         let mut delete = false;
@@ -412,6 +456,26 @@ mod tests {
         assert!(p.backend().cookies.is_empty());
         p.set_direct(K_CONSENT, "");
         assert_eq!(p.backend().get(K_CONSENT).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_refused_write_is_kept_in_memory_and_told_once() {
+        let m = Memory {
+            full: true,
+            ..Memory::default()
+        };
+        let mut p = Port::new(m, false);
+        assert!(!p.set("shoptrail:cart", "c1"));
+        assert_eq!(p.get("shoptrail:cart").as_deref(), Some("c1"));
+        assert_eq!(p.keys("shoptrail:"), ["shoptrail:cart"]);
+        assert!(p.take_refused());
+        assert!(!p.take_refused());
+        // Room again: the value reaches storage and memory lets go of it.
+        p.backend.full = false;
+        assert!(p.set("shoptrail:cart", "c2"));
+        assert_eq!(p.backend().get("shoptrail:cart").as_deref(), Some("c2"));
+        p.remove("shoptrail:cart");
+        assert_eq!(p.get("shoptrail:cart"), None);
     }
 
     #[test]

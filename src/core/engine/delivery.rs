@@ -41,6 +41,7 @@ impl<H: Host> Engine<H> {
 
     /// Sends what is due and asks for a timer for the next wake-up.
     pub(super) fn drive(&mut self, now: u64) {
+        self.warn_refused();
         if self.unloading.is_none() && self.may_send() {
             if let Some(b) = self.queue.poll_batch(now) {
                 // The body is the events plus `sentAt` and `writeKey` (under 100 bytes more).
@@ -76,16 +77,23 @@ impl<H: Host> Engine<H> {
             return;
         }
         let queue = &self.queue;
-        let written = self
-            .store
+        self.store
             .set_from(&key, &mut |out| queue.write_persisted(released, now, out));
-        if !written && !self.storage_warned {
+        self.warn_refused();
+    }
+
+    /// The first write the browser refused (disabled or full storage, blocked cookies) is told
+    /// once: state is kept in memory for the page.
+    pub(super) fn warn_refused(&mut self) {
+        if self.store.take_refused() && !self.storage_warned {
             self.storage_warned = true;
-            self.report("storage_unavailable", "localStorage refused the queue (disabled or full): undelivered events will not survive a reload");
+            self.report("storage_unavailable", "the browser refused to store shoptrail's state (storage disabled or full, or cookies blocked): it is kept in memory for this page, and undelivered events will not survive a reload");
         }
     }
 
-    pub(super) fn adopt_queues(&mut self, now: u64) {
+    /// Adopts the queues of pages gone; true when one could not be read (it is removed).
+    pub(super) fn adopt_queues(&mut self, now: u64) -> bool {
+        let mut corrupt = false;
         let mut adopted = Vec::new();
         for key in self.store.keys(store::Q_PREFIX) {
             match self.store.get(&key).and_then(|t| queue::decode(&t)) {
@@ -94,7 +102,10 @@ impl<H: Host> Engine<H> {
                     adopted.push(key);
                 }
                 Some(_) => {}
-                None => self.store.remove(&key),
+                None => {
+                    corrupt = true;
+                    self.store.remove(&key);
+                }
             }
         }
         if !adopted.is_empty() {
@@ -104,6 +115,7 @@ impl<H: Host> Engine<H> {
                 self.store.remove(&k);
             }
         }
+        corrupt
     }
 
     // ---- page lifecycle ----

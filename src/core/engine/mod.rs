@@ -201,6 +201,7 @@ impl<H: Host> Engine<H> {
             write_key: cfg.write_key.clone(),
             ..Settings::default()
         };
+        let mut corrupt = discard_corrupt(&mut store);
         let traits = store
             .get(store::K_TRAITS)
             .filter(|t| event::is_object_text(t))
@@ -262,7 +263,15 @@ impl<H: Host> Engine<H> {
             None => e.count(store::K_VISITS),
         }
         e.touch_session(now, true);
-        e.adopt_queues(now);
+        if e.adopt_queues(now) {
+            corrupt.push("queue");
+        }
+        if !corrupt.is_empty() {
+            let mut m = String::from("stored state could not be read and was discarded (");
+            m.push_str(&corrupt.join(", "));
+            m.push_str("); the rest is kept");
+            e.report("storage_corrupted", &m);
+        }
         e.drive(now);
         e
     }
@@ -500,6 +509,32 @@ impl<H: Host> Engine<H> {
             now,
         )
     }
+}
+
+/// Removes stored values that cannot be read (written by another version, or tampered with),
+/// so that each store starts afresh on its own; returns their names.
+fn discard_corrupt<H: Host>(store: &mut Port<H>) -> Vec<&'static str> {
+    use super::commerce::Cart;
+    type Check = (&'static str, &'static str, fn(&str) -> bool);
+    let checks: [Check; 5] = [
+        (store::K_CART, "cart", |t| Cart::decode(t).is_some()),
+        (store::K_TRAITS, "traits", |t| {
+            event::is_object_text(t) && json::scan::is_valid(t)
+        }),
+        (store::K_UID, "user id", is_valid_user_id),
+        (store::K_AID, "anonymous id", id::is_valid_id),
+        (store::K_SESSION, "session", |t| {
+            Session::decode(t).is_some()
+        }),
+    ];
+    let mut out = Vec::new();
+    for (key, name, ok) in checks {
+        if store.get(key).is_some_and(|t| !ok(&t)) {
+            store.remove(key);
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// `context`'s device part from the host's `Fact::Device` text.

@@ -45,6 +45,10 @@ impl<H: Host> Engine<H> {
         let id = self.anonymous_id.clone();
         self.store
             .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
+        if self.store.cookie(store::COOKIE).as_deref() != Some(id.as_str()) {
+            // Cookies are blocked: the id lives in localStorage (or memory) only.
+            self.store.note_refused();
+        }
         self.store.set(store::K_AID_AT, &json::u64_text(now));
         if let Some(url) = self
             .cfg

@@ -225,3 +225,4 @@ mod links;
 mod pages;
 mod shop;
 mod shopper;
+mod storage;
