@@ -28,6 +28,9 @@ OPTIONS:
     --max-body BYTES        largest accepted request body [default: 524288]
     --admin-token SECRET    bearer token of the admin endpoints (or SHOPTRAIL_ADMIN_TOKEN)
     --write-keys K1,K2      accept only batches with one of these writeKeys (401 otherwise)
+    --rate-limit N          POST requests a second per client address, in bursts of four
+                            seconds' worth; over it, 429 with Retry-After; 0 turns it off
+                            [default: 50]
     -h, --help              print this help
     -V, --version           print the version
 
@@ -91,7 +94,7 @@ where
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
             "--db" | "--port" | "--bind" | "--static" | "--allow-origin" | "--max-body"
-            | "--admin-token" | "--write-keys" => {}
+            | "--admin-token" | "--write-keys" | "--rate-limit" => {}
             _ if flag.starts_with('-') => {
                 return Err(ArgError(format!("unknown option '{flag}'")));
             }
@@ -141,6 +144,13 @@ where
                         "--write-keys needs keys separated by commas".into(),
                     ));
                 }
+            }
+            "--rate-limit" => {
+                options.rate_limit = value.parse().map_err(|_| {
+                    ArgError(format!(
+                        "--rate-limit: '{value}' is not a number of requests a second (0 turns it off)"
+                    ))
+                })?;
             }
             "--admin-token" => {
                 if value.len() < 16 {

@@ -46,9 +46,15 @@ pub(crate) struct AppState {
     max_body: usize,
     admin_token: Option<Arc<str>>,
     write_keys: Arc<Vec<String>>,
+    limiter: Option<Arc<crate::limit::Limiter>>,
 }
 
 impl AppState {
+    /// The per-address rate limiter, unless turned off.
+    pub(crate) fn limiter(&self) -> Option<&crate::limit::Limiter> {
+        self.limiter.as_deref()
+    }
+
     pub(crate) fn new(
         store: Arc<Store>,
         options: &Options,
@@ -72,6 +78,8 @@ impl AppState {
             max_body: options.max_body,
             admin_token: options.admin_token.as_deref().map(Arc::from),
             write_keys: Arc::new(options.write_keys.clone()),
+            limiter: (options.rate_limit > 0)
+                .then(|| Arc::new(crate::limit::Limiter::new(options.rate_limit))),
         }
     }
 
@@ -197,6 +205,10 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
         .layer(middleware::from_fn_with_state(
             state.clone(),
             reject_declared_oversize,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limit::limit,
         ))
         .layer(cors)
         .with_state(state)

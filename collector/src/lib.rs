@@ -25,6 +25,7 @@ mod cli;
 mod http;
 mod idcookie;
 mod identity;
+mod limit;
 mod live;
 mod profiles;
 mod store;
@@ -44,6 +45,9 @@ pub use cli::{parse_args, ArgError, Command, USAGE};
 
 /// The default `--max-body`: 512 KiB.
 pub const DEFAULT_MAX_BODY: usize = 512 * 1024;
+
+/// POST requests a second per client address, by default.
+pub const DEFAULT_RATE_LIMIT: u32 = 50;
 
 /// How the server is set up; [`Options::default`] matches the CLI defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +70,9 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// Accepted write keys; empty accepts every batch.
     pub write_keys: Vec<String>,
+    /// POST requests a second per client address (bursts of four seconds' worth); 0: no
+    /// limit.
+    pub rate_limit: u32,
 }
 
 impl Default for Options {
@@ -79,6 +86,7 @@ impl Default for Options {
             max_body: DEFAULT_MAX_BODY,
             admin_token: None,
             write_keys: Vec::new(),
+            rate_limit: DEFAULT_RATE_LIMIT,
         }
     }
 }
@@ -180,12 +188,15 @@ pub async fn start(options: Options) -> io::Result<Server> {
 
     let mut until = shutdown_rx;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // Also ends when the `Server` handle is dropped.
-                let _ = until.wait_for(|stop| *stop).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            // Also ends when the `Server` handle is dropped.
+            let _ = until.wait_for(|stop| *stop).await;
+        })
+        .await
     });
     Ok(Server {
         addr,

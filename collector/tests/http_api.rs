@@ -1076,3 +1076,32 @@ async fn write_keys_when_configured() {
     let stored = t.events("").await;
     assert_eq!(message_ids(&stored), ["m-wk_test", "m-basic"]);
 }
+
+#[tokio::test]
+async fn writes_over_the_rate_of_an_address_get_429_with_retry_after() {
+    let t = TestServer::start_with(|o| o.rate_limit = 1).await;
+    // A burst of four seconds' worth passes, the next write waits; reads are not limited.
+    for i in 0..4 {
+        let r = t
+            .post_json(
+                "/v1/batch",
+                &json!({ "batch": [track(&format!("m-{i}"), "a", "E")] }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let over = t
+        .post_json(
+            "/v1/batch",
+            &json!({ "batch": [track("m-over", "a", "E")] }),
+        )
+        .await;
+    assert_eq!(over.status, 429);
+    assert_eq!(over.header("retry-after"), Some("1"));
+    assert!(over.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("too many requests"));
+    assert_eq!(t.get("/v1/events").await.status, 200);
+    assert_eq!(t.events("").await.len(), 4);
+}
