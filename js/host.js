@@ -42,10 +42,12 @@ function noop() {}
 
 /* The arguments of a call as JSON: `undefined` becomes null, a function passed as an argument
    (or as a member of `top`, init's config) becomes FN, and with `clean` numbers are written
-   through 15 significant digits. Plain calls (track, page, identify) skip the replacer, which
-   makes JSON.stringify several times slower. JSON.stringify can throw (a cycle, a BigInt): the
-   call then gets no arguments, which Rust reports as invalid. */
-function enc(args, clean, top) {
+   through 15 significant digits. Inside objects, as JSON.stringify does, functions and symbols
+   are left out and NaN and Infinity become null. Plain calls (track, page, identify) skip the
+   replacer, which makes JSON.stringify several times slower. When JSON.stringify throws (a
+   cycle, a BigInt, a getter or Proxy that throws), `fault` finds the path of the culprit, the
+   call is reported (`invalid_argument`) and ignored: `null` is returned. */
+function enc(args, clean, top, name) {
   try {
     if (!clean && !top) {
       for (let i = 0; i < args.length; i++) if (typeof args[i] == "function") args[i] = FN;
@@ -57,8 +59,41 @@ function enc(args, clean, top) {
       return v;
     });
   } catch (e) {
-    return "null";
+    const roots = ARGS[name] || [];
+    let why;
+    for (let i = 0; i < args.length && !why; i++) why = fault(args[i], roots[i] || "arguments[" + i + "]", [], { n: 0 });
+    report(name ? "invalid_argument" : "invalid_config", (name || "init") + ": " + (why || "the arguments cannot be sent as JSON (" + (e && e.message) + ")") + "; the call was ignored");
+    return null;
   }
+}
+
+/* Argument names in error paths (`properties.items[3].price`). */
+const ARGS = { track: ["event", "properties"], page: ["name", "properties"], identify: ["userId", "traits"] };
+
+/* What makes `v` unserialisable, as "path: reason", or undefined. `stack` holds the objects
+   being walked (a cycle is an object inside itself; one object twice is fine); at most 10000
+   values are looked at. */
+function fault(v, path, stack, budget) {
+  if (++budget.n > 10000) return;
+  if (typeof v == "bigint") return path + " is a BigInt (pass it as a string or a number)";
+  if (v === null || typeof v != "object") return;
+  if (stack.indexOf(v) >= 0) return path + " refers to an object that contains it (a cycle)";
+  let keys;
+  try {
+    if (typeof v.toJSON == "function") return;
+    keys = Object.keys(v);
+  } catch (e) {
+    return path + " cannot be read (" + (e && e.message) + ")";
+  }
+  stack.push(v);
+  for (const k of keys) {
+    let x;
+    const p = Array.isArray(v) ? path + "[" + k + "]" : path + "." + k;
+    try { x = v[k]; } catch (e) { return p + " threw when read (" + (e && e.message) + ")"; }
+    const r = fault(x, p, stack, budget);
+    if (r) return r;
+  }
+  stack.pop();
 }
 
 /* Calls that return nothing wait here, with the time and URL at which they were made, and go
@@ -460,22 +495,30 @@ function method(name, kind) {
   if (name == "init") {
     return function (config) {
       let c = config;
-      if (c && typeof c == "object") {
-        onError = typeof c.onError == "function" ? c.onError : undefined;
-        if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
-        c = Object.assign({}, c);
-        for (const k of ["endpoint", "cookieRefreshUrl"]) {
-          if (typeof c[k] == "string") {
-            try { c[k] = new URL(c[k], location.href).href; } catch (e) { /* Rust says what is wrong */ }
+      try {
+        if (c && typeof c == "object") {
+          onError = typeof c.onError == "function" ? c.onError : undefined;
+          if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
+          c = Object.assign({}, c);
+          for (const k of ["endpoint", "cookieRefreshUrl"]) {
+            if (typeof c[k] == "string") {
+              try { c[k] = new URL(c[k], location.href).href; } catch (e) { /* Rust says what is wrong */ }
+            }
           }
         }
+      } catch (e) {
+        /* A getter or Proxy that throws: the config cannot be read. */
+        return void notify(5, "invalid_config", "init(config): the config cannot be read (" + (e && e.message) + ")");
       }
-      const a = [c];
-      run("init", enc(a, false, c));
+      const json = enc([c], false, c);
+      if (json != null) run("init", json);
     };
   }
   return function () {
-    const json = arguments.length ? enc([].slice.call(arguments), kind == 1) : "[]";
+    const json = arguments.length ? enc([].slice.call(arguments), kind == 1, null, name) : "[]";
+    if (json == null) return;
+    /* Larger than any event may be: refused here, before it is copied into the wasm. */
+    if (json.length > 65536) return void report("event_too_large", name + ": the arguments are " + json.length + " characters once serialized; events are at most 32 KiB; the call was ignored");
     if (kind < 2) return void later(name, json);
     const r = run(name, json);
     if (kind == 2) return r;
@@ -509,13 +552,14 @@ export function connect(f) {
     });
   };
   api.on = function (name, f) {
-    if (typeof f == "function" && run("on", enc([name])) == "1") {
+    const json = enc([name], false, null, "on");
+    if (typeof f == "function" && json != null && run("on", json) == "1") {
       listeners[name].push(f);
       syncListeners();
     }
   };
   api.off = function (name, f) {
-    const l = listeners[name];
+    const l = typeof name == "string" && listeners.hasOwnProperty(name) && listeners[name];
     const i = l ? l.indexOf(f) : -1;
     if (i >= 0) {
       l.splice(i, 1);
@@ -535,7 +579,8 @@ export function connect(f) {
   /* A consent choice applies at once (not after the task), and starts or stops popups. */
   for (const n of ["grant", "deny", "revoke"]) {
     api.consent[n] = function () {
-      run("consent." + n, arguments.length ? enc([].slice.call(arguments)) : "[]");
+      const json = arguments.length ? enc([].slice.call(arguments), false, null, "consent." + n) : "[]";
+      if (json != null) run("consent." + n, json);
       if (marketing()) engageSoon();
       else stopEngage();
     };

@@ -118,6 +118,7 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
   // applies it at once); then every tab sees it.
   await page.evaluate(() => { window.shoptrail.cart.add({ product_id: "z", price: 2 }); window.shoptrail.cart.get(); });
   const seen = await tab.evaluate(() => window.shoptrail.cart.get());
+  console.log("DEBUG", JSON.stringify(seen), await tab.evaluate(() => JSON.stringify([window.errors, Object.entries(localStorage)])), await page.evaluate(() => JSON.stringify([window.errors, window.shoptrail.cart.get()])));
   assert.deepEqual(seen.products.map((p) => p.product_id), ["z"]);
   await tab.close();
   await page.close();

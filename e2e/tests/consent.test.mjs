@@ -49,7 +49,7 @@ async function tracked(page, name) {
 }
 
 const named = async (aid, name) =>
-  (await events(ctx.collector.url, { anonymous_id: aid })).filter((e) => e.event === name);
+  (await events(ctx.collector.url, { anonymousId: aid })).filter((e) => e.event === name);
 
 test("nothing is stored or sent before the banner's Accept; then the held events arrive", async () => {
   const context = await fresh();

@@ -25,7 +25,7 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 20] = [
+pub const OPTIONS: [&str; 21] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -46,6 +46,7 @@ pub const OPTIONS: [&str; 20] = [
     "linkDomains",
     "allowInsecureEndpoint",
     "consent",
+    "hashPii",
 ];
 
 /// Validated configuration.
@@ -88,6 +89,8 @@ pub struct Config {
     pub link_domains: Vec<String>,
     /// What the shopper must consent to, and whether before anything is stored or sent.
     pub consent: super::consent::Settings,
+    /// Send and store the `email` and `phone` traits as SHA-256 of their normal form.
+    pub hash_pii: bool,
 }
 
 /// Ids from a server-rendered page.
@@ -204,7 +207,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii",
         });
     }
     let endpoint = match get("endpoint") {
@@ -321,6 +324,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         },
         link_domains: link_domains(get("linkDomains"))?,
         consent: consent(get("consent"))?,
+        hash_pii: flag(&get("hashPii"), "hashPii", false)?,
     })
 }
 

@@ -7,6 +7,9 @@ use crate::prelude::*;
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 /// Longest event or page name, in bytes.
 pub const MAX_NAME_BYTES: usize = 200;
+/// Properties and traits nest at most this many objects and arrays deep (the object itself is
+/// the first).
+pub const MAX_DEPTH: usize = 10;
 
 /// Why an event could not be built. Each message says what the caller must change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,19 @@ pub enum Body<'a> {
         /// The identity being merged into the user id.
         previous_id: &'a str,
     },
+}
+
+impl Body<'_> {
+    /// The caller's object (properties or traits) and its name in error messages.
+    pub fn payload(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Body::Track { properties, .. } | Body::Page { properties, .. } => {
+                Some(("properties", properties))
+            }
+            Body::Identify { traits } => Some(("traits", traits)),
+            Body::Alias { .. } => None,
+        }
+    }
 }
 
 /// The fields common to every message.
@@ -195,7 +211,10 @@ pub fn is_object_text(s: &str) -> bool {
 }
 
 fn check_name(name: &str) -> Result<(), EventError> {
-    if name.len() > MAX_NAME_BYTES {
+    // Characters, not bytes: 200 accented or CJK characters are a valid name.
+    if name.len() > MAX_NAME_BYTES
+        && name.bytes().filter(|b| b & 0xC0 != 0x80).count() > MAX_NAME_BYTES
+    {
         Err(EventError::NameTooLong)
     } else {
         Ok(())

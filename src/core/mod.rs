@@ -16,6 +16,7 @@ pub mod json;
 pub mod link;
 pub mod money;
 pub mod page;
+pub mod pii;
 pub mod profile;
 pub mod queue;
 pub mod store;

@@ -462,6 +462,17 @@ impl<H: Host> Engine<H> {
         if !self.may_queue() {
             return;
         }
+        if let Some((name, text)) = body.payload() {
+            if let Some(path) = json::scan::too_deep(text, event::MAX_DEPTH) {
+                let m = [
+                    name,
+                    &path,
+                    " nests deeper than 10 objects and arrays; the event was not queued",
+                ]
+                .concat();
+                return self.report("invalid_argument", &m);
+            }
+        }
         self.refresh_context(now);
         let message_id = self.new_id();
         let env = Envelope {

@@ -123,7 +123,10 @@ impl<H: Host> Engine<H> {
             }
             self.become_user(u, now);
         }
-        if let Some(t) = traits {
+        if let Some(mut t) = traits {
+            if self.cfg.hash_pii {
+                t = crate::core::pii::hash_traits(&t);
+            }
             match args::assign(&self.traits, &t) {
                 Some(m) => {
                     self.store.set(store::K_TRAITS, &m);

@@ -344,6 +344,62 @@ fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
+/// The path (such as `.items[3].price`) of the first value nested deeper than `max` objects and
+/// arrays in `text`, or `None`. A byte scan first: only text that is too deep is walked.
+pub fn too_deep(text: &str, max: usize) -> Option<String> {
+    let (mut depth, mut deepest, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        match (in_str, esc, b) {
+            (true, true, _) => esc = false,
+            (true, false, b'\\') => esc = true,
+            (true, false, b'"') => in_str = false,
+            (true, ..) => {}
+            (false, _, b'"') => in_str = true,
+            (false, _, b'{' | b'[') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest <= max {
+        return None;
+    }
+    fn walk(v: &str, depth: usize, max: usize, path: &mut String) -> bool {
+        if !v.starts_with(['{', '[']) {
+            return false;
+        }
+        if depth > max {
+            return true;
+        }
+        let at = path.len();
+        if let Some(members) = object_members(v) {
+            for m in members {
+                path.push('.');
+                path.push_str(&unescape(m.key).unwrap_or_default());
+                if walk(m.value, depth + 1, max, path) {
+                    return true;
+                }
+                path.truncate(at);
+            }
+        } else if let Some(items) = array_items(v) {
+            for (i, item) in items.into_iter().enumerate() {
+                path.push('[');
+                super::push_u64(path, i as u64);
+                path.push(']');
+                if walk(item, depth + 1, max, path) {
+                    return true;
+                }
+                path.truncate(at);
+            }
+        }
+        false
+    }
+    let mut path = String::new();
+    walk(text, 1, max, &mut path).then_some(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,5 +723,21 @@ mod props {
             let _ = (is_valid(&text), object_members(&text), array_items(&text));
             let _ = (string_value(&text), unescape(&text), member(&text, "a"));
         }
+    }
+
+    #[test]
+    fn too_deep_names_the_path_of_the_first_deep_value() {
+        assert_eq!(too_deep(r#"{"a":[{"b":"[[[[{{{{"}]}"#, 3), None);
+        let mut deep = String::from("{\"items\":[1,{\"x\":");
+        deep.push_str(&"[".repeat(9));
+        deep.push_str(&"]".repeat(9));
+        deep.push_str("}]}");
+        assert_eq!(
+            too_deep(&deep, 10).as_deref(),
+            Some(".items[1].x[0][0][0][0][0][0][0]")
+        );
+        assert_eq!(too_deep(&deep, 12), None);
+        // The root is level 1: `{"a":{}}` is two deep.
+        assert!(too_deep(r#"{"a":{}}"#, 1).is_some());
     }
 }

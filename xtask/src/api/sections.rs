@@ -157,27 +157,7 @@ struct Target {
 
 const TARGETS: &[Target] = &[
     Target {
-        path: "www/index.html",
-        style: Style::Js,
-        required: &["stub"],
-    },
-    Target {
-        path: "www/product.html",
-        style: Style::Js,
-        required: &["stub"],
-    },
-    Target {
-        path: "www/cart.html",
-        style: Style::Js,
-        required: &["stub"],
-    },
-    Target {
-        path: "www/checkout.html",
-        style: Style::Js,
-        required: &["stub"],
-    },
-    Target {
-        path: "www/confirmation.html",
+        path: "www/assets/stub.js",
         style: Style::Js,
         required: &["stub"],
     },
@@ -203,6 +183,11 @@ const TARGETS: &[Target] = &[
     },
     Target {
         path: "e2e/fixtures/links.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
+        path: "e2e/fixtures/csp-engage.js",
         style: Style::Js,
         required: &["stub"],
     },

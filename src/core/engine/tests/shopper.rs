@@ -203,3 +203,23 @@ fn sessions_roll_over_after_30_minutes_of_inactivity() {
     assert_ne!(r.e.session_id(), first);
     assert!(r.events.is_empty(), "no listener, no event copies");
 }
+
+#[test]
+fn hash_pii_sends_and_stores_email_and_phone_only_hashed() {
+    let host = Fake::new("https://s/");
+    let mut r = Run::start(host, cfg(",\"pageViews\":false,\"hashPii\":true"), 0);
+    r.call(
+        "identify",
+        r#"["u-1",{"email":" Ada@Example.com","phone":"+1 555 010 9999","plan":"pro"}]"#,
+    );
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    let stored = r.stored(store::K_TRAITS).unwrap();
+    for text in [&body, &stored] {
+        assert!(!text.contains("Example") && !text.contains("555"), "{text}");
+        // Python's hashlib of "ada@example.com" and "+15550109999".
+        assert!(text.contains("b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72"));
+        assert!(text.contains("d6793cafee143dab64595a0d6ef1f17cd3e7e39c1b87fdd338410e4c71cc4aaf"));
+        assert!(text.contains("\"plan\":\"pro\""));
+    }
+}
