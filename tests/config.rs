@@ -79,9 +79,16 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
     js_sys::Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
     api::track("Cyclic".into(), cyclic);
     api::identify("".into(), JsValue::UNDEFINED);
-    // Calls that return nothing reach the wasm at the end of the page's task, or as soon as
-    // a call that returns something (here a getter) is made.
-    assert!(errors.codes().is_empty());
+    // Arguments JSON cannot hold are refused at once, naming the path of the culprit.
+    assert_eq!(errors.codes(), ["invalid_argument"]);
+    assert!(
+        errors.messages()[0]
+            .starts_with("track: properties.self refers to an object that contains it"),
+        "{:?}",
+        errors.messages()
+    );
+    // Other calls that return nothing reach the wasm at the end of the page's task, or as soon
+    // as a call that returns something (here a getter) is made.
     assert!(api::anonymous_id().is_some());
     assert_eq!(errors.codes(), ["invalid_argument"; 4]);
 

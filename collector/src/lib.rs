@@ -204,3 +204,14 @@ pub async fn start(options: Options) -> io::Result<Server> {
         task,
     })
 }
+
+/// Reads and validates a `POST /v1/batch` body as the endpoint does, without storing it: the
+/// number of events it holds, or the message the endpoint answers 400 with. (The fuzz targets
+/// and tests call it; the server runs the same code.)
+pub fn check_batch(body: &[u8]) -> Result<usize, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("body is not valid JSON: {e}"))?;
+    validate::prepare_batch(value, &time::now_iso8601())
+        .map(|events| events.len())
+        .map_err(|e| e.message)
+}

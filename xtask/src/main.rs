@@ -6,6 +6,8 @@
 //! - `size`   build, then the size of what a shopper downloads, the budget, and twiggy's top items.
 //! - `test`   setup + lint + every test suite; exits non-zero on any failure.
 //! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
+//! - `fuzz`   the cargo-fuzz targets (nightly, libFuzzer) for 60 s each, or `--seconds N`;
+//!   `test` runs each for 5 s.
 //! - `api`    rewrites what `pkg-config/api.json` generates in committed files (the method table
 //!   of `js/host.js`, the snippet and tables of the READMEs); `--check` only verifies them.
 
@@ -17,7 +19,7 @@ mod wasm_check;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | api [--check]>";
+    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | api [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("test") => tasks::test(&args[1..]),
         Some("size") => tasks::size(),
         Some("bench") => tasks::bench(&args[1..]),
+        Some("fuzz") => tasks::fuzz(&args[1..]),
         Some("api") => match &args[1..] {
             [] => api::sync(false),
             [flag] if flag == "--check" => api::sync(true),

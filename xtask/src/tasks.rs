@@ -451,6 +451,7 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     if lint {
         steps.run("fmt + clippy (host, wasm32)", || {
             run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
+            run(cmd("cargo").args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]))?;
             run(cmd("cargo").args([
                 "clippy",
                 "--workspace",
@@ -528,7 +529,70 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
             .env("SHOPTRAIL_TMP", &tmp))
     })?;
     let _ = std::fs::remove_dir_all(&tmp);
+    steps.run("fuzz targets (5 s each)", || {
+        tools::setup_fuzz()?;
+        fuzz_targets(5, &[])
+    })?;
     Ok(())
+}
+
+/// The fuzz targets (`fuzz/fuzz_targets/`), in the order they run.
+const FUZZ_TARGETS: [&str; 5] = ["config", "stored", "money", "batch", "calls"];
+
+/// Runs fuzz targets with cargo fuzz (nightly, libFuzzer, AddressSanitizer) for `seconds`
+/// each; a finding fails, and cargo fuzz prints the input it saved under `fuzz/artifacts/`.
+fn fuzz_targets(seconds: u32, only: &[String]) -> Result {
+    let unknown: Vec<&String> = only
+        .iter()
+        .filter(|o| !FUZZ_TARGETS.contains(&o.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "no fuzz target {unknown:?}; the targets are {}",
+            FUZZ_TARGETS.join(", ")
+        ));
+    }
+    for target in FUZZ_TARGETS
+        .iter()
+        .filter(|t| only.is_empty() || only.iter().any(|o| o == *t))
+    {
+        let mut c = cmd("cargo");
+        // The stable toolchain that runs xtask must not leak into the nightly build.
+        for var in ["CARGO", "RUSTC", "RUSTUP_TOOLCHAIN", "RUSTFLAGS"] {
+            c.env_remove(var);
+        }
+        run(c.current_dir(root().join("fuzz")).args([
+            "+nightly",
+            "fuzz",
+            "run",
+            "-O",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+        ]))?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask fuzz [--seconds N] [TARGET...]`: every fuzz target (or the named ones) for N
+/// seconds each (default 60).
+pub fn fuzz(args: &[String]) -> Result {
+    tools::setup_fuzz()?;
+    let mut seconds = 60;
+    let mut only = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--seconds" {
+            seconds = it
+                .next()
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n > 0)
+                .ok_or("--seconds needs a positive number")?;
+        } else {
+            only.push(a.clone());
+        }
+    }
+    fuzz_targets(seconds, &only)
 }
 
 /// `cargo xtask size`: build, print sizes and the largest items of the wasm.

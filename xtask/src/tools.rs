@@ -203,6 +203,26 @@ pub fn setup_build() -> Result {
     Ok(())
 }
 
+/// The cargo-fuzz release the fuzz targets are run with.
+pub const CARGO_FUZZ: &str = "0.13.2";
+
+/// What the fuzz targets need: a nightly toolchain and cargo-fuzz.
+pub fn setup_fuzz() -> Result {
+    let toolchains = output(cmd("rustup").args(["toolchain", "list"])).unwrap_or_default();
+    if toolchains.lines().any(|l| l.starts_with("nightly")) {
+        ok("rust nightly", "");
+    } else {
+        run(cmd("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+    }
+    let have = output(cmd("cargo").args(["fuzz", "--version"])).unwrap_or_default();
+    if have == format!("cargo-fuzz {CARGO_FUZZ}") {
+        ok("cargo-fuzz", CARGO_FUZZ);
+    } else {
+        run(cmd("cargo").args(["install", "cargo-fuzz", "--locked", "--version", CARGO_FUZZ]))?;
+    }
+    Ok(())
+}
+
 /// Everything: build tools, wasm-pack, browsers and their drivers, the e2e npm packages.
 pub fn setup() -> Result {
     setup_build()?;
