@@ -163,7 +163,8 @@ export function countDuplicates(page) {
  * Counting what the SDK sends, not only what the collector keeps, catches an event sent twice
  * (the collector drops repeats by messageId, which would hide it). Pages must be loaded from
  * `proxy.url`. With `delayMs`, answers to batches are held that long (a slow endpoint), so
- * that a request is still under way when the page goes away. */
+ * that a request is still under way when the page goes away. `proxy.fault(batch)`, when set,
+ * is asked for each batch POST: `{ drop: true }`, `{ status, headers }` or `{ delayMs }`. */
 export async function recordingProxy(collector, { delayMs = 0 } = {}) {
   const target = new URL(collector.url);
   const sent = [];
@@ -185,16 +186,30 @@ export async function recordingProxy(collector, { delayMs = 0 } = {}) {
         });
       }
       const headers = { ...req.headers, host: target.host };
-      const hold = req.method === "POST" && req.url.startsWith("/v1/batch") ? proxy.delayMs : 0;
-      setTimeout(() => forward(headers, body, req, res), hold);
+      const isBatch = req.method === "POST" && req.url.startsWith("/v1/batch");
+      // A fault for this batch, if the test set one: drop the connection, answer with a status
+      // (and headers) without forwarding, or hold the answer.
+      const f = isBatch && proxy.fault ? proxy.fault(sent[sent.length - 1]) : null;
+      const entry = isBatch ? sent[sent.length - 1] : null;
+      if (f?.drop) return void req.socket.destroy();
+      if (f?.status) {
+        if (entry) entry.status = f.status;
+        res.writeHead(f.status, f.headers || {});
+        return void res.end();
+      }
+      const hold = isBatch ? (f?.delayMs ?? proxy.delayMs) : 0;
+      setTimeout(() => forward(headers, body, req, res, entry), hold);
     });
   });
-  const forward = (headers, body, req, res) => {
+  const forward = (headers, body, req, res, entry) => {
     const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (r) => {
+      // What the collector answered this batch (a dropped or faulted one has none or the fault's).
+      if (entry) entry.status = r.statusCode;
       res.writeHead(r.statusCode, r.headers);
       r.pipe(res);
     });
-    up.on("error", () => { res.writeHead(502); res.end(); });
+    // The collector is down: the connection fails, as it would without the proxy.
+    up.on("error", () => req.socket.destroy());
     up.end(body);
   };
   await new Promise((r) => server.listen(0, "127.0.0.1", r));

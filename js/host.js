@@ -351,6 +351,23 @@ export function defer(method) {
   later(method, "");
 }
 
+/* Many tabs: this page holds a Web Lock named after its persisted queue for as long as it
+   lives (the browser lets go of it when the page is closed or crashes). Then, one page at a
+   time (the `shoptrail:adopt` lock), the wasm hears which locks are held: a stored queue whose
+   lock nobody holds belongs to a page that is gone, and is taken over at once. Without Web
+   Locks, such a queue is taken over once it has not been rewritten for five minutes. */
+export function locks(own) {
+  try {
+    const l = navigator.locks;
+    if (!l || typeof l.request != "function") return;
+    const forever = new Promise((r) => undo.push(r));
+    l.request(own, () => forever).then(noop, noop);
+    l.request("shoptrail:adopt", () => l.query().then((s) => {
+      run("~adopt", (s.held || []).map((h) => h.name).join("\n"));
+    })).then(noop, noop);
+  } catch (e) { /* no locks: staleness decides */ }
+}
+
 export function timer(ms) {
   clearTimeout(timers.w);
   timers.w = setTimeout(() => run("~wake", ""), ms);

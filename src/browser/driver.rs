@@ -201,6 +201,7 @@ fn apply(e: &mut Engine<Page>, method: &str, args: &str, now: u64) -> Option<Str
             e.handle_scroll(y.unwrap_or(0), vh.unwrap_or(0), dh.unwrap_or(0))
         }
         "~scan" => e.handle_scan(args, now),
+        "~adopt" => e.handle_adopt(args, now),
         "~events" => e.set_event_listeners(json::parse_u64(args).unwrap_or(0) as usize),
         "~bad_listener" => e.report("invalid_argument", BAD_LISTENER),
         _ => return e.call(method, args, now),
@@ -335,11 +336,13 @@ fn init(args: &str) {
     let (history, capture, debug) = (cfg.history, cfg.capture, cfg.debug);
     let links = !cfg.link_domains.is_empty();
     let engine = Box::new(Engine::new(cfg, Page::default(), now()));
+    let key = engine.queue_key().to_string();
     let early = match set_state(State::Live(engine)) {
         Some(State::Waiting(calls)) => calls,
         _ => Vec::new(),
     };
     EARLY.with(|e| *e.borrow_mut() = early);
+    host::locks(&key);
     host::listen(history, capture, debug, links, SCROLL_SAMPLE_MS);
     // The first page view and the calls made before `init` follow right after it.
     host::defer("~start");

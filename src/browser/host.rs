@@ -44,6 +44,9 @@ extern "C" {
     /// `history.replaceState` with the original method (not the SDK's wrapper): the page's
     /// URL without the link parameters.
     pub fn replace(url: &str);
+    /// Holds a Web Lock named `own` while the page lives, then calls `~adopt` with the names
+    /// of the locks held in the origin (nothing without the Web Locks API).
+    pub fn locks(own: &str);
     /// Builds the public API object around the wasm's entry point.
     pub fn connect(call: &Closure<dyn Fn(String, String) -> Option<String>>) -> JsValue;
 }

@@ -91,13 +91,32 @@ impl<H: Host> Engine<H> {
         }
     }
 
-    /// Adopts the queues of pages gone; true when one could not be read (it is removed).
-    pub(super) fn adopt_queues(&mut self, now: u64) -> bool {
+    /// This page's persisted queue (`shoptrail:q:<page id>`): the host holds a Web Lock of
+    /// this name for as long as the page lives.
+    pub fn queue_key(&self) -> &str {
+        &self.queue_key
+    }
+
+    /// The names of the Web Locks held in this origin (one a line): a stored queue whose lock
+    /// no page holds belongs to a page that is gone (closed or crashed, without the time to say
+    /// so) and is taken over now, not after [`queue::STALE_MS`].
+    pub fn handle_adopt(&mut self, held: &str, now: u64) {
+        self.adopt_queues(now, Some(held));
+        self.drive(now);
+    }
+
+    /// Adopts the queues of pages gone (released, stale, or, with `held`, whose lock is not
+    /// held); true when one could not be read (it is removed).
+    pub(super) fn adopt_queues(&mut self, now: u64, held: Option<&str>) -> bool {
         let mut corrupt = false;
         let mut adopted = Vec::new();
         for key in self.store.keys(store::Q_PREFIX) {
+            if key == self.queue_key {
+                continue;
+            }
+            let orphan = held.is_some_and(|h| !h.lines().any(|l| l == key));
             match self.store.get(&key).and_then(|t| queue::decode(&t)) {
-                Some(stored) if stored.adoptable(now) => {
+                Some(stored) if orphan || stored.adoptable(now) => {
                     self.queue.restore(stored.events, now);
                     adopted.push(key);
                 }

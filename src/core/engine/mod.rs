@@ -263,7 +263,7 @@ impl<H: Host> Engine<H> {
             None => e.count(store::K_VISITS),
         }
         e.touch_session(now, true);
-        if e.adopt_queues(now) {
+        if e.adopt_queues(now, None) {
             corrupt.push("queue");
         }
         if !corrupt.is_empty() {

@@ -139,6 +139,32 @@ fn a_new_page_adopts_a_released_queue_and_sends_it() {
 }
 
 #[test]
+fn a_queue_whose_page_lock_nobody_holds_is_taken_over_at_once() {
+    let host = Fake::new("https://s/");
+    // A page that went away without saying so (its tab crashed): its queue looks alive.
+    let mut gone = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    gone.beacon_ok = false;
+    gone.call("track", r#"["Orphan",{}]"#);
+    gone.e.handle_hide(false, 5);
+    gone.drain();
+    let orphan = gone.e.queue_key().to_string();
+    let mut next = Run::start(host.clone(), cfg(",\"pageViews\":false"), 1_000);
+    assert_eq!(next.e.queued(), 0, "not stale yet");
+    // Its lock is still held: the page lives (a background tab); nothing is taken.
+    let own = next.e.queue_key().to_string();
+    next.e
+        .handle_adopt(&[orphan.as_str(), &own].join("\n"), 1_001);
+    assert_eq!(next.e.queued(), 0);
+    // Nobody holds it: taken over, sent once.
+    next.e.handle_adopt(&own, 1_002);
+    next.drain();
+    assert_eq!(next.e.queued(), 1);
+    assert_eq!(next.queue_keys(), [own]);
+    next.call("flush", "[]");
+    assert!(next.answer(200).contains("Orphan"));
+}
+
+#[test]
 fn event_listeners_get_each_event_as_it_will_be_sent() {
     let mut r = Run::start(Fake::new("https://s/"), cfg(",\"pageViews\":false"), 0);
     r.e.set_event_listeners(1);
