@@ -54,3 +54,24 @@ test("the demo store's whole funnel works with the SDK blocked", async () => {
   assert.deepEqual(pageErrors, []);
   await page.close();
 });
+
+test("shoptrail.js itself blocked: the snippet settles its Promises 5 s after load", async () => {
+  const page = await ctx.browser.context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.route("**/dist/shoptrail.js", (route) => route.abort("blockedbyclient"));
+  await page.goto(`${ctx.collector.url}/fixtures/basic.html`);
+  // A flush asked for before the page's load (as checkout code might await before leaving).
+  const early = page.evaluate(() => window.shoptrail.flush());
+  await page.waitForFunction(() => window.errors.length > 0, null, { timeout: 10000 });
+  assert.deepEqual(await page.evaluate(() => window.errors), ["unsupported: shoptrail.js did not load"]);
+  assert.equal(await early, false);
+  const r = await page.evaluate(async () => ({
+    flush: await window.shoptrail.flush(),
+    ready: await window.shoptrail.ready(),
+    track: window.shoptrail.track("After", {}),
+  }));
+  assert.deepEqual(r, { flush: false, ready: undefined, track: undefined });
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});

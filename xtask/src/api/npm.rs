@@ -482,6 +482,38 @@ const done = { shoptrail: { loaded: true } };
 vm.runInNewContext(code, { window: done });
 assert.deepEqual(done.shoptrail, { loaded: true });
 
+// shoptrail.js never starts (blocked): 5 s after the page's load, queued Promises settle
+// (flush with false, ready with undefined), init's onError hears `unsupported`, later Promises
+// settle at once, and the calls that return nothing stay queued for a late script.
+const handlers = {}, timers = [], heard = [];
+const b = { addEventListener: (name, f) => { handlers[name] = f; } };
+vm.runInNewContext(code, { window: b, setTimeout: (f, ms) => timers.push([f, ms]), Promise, Error });
+b.shoptrail.init({ endpoint: "/v1/batch", onError: (e) => heard.push(e.code) });
+b.shoptrail.track("Kept");
+const flushed = b.shoptrail.flush(), readied = b.shoptrail.ready();
+handlers.load();
+assert.equal(timers.length, 1);
+assert.equal(timers[0][1], 5000);
+timers[0][0]();
+assert.equal(await flushed, false);
+assert.equal(await readied, undefined);
+assert.deepEqual(heard, ["unsupported"]);
+assert.equal(await b.shoptrail.flush(), false);
+assert.deepEqual(Array.from(b.shoptrail.q, (c) => c[0]), ["init", "track"]);
+// A script that started in time is left alone.
+const ok = { addEventListener: (name, f) => { ok.load = f; } };
+const later = [];
+vm.runInNewContext(code, { window: ok, setTimeout: (f) => later.push(f), Promise, Error });
+const pending = ok.shoptrail.flush();
+ok.shoptrail.loading = true;
+ok.load();
+later[0]();
+assert.equal(ok.shoptrail.x, undefined);
+let early2 = false;
+pending.then(() => { early2 = true; });
+await new Promise((r) => setTimeout(r, 5));
+assert.equal(early2, false);
+
 // The bundler entry: every top-level method and namespace of the API, and the API as default.
 const index = await import("./index.js");
 for (const [name] of methods) {
