@@ -594,12 +594,19 @@ export function connect(f) {
     engageSoon();
   };
   /* A consent choice applies at once (not after the task), and starts or stops popups. */
+  const consentChanged = () => {
+    if (marketing()) engageSoon();
+    else stopEngage();
+  };
   for (const n of ["grant", "deny", "revoke"]) {
     api.consent[n] = function () {
       const json = arguments.length ? enc([].slice.call(arguments), false, null, "consent." + n) : "[]";
-      if (json != null) run("consent." + n, json);
-      if (marketing()) engageSoon();
-      else stopEngage();
+      if (json == null) return;
+      run("consent." + n, json);
+      /* Before init the choice waits with the other early calls, which run just after init's
+         first task: look again then. */
+      if (waiting) api.ready().then(() => setTimeout(consentChanged, 0));
+      else consentChanged();
     };
   }
   /* Stops the SDK: the queue goes out by beacon or stays persisted for the next page (as when

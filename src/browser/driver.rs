@@ -135,7 +135,7 @@ fn on(args: &str) -> Option<String> {
 fn is_getter(method: &str) -> bool {
     matches!(
         method,
-        "anonymousId" | "userId" | "sessionId" | "cart.get" | "profile"
+        "anonymousId" | "userId" | "sessionId" | "cart.get" | "profile" | "consent.get"
     )
 }
 
