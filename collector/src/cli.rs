@@ -1,39 +1,16 @@
-//! Command-line parsing for the `shoptrail-collector` binary.
+//! Command-line parsing for the `shoptrail-collector` binary (clap).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
-use crate::{Options, StaticMount};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 
-/// Usage text printed by `--help`.
-pub const USAGE: &str = "\
-shoptrail-collector: reference collection endpoint for shoptrail events
+use crate::{Options, StaticMount, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT};
 
-Receives events in Segment's HTTP tracking API shape, stores them in SQLite
-and shows them live at /_shoptrail/.
-
-USAGE:
-    shoptrail-collector [OPTIONS]
-
-OPTIONS:
-    --db PATH               SQLite database file [default: ./shoptrail.db]
-    --port N                TCP port; 0 picks a free one [default: 8080]
-    --bind ADDR             IP address to listen on [default: 127.0.0.1]
-    --static DIR            serve the files in DIR at /
-    --static /PREFIX=DIR    serve the files in DIR at /PREFIX/ (repeatable)
-    --allow-origin ORIGIN   allow cross-origin requests from ORIGIN, such as
-                            https://shop.example (repeatable); without it
-                            every origin is allowed
-    --max-body BYTES        largest accepted request body [default: 524288]
-    --admin-token SECRET    bearer token of the admin endpoints (or SHOPTRAIL_ADMIN_TOKEN)
-    --write-keys K1,K2      accept only batches with one of these writeKeys (401 otherwise)
-    --rate-limit N          POST requests a second per client address, in bursts of four
-                            seconds' worth; over it, 429 with Retry-After; 0 turns it off
-                            [default: 50]
-    -h, --help              print this help
-    -V, --version           print the version
-
+/// The endpoints, after the options in `--help`.
+const ENDPOINTS: &str = "\
 ENDPOINTS:
     POST /v1/batch                 {\"batch\":[event, ...], \"sentAt\": ...}
     POST /v1/{track,page,identify,alias,group,screen}   one event
@@ -49,12 +26,54 @@ ENDPOINTS:
     GET  /_shoptrail/              live view of arriving events
 ";
 
+/// shoptrail-collector: reference collection endpoint for shoptrail events. Receives events
+/// in Segment's HTTP tracking API shape, stores them in SQLite and shows them live at
+/// /_shoptrail/.
+#[derive(Debug, Parser)]
+#[command(name = "shoptrail-collector", version, after_help = ENDPOINTS)]
+struct Cli {
+    /// SQLite database file, created when missing
+    #[arg(long, value_name = "PATH", default_value = "./shoptrail.db", value_parser = non_empty_path)]
+    db: PathBuf,
+    /// TCP port; 0 picks a free one
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    port: u16,
+    /// IP address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
+    bind: IpAddr,
+    /// Serve the files in DIR at /, or at /PREFIX/ with /PREFIX=DIR (repeatable)
+    #[arg(long = "static", value_name = "[/PREFIX=]DIR", value_parser = StaticMount::parse)]
+    statics: Vec<StaticMount>,
+    /// Allow cross-origin requests from ORIGIN, such as https://shop.example (repeatable);
+    /// without it every origin is allowed
+    #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    allow_origins: Vec<String>,
+    /// Largest accepted request body, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY, value_parser = positive)]
+    max_body: usize,
+    /// Bearer token of the admin endpoints, at least 16 characters (or SHOPTRAIL_ADMIN_TOKEN)
+    #[arg(long, value_name = "SECRET", value_parser = admin_token)]
+    admin_token: Option<String>,
+    /// Accept only batches with one of these writeKeys (401 otherwise)
+    #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
+    write_keys: Option<Vec<String>>,
+    /// POST requests a second per client address, in bursts of four seconds' worth; over it,
+    /// 429 with Retry-After; 0 turns it off
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT)]
+    rate_limit: u32,
+}
+
+/// The help text (`--help`): every option, then the endpoints.
+pub fn usage() -> String {
+    Cli::command().render_long_help().to_string()
+}
+
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run the server with these options.
     Run(Options),
-    /// Print [`USAGE`] and exit.
+    /// Print [`usage`] and exit.
     Help,
     /// Print the version and exit.
     Version,
@@ -81,92 +100,73 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    let mut options = Options::default();
-    let mut args = args.into_iter().map(Into::into);
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            "--db" | "--port" | "--bind" | "--static" | "--allow-origin" | "--max-body"
-            | "--admin-token" | "--write-keys" | "--rate-limit" => {}
-            _ if flag.starts_with('-') => {
-                return Err(ArgError(format!("unknown option '{flag}'")));
-            }
-            _ => return Err(ArgError(format!("unexpected argument '{arg}'"))),
+    let argv =
+        std::iter::once("shoptrail-collector".to_string()).chain(args.into_iter().map(Into::into));
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            return match e.kind() {
+                ErrorKind::DisplayHelp => Ok(Command::Help),
+                ErrorKind::DisplayVersion => Ok(Command::Version),
+                // clap's first line, without its "error: " and usage tail.
+                _ => Err(ArgError(
+                    e.to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ")
+                        .to_string(),
+                )),
+            };
         }
-        let value = match inline {
-            Some(v) => v,
-            None => args
-                .next()
-                .ok_or_else(|| ArgError(format!("option '{flag}' needs a value")))?,
-        };
-        match flag.as_str() {
-            "--db" => {
-                if value.is_empty() {
-                    return Err(ArgError("--db needs a file path".into()));
-                }
-                options.db = PathBuf::from(value);
-            }
-            "--port" => {
-                options.port = value.parse().map_err(|_| {
-                    ArgError(format!("--port: '{value}' is not a port number (0-65535)"))
-                })?;
-            }
-            "--bind" => options.bind = parse_bind(&value)?,
-            "--static" => options
-                .statics
-                .push(StaticMount::parse(&value).map_err(|e| ArgError(format!("--static: {e}")))?),
-            "--allow-origin" => options.allow_origins.push(parse_origin(&value)?),
-            "--max-body" => {
-                options.max_body = match value.parse::<usize>() {
-                    Ok(n) if n > 0 => n,
-                    _ => {
-                        return Err(ArgError(format!(
-                            "--max-body: '{value}' is not a positive number of bytes"
-                        )))
-                    }
-                };
-            }
-            "--write-keys" => {
-                options.write_keys = value
-                    .split(',')
-                    .map(|k| k.trim().to_string())
-                    .filter(|k| !k.is_empty())
-                    .collect();
-                if options.write_keys.is_empty() {
-                    return Err(ArgError(
-                        "--write-keys needs keys separated by commas".into(),
-                    ));
-                }
-            }
-            "--rate-limit" => {
-                options.rate_limit = value.parse().map_err(|_| {
-                    ArgError(format!(
-                        "--rate-limit: '{value}' is not a number of requests a second (0 turns it off)"
-                    ))
-                })?;
-            }
-            "--admin-token" => {
-                if value.len() < 16 {
-                    return Err(ArgError(
-                        "--admin-token: use a secret of at least 16 characters".into(),
-                    ));
-                }
-                options.admin_token = Some(value);
-            }
-            _ => unreachable!("flags are checked above"),
-        }
-    }
-    Ok(Command::Run(options))
+    };
+    Ok(Command::Run(Options {
+        db: cli.db,
+        port: cli.port,
+        bind: cli.bind,
+        statics: cli.statics,
+        allow_origins: cli.allow_origins,
+        max_body: cli.max_body,
+        admin_token: cli.admin_token,
+        write_keys: cli.write_keys.unwrap_or_default(),
+        rate_limit: cli.rate_limit,
+    }))
 }
 
-fn parse_bind(value: &str) -> Result<IpAddr, ArgError> {
+fn non_empty_path(value: &str) -> Result<PathBuf, String> {
+    if value.is_empty() {
+        return Err("needs a file path".into());
+    }
+    Ok(PathBuf::from(value))
+}
+
+fn positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{value}' is not a positive number of bytes")),
+    }
+}
+
+fn admin_token(value: &str) -> Result<String, String> {
+    if value.len() < 16 {
+        return Err("use a secret of at least 16 characters".into());
+    }
+    Ok(value.to_owned())
+}
+
+fn write_keys(value: &str) -> Result<Vec<String>, String> {
+    let keys: Vec<String> = value
+        .split(',')
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    if keys.is_empty() {
+        return Err("needs keys separated by commas".into());
+    }
+    Ok(keys)
+}
+
+fn parse_bind(value: &str) -> Result<IpAddr, String> {
     if value == "localhost" {
         return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
@@ -174,11 +174,11 @@ fn parse_bind(value: &str) -> Result<IpAddr, ArgError> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .parse()
-        .map_err(|_| ArgError(format!("--bind: '{value}' is not an IP address")))
+        .map_err(|_| format!("'{value}' is not an IP address"))
 }
 
 /// Accepts `*` or a browser origin such as `https://shop.example:8443`.
-fn parse_origin(value: &str) -> Result<String, ArgError> {
+fn parse_origin(value: &str) -> Result<String, String> {
     if value == "*" {
         return Ok(value.to_owned());
     }
@@ -194,9 +194,9 @@ fn parse_origin(value: &str) -> Result<String, ArgError> {
     if valid {
         Ok(origin.to_owned())
     } else {
-        Err(ArgError(format!(
-            "--allow-origin: '{value}' is not an origin (expected something like https://shop.example)"
-        )))
+        Err(format!(
+            "'{value}' is not an origin (expected something like https://shop.example)"
+        ))
     }
 }
 
@@ -272,9 +272,28 @@ mod tests {
             &["--max-body", "0"],
             &["--allow-origin", "shop.example"],
             &["--static", "/dist="],
+            &["--admin-token", "short"],
+            &["--write-keys", ","],
+            &["--rate-limit", "-1"],
         ] {
             assert!(parse_args(bad.iter().copied()).is_err(), "{bad:?}");
         }
         assert_eq!(parse_args(["--port", "1", "--help"]), Ok(Command::Help));
+        assert_eq!(parse_args(["--version"]), Ok(Command::Version));
+        let e = parse_args(["--max-body", "0"]).unwrap_err();
+        assert!(
+            e.0.contains("--max-body") && e.0.contains("positive"),
+            "{e}"
+        );
+        let help = usage();
+        for flag in [
+            "--db",
+            "--rate-limit",
+            "--write-keys",
+            "ENDPOINTS:",
+            "/v1/batch",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from help");
+        }
     }
 }

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use cli::{parse_args, ArgError, Command, USAGE};
+pub use cli::{parse_args, usage, ArgError, Command};
 
 /// The default `--max-body`: 512 KiB.
 pub const DEFAULT_MAX_BODY: usize = 512 * 1024;

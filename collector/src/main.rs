@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use shoptrail_collector::{parse_args, start, Command, USAGE};
+use shoptrail_collector::{parse_args, start, usage, Command};
 
 /// How long a graceful shutdown may take before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -21,7 +21,7 @@ async fn main() -> ExitCode {
             options
         }
         Ok(Command::Help) => {
-            print!("{USAGE}");
+            print!("{}", usage());
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
