@@ -60,7 +60,9 @@ test("the demo store's funnel runs under the policy and its events arrive", asyn
   await Promise.all([page.waitForURL("**/checkout.html"), page.locator('[data-testid="checkout"]').click()]);
   await fillCheckout(page, "csp@example.com");
   await Promise.all([page.waitForURL("**/confirmation.html?order=*"), page.click('[data-testid="place-order"]')]);
-  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+  // The confirmation page's SDK loads asynchronously: ask for the id once it has started.
+  const aid = await page.evaluate(async () => { await window.shoptrail.ready(); return window.shoptrail.anonymousId(); });
+  assert.match(aid, /^[0-9a-f-]{36}$/);
   const names = await until(async () => {
     const n = (await events(ctx.collector.url, { anonymousId: aid })).map((e) => e.event);
     return n.includes("Order Completed") && n;
