@@ -117,8 +117,12 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
   // A call that returns nothing is applied by the end of the page's task (here the getter
   // applies it at once); then every tab sees it.
   await page.evaluate(() => { window.shoptrail.cart.add({ product_id: "z", price: 2 }); window.shoptrail.cart.get(); });
-  const seen = await tab.evaluate(() => window.shoptrail.cart.get());
-  console.log("DEBUG", JSON.stringify(seen), await tab.evaluate(() => JSON.stringify([window.errors, Object.entries(localStorage)])), await page.evaluate(() => JSON.stringify([window.errors, window.shoptrail.cart.get()])));
+  // localStorage reaches another tab's process a moment later (Chromium syncs it between
+  // renderers asynchronously): the other tab sees the cart within a second.
+  const seen = await until(async () => {
+    const c = await tab.evaluate(() => window.shoptrail.cart.get());
+    return c.products.length > 0 && c;
+  }, 2000, "the other tab to see the cart");
   assert.deepEqual(seen.products.map((p) => p.product_id), ["z"]);
   await tab.close();
   await page.close();
