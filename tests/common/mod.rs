@@ -162,15 +162,19 @@ pub mod api {
     }
 }
 
-/// Cookie `name` of this page.
-pub fn cookie(name: &str) -> Option<String> {
-    let doc: web_sys::HtmlDocument = web_sys::window()
+/// The page's document, with its `cookie` property.
+fn html_document() -> web_sys::HtmlDocument {
+    web_sys::window()
         .unwrap()
         .document()
         .unwrap()
         .dyn_into()
-        .unwrap();
-    doc.cookie().unwrap().split(';').find_map(|c| {
+        .unwrap()
+}
+
+/// Cookie `name` of this page.
+pub fn cookie(name: &str) -> Option<String> {
+    html_document().cookie().unwrap().split(';').find_map(|c| {
         let (k, v) = c.trim().split_once('=')?;
         (k == name).then(|| v.to_string())
     })
@@ -202,11 +206,5 @@ pub fn uuid_like(s: &str) -> bool {
 
 /// Writes one `document.cookie` line.
 pub fn set_cookie(line: &str) {
-    let doc: web_sys::HtmlDocument = web_sys::window()
-        .unwrap()
-        .document()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    doc.set_cookie(line).unwrap();
+    html_document().set_cookie(line).unwrap();
 }

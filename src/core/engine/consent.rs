@@ -90,7 +90,7 @@ impl<H: Host> Engine<H> {
         self.keep_cookie(now, true);
         let member = self.consent.context_member();
         self.queue
-            .map_contexts(&|ctx| ["{", &member, ",", ctx.get(1..).unwrap_or("}")].concat());
+            .map_contexts(&|ctx| super::with_member(ctx, &member));
     }
 
     /// Deletes everything stored, forgets the queue and starts a new identity in memory.

@@ -431,7 +431,7 @@ impl<H: Host> Engine<H> {
             );
             let consent = self.consent.context_member();
             if !consent.is_empty() {
-                ctx.insert_str(1, &(consent + ","));
+                ctx = with_member(&ctx, &consent);
             }
             self.ctx = Rc::from(ctx);
             self.ctx_session = self.session.id;
@@ -520,6 +520,12 @@ impl<H: Host> Engine<H> {
             now,
         )
     }
+}
+
+/// A context object's text with `member` (`"name":value`) first: the consent member, on new
+/// contexts and on the held events' contexts at a grant.
+fn with_member(ctx: &str, member: &str) -> String {
+    ["{", member, ",", ctx.get(1..).unwrap_or("}")].concat()
 }
 
 /// Removes stored values that cannot be read (written by another version, or tampered with),
