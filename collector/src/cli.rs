@@ -22,6 +22,9 @@ ENDPOINTS:
     GET  /v1/identity/conflicts    merges refused because they would join two users (admin)
     POST /v1/link-tokens           {userId|email, channel, campaign?, ttl?}: a link token (admin)
     GET  /v1/link-tokens           tokens that joined nothing, by reason (admin)
+    GET  /v1/journeys              each journey's steps counted by status, cart recoveries
+    GET  /v1/journeys/deliveries   journey steps with status (admin; ?journey=&status=&limit=)
+    POST /_shoptrail/inbox         a webhook receiver that checks Shoptrail-Signature (demo)
     GET  /health                   liveness check
     GET  /_shoptrail/              live view of arriving events
 ";
@@ -61,6 +64,10 @@ struct Cli {
     /// 429 with Retry-After; 0 turns it off
     #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT)]
     rate_limit: u32,
+    /// Run the journeys in FILE (TOML): abandoned-cart, welcome and post-purchase steps
+    /// POSTed to a signed webhook; the secret may come from SHOPTRAIL_WEBHOOK_SECRET
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
+    journeys: Option<PathBuf>,
 }
 
 /// The help text (`--help`): every option, then the endpoints.
@@ -120,6 +127,12 @@ where
             };
         }
     };
+    let journeys = match &cli.journeys {
+        Some(path) => Some(std::sync::Arc::new(
+            crate::journeys::config::load(path).map_err(ArgError)?,
+        )),
+        None => None,
+    };
     Ok(Command::Run(Options {
         db: cli.db,
         port: cli.port,
@@ -130,6 +143,8 @@ where
         admin_token: cli.admin_token,
         write_keys: cli.write_keys.unwrap_or_default(),
         rate_limit: cli.rate_limit,
+        journeys,
+        ..Options::default()
     }))
 }
 

@@ -47,12 +47,32 @@ pub(crate) struct AppState {
     admin_token: Option<Arc<str>>,
     write_keys: Arc<Vec<String>>,
     limiter: Option<Arc<crate::limit::Limiter>>,
+    journeys: Option<Arc<crate::journeys::config::JourneysConfig>>,
+    clock: crate::clock::Clock,
+    inbox: Arc<std::sync::Mutex<std::collections::VecDeque<Value>>>,
 }
 
 impl AppState {
     /// The per-address rate limiter, unless turned off.
     pub(crate) fn limiter(&self) -> Option<&crate::limit::Limiter> {
         self.limiter.as_deref()
+    }
+
+    /// The journeys, when configured.
+    pub(crate) fn journeys(&self) -> Option<Arc<crate::journeys::config::JourneysConfig>> {
+        self.journeys.clone()
+    }
+
+    /// The collector's clock.
+    pub(crate) fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
+    }
+
+    /// The journeys' demo inbox.
+    pub(crate) fn inbox(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Value>> {
+        self.inbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn new(
@@ -80,6 +100,9 @@ impl AppState {
             write_keys: Arc::new(options.write_keys.clone()),
             limiter: (options.rate_limit > 0)
                 .then(|| Arc::new(crate::limit::Limiter::new(options.rate_limit))),
+            journeys: options.journeys.clone(),
+            clock: options.clock.clone(),
+            inbox: Arc::default(),
         }
     }
 
@@ -191,6 +214,15 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
         .route(
             "/v1/link-tokens",
             post(crate::tokens::issue).get(crate::tokens::stats),
+        )
+        .route("/v1/journeys", get(crate::journeys::routes::summary))
+        .route(
+            "/v1/journeys/deliveries",
+            get(crate::journeys::routes::deliveries),
+        )
+        .route(
+            "/_shoptrail/inbox",
+            post(crate::journeys::routes::inbox_post).get(crate::journeys::routes::inbox_get),
         )
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -357,7 +389,8 @@ async fn try_ingest(
         .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}"), None))?;
     check_write_key(state, headers, &value)?;
 
-    let received_at = time::now_iso8601();
+    let now = state.clock.now_ms();
+    let received_at = time::format_ms(now);
     let events = match single {
         None => prepare_batch(value, &received_at)?,
         Some(kind) => prepare_single(value, kind, &received_at)?,
@@ -365,7 +398,7 @@ async fn try_ingest(
 
     let store = Arc::clone(&state.store);
     let (events, result) = tokio::task::spawn_blocking(move || {
-        let result = store.insert(&events);
+        let result = store.insert(&events, now);
         (events, result)
     })
     .await

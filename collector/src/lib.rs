@@ -22,9 +22,11 @@
 #![warn(missing_docs)]
 
 mod cli;
+mod clock;
 mod http;
 mod idcookie;
 mod identity;
+pub mod journeys;
 mod limit;
 mod live;
 mod profiles;
@@ -42,6 +44,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use cli::{parse_args, usage, ArgError, Command};
+pub use clock::Clock;
+pub use journeys::config::JourneysConfig;
 
 /// The default `--max-body`: 512 KiB.
 pub const DEFAULT_MAX_BODY: usize = 512 * 1024;
@@ -73,6 +77,13 @@ pub struct Options {
     /// POST requests a second per client address (bursts of four seconds' worth); 0: no
     /// limit.
     pub rate_limit: u32,
+    /// Journeys to run (`--journeys FILE`).
+    pub journeys: Option<Arc<JourneysConfig>>,
+    /// The clock events are received and journeys scheduled by.
+    pub clock: Clock,
+    /// How often the scheduler looks for due journey steps; zero: never by itself (a caller
+    /// runs [`Server::run_journeys`]).
+    pub scheduler_interval: std::time::Duration,
 }
 
 impl Default for Options {
@@ -87,6 +98,9 @@ impl Default for Options {
             admin_token: None,
             write_keys: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
+            journeys: None,
+            clock: Clock::system(),
+            scheduler_interval: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -128,6 +142,7 @@ pub struct Server {
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<io::Result<()>>,
+    scheduler: Option<Arc<journeys::scheduler::Scheduler>>,
 }
 
 impl Server {
@@ -135,6 +150,16 @@ impl Server {
     /// port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Sends the journey steps due now (by the server's clock) and waits for the webhook's
+    /// answers; gives how many were delivered (0 without journeys). The server also does
+    /// this every `scheduler_interval`.
+    pub async fn run_journeys(&self) -> usize {
+        match &self.scheduler {
+            Some(s) => s.tick().await,
+            None => 0,
+        }
     }
 
     /// Stops accepting connections, ends live streams, lets requests in
@@ -162,15 +187,18 @@ pub async fn start(options: Options) -> io::Result<Server> {
     let cors = http::cors_layer(&options.allow_origins)?;
 
     let db = options.db.clone();
-    let store = tokio::task::spawn_blocking(move || store::Store::open(&db))
-        .await
-        .map_err(io::Error::other)?
-        .map_err(|e| {
-            io::Error::other(format!(
-                "cannot open database {}: {e}",
-                options.db.display()
-            ))
-        })?;
+    let journeys = options.journeys.clone();
+    let with = journeys.clone();
+    let store =
+        tokio::task::spawn_blocking(move || store::Store::open(&db).map(|s| s.with_journeys(with)))
+            .await
+            .map_err(io::Error::other)?
+            .map_err(|e| {
+                io::Error::other(format!(
+                    "cannot open database {}: {e}",
+                    options.db.display()
+                ))
+            })?;
 
     let listener = tokio::net::TcpListener::bind((options.bind, options.port))
         .await
@@ -183,7 +211,21 @@ pub async fn start(options: Options) -> io::Result<Server> {
     let addr = listener.local_addr()?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let state = http::AppState::new(Arc::new(store), &options, shutdown_rx.clone());
+    let store = Arc::new(store);
+    let scheduler = match journeys {
+        Some(cfg) => Some(Arc::new(journeys::scheduler::Scheduler::new(
+            Arc::clone(&store),
+            cfg,
+            options.clock.clone(),
+        )?)),
+        None => None,
+    };
+    if let Some(s) = &scheduler {
+        if !options.scheduler_interval.is_zero() {
+            tokio::spawn(Arc::clone(s).run(shutdown_rx.clone(), options.scheduler_interval));
+        }
+    }
+    let state = http::AppState::new(store, &options, shutdown_rx.clone());
     let app = http::router(state, cors, options.max_body);
 
     let mut until = shutdown_rx;
@@ -202,6 +244,7 @@ pub async fn start(options: Options) -> io::Result<Server> {
         addr,
         shutdown,
         task,
+        scheduler,
     })
 }
 

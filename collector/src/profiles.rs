@@ -136,13 +136,26 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
             .collect()
     };
     let (anon, users, emails) = (of("anonymousId"), of("userId"), of("email"));
-    let all = events(conn, &anon, &users, None)?;
+    build_of(conn, (&anon, &users, &emails), limit, before)
+}
+
+/// The profile of the person with these anonymous ids, user ids and email hashes (the
+/// timeline's last `limit` events, `before` a seq).
+pub(crate) fn build_of(
+    conn: &Connection,
+    (anon, users, emails): (&[String], &[String], &[String]),
+    limit: u32,
+    before: Option<i64>,
+) -> rusqlite::Result<Value> {
+    let all = events(conn, anon, users, None)?;
     let mut devices: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut traits = Map::new();
     let mut trait_meta = Map::new();
     let mut channels = vec!["web".to_string()];
     let (mut first_touch, mut last_touch) = (Value::Null, Value::Null);
     let mut orders = Vec::new();
+    // The latest consent the SDK reported (Segment's `context.consent`).
+    let mut consent = Value::Null;
     // The current cart: the latest cart id seen, unless an order completed it.
     let mut cart_id: Option<String> = None;
     let mut completed: Vec<String> = Vec::new();
@@ -169,6 +182,13 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
                 traits.insert(k.clone(), v.clone());
                 trait_meta.insert(k.clone(), json!({ "at": at, "anonymousId": device }));
             }
+        }
+        if let Some(p @ Value::Object(_)) = e
+            .get("context")
+            .and_then(|c| c.get("consent"))
+            .and_then(|c| c.get("categoryPreferences"))
+        {
+            consent = p.clone();
         }
         if let Some(c @ Value::Object(_)) = e.get("context").and_then(|c| c.get("campaign")) {
             if first_touch.is_null() {
@@ -200,7 +220,7 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
             }
         }
     }
-    for (channel, campaign) in crate::tokens::channels(conn, &anon)? {
+    for (channel, campaign) in crate::tokens::channels(conn, anon)? {
         if !channels.contains(&channel) {
             channels.push(channel.clone());
         }
@@ -211,7 +231,7 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
     let cart = cart_id
         .filter(|id| !completed.contains(id))
         .map(|id| current_cart(&all, &id));
-    let timeline: Vec<Value> = events(conn, &anon, &users, Some((limit, before)))?
+    let timeline: Vec<Value> = events(conn, anon, users, Some((limit, before)))?
         .into_iter()
         .map(|(seq, mut e)| {
             if let Value::Object(o) = &mut e {
@@ -228,6 +248,7 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
         "devices": devices.into_values().collect::<Vec<_>>(),
         "traits": traits,
         "traitSources": trait_meta,
+        "consent": consent,
         "channels": channels,
         "firstTouch": first_touch,
         "lastTouch": last_touch,

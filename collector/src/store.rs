@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS events_type ON events (type);
 /// blocks, so async code calls it from `spawn_blocking`.
 pub(crate) struct Store {
     conn: Mutex<Connection>,
+    journeys: Option<std::sync::Arc<crate::journeys::config::JourneysConfig>>,
 }
 
 /// What happened to a batch on insertion.
@@ -73,7 +74,17 @@ impl Store {
         }
         Ok(Store {
             conn: Mutex::new(conn),
+            journeys: None,
         })
+    }
+
+    /// Makes stored events move these journeys (see [`crate::journeys::observe`]).
+    pub fn with_journeys(
+        mut self,
+        journeys: Option<std::sync::Arc<crate::journeys::config::JourneysConfig>>,
+    ) -> Store {
+        self.journeys = journeys;
+        self
     }
 
     fn setup(conn: &Connection) -> rusqlite::Result<()> {
@@ -82,7 +93,8 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::identity::SCHEMA)?;
-        conn.execute_batch(crate::tokens::SCHEMA)
+        conn.execute_batch(crate::tokens::SCHEMA)?;
+        conn.execute_batch(crate::journeys::SCHEMA)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -93,9 +105,10 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Inserts a batch in one transaction, ignoring known `messageId`s.
-    /// Returns once the transaction is committed.
-    pub fn insert(&self, events: &[PreparedEvent]) -> rusqlite::Result<InsertOutcome> {
+    /// Inserts a batch in one transaction, ignoring known `messageId`s; `now` (ms) is the
+    /// collector's clock, from which journey steps are scheduled. Returns once the
+    /// transaction is committed.
+    pub fn insert(&self, events: &[PreparedEvent], now: i64) -> rusqlite::Result<InsertOutcome> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         let mut outcome = InsertOutcome::default();
@@ -134,6 +147,9 @@ impl Store {
                     }
                     if let Some(edge) = crate::tokens::redeem(&tx, ev)? {
                         crate::tokens::link(&graph, ev, edge)?;
+                    }
+                    if let Some(journeys) = &self.journeys {
+                        crate::journeys::observe(&tx, journeys, ev, now)?;
                     }
                 } else {
                     outcome.duplicates += 1;
@@ -217,10 +233,10 @@ mod tests {
     fn deduplicates_across_and_within_batches() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("t.db")).expect("open");
-        let first = store.insert(&batch(&["a", "b", "a"])).expect("insert");
+        let first = store.insert(&batch(&["a", "b", "a"]), 0).expect("insert");
         assert_eq!(first.stored.len(), 2);
         assert_eq!(first.duplicates, 1);
-        let second = store.insert(&batch(&["b", "c"])).expect("insert");
+        let second = store.insert(&batch(&["b", "c"]), 0).expect("insert");
         assert_eq!(second.stored.len(), 1);
         assert_eq!(second.duplicates, 1);
         assert_eq!(store.count().expect("count"), 3);

@@ -24,6 +24,11 @@ pub(crate) fn format_iso8601(t: SystemTime) -> String {
     )
 }
 
+/// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (negative: the epoch).
+pub(crate) fn format_ms(ms: i64) -> String {
+    format_iso8601(UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64))
+}
+
 /// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 ///
 /// This is Howard Hinnant's `civil_from_days` algorithm.

@@ -100,20 +100,14 @@ pub(crate) async fn issue(
             Some("ttl"),
         ));
     }
-    let mut raw = [0u8; 24];
-    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("randomness: {e}")))?;
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    let (now, hash) = (now_ms(), sha256_hex(token.as_bytes()));
+    let now = now_ms();
     let expires = now + (ttl as i64) * 1000;
     let email_hash = email.map(|e| email_node(&e).1);
     let store = state.store();
-    tokio::task::spawn_blocking(move || {
+    let token = tokio::task::spawn_blocking(move || {
         store.with(|conn| {
-            conn.execute(
-                "INSERT INTO link_tokens (hash, user_id, email, channel, campaign, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![hash, user, email_hash, channel, req.campaign, now, expires],
-            )
+            let who = (user.as_deref(), email_hash.as_deref());
+            mint(conn, who, &channel, req.campaign.as_deref(), now, expires)
         })
     })
     .await
@@ -128,6 +122,34 @@ pub(crate) async fn issue(
             ),
         })),
     ))
+}
+
+/// Stores a new token for `(user id, email hash)` and gives it (only its hash is kept).
+pub(crate) fn mint(
+    conn: &Connection,
+    (user, email_hash): (Option<&str>, Option<&str>),
+    channel: &str,
+    campaign: Option<&str>,
+    now: i64,
+    expires: i64,
+) -> rusqlite::Result<String> {
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    conn.execute(
+        "INSERT INTO link_tokens (hash, user_id, email, channel, campaign, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            sha256_hex(token.as_bytes()),
+            user,
+            email_hash,
+            channel,
+            campaign,
+            now,
+            expires
+        ],
+    )?;
+    Ok(token)
 }
 
 /// `GET /v1/link-tokens` (admin): tokens that joined nothing, by reason.

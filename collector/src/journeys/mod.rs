@@ -1,0 +1,393 @@
+//! Journeys: follow-ups the collector schedules from the events it stores (an abandoned
+//! cart, a sign-up, an order) and delivers to the shop's webhook, signed, retried and never
+//! twice for one step.
+//!
+//! - [`config`]: the TOML file.
+//! - this file: the tables and what each stored event does to them ([`observe`], called in
+//!   the event's own insert transaction, so a step exists exactly when its trigger is
+//!   stored).
+//! - [`scheduler`]: due steps are claimed with a lease in the database, checked (consent,
+//!   cart, order), built once into a payload and POSTed; failures are retried with backoff.
+//! - [`payload`]: the profile, cart, order, discount code and cart link a step carries, and
+//!   the `Shoptrail-Signature`.
+//! - [`routes`]: `GET /v1/journeys/deliveries` (admin), `GET /v1/journeys` (counts), and the
+//!   demo's signature-checking inbox.
+
+pub mod config;
+pub(crate) mod payload;
+pub(crate) mod routes;
+pub(crate) mod scheduler;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use serde_json::Value;
+
+use crate::identity::Graph;
+use crate::validate::PreparedEvent;
+use config::{JourneysConfig, Trigger};
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS journey_runs (
+    id           INTEGER PRIMARY KEY,
+    journey      TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    anonymous_id TEXT,
+    user_id      TEXT,
+    started_at   INTEGER NOT NULL,
+    anchor_at    INTEGER NOT NULL,
+    items        INTEGER NOT NULL DEFAULT 0,
+    state        TEXT NOT NULL,
+    ended_reason TEXT,
+    ordered_at   INTEGER,
+    trigger_id   TEXT NOT NULL,
+    UNIQUE (journey, key)
+);
+CREATE INDEX IF NOT EXISTS journey_runs_anonymous_id ON journey_runs (anonymous_id);
+CREATE INDEX IF NOT EXISTS journey_runs_user_id ON journey_runs (user_id);
+CREATE TABLE IF NOT EXISTS journey_steps (
+    id              INTEGER PRIMARY KEY,
+    run             INTEGER NOT NULL REFERENCES journey_runs (id),
+    step            INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    due_at          INTEGER NOT NULL,
+    next_at         INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    lease_until     INTEGER,
+    lease_owner     TEXT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    code            TEXT,
+    payload         TEXT,
+    last_status     INTEGER,
+    last_error      TEXT,
+    reason          TEXT,
+    delivered_at    INTEGER,
+    updated_at      INTEGER NOT NULL,
+    UNIQUE (run, step)
+);
+CREATE INDEX IF NOT EXISTS journey_steps_due ON journey_steps (status, next_at);
+CREATE INDEX IF NOT EXISTS journey_steps_delivered ON journey_steps (delivered_at);
+CREATE TABLE IF NOT EXISTS discount_codes (
+    code       TEXT PRIMARY KEY,
+    step       INTEGER NOT NULL UNIQUE,
+    percent    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+";
+
+/// A step waiting for its time (or for its next attempt after a failure).
+pub(crate) const SCHEDULED: &str = "scheduled";
+/// The webhook answered 2xx.
+pub(crate) const DELIVERED: &str = "delivered";
+/// The webhook kept failing for the whole retry period.
+pub(crate) const FAILED: &str = "failed";
+/// The journey ended first (an order, an emptied cart).
+pub(crate) const CANCELLED: &str = "cancelled";
+/// Not sent to this profile: no marketing consent, unsubscribed, or no contact.
+pub(crate) const SKIPPED: &str = "skipped";
+
+/// How far a stored event moves the journeys. Runs in the event's insert transaction; `now`
+/// is the collector's clock.
+pub(crate) fn observe(
+    conn: &Connection,
+    cfg: &JourneysConfig,
+    ev: &PreparedEvent,
+    now: i64,
+) -> rusqlite::Result<()> {
+    if ev.kind != "track" {
+        return Ok(());
+    }
+    let Some(name) = ev.event.as_deref() else {
+        return Ok(());
+    };
+    let props = ev.object.get("properties");
+    let cart_id = props.and_then(|p| p.get("cart_id")).and_then(Value::as_str);
+    if name == "Order Completed" {
+        ordered(conn, ev, cart_id, now)?;
+    }
+    for (j, journey) in cfg.journeys.iter().enumerate() {
+        match &journey.trigger {
+            Trigger::AbandonedCart => {
+                let change = match name {
+                    "Product Added" => Some(quantity(props)),
+                    "Product Removed" => Some(-quantity(props)),
+                    _ => None,
+                };
+                if let (Some(change), Some(cart)) = (change, cart_id) {
+                    cart_changed(conn, cfg, j, ev, cart, change, now)?;
+                }
+            }
+            Trigger::Event(e) if e == name => started(conn, cfg, j, ev, now)?,
+            Trigger::Event(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn quantity(props: Option<&Value>) -> i64 {
+    props
+        .and_then(|p| p.get("quantity"))
+        .and_then(Value::as_i64)
+        .filter(|q| *q > 0)
+        .unwrap_or(1)
+}
+
+/// A cart gained or lost items: its run starts (or starts again after it was emptied), and
+/// the steps not yet sent count their delays from now.
+fn cart_changed(
+    conn: &Connection,
+    cfg: &JourneysConfig,
+    j: usize,
+    ev: &PreparedEvent,
+    cart: &str,
+    change: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let journey = &cfg.journeys[j];
+    let key = format!("cart:{cart}");
+    let run: Option<(i64, i64, String, Option<String>)> = conn
+        .query_row(
+            "SELECT id, items, state, ended_reason FROM journey_runs WHERE journey = ?1 AND key = ?2",
+            params![journey.id, key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let (run, items) = match run {
+        // A completed cart is never reminded of again.
+        Some((_, _, _, Some(reason))) if reason == "ordered" => return Ok(()),
+        Some((id, items, _, _)) => (id, (items + change).max(0)),
+        None if change <= 0 => return Ok(()),
+        None => {
+            conn.execute(
+                "INSERT INTO journey_runs (journey, key, anonymous_id, user_id, started_at,
+                 anchor_at, items, state, trigger_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'active', ?6)",
+                params![journey.id, key, ev.anonymous_id, ev.user_id, now, ev.message_id],
+            )?;
+            (conn.last_insert_rowid(), change)
+        }
+    };
+    if items == 0 {
+        conn.execute(
+            "UPDATE journey_runs SET items = 0, state = 'ended', ended_reason = 'emptied'
+             WHERE id = ?1",
+            [run],
+        )?;
+        return cancel_pending(conn, run, "the cart was emptied", now);
+    }
+    conn.execute(
+        "UPDATE journey_runs SET items = ?2, anchor_at = ?3, state = 'active', ended_reason = NULL,
+         user_id = COALESCE(?4, user_id) WHERE id = ?1",
+        params![run, items, now, ev.user_id],
+    )?;
+    for (k, step) in journey.steps.iter().enumerate() {
+        let due = now + step.after.as_millis() as i64;
+        // Steps not attempted yet move; a step already sent (or under way) stays as it is.
+        let moved = conn.execute(
+            "UPDATE journey_steps SET due_at = ?3, next_at = ?3, status = 'scheduled', reason = NULL,
+             updated_at = ?4
+             WHERE run = ?1 AND step = ?2 AND attempts = 0 AND status IN ('scheduled', 'cancelled')",
+            params![run, k as i64, due, now],
+        )?;
+        if moved == 0 {
+            insert_step(conn, run, k, &step.name, due, now)?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_step(
+    conn: &Connection,
+    run: i64,
+    k: usize,
+    name: &str,
+    due: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO journey_steps (run, step, name, status, due_at, next_at,
+         idempotency_key, updated_at) VALUES (?1, ?2, ?3, 'scheduled', ?4, ?4, ?5, ?6)",
+        params![run, k as i64, name, due, idempotency_key()?, now],
+    )?;
+    Ok(())
+}
+
+/// A random key that names one step for its whole life (every attempt sends it).
+fn idempotency_key() -> rusqlite::Result<String> {
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(format!(
+        "stp_{}",
+        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// An event-triggered journey starts, unless a run of it still has steps to send to the
+/// person.
+fn started(
+    conn: &Connection,
+    cfg: &JourneysConfig,
+    j: usize,
+    ev: &PreparedEvent,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let journey = &cfg.journeys[j];
+    let (anon, users) = person(conn, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
+    let (filter, mut args) = who(&anon, &users, 2);
+    args.insert(0, SqlValue::Text(journey.id.clone()));
+    let busy: bool = conn
+        .query_row(
+            &format!(
+                "SELECT 1 FROM journey_runs r JOIN journey_steps s ON s.run = r.id
+                 WHERE r.journey = ?1 AND s.status IN ('scheduled', 'sending')
+                 AND ({filter}) LIMIT 1"
+            ),
+            params_from_iter(args),
+            |_| Ok(true),
+        )
+        .optional()?
+        .is_some();
+    if busy {
+        return Ok(());
+    }
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO journey_runs (journey, key, anonymous_id, user_id, started_at,
+         anchor_at, state, trigger_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'active', ?2)",
+        params![journey.id, ev.message_id, ev.anonymous_id, ev.user_id, now],
+    )?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let run = conn.last_insert_rowid();
+    for (k, step) in journey.steps.iter().enumerate() {
+        insert_step(
+            conn,
+            run,
+            k,
+            &step.name,
+            now + step.after.as_millis() as i64,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// An order: the person's cart runs end (their pending steps are cancelled) and remember
+/// when they ordered, for the recovery rate.
+fn ordered(
+    conn: &Connection,
+    ev: &PreparedEvent,
+    cart_id: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let (anon, users) = person(conn, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
+    let (mut filter, mut args) = who(&anon, &users, 1);
+    if let Some(cart) = cart_id {
+        args.push(SqlValue::Text(format!("cart:{cart}")));
+        filter = format!("{filter} OR r.key = ?{}", args.len());
+    }
+    let runs: Vec<i64> = {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT r.id FROM journey_runs r WHERE r.key LIKE 'cart:%' AND r.ordered_at IS NULL
+             AND ({filter})"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for run in runs {
+        conn.execute(
+            "UPDATE journey_runs SET ordered_at = ?2, state = 'ended', ended_reason = 'ordered'
+             WHERE id = ?1",
+            params![run, now],
+        )?;
+        cancel_pending(conn, run, "the shopper ordered", now)?;
+    }
+    Ok(())
+}
+
+/// Cancels the steps of `run` not sent yet.
+pub(crate) fn cancel_pending(
+    conn: &Connection,
+    run: i64,
+    reason: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE journey_steps SET status = 'cancelled', reason = ?2, lease_until = NULL,
+         lease_owner = NULL, updated_at = ?3 WHERE run = ?1 AND status = 'scheduled'",
+        params![run, reason, now],
+    )?;
+    Ok(())
+}
+
+/// The anonymous ids and user ids of the person an event's ids name (one device when the
+/// graph knows nothing of them).
+pub(crate) fn person(
+    conn: &Connection,
+    anonymous_id: Option<&str>,
+    user_id: Option<&str>,
+) -> rusqlite::Result<(Vec<String>, Vec<String>)> {
+    let graph = Graph::new(conn);
+    let mut root = None;
+    if let Some(u) = user_id {
+        root = graph.root_of(&("userId", u.to_string()))?;
+    }
+    if root.is_none() {
+        if let Some(a) = anonymous_id {
+            root = graph.root_of(&("anonymousId", a.to_string()))?;
+        }
+    }
+    let (mut anon, mut users) = (Vec::new(), Vec::new());
+    if let Some(root) = root {
+        for (kind, value) in graph.members(root)? {
+            match kind.as_str() {
+                "anonymousId" => anon.push(value),
+                "userId" => users.push(value),
+                _ => {}
+            }
+        }
+    }
+    for (list, id) in [(&mut anon, anonymous_id), (&mut users, user_id)] {
+        if let Some(id) = id {
+            if !list.iter().any(|x| x == id) {
+                list.push(id.to_string());
+            }
+        }
+    }
+    Ok((anon, users))
+}
+
+/// `r.anonymous_id IN (?n, ...) OR r.user_id IN (...)`, its parameters numbered from
+/// `first`.
+fn who(anon: &[String], users: &[String], first: usize) -> (String, Vec<SqlValue>) {
+    let marks = |from: usize, n: usize| {
+        (from..from + n)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let sql = format!(
+        "r.anonymous_id IN ({}) OR r.user_id IN ({})",
+        marks(first, anon.len()),
+        marks(first + anon.len(), users.len())
+    );
+    let args = anon
+        .iter()
+        .chain(users)
+        .map(|i| SqlValue::Text(i.clone()))
+        .collect();
+    (sql, args)
+}
+
+/// Abandoned-cart reminders (first steps) delivered in `[from, to)`, and how many of them
+/// were followed by an order within 7 days.
+pub(crate) fn recovery(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(r.ordered_at IS NOT NULL
+                AND r.ordered_at >= s.delivered_at AND r.ordered_at < s.delivered_at + 604800000), 0)
+         FROM journey_steps s JOIN journey_runs r ON r.id = s.run
+         WHERE s.step = 0 AND s.status = 'delivered' AND r.key LIKE 'cart:%'
+           AND s.delivered_at >= ?1 AND s.delivered_at < ?2",
+        params![from, to],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}

@@ -1,0 +1,257 @@
+//! The journeys' endpoints: `GET /v1/journeys/deliveries` (admin: every step with its
+//! status), `GET /v1/journeys` (counts per journey and step, and the cart recoveries), and
+//! `POST|GET /_shoptrail/inbox`, a webhook receiver that checks the signature, for the demo
+//! and for trying a configuration out.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection};
+use serde_json::{json, Value};
+
+use super::config::{JourneysConfig, Trigger};
+use crate::http::{ApiError, AppState};
+use crate::profiles::admin;
+use crate::time::format_ms;
+
+/// Calls the inbox keeps (the newest).
+pub(crate) const INBOX_SIZE: usize = 100;
+
+const STATUSES: [&str; 7] = [
+    "scheduled",
+    "retrying",
+    "sending",
+    "delivered",
+    "failed",
+    "cancelled",
+    "skipped",
+];
+
+fn config(state: &AppState) -> Result<std::sync::Arc<JourneysConfig>, ApiError> {
+    state.journeys().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no journeys: start the collector with --journeys FILE",
+            None,
+        )
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store();
+    tokio::task::spawn_blocking(move || store.with(f))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(format!("database: {e}")))
+}
+
+/// `GET /v1/journeys/deliveries?journey=&status=&limit=` (admin): steps, newest first.
+pub(crate) async fn deliveries(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    config(&state)?;
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(
+                    format!("limit must be 1 to 1000, not '{v}'"),
+                    Some("limit"),
+                ))
+            }
+        },
+    };
+    let mut sql = String::from(
+        "SELECT s.id, s.idempotency_key, r.journey, s.step, s.name, s.status, s.attempts,
+                s.due_at, s.next_at, s.delivered_at, s.last_status, s.last_error, s.reason,
+                s.code, r.anonymous_id, r.user_id, r.key
+         FROM journey_steps s JOIN journey_runs r ON r.id = s.run WHERE 1 = 1",
+    );
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(j) = q.get("journey").filter(|j| !j.is_empty()) {
+        args.push(SqlValue::Text(j.clone()));
+        sql.push_str(&format!(" AND r.journey = ?{}", args.len()));
+    }
+    match q
+        .get("status")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        None => {}
+        Some("retrying") => sql.push_str(" AND s.status = 'scheduled' AND s.attempts > 0"),
+        Some("scheduled") => sql.push_str(" AND s.status = 'scheduled' AND s.attempts = 0"),
+        Some(s) if STATUSES.contains(&s) => {
+            args.push(SqlValue::Text(s.to_string()));
+            sql.push_str(&format!(" AND s.status = ?{}", args.len()));
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                format!(
+                    "status must be one of {}, not '{other}'",
+                    STATUSES.join(", ")
+                ),
+                Some("status"),
+            ))
+        }
+    }
+    args.push(SqlValue::Integer(limit));
+    sql.push_str(&format!(" ORDER BY s.id DESC LIMIT ?{}", args.len()));
+    let rows = blocking(&state, move |conn| {
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            let status: String = r.get(5)?;
+            let attempts: i64 = r.get(6)?;
+            let time = |i: usize| -> rusqlite::Result<Value> {
+                Ok(r.get::<_, Option<i64>>(i)?.map_or(Value::Null, |t| json!(format_ms(t))))
+            };
+            let key: String = r.get(16)?;
+            Ok(json!({
+                "id": r.get::<_, i64>(0)?,
+                "idempotencyKey": r.get::<_, String>(1)?,
+                "journey": r.get::<_, String>(2)?,
+                "step": r.get::<_, i64>(3)? + 1,
+                "stepName": r.get::<_, String>(4)?,
+                "status": if status == "scheduled" && attempts > 0 { "retrying" } else { status.as_str() },
+                "attempts": attempts,
+                "dueAt": time(7)?,
+                "nextAttemptAt": if status == "scheduled" { time(8)? } else { Value::Null },
+                "deliveredAt": time(9)?,
+                "lastStatus": r.get::<_, Option<i64>>(10)?,
+                "lastError": r.get::<_, Option<String>>(11)?,
+                "reason": r.get::<_, Option<String>>(12)?,
+                "code": r.get::<_, Option<String>>(13)?,
+                "anonymousId": r.get::<_, Option<String>>(14)?,
+                "userId": r.get::<_, Option<String>>(15)?,
+                "cartId": key.strip_prefix("cart:"),
+            }))
+        })?;
+        rows.collect::<rusqlite::Result<Vec<Value>>>()
+    })
+    .await?;
+    Ok(Json(json!({ "deliveries": rows })))
+}
+
+/// `GET /v1/journeys`: each configured journey with its steps' counts by status, and for
+/// cart journeys the reminders sent and the carts recovered within 7 days.
+pub(crate) async fn summary(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let cfg = config(&state)?;
+    let counts = blocking(&state, |conn| {
+        let mut stmt = conn.prepare(
+            "SELECT r.journey, s.step,
+                    CASE WHEN s.status = 'scheduled' AND s.attempts > 0 THEN 'retrying'
+                         ELSE s.status END,
+                    COUNT(*)
+             FROM journey_steps s JOIN journey_runs r ON r.id = s.run
+             GROUP BY 1, 2, 3",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let recovered = super::recovery(conn, 0, i64::MAX)?;
+        Ok((rows, recovered))
+    })
+    .await?;
+    let (rows, (reminded, recovered)) = counts;
+    let journeys: Vec<Value> = cfg
+        .journeys
+        .iter()
+        .map(|j| {
+            let steps: Vec<Value> = j
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    let mut by = serde_json::Map::new();
+                    for st in STATUSES {
+                        let n: i64 = rows
+                            .iter()
+                            .filter(|r| r.0 == j.id && r.1 == k as i64 && r.2 == st)
+                            .map(|r| r.3)
+                            .sum();
+                        by.insert(st.to_string(), json!(n));
+                    }
+                    json!({
+                        "step": k + 1,
+                        "name": s.name,
+                        "after": humantime::format_duration(s.after).to_string(),
+                        "counts": by,
+                    })
+                })
+                .collect();
+            let (trigger, recovery) = match &j.trigger {
+                Trigger::AbandonedCart => (
+                    json!("abandoned_cart"),
+                    json!({ "reminded": reminded, "recovered": recovered }),
+                ),
+                Trigger::Event(e) => (json!({ "event": e }), Value::Null),
+            };
+            json!({ "id": j.id, "trigger": trigger, "steps": steps, "recovery": recovery })
+        })
+        .collect();
+    Ok(Json(json!({ "journeys": journeys })))
+}
+
+/// `POST /_shoptrail/inbox`: accepts a webhook call whose `Shoptrail-Signature` verifies
+/// with the journeys' secret (401 otherwise) and keeps it for `GET`.
+pub(crate) async fn inbox_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let cfg = config(&state)?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let header = headers
+        .get("shoptrail-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let now_s = state.clock().now_ms().div_euclid(1000);
+    if !super::payload::verify(&cfg.secret, header, &text, now_s, 300) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the Shoptrail-Signature does not verify with the journeys' secret",
+            None,
+        ));
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let payload: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let mut inbox = state.inbox();
+    let repeat = key.is_some() && inbox.iter().any(|c| c["idempotencyKey"] == json!(key));
+    if !repeat {
+        if inbox.len() == INBOX_SIZE {
+            inbox.pop_front();
+        }
+        inbox.push_back(json!({
+            "receivedAt": state.clock().now_iso8601(),
+            "idempotencyKey": key,
+            "payload": payload,
+        }));
+    }
+    Ok(Json(json!({ "ok": true, "repeat": repeat })))
+}
+
+/// `GET /_shoptrail/inbox`: the calls the inbox accepted, newest first.
+pub(crate) async fn inbox_get(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    config(&state)?;
+    let calls: Vec<Value> = state.inbox().iter().rev().cloned().collect();
+    Ok(Json(json!({ "calls": calls })))
+}
