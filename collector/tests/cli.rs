@@ -88,3 +88,61 @@ fn help_prints_usage() {
         assert!(text.contains(flag), "{flag} missing from help");
     }
 }
+
+#[test]
+fn a_bad_journeys_file_exits_2_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("journeys.toml");
+    std::fs::write(
+        &file,
+        "[webhook]\nurl = \"https://hooks.example\"\nsecret = \"0123456789abcdef\"\n\
+         [[journey]]\nid = \"cart\"\ntrigger = \"abandoned_cart\"\n\
+         [[journey.step]]\nname = \"reminder\"\nafter = \"an hour\"\n",
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .arg("--journeys")
+        .arg(&file)
+        .env_remove("SHOPTRAIL_WEBHOOK_SECRET")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("journey[0].step[0].after: 'an hour' is not a duration"),
+        "{err}"
+    );
+    assert!(err.contains("journeys.toml"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["--journeys", "/nonexistent/journeys.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read journeys file"), "{err}");
+}
+
+#[test]
+fn the_demo_journeys_file_is_accepted() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/journeys.toml");
+    // The file is read once the options parse; the missing directory fails the start after.
+    let out = Command::new(BIN)
+        .args([
+            "--journeys",
+            demo,
+            "--port",
+            "0",
+            "--static",
+            "/nonexistent-dir",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("static directory /nonexistent-dir does not exist"),
+        "{err}"
+    );
+    assert!(!err.contains("journeys"), "{err}");
+}

@@ -371,7 +371,14 @@ pub fn demo(args: &[String]) -> Result {
     tools::setup_build()?;
     build()?;
     run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))?;
-    eprintln!("\nDemo store:   http://127.0.0.1:{port}/\nLive events:  http://127.0.0.1:{port}/_shoptrail/\nEvents API:   http://127.0.0.1:{port}/v1/events\n(Ctrl-C stops it)\n");
+    // The demo's journeys call the collector's own inbox, on whichever port it listens.
+    let journeys = std::fs::read_to_string(root().join("collector/demo/journeys.toml"))
+        .map_err(|e| format!("collector/demo/journeys.toml: {e}"))?
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+    let journeys_file = root().join("target/demo-journeys.toml");
+    std::fs::write(&journeys_file, journeys)
+        .map_err(|e| format!("{}: {e}", journeys_file.display()))?;
+    eprintln!("\nDemo store:   http://127.0.0.1:{port}/\nLive events:  http://127.0.0.1:{port}/_shoptrail/\nEvents API:   http://127.0.0.1:{port}/v1/events\nJourneys:     http://127.0.0.1:{port}/v1/journeys (webhook calls: /_shoptrail/inbox)\n(Ctrl-C stops it)\n");
     run(Command::new(collector_bin()).current_dir(root()).args([
         "--port",
         &port,
@@ -381,6 +388,8 @@ pub fn demo(args: &[String]) -> Result {
         "www",
         "--static",
         "/dist=dist",
+        "--journeys",
+        "target/demo-journeys.toml",
     ]))
 }
 
