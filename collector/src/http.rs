@@ -231,6 +231,7 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
         )
         .route("/_shoptrail/", get(live_page))
         .route("/_shoptrail/stream", get(live_stream))
+        .route("/_shoptrail/{asset}", get(live::asset))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
@@ -506,8 +507,9 @@ async fn live_page() -> Response {
             (header::CACHE_CONTROL, "no-store"),
             (
                 header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                 connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'",
+                "default-src 'none'; script-src 'self' 'unsafe-inline'; \
+                 style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src data:; \
+                 base-uri 'none'; form-action 'none'",
             ),
         ],
         live::PAGE,
