@@ -27,6 +27,7 @@ mod idcookie;
 mod identity;
 mod limit;
 mod live;
+mod metrics;
 mod profiles;
 mod store;
 mod time;
