@@ -571,3 +571,137 @@ async fn groups_by_channel_device_devices_and_variant() {
     // The totals do not depend on the grouping.
     assert_eq!(m["totals"], metrics(&t, WINDOW).await["totals"]);
 }
+
+#[tokio::test]
+async fn a_database_from_before_the_facts_table_is_filled_in_on_open() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("old.db");
+    {
+        // The events table as the collector made it before metrics.
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE events (
+                 seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+                 message_id   TEXT NOT NULL UNIQUE,
+                 type         TEXT NOT NULL,
+                 event        TEXT,
+                 anonymous_id TEXT,
+                 user_id      TEXT,
+                 timestamp    TEXT,
+                 received_at  TEXT NOT NULL,
+                 body         TEXT NOT NULL
+             );
+             BEGIN;",
+        )
+        .expect("old schema");
+        let mut insert = conn
+            .prepare(
+                "INSERT INTO events
+                 (message_id, type, event, anonymous_id, timestamp, received_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .expect("prepare");
+        // 2,400 page views (more than one chunk) in 200 sessions, then one order.
+        let at = "2026-11-02T10:00:00.000Z";
+        for i in 0..2400 {
+            let anon = format!("a{}", i % 100);
+            let body = json!({"type": "page", "messageId": format!("p{i}"), "anonymousId": anon,
+                "timestamp": at, "receivedAt": at, "context": {"sessionId": i % 200}});
+            insert
+                .execute(rusqlite::params![
+                    format!("p{i}"),
+                    "page",
+                    None::<String>,
+                    anon,
+                    at,
+                    at,
+                    body.to_string()
+                ])
+                .expect("insert");
+        }
+        let body = r#"{"type":"track","messageId":"o","anonymousId":"a7","event":"Order Completed",
+            "properties":{"order_id":"o-1","total":19.99},"receivedAt":"2026-11-02T11:00:00.000Z",
+            "context":{"sessionId":7}}"#;
+        insert
+            .execute(rusqlite::params![
+                "o",
+                "track",
+                "Order Completed",
+                "a7",
+                None::<String>,
+                "2026-11-02T11:00:00.000Z",
+                body
+            ])
+            .expect("insert");
+        drop(insert);
+        conn.execute_batch("COMMIT").expect("commit");
+    }
+
+    let path = db.clone();
+    let t = TestServer::start_with(move |o| o.db = path).await;
+    let m = metrics(&t, WINDOW).await;
+    assert_eq!(m["totals"]["sessions"], 200);
+    assert_eq!(m["totals"]["orders"], 1);
+    assert_eq!(m["totals"]["convertedSessions"], 1);
+    assert_eq!(m["totals"]["revenue"], json!({"USD": "19.99"}));
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let count = |table: &str| -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .expect("count")
+    };
+    assert_eq!(count("facts"), 2401);
+    assert_eq!(count("events"), 2401);
+
+    // New events get their facts as they are stored.
+    let reply = t
+        .post_json(
+            "/v1/batch",
+            &json!({"batch": [{"type": "page", "messageId": "new", "anonymousId": "z",
+                "timestamp": "2026-11-03T10:00:00Z", "context": {"sessionId": 1}}]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(count("facts"), 2402);
+    assert_eq!(metrics(&t, WINDOW).await["totals"]["sessions"], 201);
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_naming_the_field() {
+    let t = TestServer::start().await;
+    for (query, field) in [
+        ("from=yesterday", "from"),
+        ("to=2026-02-30", "to"),
+        ("from=2026-11-08&to=2026-11-01", "from"),
+        ("from=2026-11-01&to=2026-11-01", "from"),
+        ("from=2026-11-01T10:00:00Z&to=2026-11-01T09:59:59Z", "from"),
+        ("from=1969-12-31", "from"),
+        ("from=2000-01-01&to=2026-01-01", "to"),
+        ("by=country", "by"),
+        ("by=Channel", "by"),
+    ] {
+        let reply = t.get(&format!("/v1/metrics?{query}")).await;
+        assert_eq!(reply.status, 400, "{query}: {}", reply.text());
+        let body = reply.json();
+        assert_eq!(body["field"], field, "{query}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains(field)),
+            "{body}"
+        );
+    }
+    // The defaults: the 30 days up to now, on an empty database.
+    let m = metrics(&t, "").await;
+    // 31 days are touched, unless now is exactly midnight.
+    let days = m["series"].as_array().map_or(0, Vec::len);
+    assert!(days == 31 || days == 30, "{days}");
+    assert_eq!(m["totals"]["sessions"], 0);
+    assert_eq!(m["totals"]["conversionRate"], Value::Null);
+    assert_eq!(m["totals"]["revenue"], json!({}));
+    assert_eq!(m["experiments"], json!([]));
+    let m = metrics(
+        &t,
+        "from=2026-11-01T12:00:00%2B02:00&to=2026-11-02&by=device",
+    )
+    .await;
+    assert_eq!(m["from"], "2026-11-01T10:00:00.000Z");
+    assert_eq!(m["groups"], json!([]));
+}

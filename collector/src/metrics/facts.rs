@@ -33,7 +33,7 @@ CREATE INDEX IF NOT EXISTS facts_event_ts ON facts (event, ts);
 CREATE INDEX IF NOT EXISTS facts_ts ON facts (ts);
 CREATE INDEX IF NOT EXISTS facts_session ON facts (session, ts);
 CREATE INDEX IF NOT EXISTS facts_order ON facts (order_id, ts) WHERE order_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id) WHERE cart_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id, event, ts) WHERE cart_id IS NOT NULL;
 ";
 
 /// Events read and written per transaction while filling in an older database.

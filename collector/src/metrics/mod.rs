@@ -157,7 +157,11 @@ fn parse_params(
     }
     if to - from > MAX_DAYS * DAY_MS {
         return Err(ApiError::bad_request(
-            format!("the window is longer than {MAX_DAYS} days"),
+            format!(
+                "the window from {} to {} is longer than {MAX_DAYS} days",
+                time::format_millis(from),
+                time::format_millis(to)
+            ),
             Some("to"),
         ));
     }

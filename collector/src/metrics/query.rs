@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 /// The window, `[from, to)` in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,55 +150,46 @@ WITH RECURSIVE walk(key, kind, value, node, parent) AS (
 )
 SELECT key, kind, value, node FROM walk WHERE node = parent";
 
-/// Fills the temporary tables for the window (`?1`, `?2`).
-fn prepare(conn: &Connection, w: Window) -> rusqlite::Result<()> {
-    conn.execute_batch(TEMP)?;
-    let window = params![w.from, w.to];
-    conn.execute(IDS, window)?;
-    conn.execute(ROOTS, [])?;
-    conn.execute(
-        &format!(
+/// The statements that fill the temporary tables, in order; `?1` and `?2` are the window's
+/// bounds where a statement has them.
+fn fill_statements() -> Vec<String> {
+    vec![
+        IDS.to_owned(),
+        ROOTS.to_owned(),
+        format!(
             "INSERT INTO m_sess (session, person)
              SELECT f.session, {PERSON} FROM (
                  SELECT session, MIN(anonymous_id) AS anonymous_id, NULL AS user_id
                    FROM facts WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL
                   GROUP BY session) f"
         ),
-        window,
-    )?;
-    // Orders, each order id counted once: at its first Order Completed (by time, then by
-    // arrival), wherever that falls.
-    conn.execute(
-        &format!(
+        // Orders, each order id counted once: at its first Order Completed (by time, then by
+        // arrival), wherever that falls.
+        format!(
             "INSERT INTO m_ord (seq, session, person, ts, amount, currency)
              SELECT f.seq, f.session, {PERSON}, f.ts, f.amount, COALESCE(f.currency, 'USD')
                FROM facts f
               WHERE f.event = 'Order Completed' AND f.ts >= ?1 AND f.ts < ?2
                 AND (f.order_id IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM facts e
-                     WHERE e.order_id = f.order_id
-                       AND (e.ts < f.ts OR (e.ts = f.ts AND e.seq < f.seq))))"
+                    SELECT 1 FROM facts d
+                     WHERE d.order_id = f.order_id
+                       AND (d.ts < f.ts OR (d.ts = f.ts AND d.seq < f.seq))))"
         ),
-        window,
-    )?;
-    // Carts: the session of the first Product Added in the window, and whether any order
-    // before the window's end carried the cart id.
-    conn.execute(
+        // Carts: the session of the first Product Added in the window, and whether any order
+        // before the window's end carried the cart id.
         "INSERT INTO m_cart (cart_id, session, abandoned)
          SELECT c.cart_id, c.session, NOT EXISTS (
-                    SELECT 1 FROM facts o
-                     WHERE o.cart_id = c.cart_id AND o.event = 'Order Completed' AND o.ts < ?2)
+                    SELECT 1 FROM facts k
+                     WHERE k.cart_id = c.cart_id AND k.event = 'Order Completed' AND k.ts < ?2)
            FROM (SELECT cart_id, session,
                         ROW_NUMBER() OVER (PARTITION BY cart_id ORDER BY ts, seq) AS n
                    FROM facts
                   WHERE event = 'Product Added' AND ts >= ?1 AND ts < ?2
                     AND cart_id IS NOT NULL) c
-          WHERE c.n = 1",
-        window,
-    )?;
-    // Exposures: each person's first Experiment Viewed of each experiment in the window.
-    conn.execute(
-        &format!(
+          WHERE c.n = 1"
+            .to_owned(),
+        // Exposures: each person's first Experiment Viewed of each experiment in the window.
+        format!(
             "INSERT INTO m_exp (experiment, person, variation, ts)
              SELECT experiment_id, person, variation_id, ts FROM (
                  SELECT x.*, ROW_NUMBER() OVER (
@@ -210,125 +201,108 @@ fn prepare(conn: &Connection, w: Window) -> rusqlite::Result<()> {
                             AND f.variation_id IS NOT NULL) x)
               WHERE n = 1"
         ),
-        window,
-    )?;
+    ]
+}
+
+/// Runs `sql` with the window's bounds as `?1` and `?2` when it has parameters.
+fn run(conn: &Connection, sql: &str, w: Window) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare(sql)?;
+    if stmt.parameter_count() == 0 {
+        stmt.execute([])
+    } else {
+        stmt.execute([w.from, w.to])
+    }
+}
+
+/// Fills the temporary tables for the window.
+fn prepare(conn: &Connection, w: Window) -> rusqlite::Result<()> {
+    conn.execute_batch(TEMP)?;
+    for sql in fill_statements() {
+        run(conn, &sql, w)?;
+    }
     Ok(())
 }
 
-/// Gives each session its group (or groups, for experiments) in `m_sg`; group keys are JSON.
-fn group(conn: &Connection, w: Window, by: By) -> rusqlite::Result<()> {
+/// The statements that give each session its group (or groups, for experiments) in `m_sg`;
+/// group keys are JSON. `?2` is the window's end.
+fn group_statements(by: By) -> Vec<&'static str> {
     match by {
-        By::Channel => conn.execute(
+        By::Channel => vec![
             "INSERT INTO m_sg (session, g)
              SELECT s.session, COALESCE(
                  (SELECT json_object('source', f.source,
                                      'medium', COALESCE(f.medium, '(none)'))
                     FROM facts f
-                   WHERE f.session = s.session AND f.ts < ?1 AND f.source IS NOT NULL
+                   WHERE f.session = s.session AND f.ts < ?2 AND f.source IS NOT NULL
                    ORDER BY f.ts, f.seq LIMIT 1),
                  json_object('source', '(direct)', 'medium', '(none)'))
                FROM m_sess s",
-            [w.to],
-        )?,
-        By::Device => conn.execute(
+        ],
+        By::Device => vec![
             "INSERT INTO m_sg (session, g)
              SELECT s.session,
                     CASE (SELECT f.mobile FROM facts f
-                           WHERE f.session = s.session AND f.ts < ?1 AND f.mobile IS NOT NULL
+                           WHERE f.session = s.session AND f.ts < ?2 AND f.mobile IS NOT NULL
                            ORDER BY f.ts, f.seq LIMIT 1)
                     WHEN 1 THEN '\"mobile\"' ELSE '\"desktop\"' END
                FROM m_sess s",
-            [w.to],
-        )?,
-        By::Devices => {
+        ],
+        By::Devices => vec![
             // Anonymous ids in the whole component of each root met in the window.
-            conn.execute(
-                "INSERT INTO m_anons (person, anons)
-                 WITH RECURSIVE comp(root, id) AS (
-                     SELECT DISTINCT root, root FROM m_ids WHERE root IS NOT NULL
-                     UNION
-                     SELECT c.root, n.id FROM comp c JOIN id_nodes n ON n.parent = c.id
-                      WHERE n.id <> n.parent
-                 )
-                 SELECT 'p' || c.root, COUNT(*) FROM comp c JOIN id_nodes n ON n.id = c.id
-                  WHERE n.kind = 'anonymousId' GROUP BY c.root",
-                [],
-            )?;
-            conn.execute(
-                "INSERT INTO m_sg (session, g)
-                 SELECT s.session, CASE WHEN a.anons > 1 THEN '\"several\"' ELSE '\"one\"' END
-                   FROM m_sess s LEFT JOIN m_anons a ON a.person = s.person",
-                [],
-            )?
-        }
-        By::Variant => conn.execute(
+            "INSERT INTO m_anons (person, anons)
+             WITH RECURSIVE comp(root, id) AS (
+                 SELECT DISTINCT root, root FROM m_ids WHERE root IS NOT NULL
+                 UNION
+                 SELECT c.root, n.id FROM comp c JOIN id_nodes n ON n.parent = c.id
+                  WHERE n.id <> n.parent
+             )
+             SELECT 'p' || c.root, COUNT(*) FROM comp c JOIN id_nodes n ON n.id = c.id
+              WHERE n.kind = 'anonymousId' GROUP BY c.root",
+            "INSERT INTO m_sg (session, g)
+             SELECT s.session, CASE WHEN a.anons > 1 THEN '\"several\"' ELSE '\"one\"' END
+               FROM m_sess s LEFT JOIN m_anons a ON a.person = s.person",
+        ],
+        By::Variant => vec![
             "INSERT OR IGNORE INTO m_sg (session, g)
              SELECT s.session,
                     json_object('experimentId', e.experiment, 'variationId', e.variation)
                FROM m_sess s JOIN m_exp e ON e.person = s.person",
-            [],
-        )?,
-    };
-    Ok(())
+        ],
+    }
 }
 
-/// The totals (`grouped` false, key `""`) or every group's counts, by key.
-fn counts(
-    conn: &Connection,
-    w: Window,
-    grouped: bool,
-) -> rusqlite::Result<BTreeMap<String, Counts>> {
-    let g = if grouped { "sg.g" } else { "''" };
-    let join = |alias: &str| {
-        if grouped {
-            format!("JOIN m_sg sg ON sg.session = {alias}.session")
-        } else {
-            String::new()
-        }
-    };
-    let mut out: BTreeMap<String, Counts> = BTreeMap::new();
-    fill(
-        conn,
-        &mut out,
-        &format!(
-            "SELECT {g}, COUNT(*),
-                    SUM(EXISTS (SELECT 1 FROM m_ord o WHERE o.session = s.session))
-               FROM m_sess s {} GROUP BY 1",
-            join("s")
-        ),
-        [],
+/// A query of [`COUNTS`] and how its row is read.
+type CountQuery = (
+    &'static str,
+    fn(&mut Counts, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
+);
+
+/// The grouped queries behind [`Counts`]. Each reads a table aliased `t`; `{G}` stands for the
+/// group key and `{JOIN}` for the join to the sessions' groups (both empty for the totals).
+const COUNTS: [CountQuery; 5] = [
+    (
+        "SELECT {G}, COUNT(*), SUM(EXISTS (SELECT 1 FROM m_ord o WHERE o.session = t.session))
+           FROM m_sess t {JOIN} GROUP BY 1",
         |c, r| {
             c.sessions = r.get(1)?;
             c.converted_sessions = r.get(2)?;
             Ok(())
         },
-    )?;
-    fill(
-        conn,
-        &mut out,
-        &format!(
-            "SELECT g, SUM(n), COUNT(*), SUM(n >= 2) FROM (
-                 SELECT {g} AS g, o.person, COUNT(*) AS n FROM m_ord o {} GROUP BY 1, 2)
-              GROUP BY g",
-            join("o")
-        ),
-        [],
+    ),
+    (
+        "SELECT g, SUM(n), COUNT(*), SUM(n >= 2) FROM (
+             SELECT {G} AS g, t.person, COUNT(*) AS n FROM m_ord t {JOIN} GROUP BY 1, 2)
+          GROUP BY g",
         |c, r| {
             c.orders = r.get(1)?;
             c.customers = r.get(2)?;
             c.repeat_customers = r.get(3)?;
             Ok(())
         },
-    )?;
-    fill(
-        conn,
-        &mut out,
-        &format!(
-            "SELECT {g}, o.currency, SUM(o.amount), COUNT(*), COUNT(DISTINCT o.person)
-               FROM m_ord o {} WHERE o.amount IS NOT NULL GROUP BY 1, 2",
-            join("o")
-        ),
-        [],
+    ),
+    (
+        "SELECT {G}, t.currency, SUM(t.amount), COUNT(*), COUNT(DISTINCT t.person)
+           FROM m_ord t {JOIN} WHERE t.amount IS NOT NULL GROUP BY 1, 2",
         |c, r| {
             let money = Money {
                 revenue: r.get(2)?,
@@ -338,61 +312,78 @@ fn counts(
             c.money.insert(r.get(1)?, money);
             Ok(())
         },
-    )?;
-    fill(
-        conn,
-        &mut out,
-        &format!(
-            "SELECT {g}, COUNT(*), SUM(c.abandoned) FROM m_cart c {} GROUP BY 1",
-            join("c")
-        ),
-        [],
+    ),
+    (
+        "SELECT {G}, COUNT(*), SUM(t.abandoned) FROM m_cart t {JOIN} GROUP BY 1",
         |c, r| {
             c.carts = r.get(1)?;
             c.abandoned_carts = r.get(2)?;
             Ok(())
         },
-    )?;
-    fill(
-        conn,
-        &mut out,
-        &format!(
-            "SELECT {g}, COUNT(*), SUM(f.score >= 9), SUM(f.score <= 6) FROM facts f {}
-              WHERE f.event = 'NPS Submitted' AND f.ts >= ?1 AND f.ts < ?2
-                AND f.score IS NOT NULL
-              GROUP BY 1",
-            join("f")
-        ),
-        [w.from, w.to],
+    ),
+    (
+        "SELECT {G}, COUNT(*), SUM(t.score >= 9), SUM(t.score <= 6) FROM facts t {JOIN}
+          WHERE t.event = 'NPS Submitted' AND t.ts >= ?1 AND t.ts < ?2 AND t.score IS NOT NULL
+          GROUP BY 1",
         |c, r| {
             c.nps_responses = r.get(1)?;
             c.promoters = r.get(2)?;
             c.detractors = r.get(3)?;
             Ok(())
         },
-    )?;
+    ),
+];
+
+/// A query of [`COUNTS`] for the totals or for the groups.
+fn count_sql(template: &str, grouped: bool) -> String {
+    let (g, join) = if grouped {
+        ("sg.g", "JOIN m_sg sg ON sg.session = t.session")
+    } else {
+        ("''", "")
+    };
+    template.replace("{G}", g).replace("{JOIN}", join)
+}
+
+/// The totals (`grouped` false, key `""`) or every group's counts, by key.
+fn counts(
+    conn: &Connection,
+    w: Window,
+    grouped: bool,
+) -> rusqlite::Result<BTreeMap<String, Counts>> {
+    let mut out: BTreeMap<String, Counts> = BTreeMap::new();
+    for (template, read) in COUNTS {
+        let mut stmt = conn.prepare(&count_sql(template, grouped))?;
+        let mut rows = if stmt.parameter_count() == 0 {
+            stmt.query([])?
+        } else {
+            stmt.query([w.from, w.to])?
+        };
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(0)?;
+            read(out.entry(key).or_default(), row)?;
+        }
+    }
     Ok(out)
 }
 
-/// Runs a query whose first column is a group key, and lets `f` read each row into that
-/// key's counts.
-fn fill(
-    conn: &Connection,
-    out: &mut BTreeMap<String, Counts>,
-    sql: &str,
-    args: impl rusqlite::Params,
-    mut f: impl FnMut(&mut Counts, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query(args)?;
-    while let Some(row) = rows.next()? {
-        let key: String = row.get(0)?;
-        f(out.entry(key).or_default(), row)?;
-    }
-    Ok(())
-}
-
 /// Sessions, orders and revenue per UTC day, every day of the window included.
+/// Distinct sessions per UTC day of the window.
+const SERIES_SESSIONS: &str = "
+SELECT ts / 86400000, COUNT(DISTINCT session) FROM facts
+ WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL GROUP BY 1";
+
+/// Sessions at each step of the funnel, each step within the sessions of the step before.
+const FUNNEL: &str = "
+SELECT IFNULL(SUM(v), 0), IFNULL(SUM(v AND a), 0),
+       IFNULL(SUM(v AND a AND c), 0), IFNULL(SUM(v AND a AND c AND ordered), 0)
+  FROM (SELECT MAX(f.kind = 'page' OR IFNULL(f.event, '') = 'Product Viewed') AS v,
+               MAX(IFNULL(f.event, '') = 'Product Added') AS a,
+               MAX(IFNULL(f.event, '') = 'Checkout Started') AS c,
+               EXISTS (SELECT 1 FROM m_ord o WHERE o.session = f.session) AS ordered
+          FROM facts f
+         WHERE f.ts >= ?1 AND f.ts < ?2 AND f.session IS NOT NULL
+         GROUP BY f.session)";
+
 fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
     const DAY: i64 = 86_400_000;
     let (first, last) = (w.from.div_euclid(DAY), (w.to - 1).div_euclid(DAY));
@@ -407,10 +398,7 @@ fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
             )
         })
         .collect();
-    let mut stmt = conn.prepare(
-        "SELECT ts / 86400000, COUNT(DISTINCT session) FROM facts
-          WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL GROUP BY 1",
-    )?;
+    let mut stmt = conn.prepare(SERIES_SESSIONS)?;
     let mut rows = stmt.query([w.from, w.to])?;
     while let Some(r) = rows.next()? {
         if let Some(d) = days.get_mut(&r.get(0)?) {
@@ -440,19 +428,9 @@ fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
 }
 
 fn funnel(conn: &Connection, w: Window) -> rusqlite::Result<[i64; 4]> {
-    conn.query_row(
-        "SELECT IFNULL(SUM(v), 0), IFNULL(SUM(v AND a), 0),
-                IFNULL(SUM(v AND a AND c), 0), IFNULL(SUM(v AND a AND c AND ordered), 0)
-           FROM (SELECT MAX(f.kind = 'page' OR IFNULL(f.event, '') = 'Product Viewed') AS v,
-                        MAX(IFNULL(f.event, '') = 'Product Added') AS a,
-                        MAX(IFNULL(f.event, '') = 'Checkout Started') AS c,
-                        EXISTS (SELECT 1 FROM m_ord o WHERE o.session = f.session) AS ordered
-                   FROM facts f
-                  WHERE f.ts >= ?1 AND f.ts < ?2 AND f.session IS NOT NULL
-                  GROUP BY f.session)",
-        [w.from, w.to],
-        |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
-    )
+    conn.query_row(FUNNEL, [w.from, w.to], |r| {
+        Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+    })
 }
 
 fn arms(conn: &Connection) -> rusqlite::Result<Vec<Arm>> {
@@ -488,7 +466,9 @@ pub(crate) fn report(conn: &Connection, w: Window, by: Option<By>) -> rusqlite::
     let groups = match by {
         None => Vec::new(),
         Some(by) => {
-            group(&tx, w, by)?;
+            for sql in group_statements(by) {
+                run(&tx, sql, w)?;
+            }
             let mut groups: Vec<(String, Counts)> = counts(&tx, w, true)?.into_iter().collect();
             groups.sort_by(|a, b| b.1.sessions.cmp(&a.1.sessions).then(a.0.cmp(&b.0)));
             groups
@@ -502,4 +482,87 @@ pub(crate) fn report(conn: &Connection, w: Window, by: Option<By>) -> rusqlite::
         arms: arms(&tx)?,
         reminders: reminder_recovery(&tx, w)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statement that reads `facts`, with the plan SQLite picks for it.
+    fn plans() -> Vec<(String, Vec<String>)> {
+        let conn = Connection::open_in_memory().expect("memory");
+        conn.execute_batch(super::super::SCHEMA).expect("facts");
+        conn.execute_batch(crate::identity::SCHEMA).expect("graph");
+        conn.execute_batch(TEMP).expect("temporary tables");
+        let mut all: Vec<String> = fill_statements();
+        for by in [By::Channel, By::Device, By::Devices, By::Variant] {
+            all.extend(group_statements(by).into_iter().map(str::to_owned));
+        }
+        for (template, _) in COUNTS {
+            all.push(count_sql(template, false));
+            all.push(count_sql(template, true));
+        }
+        all.push(SERIES_SESSIONS.to_owned());
+        all.push(FUNNEL.to_owned());
+        all.into_iter()
+            .map(|sql| {
+                let mut stmt = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .expect("explain");
+                let bounds = [0i64, 86_400_000];
+                let args = rusqlite::params_from_iter(&bounds[..stmt.parameter_count()]);
+                let lines = stmt
+                    .query_map(args, |r| r.get::<_, String>(3))
+                    .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                    .expect("plan");
+                (sql, lines)
+            })
+            .collect()
+    }
+
+    /// Whether a plan line reads `facts` from end to end (its aliases are `f`, `d`, `k`, and
+    /// `t` where the statement says so; a subquery's alias is not `facts`).
+    fn scans_facts(sql: &str, lines: &[String], line: &str) -> bool {
+        let mut aliases = vec!["facts", "f", "d", "k"];
+        if sql.contains("FROM facts t") {
+            aliases.push("t");
+        }
+        aliases.retain(|a| !lines.contains(&format!("CO-ROUTINE {a}")));
+        aliases
+            .iter()
+            .any(|a| line == format!("SCAN {a}") || line.starts_with(&format!("SCAN {a} ")))
+    }
+
+    #[test]
+    fn queries_search_facts_through_indexes() {
+        let plans = plans();
+        for (sql, lines) in &plans {
+            if !sql.contains("FROM facts") {
+                continue;
+            }
+            assert!(
+                !lines.iter().any(|l| scans_facts(sql, lines, l)),
+                "{sql}\n{lines:#?}"
+            );
+            assert!(
+                lines.iter().any(|l| l.contains("INDEX facts_")),
+                "{sql}\n{lines:#?}"
+            );
+        }
+        let plan_of = |needle: &str| -> String {
+            plans
+                .iter()
+                .find(|(sql, _)| sql.contains(needle))
+                .map(|(_, lines)| lines.join("\n"))
+                .unwrap_or_default()
+        };
+        // The lookups that run once per order, cart or session use their own index.
+        assert!(plan_of("SELECT 1 FROM facts d").contains("USING COVERING INDEX facts_order"));
+        assert!(
+            plan_of("SELECT 1 FROM facts k").contains("INDEX facts_cart (cart_id=? AND event=?")
+        );
+        assert!(plan_of("'medium', COALESCE").contains("INDEX facts_session (session=?"));
+        assert!(plan_of("WHEN 1 THEN").contains("INDEX facts_session (session=?"));
+        assert!(plan_of("INTO m_ord").contains("INDEX facts_event_ts (event=? AND ts>? AND ts<?)"));
+    }
 }
