@@ -705,3 +705,173 @@ async fn bad_parameters_are_400_naming_the_field() {
     assert_eq!(m["from"], "2026-11-01T10:00:00.000Z");
     assert_eq!(m["groups"], json!([]));
 }
+
+/// About 100,000 events over 30 days: 31,000 sessions of 9,000 anonymous ids (1,000 people on
+/// two devices), a third of them from campaigns, with carts, orders in three currencies,
+/// exposures and NPS responses. Prints how long each query takes.
+/// `cargo test -p shoptrail-collector --release --test metrics -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "a measurement: about 100,000 events"]
+async fn metrics_of_100k_events_answer_quickly() {
+    let t = TestServer::start_with(|o| {
+        o.rate_limit = 0;
+        o.max_body = 16 << 20;
+    })
+    .await;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    };
+    let day = 86_400_000u64;
+    let start = 1_793_491_200_000u64; // 2026-11-01
+    let iso = |ms: u64| {
+        let secs = ms / 1000;
+        let (d, rem) = (secs / 86_400, secs % 86_400);
+        format!(
+            "2026-11-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            d - 20_758 + 1,
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            ms % 1000
+        )
+    };
+    let mut events: Vec<Value> = Vec::new();
+    let mut n = 0usize;
+    let mut ev = |anon: &str, session: u64, at: u64, mut body: Value, mobile: bool| {
+        n += 1;
+        body["messageId"] = json!(format!("m{n}"));
+        body["anonymousId"] = json!(anon);
+        body["timestamp"] = json!(iso(at));
+        body["context"] = json!({"sessionId": session,
+            "userAgent": if mobile { IPHONE } else { MAC }});
+        body
+    };
+    let mut session = 0u64;
+    while events.len() < 100_000 {
+        session += 1;
+        let person = next(8_000);
+        // The first 1,000 people also use a second device.
+        let second = person < 1_000 && next(2) == 0;
+        let anon = if second {
+            format!("x{person}")
+        } else {
+            format!("a{person}")
+        };
+        let mobile = second || person % 3 == 0;
+        let mut at = start + next(30 * day - 3_600_000);
+        let mut page = ev(&anon, session, at, json!({"type": "page"}), mobile);
+        if next(3) == 0 {
+            let source = ["google", "newsletter", "facebook"][next(3) as usize];
+            page["context"]["campaign"] = json!({"source": source, "medium": "cpc"});
+        }
+        events.push(page);
+        let mut track = |event: &str, properties: Value, at: u64| {
+            events.push(ev(
+                &anon,
+                session,
+                at,
+                json!({"type": "track", "event": event, "properties": properties}),
+                mobile,
+            ));
+        };
+        at += 10_000;
+        track("Product Viewed", json!({"sku": "S"}), at);
+        if person < 1_000 {
+            at += 1_000;
+            events.push(ev(
+                &anon,
+                session,
+                at,
+                json!({"type": "identify", "userId": format!("u{person}")}),
+                mobile,
+            ));
+        }
+        let mut track = |event: &str, properties: Value, at: u64| {
+            events.push(ev(
+                &anon,
+                session,
+                at,
+                json!({"type": "track", "event": event, "properties": properties}),
+                mobile,
+            ));
+        };
+        if next(5) == 0 {
+            at += 1_000;
+            let arm = if next(2) == 0 { "control" } else { "b" };
+            track(
+                "Experiment Viewed",
+                json!({"experiment_id": "exit-offer", "variation_id": arm}),
+                at,
+            );
+        }
+        if next(2) == 0 {
+            let cart = format!("c{session}");
+            at += 60_000;
+            track(
+                "Product Added",
+                json!({"cart_id": cart, "price": 19.99}),
+                at,
+            );
+            if next(2) == 0 {
+                at += 60_000;
+                track("Checkout Started", json!({"cart_id": cart}), at);
+                if next(2) == 0 {
+                    at += 60_000;
+                    let currency = ["USD", "EUR", "JPY"][next(3) as usize];
+                    let total = if currency == "JPY" {
+                        json!(next(10_000))
+                    } else {
+                        json!(format!("{}.{:02}", next(500), next(100)))
+                    };
+                    track(
+                        "Order Completed",
+                        json!({"order_id": format!("o{session}"), "cart_id": cart,
+                               "total": total, "currency": currency}),
+                        at,
+                    );
+                }
+            }
+        }
+        if next(10) == 0 {
+            track("NPS Submitted", json!({"score": next(11)}), at + 1_000);
+        }
+    }
+    let total = events.len();
+    let posting = std::time::Instant::now();
+    for chunk in events.chunks(2500) {
+        let reply = t.post_json("/v1/batch", &json!({ "batch": chunk })).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    println!(
+        "stored {total} events in {:.1} s",
+        posting.elapsed().as_secs_f64()
+    );
+    let window = "from=2026-11-01&to=2026-12-01";
+    for by in [
+        "",
+        "&by=channel",
+        "&by=device",
+        "&by=devices",
+        "&by=variant",
+    ] {
+        let query = format!("{window}{by}");
+        let timer = std::time::Instant::now();
+        let m = metrics(&t, &query).await;
+        let took = timer.elapsed();
+        println!(
+            "{query}: {} ms ({} sessions, {} orders, {} groups)",
+            took.as_millis(),
+            m["totals"]["sessions"],
+            m["totals"]["orders"],
+            m["groups"].as_array().map_or(0, Vec::len)
+        );
+        assert_eq!(m["totals"]["sessions"], json!(session));
+        if !cfg!(debug_assertions) {
+            assert!(took.as_millis() < 1000, "{query}: {took:?}");
+        }
+    }
+}

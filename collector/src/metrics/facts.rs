@@ -30,8 +30,11 @@ CREATE TABLE IF NOT EXISTS facts (
     score         INTEGER
 );
 CREATE INDEX IF NOT EXISTS facts_event_ts ON facts (event, ts);
-CREATE INDEX IF NOT EXISTS facts_ts ON facts (ts);
-CREATE INDEX IF NOT EXISTS facts_session ON facts (session, ts);
+-- Covers the one pass over every event of a window.
+CREATE INDEX IF NOT EXISTS facts_window ON facts (ts, session, anonymous_id, kind, event);
+-- A session's first event with a user agent, and its first with a campaign.
+CREATE INDEX IF NOT EXISTS facts_session ON facts (session, ts, mobile);
+CREATE INDEX IF NOT EXISTS facts_campaign ON facts (session, ts) WHERE source IS NOT NULL;
 CREATE INDEX IF NOT EXISTS facts_order ON facts (order_id, ts) WHERE order_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id, event, ts) WHERE cart_id IS NOT NULL;
 ";

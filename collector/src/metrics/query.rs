@@ -96,6 +96,7 @@ pub(crate) struct Report {
 }
 
 const TEMP: &str = "
+DROP TABLE IF EXISTS temp.m_days;
 DROP TABLE IF EXISTS temp.m_ids;
 DROP TABLE IF EXISTS temp.m_sess;
 DROP TABLE IF EXISTS temp.m_ord;
@@ -105,7 +106,12 @@ DROP TABLE IF EXISTS temp.m_sg;
 DROP TABLE IF EXISTS temp.m_anons;
 CREATE TEMP TABLE m_ids (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL,
                          root INTEGER) WITHOUT ROWID;
-CREATE TEMP TABLE m_sess (session TEXT PRIMARY KEY, person TEXT NOT NULL) WITHOUT ROWID;
+CREATE TEMP TABLE m_days (session TEXT NOT NULL, day INTEGER NOT NULL, anon TEXT NOT NULL,
+                          viewed INTEGER, added INTEGER, checkout INTEGER,
+                          PRIMARY KEY (session, day)) WITHOUT ROWID;
+CREATE TEMP TABLE m_sess (session TEXT PRIMARY KEY, person TEXT NOT NULL, viewed INTEGER,
+                          added INTEGER, checkout INTEGER, ordered INTEGER NOT NULL)
+    WITHOUT ROWID;
 CREATE TEMP TABLE m_ord (seq INTEGER PRIMARY KEY, session TEXT, person TEXT NOT NULL,
                          ts INTEGER NOT NULL, amount INTEGER, currency TEXT NOT NULL);
 CREATE INDEX temp.m_ord_session ON m_ord (session);
@@ -128,15 +134,31 @@ const PERSON: &str = "COALESCE(
     'a:' || f.anonymous_id,
     'u:' || f.user_id)";
 
-/// Every id seen in the window, then the root of those in the identity graph: parent
-/// pointers are followed up to the node that is its own parent.
+/// The one pass over all of the window's events (through the covering index `facts_window`): each
+/// session's days, anonymous id and funnel steps.
+const DAYS: &str = "
+INSERT INTO m_days (session, day, anon, viewed, added, checkout)
+SELECT session, ts / 86400000, MIN(anonymous_id),
+       MAX(kind = 'page' OR IFNULL(event, '') = 'Product Viewed'),
+       MAX(IFNULL(event, '') = 'Product Added'),
+       MAX(IFNULL(event, '') = 'Checkout Started')
+  FROM facts
+ WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL
+ GROUP BY 1, 2";
+
+/// The ids whose person is needed: those of the sessions, orders and exposures. Their roots
+/// follow: parent pointers are followed up to the node that is its own parent.
 const IDS: &str = "
 INSERT INTO m_ids (key, kind, value)
+SELECT 'a:' || anon, 'anonymousId', anon FROM m_days
+UNION
 SELECT 'a:' || anonymous_id, 'anonymousId', anonymous_id FROM facts
- WHERE ts >= ?1 AND ts < ?2 AND anonymous_id IS NOT NULL
+ WHERE event IN ('Order Completed', 'Experiment Viewed') AND ts >= ?1 AND ts < ?2
+   AND anonymous_id IS NOT NULL
 UNION
 SELECT 'u:' || user_id, 'userId', user_id FROM facts
- WHERE ts >= ?1 AND ts < ?2 AND user_id IS NOT NULL";
+ WHERE event IN ('Order Completed', 'Experiment Viewed') AND ts >= ?1 AND ts < ?2
+   AND user_id IS NOT NULL";
 
 const ROOTS: &str = "
 INSERT OR REPLACE INTO m_ids (key, kind, value, root)
@@ -154,15 +176,9 @@ SELECT key, kind, value, node FROM walk WHERE node = parent";
 /// bounds where a statement has them.
 fn fill_statements() -> Vec<String> {
     vec![
+        DAYS.to_owned(),
         IDS.to_owned(),
         ROOTS.to_owned(),
-        format!(
-            "INSERT INTO m_sess (session, person)
-             SELECT f.session, {PERSON} FROM (
-                 SELECT session, MIN(anonymous_id) AS anonymous_id, NULL AS user_id
-                   FROM facts WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL
-                  GROUP BY session) f"
-        ),
         // Orders, each order id counted once: at its first Order Completed (by time, then by
         // arrival), wherever that falls.
         format!(
@@ -174,6 +190,16 @@ fn fill_statements() -> Vec<String> {
                     SELECT 1 FROM facts d
                      WHERE d.order_id = f.order_id
                        AND (d.ts < f.ts OR (d.ts = f.ts AND d.seq < f.seq))))"
+        ),
+        // Sessions: their person, funnel steps and whether they hold an order.
+        format!(
+            "INSERT INTO m_sess (session, person, viewed, added, checkout, ordered)
+             SELECT f.session, {PERSON}, f.viewed, f.added, f.checkout,
+                    EXISTS (SELECT 1 FROM m_ord o WHERE o.session = f.session)
+               FROM (SELECT session, MIN(anon) AS anonymous_id, NULL AS user_id,
+                            MAX(viewed) AS viewed, MAX(added) AS added,
+                            MAX(checkout) AS checkout
+                       FROM m_days GROUP BY session) f"
         ),
         // Carts: the session of the first Product Added in the window, and whether any order
         // before the window's end carried the cart id.
@@ -281,8 +307,7 @@ type CountQuery = (
 /// group key and `{JOIN}` for the join to the sessions' groups (both empty for the totals).
 const COUNTS: [CountQuery; 5] = [
     (
-        "SELECT {G}, COUNT(*), SUM(EXISTS (SELECT 1 FROM m_ord o WHERE o.session = t.session))
-           FROM m_sess t {JOIN} GROUP BY 1",
+        "SELECT {G}, COUNT(*), SUM(t.ordered) FROM m_sess t {JOIN} GROUP BY 1",
         |c, r| {
             c.sessions = r.get(1)?;
             c.converted_sessions = r.get(2)?;
@@ -367,22 +392,15 @@ fn counts(
 }
 
 /// Sessions, orders and revenue per UTC day, every day of the window included.
-/// Distinct sessions per UTC day of the window.
-const SERIES_SESSIONS: &str = "
-SELECT ts / 86400000, COUNT(DISTINCT session) FROM facts
- WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL GROUP BY 1";
+/// Sessions per UTC day of the window.
+const SERIES_SESSIONS: &str = "SELECT day, COUNT(*) FROM m_days GROUP BY day";
 
 /// Sessions at each step of the funnel, each step within the sessions of the step before.
 const FUNNEL: &str = "
-SELECT IFNULL(SUM(v), 0), IFNULL(SUM(v AND a), 0),
-       IFNULL(SUM(v AND a AND c), 0), IFNULL(SUM(v AND a AND c AND ordered), 0)
-  FROM (SELECT MAX(f.kind = 'page' OR IFNULL(f.event, '') = 'Product Viewed') AS v,
-               MAX(IFNULL(f.event, '') = 'Product Added') AS a,
-               MAX(IFNULL(f.event, '') = 'Checkout Started') AS c,
-               EXISTS (SELECT 1 FROM m_ord o WHERE o.session = f.session) AS ordered
-          FROM facts f
-         WHERE f.ts >= ?1 AND f.ts < ?2 AND f.session IS NOT NULL
-         GROUP BY f.session)";
+SELECT IFNULL(SUM(viewed), 0), IFNULL(SUM(viewed AND added), 0),
+       IFNULL(SUM(viewed AND added AND checkout), 0),
+       IFNULL(SUM(viewed AND added AND checkout AND ordered), 0)
+  FROM m_sess";
 
 fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
     const DAY: i64 = 86_400_000;
@@ -399,7 +417,7 @@ fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
         })
         .collect();
     let mut stmt = conn.prepare(SERIES_SESSIONS)?;
-    let mut rows = stmt.query([w.from, w.to])?;
+    let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         if let Some(d) = days.get_mut(&r.get(0)?) {
             d.sessions = r.get(1)?;
@@ -427,8 +445,8 @@ fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
     Ok(days.into_values().collect())
 }
 
-fn funnel(conn: &Connection, w: Window) -> rusqlite::Result<[i64; 4]> {
-    conn.query_row(FUNNEL, [w.from, w.to], |r| {
+fn funnel(conn: &Connection) -> rusqlite::Result<[i64; 4]> {
+    conn.query_row(FUNNEL, [], |r| {
         Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
     })
 }
@@ -478,7 +496,7 @@ pub(crate) fn report(conn: &Connection, w: Window, by: Option<By>) -> rusqlite::
         totals,
         groups,
         series: series(&tx, w)?,
-        funnel: funnel(&tx, w)?,
+        funnel: funnel(&tx)?,
         arms: arms(&tx)?,
         reminders: reminder_recovery(&tx, w)?,
     })
@@ -561,8 +579,10 @@ mod tests {
         assert!(
             plan_of("SELECT 1 FROM facts k").contains("INDEX facts_cart (cart_id=? AND event=?")
         );
-        assert!(plan_of("'medium', COALESCE").contains("INDEX facts_session (session=?"));
-        assert!(plan_of("WHEN 1 THEN").contains("INDEX facts_session (session=?"));
+        assert!(plan_of("'medium', COALESCE").contains("INDEX facts_campaign (session=?"));
+        assert!(plan_of("WHEN 1 THEN").contains("COVERING INDEX facts_session (session=?"));
+        assert!(plan_of("INSERT INTO m_days")
+            .contains("SEARCH facts USING COVERING INDEX facts_window (ts>? AND ts<?)"));
         assert!(plan_of("INTO m_ord").contains("INDEX facts_event_ts (event=? AND ts>? AND ts<?)"));
     }
 }
