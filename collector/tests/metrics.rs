@@ -100,19 +100,22 @@ fn visit<'a>(
 
 /// The data set. Window: 2026-11-01 (inclusive) to 2026-11-08 (exclusive), days 1 to 7.
 ///
-/// | session | person | device  | channel          | day | what happens                         |
-/// |---------|--------|---------|------------------|-----|--------------------------------------|
-/// | S1      | Ada a1 | desktop | newsletter/email | 2   | view, b, add c-a1, checkout, o-1 USD 19.99 |
-/// | S2      | Ada a2 | mobile  | direct           | 3   | add c-a2, checkout, o-2 USD 19.99 twice |
-/// | S3      | Ben    | mobile  | google/cpc       | 3   | control, add c-b1, checkout, o-3 EUR 10.10 |
-/// | S4      | Cleo   | desktop | newsletter/email | 2   | o-0 (first seen before), o-4 USD 0.11, then b |
-/// | S5      | Dan    | mobile  | google/cpc       | 4   | b, add c-d1, checkout, o-5 JPY 1500, score 11 |
-/// | S6      | Eve    | desktop | direct           | 4   | control, add c-e1, NPS 10            |
-/// | S7      | Finn   | desktop | newsletter/email | 4   | control, add c-f1 twice, checkout, NPS 9 |
-/// | S8      | Gus    | mobile  | direct           | 5   | b, add c-g1, NPS 3                   |
-/// | S9      | Hana   | desktop | google/cpc       | 5–6 | control, add c-h1, checkout (day 6), NPS 8 |
-/// | S10     | Ben    | mobile  | direct           | 6   | o-6 EUR 5.05 (revenue only), NPS 9   |
-/// | S12     | Ivy    | desktop | direct           | 7   | Product Viewed only, never exposed   |
+/// | session | person | device  | channel    | day | what happens                               |
+/// |---------|--------|---------|------------|-----|--------------------------------------------|
+/// | S1      | Ada a1 | desktop | newsletter | 2   | b, add c-a1, checkout, o-1 USD 19.99       |
+/// | S2      | Ada a2 | mobile  | direct     | 3   | add c-a2, checkout, o-2 USD 19.99 twice    |
+/// | S3      | Ben    | mobile  | google     | 3   | control, add c-b1, checkout, o-3 EUR 10.10 |
+/// | S4      | Cleo   | desktop | newsletter | 2   | o-0 (seen before), o-4 USD 0.11, then b    |
+/// | S5      | Dan    | mobile  | google     | 4   | b, add c-d1, checkout, o-5 JPY 1500        |
+/// | S6      | Eve    | desktop | direct     | 4   | control, add c-e1, NPS 10                  |
+/// | S7      | Finn   | desktop | newsletter | 4   | control, add c-f1 twice, checkout, NPS 9   |
+/// | S8      | Gus    | mobile  | direct     | 5   | b, add c-g1, NPS 3                         |
+/// | S9      | Hana   | desktop | google     | 5–6 | control, add c-h1, checkout, NPS 8         |
+/// | S10     | Ben    | mobile  | direct     | 6   | o-6 EUR 5.05 (revenue only), NPS 9         |
+/// | S12     | Ivy    | desktop | direct     | 7   | Product Viewed only, never exposed         |
+///
+/// Newsletter is source `newsletter`, medium `email`; google is `google` / `cpc`. Dan also
+/// sends a score of 11, which is no score.
 ///
 /// Ada's two devices are stitched by `identify` with one user id. Outside the window: Cleo's
 /// first o-0 and cart c-c0 (October 30), Gus's control exposure (October 31), Hana's o-7 for
@@ -570,6 +573,49 @@ async fn groups_by_channel_device_devices_and_variant() {
     assert_close(&m["groups"], &groups, "variant");
     // The totals do not depend on the grouping.
     assert_eq!(m["totals"], metrics(&t, WINDOW).await["totals"]);
+}
+
+#[tokio::test]
+async fn persons_are_resolved_when_asked_so_a_later_identify_merges_customers() {
+    let t = TestServer::start().await;
+    let mut events = Vec::new();
+    for (anon, session, order) in [("p1", 1, "o-1"), ("p2", 2, "o-2")] {
+        let mut s = visit(&mut events, anon, session, MAC);
+        s.track(
+            "2026-11-02T10:00:00Z",
+            "Order Completed",
+            json!({"order_id": order, "total": 5, "currency": "EUR"}),
+        );
+    }
+    let reply = t.post_json("/v1/batch", &json!({ "batch": events })).await;
+    assert_eq!(reply.status, 200);
+    let totals = &metrics(&t, WINDOW).await["totals"];
+    assert_eq!(
+        (&totals["customers"], &totals["repeatCustomers"]),
+        (&json!(2), &json!(0))
+    );
+    assert_eq!(totals["customerLifetimeValue"], json!({"EUR": "5.00"}));
+
+    // Both devices sign in later, after the window: the two customers were one person.
+    let mut events = Vec::new();
+    for (anon, session) in [("p1", 3), ("p2", 4)] {
+        let mut s = visit(&mut events, anon, session, MAC);
+        s.identify("2026-12-01T10:00:00Z", "u-p");
+    }
+    for (i, ev) in events.iter_mut().enumerate() {
+        ev["messageId"] = json!(format!("later{i}"));
+    }
+    let reply = t.post_json("/v1/batch", &json!({ "batch": events })).await;
+    assert_eq!(reply.status, 200);
+    let m = metrics(&t, &format!("{WINDOW}&by=devices")).await;
+    let totals = &m["totals"];
+    assert_eq!(
+        (&totals["customers"], &totals["repeatCustomers"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(totals["customerLifetimeValue"], json!({"EUR": "10.00"}));
+    assert_eq!(m["groups"][0]["key"], "several");
+    assert_eq!(m["groups"][0]["metrics"]["sessions"], 2);
 }
 
 #[tokio::test]

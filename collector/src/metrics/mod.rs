@@ -47,9 +47,10 @@
 //! - **Experiments**: per `experiment_id`, a person's arm is the `variation_id` of their first
 //!   `Experiment Viewed` of it in the window (`control` is the control group). `exposed`:
 //!   persons in the arm; `converted`: those with an order at or after their exposure, in the
-//!   window. Each other arm against `control`: `lift` = p_arm − p_control, `ci` = lift ±
-//!   1.96 · √(p_arm(1 − p_arm)/n_arm + p_control(1 − p_control)/n_control), and `pValue`, the
-//!   two-sided p-value of the pooled two-proportion z-test (null without variance).
+//!   window. Each other arm against `control`: `lift` = p_arm − p_control, `ci` =
+//!   lift ± 1.96 · √(p_arm(1 − p_arm)/n_arm + p_control(1 − p_control)/n_control), and
+//!   `pValue`, the two-sided p-value of the pooled two-proportion z-test (null without
+//!   variance; lift, ci and pValue are null without a control group).
 //! - **Groups** (`by`): each session gets a group; orders count in the group of their session
 //!   (orders without a session only in the totals), carts in the group of the session of
 //!   their first `Product Added`, NPS responses in the group of their session; customers,
