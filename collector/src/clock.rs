@@ -37,7 +37,7 @@ impl Clock {
 
     /// Now as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     pub fn now_iso8601(&self) -> String {
-        crate::time::format_ms(self.now_ms())
+        crate::time::format_millis(self.now_ms())
     }
 
     /// Sets a manual clock (the system clock ignores it).

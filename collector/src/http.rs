@@ -142,6 +142,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message, field.map(str::to_owned))
     }
 
+    /// The offending field, if any.
+    #[cfg(test)]
+    pub(crate) fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message, None)
     }
@@ -207,6 +213,7 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
         );
     }
     app.route("/v1/events", get(list_events))
+        .route("/v1/metrics", get(crate::metrics::metrics))
         .route("/v1/id-cookie", post(crate::idcookie::id_cookie))
         .route("/v1/profiles", get(crate::profiles::search))
         .route("/v1/profiles/{id}", get(crate::profiles::profile))
@@ -391,7 +398,7 @@ async fn try_ingest(
     check_write_key(state, headers, &value)?;
 
     let now = state.clock.now_ms();
-    let received_at = time::format_ms(now);
+    let received_at = time::format_millis(now);
     let events = match single {
         None => prepare_batch(value, &received_at)?,
         Some(kind) => prepare_single(value, kind, &received_at)?,

@@ -29,6 +29,7 @@ mod identity;
 pub mod journeys;
 mod limit;
 mod live;
+mod metrics;
 mod profiles;
 mod store;
 mod time;

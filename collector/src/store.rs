@@ -64,6 +64,9 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, String> {
         let conn = Connection::open(path).map_err(|e| e.to_string())?;
         Self::setup(&conn).map_err(|e| e.to_string())?;
+        // A database from before the metrics' facts table gets its facts now.
+        crate::metrics::backfill(&conn)
+            .map_err(|e| format!("cannot fill in metrics facts: {e}"))?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .map_err(|e| e.to_string())?;
@@ -94,7 +97,8 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::identity::SCHEMA)?;
         conn.execute_batch(crate::tokens::SCHEMA)?;
-        conn.execute_batch(crate::journeys::SCHEMA)
+        conn.execute_batch(crate::journeys::SCHEMA)?;
+        conn.execute_batch(crate::metrics::SCHEMA)
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -130,7 +134,9 @@ impl Store {
                     ev.body(),
                 ])?;
                 if changed == 1 {
-                    outcome.stored.push((i, tx.last_insert_rowid()));
+                    let seq = tx.last_insert_rowid();
+                    outcome.stored.push((i, seq));
+                    crate::metrics::record(&tx, seq, ev)?;
                     // The same transaction: an event is stored with its identity edges or
                     // not at all.
                     let graph = Graph::new(&tx);

@@ -634,6 +634,13 @@ async fn the_summary_counts_steps_and_recovered_carts() {
     assert_eq!(j["steps"][0]["counts"]["delivered"], 1);
     assert_eq!(j["steps"][1]["counts"]["cancelled"], 1);
     assert_eq!(j["recovery"], json!({ "reminded": 1, "recovered": 1 }));
+    // The metrics count the same reminder and its recovery (the window: 30 days to now).
+    let m = t.get("/v1/metrics").await.json();
+    assert_eq!(m["totals"]["reminders"], 1);
+    assert_eq!(m["totals"]["recovered"], 1);
+    assert_eq!(m["totals"]["reminderRecoveryRate"], 1.0);
+    let before = t.get("/v1/metrics?to=2026-12-01T12:59:00Z").await.json();
+    assert_eq!(before["totals"]["reminders"], 0, "delivered at 13:00");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use sha2::Sha256;
 
 use super::config::{JourneysConfig, Trigger};
 use super::{cancel_pending, person, CANCELLED, SKIPPED};
-use crate::time::format_ms;
+use crate::time::format_millis;
 
 /// What an attempt of a step does.
 #[derive(Debug)]
@@ -126,7 +126,7 @@ pub(crate) fn prepare(
     }
     let mut cart = Value::Null;
     if let Some(cart_id) = row.run_key.strip_prefix("cart:") {
-        let since = format_ms(row.started_at);
+        let since = format_millis(row.started_at);
         if ordered_since(conn, &anon, &users, &since)? {
             end_run(conn, row.run, "ordered", now)?;
             return close(conn, id, CANCELLED, "the shopper ordered", now);
@@ -193,8 +193,8 @@ pub(crate) fn prepare(
         "type": "journey.step",
         "journey": journey.id,
         "step": { "index": row.step + 1, "name": row.name, "of": journey.steps.len() },
-        "scheduledFor": format_ms(row.due_at),
-        "createdAt": format_ms(now),
+        "scheduledFor": format_millis(row.due_at),
+        "createdAt": format_millis(now),
         "profile": {
             "userId": profile["ids"]["userId"],
             "anonymousIds": profile["ids"]["anonymousIds"],

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::config::{JourneysConfig, Trigger};
 use crate::http::{ApiError, AppState};
 use crate::profiles::admin;
-use crate::time::format_ms;
+use crate::time::format_millis;
 
 /// Calls the inbox keeps (the newest).
 pub(crate) const INBOX_SIZE: usize = 100;
@@ -113,7 +113,7 @@ pub(crate) async fn deliveries(
             let status: String = r.get(5)?;
             let attempts: i64 = r.get(6)?;
             let time = |i: usize| -> rusqlite::Result<Value> {
-                Ok(r.get::<_, Option<i64>>(i)?.map_or(Value::Null, |t| json!(format_ms(t))))
+                Ok(r.get::<_, Option<i64>>(i)?.map_or(Value::Null, |t| json!(format_millis(t))))
             };
             let key: String = r.get(16)?;
             Ok(json!({

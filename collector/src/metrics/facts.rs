@@ -1,0 +1,323 @@
+//! The `facts` table: one row per stored event with the columns the metrics group and filter
+//! on, written in the transaction that stores the event. A database made before the table
+//! existed is filled in on open, in chunks.
+
+use rusqlite::{params, Connection};
+use serde_json::{Map, Value};
+
+use super::money;
+use crate::validate::PreparedEvent;
+
+/// The table and its indexes.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS facts (
+    seq           INTEGER PRIMARY KEY,
+    ts            INTEGER NOT NULL,
+    kind          TEXT NOT NULL,
+    event         TEXT,
+    anonymous_id  TEXT,
+    user_id       TEXT,
+    session       TEXT,
+    order_id      TEXT,
+    amount        INTEGER,
+    currency      TEXT,
+    cart_id       TEXT,
+    source        TEXT,
+    medium        TEXT,
+    mobile        INTEGER,
+    experiment_id TEXT,
+    variation_id  TEXT,
+    score         INTEGER
+);
+CREATE INDEX IF NOT EXISTS facts_event_ts ON facts (event, ts);
+-- Covers the one pass over every event of a window.
+CREATE INDEX IF NOT EXISTS facts_window ON facts (ts, session, anonymous_id, kind, event);
+-- A session's first event with a user agent, and its first with a campaign.
+CREATE INDEX IF NOT EXISTS facts_session ON facts (session, ts, mobile);
+CREATE INDEX IF NOT EXISTS facts_campaign ON facts (session, ts) WHERE source IS NOT NULL;
+CREATE INDEX IF NOT EXISTS facts_order ON facts (order_id, ts) WHERE order_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id, event, ts) WHERE cart_id IS NOT NULL;
+";
+
+/// Events read and written per transaction while filling in an older database.
+const CHUNK: i64 = 1000;
+
+/// What the metrics read of one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Fact {
+    /// Event time in milliseconds since the epoch: `timestamp`, else `receivedAt`.
+    pub ts: i64,
+    /// `type`: track, page, identify, ...
+    pub kind: String,
+    /// The track event's name.
+    pub event: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub user_id: Option<String>,
+    /// `anonymousId:context.sessionId`.
+    pub session: Option<String>,
+    /// Order Completed: `order_id`.
+    pub order_id: Option<String>,
+    /// Order Completed: `total`, else `revenue`, in micro-units.
+    pub amount: Option<i64>,
+    /// Order Completed: `currency`, upper-case, `USD` when missing.
+    pub currency: Option<String>,
+    pub cart_id: Option<String>,
+    /// `context.campaign.source` and `.medium`.
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    /// 1 when `context.userAgent` names a phone or tablet, 0 for another user agent.
+    pub mobile: Option<i64>,
+    /// Experiment Viewed: `experiment_id` and `variation_id`.
+    pub experiment_id: Option<String>,
+    pub variation_id: Option<String>,
+    /// NPS Submitted: `score`, an integer from 0 to 10.
+    pub score: Option<i64>,
+}
+
+/// A string, or a number's text; empty strings are none.
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads the fact of an event as stored (with `receivedAt`).
+pub(crate) fn extract(ev: &Map<String, Value>) -> Fact {
+    let get = |path: &[&str]| -> Option<&Value> {
+        let (first, rest) = path.split_first()?;
+        rest.iter().try_fold(ev.get(*first)?, |at, key| at.get(key))
+    };
+    let ts = [get(&["timestamp"]), get(&["receivedAt"])]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find_map(crate::time::parse_iso8601)
+        .unwrap_or(0);
+    let event = text(get(&["event"]));
+    let anonymous_id = text(get(&["anonymousId"]));
+    let session = anonymous_id
+        .as_ref()
+        .zip(text(get(&["context", "sessionId"])))
+        .map(|(a, s)| format!("{a}:{s}"));
+    let prop = |key: &str| get(&["properties", key]);
+    let mut fact = Fact {
+        ts,
+        kind: text(get(&["type"])).unwrap_or_default(),
+        anonymous_id,
+        user_id: text(get(&["userId"])),
+        session,
+        cart_id: text(prop("cart_id")),
+        source: text(get(&["context", "campaign", "source"])),
+        medium: text(get(&["context", "campaign", "medium"])),
+        mobile: get(&["context", "userAgent"])
+            .and_then(Value::as_str)
+            .map(|ua| i64::from(is_mobile(ua))),
+        ..Fact::default()
+    };
+    match event.as_deref() {
+        Some("Order Completed") => {
+            fact.order_id = text(prop("order_id"));
+            fact.amount = prop("total")
+                .and_then(money::micros_of)
+                .or_else(|| prop("revenue").and_then(money::micros_of));
+            let currency = prop("currency")
+                .and_then(Value::as_str)
+                .map(|c| c.trim().to_ascii_uppercase())
+                .filter(|c| !c.is_empty());
+            fact.currency = Some(currency.unwrap_or_else(|| "USD".to_owned()));
+        }
+        Some("Experiment Viewed") => {
+            fact.experiment_id = text(prop("experiment_id"));
+            fact.variation_id = text(prop("variation_id"));
+        }
+        Some("NPS Submitted") => {
+            fact.score = prop("score")
+                .and_then(|s| {
+                    s.as_i64()
+                        .or_else(|| s.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                })
+                .filter(|s| (0..=10).contains(s));
+        }
+        _ => {}
+    }
+    fact.event = event;
+    fact
+}
+
+/// Whether a user agent is a phone's or a tablet's (`Mobi|Android|iPhone|iPad`).
+fn is_mobile(user_agent: &str) -> bool {
+    ["Mobi", "Android", "iPhone", "iPad"]
+        .iter()
+        .any(|m| user_agent.contains(m))
+}
+
+fn insert(conn: &Connection, seq: i64, f: &Fact) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO facts
+         (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
+          cart_id, source, medium, mobile, experiment_id, variation_id, score)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(params![
+        seq,
+        f.ts,
+        f.kind,
+        f.event,
+        f.anonymous_id,
+        f.user_id,
+        f.session,
+        f.order_id,
+        f.amount,
+        f.currency,
+        f.cart_id,
+        f.source,
+        f.medium,
+        f.mobile,
+        f.experiment_id,
+        f.variation_id,
+        f.score,
+    ])?;
+    Ok(())
+}
+
+/// Writes the fact of an event just stored as `seq` (in the caller's transaction).
+pub(crate) fn record(conn: &Connection, seq: i64, ev: &PreparedEvent) -> rusqlite::Result<()> {
+    insert(conn, seq, &extract(&ev.object))
+}
+
+/// Writes the facts of stored events that have none (a database from before the table), a
+/// chunk per transaction. Returns how many were written.
+pub(crate) fn backfill(conn: &Connection) -> rusqlite::Result<u64> {
+    let count = |table: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+    };
+    // Facts are only written with their event, so equal counts mean nothing is missing.
+    if count("events")? == count("facts")? {
+        return Ok(0);
+    }
+    let mut written = 0;
+    let mut after = 0i64;
+    loop {
+        let tx = conn.unchecked_transaction()?;
+        let rows: Vec<(i64, String, String, String)> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT e.seq, e.body, e.type, e.received_at FROM events e
+                 WHERE e.seq > ?1 AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.seq = e.seq)
+                 ORDER BY e.seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, CHUNK], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let Some(last) = rows.last().map(|r| r.0) else {
+            break;
+        };
+        for (seq, body, kind, received_at) in &rows {
+            let object = match serde_json::from_str(body) {
+                Ok(Value::Object(map)) => map,
+                // Never expected: the body is what validation produced. The columns still
+                // give a time and a type.
+                _ => Map::from_iter([
+                    ("type".to_owned(), Value::String(kind.clone())),
+                    ("receivedAt".to_owned(), Value::String(received_at.clone())),
+                ]),
+            };
+            insert(&tx, *seq, &extract(&object))?;
+            written += 1;
+        }
+        tx.commit()?;
+        after = last;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fact(v: Value) -> Fact {
+        match v {
+            Value::Object(map) => extract(&map),
+            _ => Fact::default(),
+        }
+    }
+
+    #[test]
+    fn reads_orders_exactly() {
+        let f = fact(json!({
+            "type": "track", "event": "Order Completed", "anonymousId": "a1", "userId": "u1",
+            "timestamp": "2026-11-22T10:00:00.000Z", "receivedAt": "2026-11-22T10:00:05.000Z",
+            "properties": {"order_id": 42, "total": 19.99, "revenue": 18, "currency": "eur",
+                           "cart_id": "c1"},
+            "context": {"sessionId": 1_763_805_600_000u64, "userAgent": "Mozilla/5.0 (iPhone)",
+                        "campaign": {"source": "newsletter", "medium": "email"}}
+        }));
+        assert_eq!(
+            f,
+            Fact {
+                ts: 1_795_341_600_000,
+                kind: "track".into(),
+                event: Some("Order Completed".into()),
+                anonymous_id: Some("a1".into()),
+                user_id: Some("u1".into()),
+                session: Some("a1:1763805600000".into()),
+                order_id: Some("42".into()),
+                amount: Some(19_990_000),
+                currency: Some("EUR".into()),
+                cart_id: Some("c1".into()),
+                source: Some("newsletter".into()),
+                medium: Some("email".into()),
+                mobile: Some(1),
+                ..Fact::default()
+            }
+        );
+        let f = fact(json!({
+            "type": "track", "event": "Order Completed", "userId": "u1",
+            "timestamp": "not a time", "receivedAt": "2026-11-22T10:00:05.000Z",
+            "properties": {"revenue": "7.5"},
+            "context": {"sessionId": 5, "userAgent": "Mozilla/5.0 (X11; Linux x86_64)"}
+        }));
+        assert_eq!(f.ts, 1_795_341_605_000);
+        assert_eq!(f.session, None, "no anonymous id, no session");
+        assert_eq!(
+            (f.amount, f.currency.as_deref()),
+            (Some(7_500_000), Some("USD"))
+        );
+        assert_eq!(f.mobile, Some(0));
+    }
+
+    #[test]
+    fn reads_experiments_and_scores() {
+        let f = fact(
+            json!({"type": "track", "event": "Experiment Viewed", "anonymousId": "a",
+            "properties": {"experiment_id": "exit-offer", "variation_id": "control"}}),
+        );
+        assert_eq!(f.experiment_id.as_deref(), Some("exit-offer"));
+        assert_eq!(f.variation_id.as_deref(), Some("control"));
+        assert_eq!((f.mobile, f.ts), (None, 0));
+        let score = |s: Value| {
+            fact(
+                json!({"type": "track", "event": "NPS Submitted", "anonymousId": "a",
+                "properties": {"score": s}}),
+            )
+            .score
+        };
+        assert_eq!(score(json!(10)), Some(10));
+        assert_eq!(score(json!(0)), Some(0));
+        assert_eq!(score(json!(7.0)), Some(7));
+        for bad in [json!(11), json!(-1), json!(7.5), json!("9"), json!(null)] {
+            assert_eq!(score(bad.clone()), None, "{bad}");
+        }
+        // Order fields only on orders.
+        let f = fact(
+            json!({"type": "track", "event": "Product Added", "anonymousId": "a",
+            "properties": {"order_id": "o", "total": 5, "cart_id": "c"}}),
+        );
+        assert_eq!((f.order_id, f.amount, f.currency), (None, None, None));
+        assert_eq!(f.cart_id.as_deref(), Some("c"));
+    }
+}

@@ -1,0 +1,414 @@
+//! Storefront metrics from stored events: `GET /v1/metrics?from=&to=&by=`.
+//!
+//! Every stored event also gets a row in the `facts` table, in the same transaction (see
+//! `facts.rs`); the metrics are SQL over that table's indexed columns and the identity graph.
+//!
+//! # Parameters
+//!
+//! - `from`, `to`: the window `[from, to)`, as `YYYY-MM-DD` (midnight UTC) or a full
+//!   ISO-8601 date-time; by default the 30 days ending now (`from` alone: up to now; `to`
+//!   alone: the 30 days before it). `from` must be before `to`, neither before 1970, and the
+//!   window at most 3660 days long.
+//! - `by`: `channel`, `device`, `devices` or `variant` adds `groups`.
+//!
+//! # Definitions
+//!
+//! - **Event time**: the event's `timestamp`, else its `receivedAt`. An event is in the
+//!   window when its time is.
+//! - **Session**: `anonymousId` + `context.sessionId`. Events without both belong to no
+//!   session. `sessions` counts the distinct sessions with an event in the window.
+//! - **Person**: the identity graph's component of the event's anonymous id (else of its
+//!   user id), so that the devices and ids stitched by `identify`, `alias`, emails and link
+//!   tokens are one person; an id the graph does not know is a person of its own.
+//! - **Orders**: `Order Completed` events in the window, each `order_id` counted once, at its
+//!   first event (by time, then by arrival); an event before the window makes its repeats in
+//!   the window uncounted. Events without an `order_id` each count.
+//! - **Conversion rate**: sessions with at least one order / sessions.
+//! - **Revenue**: per currency (`currency`, upper-case, `USD` when missing), the exact sum of
+//!   each order's `total`, else `revenue`, read from its decimal text. Orders with neither
+//!   count as orders but not in the money figures. Money is a decimal string with the
+//!   currency's minor digits (0 for JPY and KRW, 3 for BHD, JOD, KWD, OMR and TND, 2
+//!   otherwise), and more digits only when a sum has them.
+//! - **Average order value**: per currency, revenue / orders with an amount in that currency,
+//!   rounded half away from zero to the minor unit.
+//! - **Customers**: persons with at least one order. **Repeat-purchase rate**: customers with
+//!   two orders or more / customers.
+//! - **Customer lifetime value**: per currency, revenue / customers with an order in that
+//!   currency (within the window), rounded like the average order value.
+//! - **Carts**: distinct `cart_id`s of `Product Added` in the window. **Abandoned**: carts
+//!   that no `Order Completed` carrying the `cart_id` completed before the window's end.
+//!   **Cart-abandonment rate**: abandoned / carts.
+//! - **Reminder recovery**: `reminders` are delivered first-step abandoned-cart reminders in
+//!   the window; `recovered` those whose person ordered within 7 days of the delivery;
+//!   `reminderRecoveryRate` = recovered / reminders. Totals only (null in groups).
+//! - **NPS**: `NPS Submitted` events in the window with an integer `score` from 0 to 10:
+//!   `npsResponses`, `promoters` (9–10), `detractors` (0–6) and `nps` = 100 · (promoters −
+//!   detractors) / responses, rounded half away from zero to one decimal.
+//! - **Experiments**: per `experiment_id`, a person's arm is the `variation_id` of their first
+//!   `Experiment Viewed` of it in the window (`control` is the control group). `exposed`:
+//!   persons in the arm; `converted`: those with an order at or after their exposure, in the
+//!   window. Each other arm against `control`: `lift` = p_arm − p_control, `ci` =
+//!   lift ± 1.96 · √(p_arm(1 − p_arm)/n_arm + p_control(1 − p_control)/n_control), and
+//!   `pValue`, the two-sided p-value of the pooled two-proportion z-test (null without
+//!   variance; lift, ci and pValue are null without a control group).
+//! - **Groups** (`by`): each session gets a group; orders count in the group of their session
+//!   (orders without a session only in the totals), carts in the group of the session of
+//!   their first `Product Added`, NPS responses in the group of their session; customers,
+//!   repeat-purchase rate and lifetime value are computed within the group's orders.
+//!   - `channel`: `{"source", "medium"}` of the session's first event whose
+//!     `context.campaign` has a `source` (medium `(none)` when missing);
+//!     `{"source": "(direct)", "medium": "(none)"}` without one.
+//!   - `device`: `"mobile"` when the session's first event with a `context.userAgent` names
+//!     `Mobi`, `Android`, `iPhone` or `iPad`, else `"desktop"`.
+//!   - `devices`: `"several"` when the session's person has more than one anonymous id in
+//!     the identity graph, else `"one"`.
+//!   - `variant`: `{"experimentId", "variationId"}` of each experiment the session's person
+//!     was exposed to in the window; sessions of persons never exposed are in no group.
+//! - **Series**: per UTC day of the window, every day listed: `sessions` with an event that
+//!   day, `orders` that day, `conversionRate` (sessions with an order that day / sessions)
+//!   and `revenue` per currency.
+//! - **Funnel**: sessions that `viewed` (a page view or `Product Viewed`), then also
+//!   `addedToCart` (`Product Added`), `checkoutStarted` (`Checkout Started`) and `ordered`
+//!   (an order, as counted above): each step counts the sessions that also reached every
+//!   earlier step, with `dropOff` = 1 − count / the previous step's count.
+//! - Rates are fractions (0.5 is half), null when their denominator is 0.
+
+mod facts;
+mod money;
+mod query;
+mod stats;
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+pub(crate) use facts::{backfill, record, SCHEMA};
+use query::{By, Counts, Report, Window};
+
+use crate::http::{ApiError, AppState};
+use crate::time;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The default window, in days.
+const DEFAULT_DAYS: i64 = 30;
+
+/// The longest window, in days (about ten years).
+const MAX_DAYS: i64 = 3660;
+
+/// `GET /v1/metrics`.
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = query
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text()), None))?;
+    let (window, by) = parse_params(&params, state.clock().now_ms())?;
+    let store = state.store();
+    let report =
+        tokio::task::spawn_blocking(move || store.with(|conn| query::report(conn, window, by)))
+            .await
+            .map_err(|e| ApiError::internal(format!("metrics task failed: {e}")))?
+            .map_err(|e| ApiError::internal(format!("could not compute metrics: {e}")))?;
+    Ok(Json(to_json(window, by, &report)))
+}
+
+/// Reads `from`, `to` and `by`; `now` is the default end of the window.
+fn parse_params(
+    params: &HashMap<String, String>,
+    now: i64,
+) -> Result<(Window, Option<By>), ApiError> {
+    let instant = |key: &str| -> Result<Option<i64>, ApiError> {
+        match params.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => match time::parse_iso8601(v) {
+                Some(ms) if ms >= 0 => Ok(Some(ms)),
+                Some(_) => Err(ApiError::bad_request(
+                    format!("{key} must not be before 1970-01-01, not '{v}'"),
+                    Some(key),
+                )),
+                None => Err(ApiError::bad_request(
+                    format!(
+                        "{key} must be a date (YYYY-MM-DD) or an ISO-8601 date-time \
+                         (YYYY-MM-DDTHH:MM:SSZ), not '{v}'"
+                    ),
+                    Some(key),
+                )),
+            },
+        }
+    };
+    let (from, to) = match (instant("from")?, instant("to")?) {
+        (Some(f), Some(t)) => (f, t),
+        (Some(f), None) => (f, now),
+        (None, Some(t)) => (t.saturating_sub(DEFAULT_DAYS * DAY_MS).max(0), t),
+        (None, None) => (now.saturating_sub(DEFAULT_DAYS * DAY_MS).max(0), now),
+    };
+    if from >= to {
+        return Err(ApiError::bad_request(
+            format!(
+                "from ({}) must be before to ({})",
+                time::format_millis(from),
+                time::format_millis(to)
+            ),
+            Some("from"),
+        ));
+    }
+    if to - from > MAX_DAYS * DAY_MS {
+        return Err(ApiError::bad_request(
+            format!(
+                "the window from {} to {} is longer than {MAX_DAYS} days",
+                time::format_millis(from),
+                time::format_millis(to)
+            ),
+            Some("to"),
+        ));
+    }
+    let by = match params.get("by").map(String::as_str) {
+        None | Some("") => None,
+        Some("channel") => Some(By::Channel),
+        Some("device") => Some(By::Device),
+        Some("devices") => Some(By::Devices),
+        Some("variant") => Some(By::Variant),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                format!("by must be channel, device, devices or variant, not '{other}'"),
+                Some("by"),
+            ))
+        }
+    };
+    Ok((Window { from, to }, by))
+}
+
+fn by_name(by: By) -> &'static str {
+    match by {
+        By::Channel => "channel",
+        By::Device => "device",
+        By::Devices => "devices",
+        By::Variant => "variant",
+    }
+}
+
+/// `part / whole` as a fraction, null when `whole` is 0.
+fn rate(part: i64, whole: i64) -> Value {
+    if whole == 0 {
+        Value::Null
+    } else {
+        json!(part as f64 / whole as f64)
+    }
+}
+
+/// `n / d` rounded half away from zero (`d` > 0).
+fn div_round(n: i64, d: i64) -> i64 {
+    let q = (2 * n.unsigned_abs() + d.unsigned_abs()) / (2 * d.unsigned_abs());
+    let q = i64::try_from(q).unwrap_or(i64::MAX);
+    if n < 0 {
+        -q
+    } else {
+        q
+    }
+}
+
+/// 100 · (promoters − detractors) / responses, to one decimal; null without responses.
+fn nps(c: &Counts) -> Value {
+    if c.nps_responses == 0 {
+        return Value::Null;
+    }
+    let tenths = div_round(1000 * (c.promoters - c.detractors), c.nps_responses);
+    json!(tenths as f64 / 10.0)
+}
+
+/// Money by currency, each amount from `f` (none: left out).
+fn money_map(c: &Counts, f: impl Fn(&str, &query::Money) -> Option<i64>) -> Value {
+    let map: Map<String, Value> = c
+        .money
+        .iter()
+        .filter_map(|(cur, m)| f(cur, m).map(|v| (cur.clone(), json!(money::format(v, cur)))))
+        .collect();
+    Value::Object(map)
+}
+
+fn counts_json(c: &Counts, reminders: Option<(i64, i64)>) -> Value {
+    let (reminded, recovered, recovery_rate) = match reminders {
+        Some((n, r)) => (json!(n), json!(r), rate(r, n)),
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    json!({
+        "sessions": c.sessions,
+        "convertedSessions": c.converted_sessions,
+        "orders": c.orders,
+        "conversionRate": rate(c.converted_sessions, c.sessions),
+        "revenue": money_map(c, |_, m| Some(m.revenue)),
+        "averageOrderValue": money_map(c, |cur, m| money::divide(m.revenue, m.orders, cur)),
+        "customers": c.customers,
+        "repeatCustomers": c.repeat_customers,
+        "repeatPurchaseRate": rate(c.repeat_customers, c.customers),
+        "customerLifetimeValue":
+            money_map(c, |cur, m| money::divide(m.revenue, m.customers, cur)),
+        "carts": c.carts,
+        "abandonedCarts": c.abandoned_carts,
+        "cartAbandonmentRate": rate(c.abandoned_carts, c.carts),
+        "reminders": reminded,
+        "recovered": recovered,
+        "reminderRecoveryRate": recovery_rate,
+        "npsResponses": c.nps_responses,
+        "promoters": c.promoters,
+        "detractors": c.detractors,
+        "nps": nps(c),
+    })
+}
+
+fn experiments_json(report: &Report) -> Value {
+    let mut by_experiment: BTreeMap<&str, Vec<&query::Arm>> = BTreeMap::new();
+    for arm in &report.arms {
+        by_experiment.entry(&arm.experiment).or_default().push(arm);
+    }
+    let experiments: Vec<Value> = by_experiment
+        .into_iter()
+        .map(|(id, mut arms)| {
+            // The control group first, then the variants by id.
+            arms.sort_by_key(|a| (a.variation != "control", a.variation.clone()));
+            let control = arms.iter().find(|a| a.variation == "control").copied();
+            let variants: Vec<Value> = arms
+                .iter()
+                .map(|a| {
+                    let mut v = json!({
+                        "variationId": a.variation,
+                        "exposed": a.exposed,
+                        "converted": a.converted,
+                        "conversionRate": rate(a.converted, a.exposed),
+                    });
+                    if a.variation != "control" {
+                        let cmp = control.and_then(|c| {
+                            stats::compare(a.converted, a.exposed, c.converted, c.exposed)
+                        });
+                        v["lift"] = json!(cmp.map(|c| c.lift));
+                        v["ci"] = json!(cmp.map(|c| [c.ci.0, c.ci.1]));
+                        v["pValue"] = json!(cmp.and_then(|c| c.p_value));
+                    }
+                    v
+                })
+                .collect();
+            json!({ "experimentId": id, "variants": variants })
+        })
+        .collect();
+    Value::Array(experiments)
+}
+
+fn to_json(w: Window, by: Option<By>, report: &Report) -> Value {
+    let series: Vec<Value> = report
+        .series
+        .iter()
+        .map(|d| {
+            let revenue: Map<String, Value> = d
+                .revenue
+                .iter()
+                .map(|(cur, v)| (cur.clone(), json!(money::format(*v, cur))))
+                .collect();
+            json!({
+                "date": &time::format_millis(d.day * DAY_MS)[..10],
+                "sessions": d.sessions,
+                "orders": d.orders,
+                "conversionRate": rate(d.converted_sessions, d.sessions),
+                "revenue": revenue,
+            })
+        })
+        .collect();
+    let steps = ["viewed", "addedToCart", "checkoutStarted", "ordered"];
+    let funnel: Vec<Value> = steps
+        .iter()
+        .zip(report.funnel)
+        .enumerate()
+        .map(|(i, (step, count))| {
+            let drop_off = match i.checked_sub(1).and_then(|p| report.funnel.get(p)) {
+                Some(&prev) if prev > 0 => json!(1.0 - count as f64 / prev as f64),
+                _ => Value::Null,
+            };
+            json!({ "step": step, "count": count, "dropOff": drop_off })
+        })
+        .collect();
+    let mut out = json!({
+        "from": time::format_millis(w.from),
+        "to": time::format_millis(w.to),
+        "by": by.map(by_name),
+        "totals": counts_json(&report.totals, Some(report.reminders)),
+        "series": series,
+        "funnel": funnel,
+        "experiments": experiments_json(report),
+    });
+    if by.is_some() {
+        let groups: Vec<Value> = report
+            .groups
+            .iter()
+            .map(|(key, c)| {
+                let key: Value = serde_json::from_str(key).unwrap_or(Value::Null);
+                json!({ "key": key, "metrics": counts_json(c, None) })
+            })
+            .collect();
+        out["groups"] = Value::Array(groups);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_the_window_and_grouping() {
+        let now = 1_764_547_200_000; // 2025-12-01
+        let (w, by) = parse_params(&params(&[]), now).expect("defaults");
+        assert_eq!((w.from, w.to, by), (now - 30 * DAY_MS, now, None));
+        let (w, by) = parse_params(
+            &params(&[
+                ("from", "2025-11-01"),
+                ("to", "2025-11-02T12:00:00Z"),
+                ("by", "devices"),
+            ]),
+            now,
+        )
+        .expect("valid");
+        assert_eq!(
+            (w.from, w.to, by),
+            (1_761_955_200_000, 1_762_084_800_000, Some(By::Devices))
+        );
+        let (w, _) = parse_params(&params(&[("to", "2025-11-01")]), now).expect("valid");
+        assert_eq!(w.to - w.from, 30 * DAY_MS);
+        for (bad, field) in [
+            (vec![("from", "yesterday")], "from"),
+            (vec![("to", "2025-02-30")], "to"),
+            (vec![("from", "2025-11-02"), ("to", "2025-11-01")], "from"),
+            (vec![("from", "2025-11-01"), ("to", "2025-11-01")], "from"),
+            (vec![("from", "1969-12-31")], "from"),
+            (vec![("from", "2000-01-01"), ("to", "2025-01-01")], "to"),
+            (vec![("by", "country")], "by"),
+        ] {
+            let err = parse_params(&params(&bad), now).expect_err("rejected");
+            assert_eq!(err.field(), Some(field), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nps_rounds_to_one_decimal() {
+        let c = |p, d, n| Counts {
+            promoters: p,
+            detractors: d,
+            nps_responses: n,
+            ..Counts::default()
+        };
+        assert_eq!(nps(&c(2, 1, 3)), json!(33.3));
+        assert_eq!(nps(&c(1, 2, 3)), json!(-33.3));
+        assert_eq!(nps(&c(2, 0, 3)), json!(66.7));
+        assert_eq!(nps(&c(1, 0, 8)), json!(12.5));
+        assert_eq!(nps(&c(0, 0, 0)), Value::Null);
+    }
+}
