@@ -75,8 +75,8 @@ export async function launchHosts(hosts) {
 }
 
 /** A second, non-persistent Chromium with a phone-like context: touch, no hovering pointer
- * (`(hover: none)`), a 390 px wide viewport. */
-export async function launchMobile() {
+ * (`(hover: none)`), a 390 px wide viewport, and `userAgent` when given. */
+export async function launchMobile({ userAgent } = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -84,6 +84,7 @@ export async function launchMobile() {
   });
   const context = await browser.newContext({
     viewport: { width: 390, height: 760 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,
+    ...(userAgent ? { userAgent } : {}),
   });
   return { context, close: () => browser.close() };
 }

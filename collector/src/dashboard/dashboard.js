@@ -118,7 +118,7 @@
       series: [{}].concat(lines.map(function (l, i) {
         return { label: l.label, stroke: colors[i % colors.length], width: 2, value: function (u, v) { return v === null ? "—" : fmt(v); } };
       })),
-      axes: [{}, { values: function (u, vals) { return vals.map(fmt); } }],
+      axes: [{}, { size: 64, values: function (u, vals) { return vals.map(fmt); } }],
     };
     plots.push(new window.uPlot(opts, [xs].concat(lines.map(function (l) { return l.values; })), box));
   }
@@ -153,11 +153,13 @@
     if (!groups.length) s.appendChild(el("p", "none", "No sessions in this period."));
   }
 
+  var STEPS = { viewed: "Viewed", addedToCart: "Added to cart", checkoutStarted: "Checkout started", ordered: "Ordered" };
+
   function funnel(steps) {
-    var s = section("Funnel", "funnel");
-    var first = steps.length ? steps[0].sessions : 0;
+    var s = section("Funnel (sessions)", "funnel");
+    var first = steps.length ? steps[0].count : 0;
     var t = table(s, ["Step", "Sessions", "Drop-off"], steps.map(function (st) {
-      return [st.step, bar(first ? st.sessions / first : 0, count(st.sessions)), st.dropOff === null || st.dropOff === undefined ? "—" : pct(st.dropOff)];
+      return [STEPS[st.step] || st.step, bar(first ? st.count / first : 0, count(st.count)), pct(st.dropOff)];
     }));
     t.id = "funnel-table";
   }

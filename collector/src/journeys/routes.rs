@@ -190,7 +190,7 @@ pub(crate) async fn summary(State(state): State<AppState>) -> Result<Json<Value>
                     json!({
                         "step": k + 1,
                         "name": s.name,
-                        "after": humantime::format_duration(s.after).to_string(),
+                        "after": short(s.after),
                         "counts": by,
                     })
                 })
@@ -206,6 +206,18 @@ pub(crate) async fn summary(State(state): State<AppState>) -> Result<Json<Value>
         })
         .collect();
     Ok(Json(json!({ "journeys": journeys })))
+}
+
+/// A delay as the journeys file would write it: `0s`, `90s`, `30m`, `1h`, `36h`, `2d`.
+fn short(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
 }
 
 /// `POST /_shoptrail/inbox`: accepts a webhook call whose `Shoptrail-Signature` verifies
