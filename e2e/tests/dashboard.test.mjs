@@ -60,6 +60,8 @@ test("the Metrics view shows what /v1/metrics says after shoppers use the demo s
   await a.goto(`${base}/?utm_source=newsletter&utm_medium=email&utm_campaign=winter`);
   await ready(a);
   const aid = await a.evaluate(() => window.shoptrail.anonymousId());
+  // As the engage module reports an A/B campaign's arm.
+  await a.evaluate(() => window.shoptrail.track("Experiment Viewed", { experiment_id: "exit-offer", variation_id: "b" }));
   await card(a, "nw-001").locator('[data-testid="add-to-cart"]').click();
   await a.locator('[data-testid="cart-count"]').filter({ hasText: /^1$/ }).waitFor();
   await Promise.all([a.waitForURL("**/cart.html"), a.locator("a.cart-link").click()]);
@@ -78,6 +80,7 @@ test("the Metrics view shows what /v1/metrics says after shoppers use the demo s
   await b.goto(`${base}/`);
   await ready(b);
   const bid = await b.evaluate(() => window.shoptrail.anonymousId());
+  await b.evaluate(() => window.shoptrail.track("Experiment Viewed", { experiment_id: "exit-offer", variation_id: "control" }));
   await card(b, "nw-004").locator('[data-testid="add-to-cart"]').click();
   await b.locator('[data-testid="cart-count"]').filter({ hasText: /^1$/ }).waitFor();
   await b.evaluate(() => window.shoptrail.flush());
@@ -142,6 +145,16 @@ test("the Metrics view shows what /v1/metrics says after shoppers use the demo s
   assert.deepEqual(jrows, expected);
   const cart = flows.journeys.find((j) => j.id === "abandoned_cart");
   assert.deepEqual([cart.steps[0].counts.scheduled, cart.steps[0].counts.cancelled], [1, 1]);
+
+  // The experiment: the variant's shopper ordered, the control's did not.
+  const exp = api.experiments.find((e) => e.experimentId === "exit-offer");
+  assert.deepEqual(exp.variants.map((v) => [v.variationId, v.exposed, v.converted]), [["control", 1, 0], ["b", 1, 1]]);
+  assert.equal(exp.variants[1].lift, 1);
+  const points = (x) => (x === null || x === undefined ? "—" : `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} pts`);
+  assert.deepEqual(await rows('table[data-experiment="exit-offer"]'), exp.variants.map((v) => [
+    v.variationId, count(v.exposed), count(v.converted), pct(v.conversionRate), points(v.lift),
+    v.ci ? `${points(v.ci[0])} … ${points(v.ci[1])}` : "—", v.pValue === null || v.pValue === undefined ? "—" : v.pValue.toFixed(3),
+  ]));
 
   // The charts are drawn (uPlot, served by the collector), without errors or CSP reports.
   assert.equal(await d.locator("#over-time .uplot").count(), 2);
