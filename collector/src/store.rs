@@ -31,6 +31,9 @@ CREATE INDEX IF NOT EXISTS events_type ON events (type);
 /// blocks, so async code calls it from `spawn_blocking`.
 pub(crate) struct Store {
     conn: Mutex<Connection>,
+    /// A second connection for long reads (the metrics): in WAL mode it reads a snapshot
+    /// while the first one keeps writing.
+    reader: Mutex<Connection>,
     journeys: Option<std::sync::Arc<crate::journeys::config::JourneysConfig>>,
 }
 
@@ -75,8 +78,13 @@ impl Store {
                 "could not switch the database to WAL mode (journal_mode is {mode})"
             ));
         }
+        let reader = Connection::open(path).map_err(|e| e.to_string())?;
+        reader
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(|e| e.to_string())?;
         Ok(Store {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             journeys: None,
         })
     }
@@ -203,6 +211,18 @@ impl Store {
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })?;
         rows.collect()
+    }
+
+    /// Runs `f` with the reading connection, which does not hold up writes: for long reads
+    /// whose snapshot may miss what is being written meanwhile.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        f(&self
+            .reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// Runs `f` with the connection (the lock held).

@@ -109,7 +109,7 @@ pub(crate) async fn metrics(
     let (window, by) = parse_params(&params, state.clock().now_ms())?;
     let store = state.store();
     let report =
-        tokio::task::spawn_blocking(move || store.with(|conn| query::report(conn, window, by)))
+        tokio::task::spawn_blocking(move || store.read(|conn| query::report(conn, window, by)))
             .await
             .map_err(|e| ApiError::internal(format!("metrics task failed: {e}")))?
             .map_err(|e| ApiError::internal(format!("could not compute metrics: {e}")))?;
