@@ -660,3 +660,47 @@ async fn deliveries_need_the_admin_token_and_journeys() {
     assert_eq!(r.status, 404);
     assert!(r.text().contains("--journeys"), "{}", r.text());
 }
+
+#[tokio::test]
+async fn the_inbox_keeps_signed_calls_once_and_refuses_others() {
+    let (t, _hook, clock) = setup().await;
+    let body = r#"{"id":"stp_1","journey":"welcome"}"#;
+    let sign = |t_s: i64, body: &str| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(format!("{t_s}.{body}").as_bytes());
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("t={t_s},v1={hex}")
+    };
+    let post = |sig: String, body: &'static str| {
+        let addr = t.addr;
+        async move {
+            request(
+                addr,
+                "POST",
+                "/_shoptrail/inbox",
+                &[("Shoptrail-Signature", &sig), ("Idempotency-Key", "stp_1")],
+                Some(body.as_bytes()),
+            )
+            .await
+        }
+    };
+    let now = clock.now_ms() / 1000;
+    let ok = post(sign(now, body), body).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["repeat"], false);
+    assert_eq!(post(sign(now, body), body).await.json()["repeat"], true);
+    assert_eq!(post(sign(now, body), r#"{"id":"stp_1"}"#).await.status, 401);
+    assert_eq!(
+        post(sign(now - 600, body), body).await.status,
+        401,
+        "too old"
+    );
+    let calls = t.get("/_shoptrail/inbox").await.json();
+    assert_eq!(calls["calls"].as_array().unwrap().len(), 1);
+    assert_eq!(calls["calls"][0]["payload"]["journey"], "welcome");
+}
