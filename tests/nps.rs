@@ -2,7 +2,8 @@
 //! 10 in one group named by the headline, the texts at both ends describing 0 and 10, a comment
 //! box of 1,000 characters, and a submit button that waits for a score; the answer gives
 //! `NPS Submitted` (score, comment) and `Popup Converted` (`how: "nps"`) once, and replaces the
-//! question with the thank-you line. Invalid NPS content is reported with its path.
+//! question with the thank-you line. Invalid NPS content is reported with its path, and so is
+//! a key the schema does not know (serde-wasm-bindgen alone would skip it).
 //!
 //! The popup lives in a closed shadow root; this page keeps the roots it makes (by wrapping
 //! `attachShadow` before the module starts), so the suite can act as a shopper's clicks do.
@@ -105,7 +106,10 @@ async fn the_nps_question_answers_with_a_score_and_a_comment() {
                       "submit":"Send it","success":"Thanks a lot"}}},
             {"id":"both","trigger":{"type":"exit"},"content":{"headline":"x","coupon":"X","nps":{}}},
             {"id":"label","trigger":{"type":"exit"},"content":{"headline":"x","nps":{"commentLabel":"?"}}},
-            {"id":"empty","trigger":{"type":"exit"},"content":{"headline":"x","nps":{"low":" "}}}]"#,
+            {"id":"empty","trigger":{"type":"exit"},"content":{"headline":"x","nps":{"low":" "}}},
+            {"id":"typo","trigger":{"type":"exit"},"content":{"headline":"x","nps":{"comentLabel":"?"}}},
+            {"id":"list","trigger":{"type":"exit"},"content":{"headline":"x","nps":[]}},
+            {"id":"copun","trigger":{"type":"exit"},"variants":[{"id":"a","content":{"headline":"x","copun":"X"}}]}]"#,
     );
     api::init(obj(&[
         ("endpoint", format!("{}/v1/batch", collector()).into()),
@@ -116,7 +120,7 @@ async fn the_nps_question_answers_with_a_score_and_a_comment() {
     api::on("popup:converted".into(), converted.function());
     let root = popup_root(1).await;
     let m = errors.messages();
-    assert_eq!(m.len(), 3, "{m:?}");
+    assert_eq!(m.len(), 6, "{m:?}");
     assert_eq!(
         m[0],
         "campaigns[1].content.coupon cannot be combined with nps"
@@ -126,6 +130,22 @@ async fn the_nps_question_answers_with_a_score_and_a_comment() {
         "campaigns[2].content.nps.commentLabel needs comment: true"
     );
     assert_eq!(m[2], "campaigns[3].content.nps.low must not be empty");
+    // A key the schema does not know is named with its path, not skipped.
+    assert!(
+        m[3].starts_with("campaigns[4].content.nps.comentLabel unknown field `comentLabel`"),
+        "{}",
+        m[3]
+    );
+    assert!(
+        m[4].starts_with("campaigns[5].content.nps invalid type: sequence, expected struct Nps"),
+        "{}",
+        m[4]
+    );
+    assert!(
+        m[5].starts_with("campaigns[6].variants[0].content.copun unknown field `copun`"),
+        "{}",
+        m[5]
+    );
 
     // One radio group, named by the headline, 0 to 10; the ends describe 0 and 10, as text.
     let group: Element = one(&root, "[role=radiogroup]");

@@ -8,6 +8,7 @@
 
 mod dom;
 mod popup;
+mod strict;
 mod tracker;
 
 use crate::core::campaign::{self, Campaign, Items};
@@ -87,8 +88,7 @@ fn report(f: &Function, message: &str) {
 
 /// Reads and checks one campaign (`index` of `campaigns`, for the message).
 fn read(value: JsValue, index: usize) -> Result<Campaign, String> {
-    let de = serde_wasm_bindgen::Deserializer::from(value);
-    campaign::read(de).map_err(|e| e.describe(index))
+    campaign::read(strict::Strict(value)).map_err(|e| e.describe(index))
 }
 
 /// The utm_source of this session: from the landing URL, kept for the session's later pages.
