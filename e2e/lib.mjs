@@ -90,7 +90,7 @@ export async function launchMobile({ userAgent } = {}) {
 }
 
 /** The page's accessibility tree (it includes closed shadow roots, where popups live),
- * flattened to `{ role, name, props }`. */
+ * flattened to `{ role, name, props, description, value }`. */
 export async function ax(page) {
   const cdp = await page.context().newCDPSession(page);
   const { nodes } = await cdp.send("Accessibility.getFullAXTree");
@@ -99,7 +99,36 @@ export async function ax(page) {
     role: n.role?.value,
     name: n.name?.value ?? "",
     props: Object.fromEntries((n.properties || []).map((p) => [p.name, p.value?.value])),
+    description: n.description?.value ?? "",
+    value: n.value?.value ?? "",
   }));
+}
+
+/** The boxes (CSS px: x, y, width, height) of the accessibility tree's nodes with `role`, and
+ * their names, in tree order; read through the protocol, so closed shadow roots are no
+ * obstacle. */
+export async function boxes(page, role) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    const out = [];
+    for (const n of nodes.filter((x) => !x.ignored && x.role?.value === role)) {
+      const { model } = await cdp.send("DOM.getBoxModel", { backendNodeId: n.backendDOMNodeId });
+      const q = model.border;
+      out.push({ name: n.name?.value ?? "", x: q[0], y: q[1], width: q[4] - q[0], height: q[5] - q[1] });
+    }
+    return out;
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Clicks the middle of the node with `role` and `name` (inside closed shadow roots too), as
+ * a shopper's pointer would. */
+export async function clickAx(page, role, name) {
+  const b = (await boxes(page, role)).find((n) => n.name === name);
+  if (!b) throw new Error(`no ${role} named ${JSON.stringify(name)}`);
+  await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2);
 }
 
 /** The dialog in the accessibility tree, if any. */

@@ -1294,10 +1294,12 @@
   if (document.body && document.body.getAttribute('data-page') === 'product') printProductJsonLd();
 
   // Popups (shoptrail's engage module, loaded only because campaigns exist).
-  // Both fire on exit intent; at most one shows per page view, never on the
-  // checkout page. A shopper with a cart gets it back with a coupon; a visitor
+  // The first two fire on exit intent; at most one shows per page view, never on
+  // the checkout page. A shopper with a cart gets it back with a coupon; a visitor
   // without a cart or an order gets the newsletter, as an A/B test with a
-  // control group that sees nothing (Experiment Viewed is tracked for all).
+  // control group that sees nothing (Experiment Viewed is tracked for all). The
+  // order confirmation page asks the Net Promoter Score question once the shopper
+  // has had a few seconds to read it; a shopper who answered is not asked again.
   var signUp = {
     email: 'required', frequency: true, phone: 'optional', sms: true,
     submit: 'Sign me up', success: 'Welcome aboard! Check your inbox.'
@@ -1328,6 +1330,20 @@
         body: 'How our tools are made, twice a month. No spam, unsubscribe any time.', form: signUp,
         theme: { accent: '#1f4e3d' } } }
     ]
+  });
+
+  shoptrail.campaigns.add({
+    id: 'nps-after-order',
+    trigger: { type: 'time', seconds: 8 },
+    target: { include: ['/confirmation.html'], stage: 'customer' },
+    content: {
+      headline: 'How likely are you to recommend Northwind to a friend?',
+      nps: {
+        comment: true, commentLabel: 'What is the main reason for your score?',
+        low: 'Not likely', high: 'Very likely', submit: 'Send', success: 'Thank you! Your answer helps us improve.'
+      },
+      theme: { accent: '#1f4e3d' }
+    }
   });
 
   // Exposed for debugging in the console; the shop does not rely on it.

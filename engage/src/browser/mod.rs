@@ -8,6 +8,7 @@
 
 mod dom;
 mod popup;
+mod strict;
 mod tracker;
 
 use crate::core::campaign::{self, Campaign, Items};
@@ -87,8 +88,7 @@ fn report(f: &Function, message: &str) {
 
 /// Reads and checks one campaign (`index` of `campaigns`, for the message).
 fn read(value: JsValue, index: usize) -> Result<Campaign, String> {
-    let de = serde_wasm_bindgen::Deserializer::from(value);
-    campaign::read(de).map_err(|e| e.describe(index))
+    campaign::read(strict::Strict(value)).map_err(|e| e.describe(index))
 }
 
 /// The utm_source of this session: from the landing URL, kept for the session's later pages.
@@ -359,7 +359,7 @@ fn act(d: Option<Decision>) {
     if control {
         return schedule();
     }
-    let Some(content) = c.content(variant).cloned() else {
+    let Some(content) = c.content(variant) else {
         return schedule();
     };
     let cart = tracker.cart();
@@ -371,7 +371,7 @@ fn act(d: Option<Decision>) {
         None => Vec::new(),
     };
     let on: Rc<dyn Fn(Outcome)> = Rc::new(outcome);
-    let popup = dom::document().and_then(|doc| Popup::open(&doc, &content, &fill, &items, on));
+    let popup = dom::document().and_then(|doc| Popup::open(&doc, content, &fill, &items, on));
     if let Some(popup) = popup {
         with(|s| {
             s.open = Some(Open {
@@ -393,7 +393,10 @@ fn outcome(o: Outcome) {
     let Some((tracker, id, variant, why, slot, first)) = with(|s| {
         let open = s.open.as_mut()?;
         let first = !open.converted;
-        if matches!(o, Outcome::Converted(..) | Outcome::Form(_)) {
+        if matches!(
+            o,
+            Outcome::Converted(..) | Outcome::Form(_) | Outcome::Nps(..)
+        ) {
             open.converted = true;
         }
         let id = s.runner.campaign(open.slot)?.id.clone();
@@ -435,6 +438,20 @@ fn outcome(o: Outcome) {
             tracker.track("Signed Up", &signed);
             if first {
                 set(&p, "how", "form");
+                tracker.track("Popup Converted", &p);
+                with(|s| s.runner.converted(slot));
+            }
+            false
+        }
+        Outcome::Nps(score, comment) => {
+            let answer = props(&id, variant.as_deref(), why);
+            set(&answer, "score", *score);
+            if let Some(c) = comment {
+                set(&answer, "comment", c.as_str());
+            }
+            tracker.track("NPS Submitted", &answer);
+            if first {
+                set(&p, "how", "nps");
                 tracker.track("Popup Converted", &p);
                 with(|s| s.runner.converted(slot));
             }

@@ -7,14 +7,14 @@
 //! Every text, the merchant's or the shopper's, is set as text content, never as HTML.
 
 use super::dom::{attrs, el, text_el, Listener};
-use crate::core::campaign::{Content, Form, Need, Theme};
+use crate::core::campaign::{Content, Form, Need, Nps, Theme, NPS_COMMENT_MAX};
 use crate::core::form;
 use js_sys::{Array, Object};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{
-    CssStyleSheet, Document, Element, Event, HtmlElement, HtmlInputElement, KeyboardEvent,
-    ShadowRoot, ShadowRootInit, ShadowRootMode,
+    CssStyleSheet, Document, Element, Event, HtmlElement, HtmlInputElement, HtmlTextAreaElement,
+    KeyboardEvent, ShadowRoot, ShadowRootInit, ShadowRootMode,
 };
 
 const CSS: &str = include_str!("popup.css");
@@ -28,6 +28,8 @@ pub enum Outcome {
     Converted(&'static str, bool),
     /// Submitted the opt-in form: the contact traits.
     Form(Object),
+    /// Answered the NPS question: the score (0–10) and the comment, if one was written.
+    Nps(u8, Option<String>),
 }
 
 /// A product line the popup lists.
@@ -182,6 +184,9 @@ impl Popup {
         if let Some(f) = &content.form {
             form_fields(doc, &dialog, f, fill, &on, &mut listeners)?;
         }
+        if let Some(n) = &content.nps {
+            nps_fields(doc, &dialog, n, fill, &on, &mut listeners)?;
+        }
         if let Some(cta) = &content.cta {
             let a = match cta.url.as_deref().filter(|u| safe_url(u)) {
                 Some(url) => {
@@ -285,10 +290,12 @@ fn trap(root: &ShadowRoot, k: &KeyboardEvent) {
         return;
     };
     let active = root.active_element();
+    // The NPS scores are one radio group, so one tab stop: any of them stands for the others.
+    let radio = |e: &Element| e.get_attribute("type").as_deref() == Some("radio");
     let at = |e: &HtmlElement| {
         active
             .as_ref()
-            .is_some_and(|a| a == e.unchecked_ref::<Element>())
+            .is_some_and(|a| a == e.unchecked_ref::<Element>() || (radio(a) && radio(e)))
     };
     let inside = list.iter().any(at);
     if k.shift_key() && (at(first) || !inside) {
@@ -332,6 +339,19 @@ fn field(
     attrs(&err, &[("id", &err_id), ("aria-live", "polite")]);
     form.append_child(&l).ok()?;
     input.dyn_into().ok()
+}
+
+/// Replaces a submitted form with the thank-you line, announced to screen readers and
+/// focused.
+fn done(doc: &Document, form: &Element, text: &str) {
+    if let Some(done) = el(doc, "p", "done") {
+        done.set_text_content(Some(text));
+        attrs(&done, &[("role", "status"), ("tabindex", "-1")]);
+        let _ = form.replace_with_with_node_1(&done);
+        if let Ok(h) = done.dyn_into::<HtmlElement>() {
+            let _ = h.focus();
+        }
+    }
 }
 
 /// The opt-in form: checked in the browser, with each message next to its field.
@@ -453,17 +473,122 @@ fn form_fields(
             super::tracker::set(&traits, "email_frequency", s.value());
         }
         super::tracker::set(&traits, "subscribed", true);
-        // The form is replaced by the thank-you line, announced to screen readers.
-        let done = el(&doc2, "p", "done");
-        if let Some(done) = done {
-            done.set_text_content(Some(&success));
-            attrs(&done, &[("role", "status"), ("tabindex", "-1")]);
-            let _ = form2.replace_with_with_node_1(&done);
-            if let Ok(h) = done.dyn_into::<HtmlElement>() {
-                let _ = h.focus();
-            }
-        }
+        done(&doc2, &form2, &success);
         on(Outcome::Form(traits));
+    }));
+    Some(())
+}
+
+/// The scores, as their radio buttons' values and texts.
+const SCORES: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+
+/// The NPS question: eleven radio buttons 0 to 10 (one group, named by the headline; arrow
+/// keys move and choose), the texts at both ends, an optional comment box, and a submit button
+/// enabled once a score is chosen.
+fn nps_fields(
+    doc: &Document,
+    dialog: &Element,
+    n: &Nps,
+    fill: &dyn Fn(&str) -> String,
+    on: &Rc<dyn Fn(Outcome)>,
+    listeners: &mut Vec<Listener>,
+) -> Option<()> {
+    let form = el(doc, "form", "")?;
+    attrs(&form, &[("novalidate", "")]);
+    let group = el(doc, "div", "scores")?;
+    attrs(
+        &group,
+        &[("role", "radiogroup"), ("aria-labelledby", "st-h")],
+    );
+    let mut radios = Vec::with_capacity(SCORES.len());
+    for (i, score) in SCORES.iter().enumerate() {
+        let l = el(doc, "label", "")?;
+        let r = el(doc, "input", "")?;
+        attrs(
+            &r,
+            &[("type", "radio"), ("name", "score"), ("value", score)],
+        );
+        // The texts at the ends describe the first and the last choice.
+        match i {
+            0 => attrs(&r, &[("aria-describedby", "st-lo")]),
+            10 => attrs(&r, &[("aria-describedby", "st-hi")]),
+            _ => {}
+        }
+        l.append_child(&r).ok()?;
+        text_el(doc, &l, "span", "", score)?;
+        group.append_child(&l).ok()?;
+        radios.push(r.dyn_into::<HtmlInputElement>().ok()?);
+    }
+    form.append_child(&group).ok()?;
+    // Read out with the first and last choice, so hidden from the reading order here.
+    let ends = el(doc, "div", "ends")?;
+    attrs(&ends, &[("aria-hidden", "true")]);
+    for (id, text, default) in [
+        ("st-lo", &n.low, "Not likely"),
+        ("st-hi", &n.high, "Very likely"),
+    ] {
+        let t = text.as_deref().map(fill);
+        let s = text_el(doc, &ends, "span", "", t.as_deref().unwrap_or(default))?;
+        attrs(&s, &[("id", id), ("dir", "auto")]);
+    }
+    form.append_child(&ends).ok()?;
+    let comment = if n.comment {
+        let l = el(doc, "label", "")?;
+        let t = n.comment_label.as_deref().map(fill);
+        l.set_text_content(Some(
+            t.as_deref()
+                .unwrap_or("What is the main reason for your score?"),
+        ));
+        let area = el(doc, "textarea", "")?;
+        attrs(
+            &area,
+            &[
+                ("name", "comment"),
+                ("rows", "3"),
+                ("maxlength", &NPS_COMMENT_MAX.to_string()),
+                ("dir", "auto"),
+            ],
+        );
+        l.append_child(&area).ok()?;
+        form.append_child(&l).ok()?;
+        area.dyn_into::<HtmlTextAreaElement>().ok()
+    } else {
+        None
+    };
+    let label = n.submit.as_deref().map(fill);
+    let submit = text_el(
+        doc,
+        &form,
+        "button",
+        "btn",
+        label.as_deref().unwrap_or("Send"),
+    )?;
+    // Disabled until a score is chosen (Enter in the group then submits nothing either).
+    attrs(&submit, &[("type", "submit"), ("disabled", "")]);
+    dialog.append_child(&form).ok()?;
+    listeners.push(Listener::new(&group, "change", false, move |_| {
+        let _ = submit.remove_attribute("disabled");
+    }));
+    let success = n
+        .success
+        .as_deref()
+        .map(fill)
+        .unwrap_or_else(|| "Thank you!".into());
+    let (on, form2, doc2) = (on.clone(), form.clone(), doc.clone());
+    listeners.push(Listener::new(&form, "submit", false, move |e: Event| {
+        e.prevent_default();
+        let Some(score) = radios.iter().position(HtmlInputElement::checked) else {
+            return;
+        };
+        // Trimmed and cut to the limit (`maxlength` holds typing, not a pasted script's value);
+        // an empty comment is none.
+        let comment = comment.as_ref().and_then(|c| {
+            let v = c.value();
+            let v: String = v.trim().chars().take(NPS_COMMENT_MAX).collect();
+            (!v.is_empty()).then_some(v)
+        });
+        done(&doc2, &form2, &success);
+        on(Outcome::Nps(score as u8, comment));
     }));
     Some(())
 }

@@ -221,6 +221,8 @@ pub struct Content {
     pub items: Option<Items>,
     /// An opt-in form.
     pub form: Option<Form>,
+    /// A Net Promoter Score question (the headline asks it): 0–10 and an optional comment.
+    pub nps: Option<Nps>,
     /// The close button's label ("Close").
     pub close: Option<String>,
     /// Colours, font and corner radius.
@@ -302,6 +304,29 @@ pub struct Form {
 fn required() -> Need {
     Need::Required
 }
+
+/// A Net Promoter Score question: eleven choices, 0 to 10, and an optional comment box. The
+/// headline asks the question and names the choices. Answering tracks `NPS Submitted` and
+/// converts the popup, so the campaign does not ask that shopper again.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Nps {
+    /// A comment box under the scores, at most [`NPS_COMMENT_MAX`] characters (false).
+    pub comment: bool,
+    /// The comment box's label ("What is the main reason for your score?").
+    pub comment_label: Option<String>,
+    /// The text at 0 ("Not likely").
+    pub low: Option<String>,
+    /// The text at 10 ("Very likely").
+    pub high: Option<String>,
+    /// The submit button's label ("Send").
+    pub submit: Option<String>,
+    /// Shown after the answer ("Thank you!").
+    pub success: Option<String>,
+}
+
+/// The longest NPS comment kept, in characters.
+pub const NPS_COMMENT_MAX: usize = 1000;
 
 /// The popup's look. Values are CSS values set as custom properties, so an invalid one is
 /// ignored by the browser and none can change anything but its own property.
@@ -592,6 +617,32 @@ fn check_content(c: &Content, at: &str) -> Result<(), Invalid> {
             return err("form.sms", "needs the phone field");
         }
     }
+    if let Some(n) = &c.nps {
+        // The answer is the popup's conversion; a form, a coupon or a link would be a second.
+        for (name, given) in [
+            ("form", c.form.is_some()),
+            ("coupon", c.coupon.is_some()),
+            ("cta", c.cta.is_some()),
+        ] {
+            if given {
+                return err(name, "cannot be combined with nps");
+            }
+        }
+        if n.comment_label.is_some() && !n.comment {
+            return err("nps.commentLabel", "needs comment: true");
+        }
+        for (name, text) in [
+            ("low", &n.low),
+            ("high", &n.high),
+            ("commentLabel", &n.comment_label),
+            ("submit", &n.submit),
+            ("success", &n.success),
+        ] {
+            if text.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                return err(&format!("nps.{name}"), "must not be empty");
+            }
+        }
+    }
     if let Some(Theme {
         radius: Some(r), ..
     }) = &c.theme
@@ -707,6 +758,91 @@ mod tests {
             error(&form, 0),
             "campaigns[0].content.form needs an email or a phone field"
         );
+    }
+
+    const NPS: &str = r#"{"id":"nps","trigger":{"type":"exit"},
+        "content":{"headline":"How likely are you to recommend us?",
+        "nps":{"comment":true,"commentLabel":"What is the main reason?","low":"Not likely",
+        "high":"Very likely","submit":"Send","success":"Thank you!"}}}"#;
+
+    #[test]
+    fn an_nps_question_reads_with_its_texts_and_defaults() {
+        let c = parse(NPS).unwrap();
+        let n = c.content(None).unwrap().nps.clone().unwrap();
+        assert!(n.comment);
+        assert_eq!(n.comment_label.as_deref(), Some("What is the main reason?"));
+        assert_eq!(n.low.as_deref(), Some("Not likely"));
+        assert_eq!(n.high.as_deref(), Some("Very likely"));
+        assert_eq!(n.submit.as_deref(), Some("Send"));
+        assert_eq!(n.success.as_deref(), Some("Thank you!"));
+        let bare = parse(
+            r#"{"id":"n","trigger":{"type":"time","seconds":3},
+            "content":{"headline":"Recommend us?","nps":{}}}"#,
+        )
+        .unwrap();
+        let n = bare.content(None).unwrap().nps.clone().unwrap();
+        assert!(!n.comment && n.low.is_none() && n.success.is_none());
+        // Beside a body, an image and the products it may ask about.
+        let with = NPS.replace(
+            r#""nps":"#,
+            r#""body":"Two questions.","image":{"src":"/a.png"},"items":"viewed","nps":"#,
+        );
+        assert!(parse(&with).is_ok());
+    }
+
+    #[test]
+    fn an_nps_question_is_checked() {
+        let typo = NPS.replace(r#""low""#, r#""lo""#);
+        let e = error(&typo, 0);
+        assert!(
+            e.starts_with("campaigns[0].content.nps.lo unknown field `lo`"),
+            "{e}"
+        );
+        let ty = NPS.replace(r#""comment":true"#, r#""comment":"yes""#);
+        let e = error(&ty, 3);
+        assert!(
+            e.starts_with("campaigns[3].content.nps.comment invalid type: string"),
+            "{e}"
+        );
+        for (extra, field) in [
+            (r#""form":{"email":"required"},"#, "form"),
+            (r#""coupon":"SAVE10","#, "coupon"),
+            (r#""cta":{"label":"Go","url":"/"},"#, "cta"),
+        ] {
+            let both = NPS.replace(r#""nps":"#, &format!("{extra}\"nps\":"));
+            assert_eq!(
+                error(&both, 0),
+                format!("campaigns[0].content.{field} cannot be combined with nps")
+            );
+        }
+        let label = NPS.replace(r#""comment":true"#, r#""comment":false"#);
+        assert_eq!(
+            error(&label, 0),
+            "campaigns[0].content.nps.commentLabel needs comment: true"
+        );
+        for field in ["low", "high", "commentLabel", "submit", "success"] {
+            let empty = blank(NPS, field);
+            assert_eq!(
+                error(&empty, 0),
+                format!("campaigns[0].content.nps.{field} must not be empty")
+            );
+        }
+        // In a variant, the path names the variant.
+        let v = r#"{"id":"ab","trigger":{"type":"time","seconds":3},
+            "variants":[{"id":"a","content":{"headline":"A","nps":{}}},
+            {"id":"b","content":{"headline":"B","coupon":"X","nps":{}}}]}"#;
+        assert_eq!(
+            error(v, 0),
+            "campaigns[0].variants[1].content.coupon cannot be combined with nps"
+        );
+    }
+
+    /// `json` with the string value of `field` replaced by blanks.
+    fn blank(json: &str, field: &str) -> String {
+        let key = format!(r#""{field}":""#);
+        let start = json.find(&key).unwrap() + key.len();
+        let end = start + json[start..].find('"').unwrap();
+        format!("{}  {}", &json[..start], &json[end..])
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::cap::Caps;
 use super::detect::{Detector, Fire, Ms, Sample, Trigger};
 use super::experiment::{assign, Arm};
 use super::target::Visit;
+use std::rc::Rc;
 
 /// What the browser layer must do after a trigger fired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub enum Decision {
 /// Every campaign of the page and the state they share.
 #[derive(Debug)]
 pub struct Runner {
-    slots: Vec<(Campaign, Detector)>,
+    slots: Vec<(Rc<Campaign>, Detector)>,
     caps: Caps,
     caps_changed: bool,
     anonymous_id: String,
@@ -62,6 +63,7 @@ impl Runner {
     /// Adds a campaign (replacing one with the same id). Returns its slot.
     pub fn add(&mut self, c: Campaign) -> usize {
         let d = Detector::new(c.detector_trigger(), self.hover, self.start);
+        let c = Rc::new(c);
         match self.slots.iter().position(|(o, _)| o.id == c.id) {
             Some(i) => {
                 self.slots[i] = (c, d);
@@ -74,8 +76,9 @@ impl Runner {
         }
     }
 
-    /// The campaign in `slot`.
-    pub fn campaign(&self, slot: usize) -> Option<&Campaign> {
+    /// The campaign in `slot`, shared: the browser layer keeps it while it renders, without
+    /// a copy.
+    pub fn campaign(&self, slot: usize) -> Option<&Rc<Campaign>> {
         self.slots.get(slot).map(|(c, _)| c)
     }
 
@@ -300,6 +303,46 @@ mod tests {
             None,
             "dismissed 5 days"
         );
+    }
+
+    #[test]
+    fn a_shopper_who_answered_the_nps_question_is_not_asked_again() {
+        let nps = || {
+            campaign(
+                r#"{"id":"nps","trigger":{"type":"time","seconds":5},
+                "frequency":{"perSession":3,"dismissDays":0},
+                "content":{"headline":"Recommend us?","nps":{"comment":true}}}"#,
+            )
+        };
+        let mut r = Runner::new(Caps::default(), "anon", 1, true, T0);
+        r.add(nps());
+        assert!(r.wake(T0 + 5_000, &|| visit(0)).is_some());
+        // The answer converts the popup (the browser layer calls `converted` with it).
+        r.converted(0);
+        let stored = r.take_caps().unwrap();
+        // Neither on the next page of the session nor in a later session or week.
+        for (session, start) in [
+            (1, T0 + 60_000),
+            (2, T0 + 86_400_000),
+            (9, T0 + 90 * 86_400_000),
+        ] {
+            let mut again = Runner::new(Caps::decode(&stored), "anon", session, true, start);
+            again.add(nps());
+            assert_eq!(
+                again.wake(start + 5_000, &|| visit(0)),
+                None,
+                "session {session}"
+            );
+        }
+        // A shopper who closed it without answering is asked again (`dismissDays` 0 here).
+        let mut r = Runner::new(Caps::default(), "anon", 1, true, T0);
+        r.add(nps());
+        assert!(r.wake(T0 + 5_000, &|| visit(0)).is_some());
+        r.dismissed(0, T0 + 6_000);
+        let stored = r.take_caps().unwrap();
+        let mut again = Runner::new(Caps::decode(&stored), "anon", 1, true, T0 + 60_000);
+        again.add(nps());
+        assert!(again.wake(T0 + 65_000, &|| visit(0)).is_some());
     }
 
     #[test]
