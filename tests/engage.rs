@@ -8,34 +8,13 @@
 mod common;
 
 use common::api;
+use common::engage::{hand_over_engage, json};
 use common::*;
-use js_sys::{Function, Object, Promise, Reflect};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{MouseEvent, MouseEventInit};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn json(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).unwrap()
-}
-
-/// What the build's entries hand the tracker: how to load the engage module (here linked in).
-fn hand_over_engage() {
-    let module = Object::new();
-    let start =
-        Closure::<dyn Fn(JsValue, js_sys::Array, Function)>::new(shoptrail_engage::browser::start);
-    let add = Closure::<dyn Fn(JsValue)>::new(shoptrail_engage::browser::add);
-    Reflect::set(&module, &"start".into(), start.as_ref()).unwrap();
-    Reflect::set(&module, &"add".into(), add.as_ref()).unwrap();
-    start.forget();
-    add.forget();
-    let module: JsValue = module.into();
-    let load = Closure::<dyn Fn() -> Promise>::new(move || Promise::resolve(&module));
-    api::method("__engage", &[load.as_ref().clone()]);
-    load.forget();
-}
 
 fn mouse(kind: &str, x: i32, y: i32, related: Option<&web_sys::Element>) {
     let init = MouseEventInit::new();

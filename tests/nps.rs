@@ -12,34 +12,15 @@
 mod common;
 
 use common::api;
+use common::engage::{hand_over_engage, json};
 use common::*;
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement, ShadowRoot};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn json(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).unwrap()
-}
-
-/// What the build's entries hand the tracker: how to load the engage module (here linked in).
-fn hand_over_engage() {
-    let module = Object::new();
-    let start =
-        Closure::<dyn Fn(JsValue, js_sys::Array, Function)>::new(shoptrail_engage::browser::start);
-    let add = Closure::<dyn Fn(JsValue)>::new(shoptrail_engage::browser::add);
-    Reflect::set(&module, &"start".into(), start.as_ref()).unwrap();
-    Reflect::set(&module, &"add".into(), add.as_ref()).unwrap();
-    start.forget();
-    add.forget();
-    let module: JsValue = module.into();
-    let load = Closure::<dyn Fn() -> Promise>::new(move || Promise::resolve(&module));
-    api::method("__engage", &[load.as_ref().clone()]);
-    load.forget();
-}
 
 /// Keeps every shadow root made from now on in `window.__roots`, closed ones included.
 fn keep_shadow_roots() {

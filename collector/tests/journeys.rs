@@ -195,6 +195,27 @@ fn added(anon: &str, id: &str, cart: &str) -> Value {
     )
 }
 
+/// Ada (a1, with an email and marketing consent) puts two mugs in cart c1 (message m1).
+async fn ada_fills_a_cart(t: &TestServer) {
+    send(
+        t,
+        &[
+            identify("a1", Some("ada@example.com"), true),
+            added("a1", "m1", "c1"),
+        ],
+    )
+    .await;
+}
+
+fn order(anon: &str, id: &str, cart: &str) -> Value {
+    track(
+        anon,
+        id,
+        "Order Completed",
+        json!({ "order_id": format!("o-{id}"), "cart_id": cart, "total": 25, "currency": "EUR" }),
+    )
+}
+
 async fn send(t: &TestServer, events: &[Value]) {
     let r = t.post_json("/v1/batch", &json!({ "batch": events })).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -248,14 +269,7 @@ fn verifies(call: &Call) -> bool {
 #[tokio::test]
 async fn an_abandoned_cart_gets_a_reminder_after_an_hour_and_a_code_the_next_day() {
     let (t, hook, clock) = setup().await;
-    send(
-        &t,
-        &[
-            identify("a1", Some("ada@example.com"), true),
-            added("a1", "m1", "c1"),
-        ],
-    )
-    .await;
+    ada_fills_a_cart(&t).await;
     assert_eq!(at(&t, &clock, NOON + 59 * MINUTE).await, 0);
     assert!(hook.calls().is_empty());
 
@@ -318,25 +332,9 @@ async fn an_abandoned_cart_gets_a_reminder_after_an_hour_and_a_code_the_next_day
 #[tokio::test]
 async fn an_order_before_the_hour_cancels_the_cart_journey() {
     let (t, hook, clock) = setup().await;
-    send(
-        &t,
-        &[
-            identify("a1", Some("ada@example.com"), true),
-            added("a1", "m1", "c1"),
-        ],
-    )
-    .await;
+    ada_fills_a_cart(&t).await;
     clock.set(NOON + 30 * MINUTE);
-    send(
-        &t,
-        &[track(
-            "a1",
-            "m2",
-            "Order Completed",
-            json!({ "order_id": "o-1", "cart_id": "c1", "total": 25, "currency": "EUR" }),
-        )],
-    )
-    .await;
+    send(&t, &[order("a1", "m2", "c1")]).await;
     assert_eq!(at(&t, &clock, NOON + 2 * DAY).await, 0);
     assert!(
         hook.calls()
@@ -381,14 +379,7 @@ async fn an_order_on_another_device_of_the_same_shopper_cancels_too() {
 #[tokio::test]
 async fn an_emptied_cart_cancels_and_a_refilled_one_starts_again() {
     let (t, hook, clock) = setup().await;
-    send(
-        &t,
-        &[
-            identify("a1", Some("ada@example.com"), true),
-            added("a1", "m1", "c1"),
-        ],
-    )
-    .await;
+    ada_fills_a_cart(&t).await;
     clock.set(NOON + 10 * MINUTE);
     send(
         &t,
@@ -458,14 +449,7 @@ async fn a_restart_before_the_hour_still_sends_the_reminder_once() {
 async fn a_webhook_failing_for_three_hours_is_retried_and_delivered_once() {
     let (t, hook, clock) = setup().await;
     *hook.fail_until.lock().unwrap() = NOON + 4 * HOUR;
-    send(
-        &t,
-        &[
-            identify("a1", Some("ada@example.com"), true),
-            added("a1", "m1", "c1"),
-        ],
-    )
-    .await;
+    ada_fills_a_cart(&t).await;
     let mut now = NOON + HOUR;
     while now <= NOON + 6 * HOUR {
         at(&t, &clock, now).await;
@@ -494,14 +478,7 @@ async fn a_webhook_failing_for_three_hours_is_retried_and_delivered_once() {
 async fn a_webhook_failing_past_the_retry_period_fails_the_step() {
     let (t, hook, clock) = setup().await;
     *hook.fail_until.lock().unwrap() = i64::MAX;
-    send(
-        &t,
-        &[
-            identify("a1", Some("ada@example.com"), true),
-            added("a1", "m1", "c1"),
-        ],
-    )
-    .await;
+    ada_fills_a_cart(&t).await;
     let mut now = NOON + HOUR;
     while now <= NOON + HOUR + DAY + 2 * HOUR {
         at(&t, &clock, now).await;
@@ -607,26 +584,10 @@ async fn post_purchase_asks_for_a_review_a_week_after_the_order() {
 #[tokio::test]
 async fn the_summary_counts_steps_and_recovered_carts() {
     let (t, _hook, clock) = setup().await;
-    send(
-        &t,
-        &[
-            identify("a1", Some("ada@example.com"), true),
-            added("a1", "m1", "c1"),
-        ],
-    )
-    .await;
+    ada_fills_a_cart(&t).await;
     at(&t, &clock, NOON + HOUR).await;
     clock.set(NOON + 2 * HOUR);
-    send(
-        &t,
-        &[track(
-            "a1",
-            "m2",
-            "Order Completed",
-            json!({ "order_id": "o-1", "cart_id": "c1", "total": 25, "currency": "EUR" }),
-        )],
-    )
-    .await;
+    send(&t, &[order("a1", "m2", "c1")]).await;
     let r = t.get("/v1/journeys").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let j = &r.json()["journeys"][0];

@@ -1,6 +1,8 @@
 //! Helpers shared by the browser suites.
 #![allow(dead_code)]
 
+pub mod engage;
+
 use js_sys::{Object, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
