@@ -56,13 +56,6 @@ pub(crate) struct Issue {
     ttl: Option<u64>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// `POST /v1/link-tokens` (admin): `{ userId | email, channel, campaign?, ttl? }` gives
 /// `{ token, expiresAt }`.
 pub(crate) async fn issue(
@@ -100,7 +93,7 @@ pub(crate) async fn issue(
             Some("ttl"),
         ));
     }
-    let now = now_ms();
+    let now = state.clock().now_ms();
     let expires = now + (ttl as i64) * 1000;
     let email_hash = email.map(|e| email_node(&e).1);
     let store = state.store();
@@ -214,7 +207,9 @@ pub(crate) fn redeem(
         miss(conn, "unknown")?;
         return Ok(None);
     };
-    if expires < now_ms() {
+    // The event's receipt, by the collector's clock.
+    let received = crate::time::parse_iso8601(&ev.received_at).unwrap_or(i64::MAX);
+    if expires < received {
         miss(conn, "expired")?;
         return Ok(None);
     }
