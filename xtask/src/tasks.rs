@@ -546,7 +546,16 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
 }
 
 /// The fuzz targets (`fuzz/fuzz_targets/`), in the order they run.
-const FUZZ_TARGETS: [&str; 5] = ["config", "stored", "money", "batch", "calls"];
+const FUZZ_TARGETS: [&str; 6] = ["config", "stored", "money", "batch", "calls", "journeys"];
+
+/// Inputs a target starts from besides its own corpus (paths from `fuzz/`): a valid file
+/// takes libFuzzer past the parser's first error in seconds.
+fn fuzz_seeds(target: &str) -> &'static [&'static str] {
+    match target {
+        "journeys" => &["../collector/demo"],
+        _ => &[],
+    }
+}
 
 /// Runs fuzz targets with cargo fuzz (nightly, libFuzzer, AddressSanitizer) for `seconds`
 /// each; a finding fails, and cargo fuzz prints the input it saved under `fuzz/artifacts/`.
@@ -570,15 +579,14 @@ fn fuzz_targets(seconds: u32, only: &[String]) -> Result {
         for var in ["CARGO", "RUSTC", "RUSTUP_TOOLCHAIN", "RUSTFLAGS"] {
             c.env_remove(var);
         }
-        run(c.current_dir(root().join("fuzz")).args([
-            "+nightly",
-            "fuzz",
-            "run",
-            "-O",
-            target,
-            "--",
-            &format!("-max_total_time={seconds}"),
-        ]))?;
+        let corpus = format!("corpus/{target}");
+        std::fs::create_dir_all(root().join("fuzz").join(&corpus))
+            .map_err(|e| format!("fuzz/{corpus}: {e}"))?;
+        c.current_dir(root().join("fuzz"))
+            .args(["+nightly", "fuzz", "run", "-O", target, &corpus])
+            .args(fuzz_seeds(target))
+            .args(["--", &format!("-max_total_time={seconds}")]);
+        run(&mut c)?;
     }
     Ok(())
 }
