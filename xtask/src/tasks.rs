@@ -338,7 +338,12 @@ fn collector_bin() -> PathBuf {
 }
 
 fn start_collector(args: &[&str]) -> Result<Collector> {
-    let mut child = Command::new(collector_bin())
+    start_collector_at(&collector_bin(), args)
+}
+
+/// Starts the collector binary `bin` with `args` and waits for its "listening on" line.
+pub fn start_collector_at(bin: &std::path::Path, args: &[&str]) -> Result<Collector> {
+    let mut child = Command::new(bin)
         .args(args)
         .current_dir(root())
         .stdout(Stdio::piped())
