@@ -22,6 +22,8 @@ ENDPOINTS:
     GET  /v1/identity/conflicts    merges refused because they would join two users (admin)
     POST /v1/link-tokens           {userId|email, channel, campaign?, ttl?}: a link token (admin)
     GET  /v1/link-tokens           tokens that joined nothing, by reason (admin)
+    GET  /v1/forwarding            each --forward destination: delivered, pending, dead, errors
+                                   (admin)
     GET  /v1/journeys              each journey's steps counted by status, cart recoveries
     GET  /v1/journeys/deliveries   journey steps with status (admin; ?journey=&status=&limit=)
     POST /_shoptrail/inbox         a webhook receiver that checks Shoptrail-Signature (demo)
@@ -68,6 +70,13 @@ struct Cli {
     /// POSTed to a signed webhook; the secret may come from SHOPTRAIL_WEBHOOK_SECRET
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     journeys: Option<PathBuf>,
+    /// Forward every accepted event to URL, in order, retried, through a durable outbox
+    /// (repeatable; https://KEY@host/... sends KEY as the Basic auth user, as Segment wants)
+    #[arg(long = "forward", value_name = "URL")]
+    forward: Vec<String>,
+    /// The forwarded body: segment ({"batch": [...]}) or json (an array of events)
+    #[arg(long, value_name = "FORMAT", default_value = "segment", value_parser = ["segment", "json"])]
+    forward_format: String,
 }
 
 /// The help text (`--help`): every option, then the endpoints.
@@ -79,7 +88,7 @@ pub fn usage() -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run the server with these options.
-    Run(Options),
+    Run(Box<Options>),
     /// Print [`usage`] and exit.
     Help,
     /// Print the version and exit.
@@ -133,7 +142,18 @@ where
         )),
         None => None,
     };
-    Ok(Command::Run(Options {
+    let format = if cli.forward_format == "json" {
+        crate::forward::Format::Json
+    } else {
+        crate::forward::Format::Segment
+    };
+    let forward = cli
+        .forward
+        .iter()
+        .map(|u| crate::forward::Destination::parse(u, format))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ArgError(format!("--forward: {e}")))?;
+    Ok(Command::Run(Box::new(Options {
         db: cli.db,
         port: cli.port,
         bind: cli.bind,
@@ -144,8 +164,9 @@ where
         write_keys: cli.write_keys.unwrap_or_default(),
         rate_limit: cli.rate_limit,
         journeys,
+        forward,
         ..Options::default()
-    }))
+    })))
 }
 
 fn non_empty_path(value: &str) -> Result<PathBuf, String> {
@@ -221,7 +242,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Options {
         match parse_args(args.iter().copied()) {
-            Ok(Command::Run(o)) => o,
+            Ok(Command::Run(o)) => *o,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -222,6 +222,7 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
             "/v1/link-tokens",
             post(crate::tokens::issue).get(crate::tokens::stats),
         )
+        .route("/v1/forwarding", get(crate::forward::status))
         .route("/v1/journeys", get(crate::journeys::routes::summary))
         .route(
             "/v1/journeys/deliveries",

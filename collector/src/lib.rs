@@ -23,6 +23,7 @@
 
 mod cli;
 mod clock;
+pub mod forward;
 mod http;
 mod idcookie;
 mod identity;
@@ -46,6 +47,7 @@ use tokio::task::JoinHandle;
 
 pub use cli::{parse_args, usage, ArgError, Command};
 pub use clock::Clock;
+pub use forward::{Destination, Format as ForwardFormat};
 pub use journeys::config::JourneysConfig;
 
 /// The default `--max-body`: 512 KiB.
@@ -82,8 +84,11 @@ pub struct Options {
     pub journeys: Option<Arc<JourneysConfig>>,
     /// The clock events are received and journeys scheduled by.
     pub clock: Clock,
-    /// How often the scheduler looks for due journey steps; zero: never by itself (a caller
-    /// runs [`Server::run_journeys`]).
+    /// Where every accepted event is forwarded (`--forward URL`).
+    pub forward: Vec<Destination>,
+    /// How often the scheduler looks for due journey steps and the forwarder for outbox
+    /// rows; zero: never by itself (a caller runs [`Server::run_journeys`] and
+    /// [`Server::run_forwarding`]).
     pub scheduler_interval: std::time::Duration,
 }
 
@@ -100,6 +105,7 @@ impl Default for Options {
             write_keys: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
             journeys: None,
+            forward: Vec::new(),
             clock: Clock::system(),
             scheduler_interval: std::time::Duration::from_secs(1),
         }
@@ -144,6 +150,7 @@ pub struct Server {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<io::Result<()>>,
     scheduler: Option<Arc<journeys::scheduler::Scheduler>>,
+    sender: Option<Arc<forward::sender::Sender>>,
 }
 
 impl Server {
@@ -159,6 +166,16 @@ impl Server {
     pub async fn run_journeys(&self) -> usize {
         match &self.scheduler {
             Some(s) => s.tick().await,
+            None => 0,
+        }
+    }
+
+    /// Forwards what the destinations may take now (by the server's clock), batch after
+    /// batch; gives how many events were delivered (0 without `--forward`). The server also
+    /// does this every `scheduler_interval`.
+    pub async fn run_forwarding(&self) -> usize {
+        match &self.sender {
+            Some(s) => s.round().await,
             None => 0,
         }
     }
@@ -190,16 +207,20 @@ pub async fn start(options: Options) -> io::Result<Server> {
     let db = options.db.clone();
     let journeys = options.journeys.clone();
     let with = journeys.clone();
-    let store =
-        tokio::task::spawn_blocking(move || store::Store::open(&db).map(|s| s.with_journeys(with)))
-            .await
-            .map_err(io::Error::other)?
-            .map_err(|e| {
-                io::Error::other(format!(
-                    "cannot open database {}: {e}",
-                    options.db.display()
-                ))
-            })?;
+    let destinations = options.forward.clone();
+    let store = tokio::task::spawn_blocking(move || {
+        store::Store::open(&db)
+            .map(|s| s.with_journeys(with))
+            .and_then(|s| s.with_forwarding(&destinations))
+    })
+    .await
+    .map_err(io::Error::other)?
+    .map_err(|e| {
+        io::Error::other(format!(
+            "cannot open database {}: {e}",
+            options.db.display()
+        ))
+    })?;
 
     let listener = tokio::net::TcpListener::bind((options.bind, options.port))
         .await
@@ -226,6 +247,22 @@ pub async fn start(options: Options) -> io::Result<Server> {
             tokio::spawn(Arc::clone(s).run(shutdown_rx.clone(), options.scheduler_interval));
         }
     }
+    let sender = match store.forwarding() {
+        [] => None,
+        ids => Some(Arc::new(forward::sender::Sender::new(
+            Arc::clone(&store),
+            ids.iter()
+                .copied()
+                .zip(options.forward.iter().cloned())
+                .collect(),
+            options.clock.clone(),
+        )?)),
+    };
+    if let Some(s) = &sender {
+        if !options.scheduler_interval.is_zero() {
+            tokio::spawn(Arc::clone(s).run(shutdown_rx.clone(), options.scheduler_interval));
+        }
+    }
     let state = http::AppState::new(store, &options, shutdown_rx.clone());
     let app = http::router(state, cors, options.max_body);
 
@@ -246,6 +283,7 @@ pub async fn start(options: Options) -> io::Result<Server> {
         shutdown,
         task,
         scheduler,
+        sender,
     })
 }
 

@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
                     .ok()
                     .filter(|t| !t.is_empty());
             }
-            options
+            *options
         }
         Ok(Command::Help) => {
             print!("{}", usage());

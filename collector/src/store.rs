@@ -35,6 +35,8 @@ pub(crate) struct Store {
     /// while the first one keeps writing.
     reader: Mutex<Connection>,
     journeys: Option<std::sync::Arc<crate::journeys::config::JourneysConfig>>,
+    /// The forwarding destinations' ids: each stored event enters their outboxes.
+    forward: Vec<i64>,
 }
 
 /// What happened to a batch on insertion.
@@ -86,6 +88,7 @@ impl Store {
             conn: Mutex::new(conn),
             reader: Mutex::new(reader),
             journeys: None,
+            forward: Vec::new(),
         })
     }
 
@@ -98,6 +101,23 @@ impl Store {
         self
     }
 
+    /// Registers the forwarding destinations; every event stored from now on enters their
+    /// outboxes.
+    pub fn with_forwarding(
+        mut self,
+        destinations: &[crate::forward::Destination],
+    ) -> Result<Store, String> {
+        let ids = crate::forward::register(&self.lock(), destinations)
+            .map_err(|e| format!("cannot register the forwarding destinations: {e}"))?;
+        self.forward = ids;
+        Ok(self)
+    }
+
+    /// The forwarding destinations' ids, in `--forward` order.
+    pub fn forwarding(&self) -> &[i64] {
+        &self.forward
+    }
+
     fn setup(conn: &Connection) -> rusqlite::Result<()> {
         conn.busy_timeout(Duration::from_secs(5))?;
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
@@ -106,6 +126,7 @@ impl Store {
         conn.execute_batch(crate::identity::SCHEMA)?;
         conn.execute_batch(crate::tokens::SCHEMA)?;
         conn.execute_batch(crate::journeys::SCHEMA)?;
+        conn.execute_batch(crate::forward::SCHEMA)?;
         conn.execute_batch(crate::metrics::SCHEMA)
     }
 
@@ -162,6 +183,7 @@ impl Store {
                     if let Some(edge) = crate::tokens::redeem(&tx, ev)? {
                         crate::tokens::link(&graph, ev, edge)?;
                     }
+                    crate::forward::enqueue(&tx, &self.forward, seq)?;
                     if let Some(journeys) = &self.journeys {
                         crate::journeys::observe(&tx, journeys, ev, now)?;
                     }

@@ -222,7 +222,8 @@ impl Scheduler {
     }
 }
 
-fn error_text(e: &reqwest::Error) -> String {
+/// An HTTP client error with its causes, for `last_error`.
+pub(crate) fn error_text(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

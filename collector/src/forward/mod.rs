@@ -1,0 +1,227 @@
+//! Forwarding: every accepted event is sent on to each `--forward` destination through a
+//! durable outbox. The outbox row is written in the event's own insert transaction, so an
+//! event is forwarded exactly when it is stored; a sender takes a destination's oldest rows
+//! in batches (order kept), removes them once the destination answers 2xx, and otherwise
+//! waits with backoff; a batch still failing 24 hours after its first failure goes to the
+//! dead letters and the next one is tried. `GET /v1/forwarding` (admin) shows it all.
+//!
+//! - [`sender`]: the lease on a destination, the batch, the POST, the bookkeeping.
+//! - this file: the tables, the destinations, the enqueue, the status endpoint.
+
+pub(crate) mod sender;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+
+use crate::http::{ApiError, AppState};
+use crate::profiles::admin;
+use crate::time::format_millis;
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS forward_destinations (
+    id              INTEGER PRIMARY KEY,
+    url             TEXT NOT NULL UNIQUE,
+    format          TEXT NOT NULL,
+    lease_owner     TEXT,
+    lease_until     INTEGER,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_at         INTEGER NOT NULL DEFAULT 0,
+    failing_since   INTEGER,
+    last_status     INTEGER,
+    last_error      TEXT,
+    delivered       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS forward_outbox (
+    destination INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    PRIMARY KEY (destination, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forward_dead (
+    destination INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    message_id  TEXT,
+    at          INTEGER NOT NULL,
+    error       TEXT,
+    PRIMARY KEY (destination, seq)
+);
+";
+
+/// How a destination wants its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Segment's `POST /v1/batch` body: `{"batch": [...], "sentAt": ...}` (Segment,
+    /// RudderStack, Jitsu, another shoptrail collector).
+    Segment,
+    /// A JSON array of the events, for a generic webhook.
+    Json,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Segment => "segment",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// A place events are forwarded to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// The URL POSTed to; `https://KEY@host/...` sends `KEY` as HTTP Basic user (Segment's
+    /// write key).
+    pub url: String,
+    /// The body's shape.
+    pub format: Format,
+}
+
+impl Destination {
+    /// Parses a `--forward` URL.
+    pub fn parse(url: &str, format: Format) -> Result<Destination, String> {
+        let ok = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
+        if !ok || url.contains(char::is_whitespace) {
+            return Err(format!("'{url}' is not an http:// or https:// URL"));
+        }
+        Ok(Destination {
+            url: url.to_owned(),
+            format,
+        })
+    }
+}
+
+/// The URL with any credentials replaced, for showing.
+pub(crate) fn shown(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Registers the destinations (kept across restarts by URL) and gives their ids.
+pub(crate) fn register(
+    conn: &Connection,
+    destinations: &[Destination],
+) -> rusqlite::Result<Vec<i64>> {
+    destinations
+        .iter()
+        .map(|d| {
+            conn.execute(
+                "INSERT INTO forward_destinations (url, format) VALUES (?1, ?2)
+                 ON CONFLICT (url) DO UPDATE SET format = excluded.format",
+                params![d.url, d.format.name()],
+            )?;
+            conn.query_row(
+                "SELECT id FROM forward_destinations WHERE url = ?1",
+                [&d.url],
+                |r| r.get(0),
+            )
+        })
+        .collect()
+}
+
+/// Puts stored event `seq` in each destination's outbox (in the event's transaction).
+pub(crate) fn enqueue(conn: &Connection, destinations: &[i64], seq: i64) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO forward_outbox (destination, seq) VALUES (?1, ?2)",
+    )?;
+    for d in destinations {
+        stmt.execute(params![d, seq])?;
+    }
+    Ok(())
+}
+
+/// `GET /v1/forwarding` (admin): each destination's pending, delivered and dead counts, its
+/// failing state, and the last 100 dead letters.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let store = state.store();
+    let body = tokio::task::spawn_blocking(move || store.read(report))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(format!("database: {e}")))?;
+    Ok(Json(body))
+}
+
+fn report(conn: &Connection) -> rusqlite::Result<Value> {
+    let time = |t: Option<i64>| t.map_or(Value::Null, |t| json!(format_millis(t)));
+    let mut stmt = conn.prepare(
+        "SELECT d.id, d.url, d.format, d.delivered, d.attempts, d.next_at, d.failing_since,
+                d.last_status, d.last_error,
+                (SELECT COUNT(*) FROM forward_outbox o WHERE o.destination = d.id),
+                (SELECT COUNT(*) FROM forward_dead x WHERE x.destination = d.id)
+         FROM forward_destinations d ORDER BY d.id",
+    )?;
+    let destinations = stmt
+        .query_map([], |r| {
+            let failing: Option<i64> = r.get(6)?;
+            Ok(json!({
+                "url": shown(&r.get::<_, String>(1)?),
+                "format": r.get::<_, String>(2)?,
+                "delivered": r.get::<_, i64>(3)?,
+                "pending": r.get::<_, i64>(9)?,
+                "dead": r.get::<_, i64>(10)?,
+                "attempts": r.get::<_, i64>(4)?,
+                "nextAttemptAt": if failing.is_some() { time(r.get(5)?) } else { Value::Null },
+                "failingSince": time(failing),
+                "lastStatus": r.get::<_, Option<i64>>(7)?,
+                "lastError": r.get::<_, Option<String>>(8)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT d.url, x.seq, x.message_id, x.at, x.error FROM forward_dead x
+         JOIN forward_destinations d ON d.id = x.destination ORDER BY x.at DESC LIMIT 100",
+    )?;
+    let dead = stmt
+        .query_map([], |r| {
+            Ok(json!({
+                "url": shown(&r.get::<_, String>(0)?),
+                "seq": r.get::<_, i64>(1)?,
+                "messageId": r.get::<_, Option<String>>(2)?,
+                "at": time(r.get(3)?),
+                "error": r.get::<_, Option<String>>(4)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(json!({ "destinations": destinations, "dead": dead }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_credentials() {
+        assert_eq!(
+            shown("https://wk_123@api.segment.io/v1/batch"),
+            "https://***@api.segment.io/v1/batch"
+        );
+        assert_eq!(shown("http://127.0.0.1:9/hook"), "http://127.0.0.1:9/hook");
+        assert_eq!(
+            shown("http://host/path?email=a@b.c"),
+            "http://host/path?email=a@b.c"
+        );
+    }
+
+    #[test]
+    fn parses_urls() {
+        assert!(Destination::parse("https://api.segment.io/v1/batch", Format::Segment).is_ok());
+        assert_eq!(
+            Destination::parse("ftp://x", Format::Json),
+            Err("'ftp://x' is not an http:// or https:// URL".into())
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! Sends each destination's outbox, oldest first. A sender first takes the destination's
+//! lease (one statement: free, its own, or run out), so one process at a time forwards to a
+//! destination and the order holds across instances. It then reads up to [`BATCH`] of the
+//! oldest rows, POSTs them, and on a 2xx removes exactly those rows. On anything else it
+//! backs off (1 s doubling to 5 minutes, or the `Retry-After` asked for); once the head batch
+//! has failed for [`DEAD_AFTER_MS`] it is moved to the dead letters and the next is tried.
+//! A sender that dies mid-call leaves rows in the outbox: they are sent again (at least once,
+//! each with its `messageId`, which Segment's API and this collector deduplicate).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::{Destination, Format};
+use crate::clock::Clock;
+use crate::store::Store;
+
+/// Events per forwarded batch.
+pub(crate) const BATCH: i64 = 100;
+/// How long the head batch may keep failing before it is dead-lettered (24 hours).
+pub(crate) const DEAD_AFTER_MS: i64 = 24 * 3_600_000;
+const LEASE_MS: i64 = 60_000;
+const FIRST_BACKOFF_MS: i64 = 1_000;
+const MAX_BACKOFF_MS: i64 = 300_000;
+
+/// Forwards every destination's outbox.
+pub(crate) struct Sender {
+    store: Arc<Store>,
+    destinations: Vec<(i64, Destination)>,
+    clock: Clock,
+    client: reqwest::Client,
+    owner: String,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("owner", &self.owner)
+            .field("destinations", &self.destinations.len())
+            .finish()
+    }
+}
+
+/// What a call to a destination gave.
+enum Answer {
+    Ok,
+    Failed {
+        status: Option<u16>,
+        error: String,
+        retry_after: Option<i64>,
+    },
+}
+
+impl Sender {
+    /// A sender for `destinations` (with their ids from [`super::register`]).
+    pub fn new(
+        store: Arc<Store>,
+        destinations: Vec<(i64, Destination)>,
+        clock: Clock,
+    ) -> std::io::Result<Sender> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("shoptrail-collector/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let mut raw = [0u8; 8];
+        getrandom::fill(&mut raw).map_err(std::io::Error::other)?;
+        Ok(Sender {
+            store,
+            destinations,
+            clock,
+            client,
+            owner: raw.iter().map(|b| format!("{b:02x}")).collect(),
+        })
+    }
+
+    /// Runs [`Sender::round`] every `every` until `shutdown`.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, every: Duration) {
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            self.round().await;
+        }
+    }
+
+    /// Sends what each destination may take now (batch after batch while they succeed);
+    /// gives how many events were delivered.
+    pub async fn round(&self) -> usize {
+        let mut delivered = 0;
+        for (id, dest) in &self.destinations {
+            // Bounded: a busy outbox is also drained by the next rounds.
+            for _ in 0..100 {
+                match self.once(*id, dest).await {
+                    Some(n) if n > 0 => delivered += n,
+                    _ => break,
+                }
+            }
+        }
+        delivered
+    }
+
+    /// One batch to one destination: `Some(n)` delivered, `Some(0)` nothing to send, `None`
+    /// not now (leased elsewhere, backing off, or failed).
+    async fn once(&self, id: i64, dest: &Destination) -> Option<usize> {
+        let now = self.clock.now_ms();
+        let owner = self.owner.clone();
+        let store = Arc::clone(&self.store);
+        let batch = tokio::task::spawn_blocking(move || {
+            store.with(|c| {
+                if !lease(c, id, &owner, now)? {
+                    return Ok(None);
+                }
+                head(c, id).map(Some)
+            })
+        })
+        .await
+        .ok()?
+        .map_err(|e| eprintln!("shoptrail-collector: forwarding: {e}"))
+        .ok()??;
+        if batch.is_empty() {
+            return Some(0);
+        }
+        let answer = self.post(dest, &batch).await;
+        let ok = matches!(answer, Answer::Ok);
+        let n = batch.len();
+        let (store, owner, now) = (
+            Arc::clone(&self.store),
+            self.owner.clone(),
+            self.clock.now_ms(),
+        );
+        let done = tokio::task::spawn_blocking(move || {
+            store.with(|c| record(c, id, &owner, &batch, &answer, now))
+        })
+        .await;
+        if let Ok(Err(e)) = done {
+            eprintln!("shoptrail-collector: forwarding: cannot record a batch: {e}");
+        }
+        ok.then_some(n)
+    }
+
+    async fn post(&self, dest: &Destination, batch: &[(i64, String)]) -> Answer {
+        let events: Vec<&str> = batch.iter().map(|(_, body)| body.as_str()).collect();
+        let array = format!("[{}]", events.join(","));
+        let body = match dest.format {
+            Format::Segment => format!(
+                "{{\"batch\":{array},\"sentAt\":\"{}\"}}",
+                self.clock.now_iso8601()
+            ),
+            Format::Json => array,
+        };
+        let sent = self
+            .client
+            .post(&dest.url)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => Answer::Ok,
+            Ok(r) => {
+                let retry_after = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .map(|s| s.clamp(0, 3600) * 1000);
+                let status = r.status().as_u16();
+                Answer::Failed {
+                    status: Some(status),
+                    error: format!("HTTP {status}"),
+                    retry_after,
+                }
+            }
+            Err(e) => Answer::Failed {
+                status: None,
+                error: crate::journeys::scheduler::error_text(&e),
+                retry_after: None,
+            },
+        }
+    }
+}
+
+/// Takes (or renews) the lease of destination `id` when it is free, ours or run out, and
+/// its backoff has passed.
+fn lease(conn: &Connection, id: i64, owner: &str, now: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE forward_destinations SET lease_owner = ?2, lease_until = ?3
+         WHERE id = ?1 AND next_at <= ?4
+           AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until <= ?4)",
+        params![id, owner, now + LEASE_MS, now],
+    )?;
+    Ok(n == 1)
+}
+
+/// The oldest outbox rows of destination `id`, with the stored events.
+fn head(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.seq, e.body FROM forward_outbox o JOIN events e ON e.seq = o.seq
+         WHERE o.destination = ?1 ORDER BY o.seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![id, BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+fn record(
+    conn: &Connection,
+    id: i64,
+    owner: &str,
+    batch: &[(i64, String)],
+    answer: &Answer,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    match answer {
+        Answer::Ok => {
+            let mut del = tx
+                .prepare_cached("DELETE FROM forward_outbox WHERE destination = ?1 AND seq = ?2")?;
+            let mut removed = 0;
+            for (seq, _) in batch {
+                removed += del.execute(params![id, seq])?;
+            }
+            drop(del);
+            tx.execute(
+                "UPDATE forward_destinations SET delivered = delivered + ?2, attempts = 0,
+                 failing_since = NULL, next_at = 0, last_status = NULL, last_error = NULL
+                 WHERE id = ?1",
+                params![id, removed as i64],
+            )?;
+        }
+        Answer::Failed {
+            status,
+            error,
+            retry_after,
+        } => {
+            let row: Option<(i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT attempts, failing_since FROM forward_destinations
+                     WHERE id = ?1 AND lease_owner = ?2",
+                    params![id, owner],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((attempts, since)) = row else {
+                return Ok(());
+            };
+            let since = since.unwrap_or(now);
+            if now - since >= DEAD_AFTER_MS {
+                let mut dead = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO forward_dead (destination, seq, message_id, at, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                let mut del = tx.prepare_cached(
+                    "DELETE FROM forward_outbox WHERE destination = ?1 AND seq = ?2",
+                )?;
+                for (seq, body) in batch {
+                    let message_id = serde_json::from_str::<Value>(body)
+                        .ok()
+                        .and_then(|v| v["messageId"].as_str().map(str::to_owned));
+                    dead.execute(params![id, seq, message_id, now, error])?;
+                    del.execute(params![id, seq])?;
+                }
+                drop((dead, del));
+                tx.execute(
+                    "UPDATE forward_destinations SET attempts = 0, failing_since = NULL,
+                     next_at = 0, last_status = ?2, last_error = ?3 WHERE id = ?1",
+                    params![id, status, error],
+                )?;
+            } else {
+                let doublings = attempts.clamp(0, 16) as u32;
+                let wait = (FIRST_BACKOFF_MS << doublings)
+                    .min(MAX_BACKOFF_MS)
+                    .max(retry_after.unwrap_or(0).min(MAX_BACKOFF_MS));
+                tx.execute(
+                    "UPDATE forward_destinations SET attempts = attempts + 1, failing_since = ?2,
+                     next_at = ?3, last_status = ?4, last_error = ?5 WHERE id = ?1",
+                    params![id, since, now + wait, status, error],
+                )?;
+            }
+        }
+    }
+    tx.commit()
+}
