@@ -146,3 +146,23 @@ fn the_demo_journeys_file_is_accepted() {
     );
     assert!(!err.contains("journeys"), "{err}");
 }
+
+#[test]
+fn a_bad_forward_url_or_format_exits_2() {
+    let out = Command::new(BIN)
+        .args(["--forward", "ftp://files.example/in"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--forward: 'ftp://files.example/in' is not an http:// or https:// URL"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["--forward", "https://x.example", "--forward-format", "xml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("xml"));
+}
