@@ -31,6 +31,7 @@ pub mod journeys;
 mod limit;
 mod live;
 mod metrics;
+mod outbound;
 mod profiles;
 mod store;
 mod time;

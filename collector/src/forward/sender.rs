@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use super::{Destination, Format};
 use crate::clock::Clock;
+use crate::outbound;
 use crate::store::Store;
 
 /// Events per forwarded batch.
@@ -61,20 +62,12 @@ impl Sender {
         destinations: Vec<(i64, Destination)>,
         clock: Clock,
     ) -> std::io::Result<Sender> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("shoptrail-collector/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(std::io::Error::other)?;
-        let mut raw = [0u8; 8];
-        getrandom::fill(&mut raw).map_err(std::io::Error::other)?;
         Ok(Sender {
+            client: outbound::client(Duration::from_secs(30))?,
+            owner: outbound::owner_id()?,
             store,
             destinations,
             clock,
-            client,
-            owner: raw.iter().map(|b| format!("{b:02x}")).collect(),
         })
     }
 
@@ -164,12 +157,7 @@ impl Sender {
         match sent {
             Ok(r) if r.status().is_success() => Answer::Ok,
             Ok(r) => {
-                let retry_after = r
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<i64>().ok())
-                    .map(|s| s.clamp(0, 3600) * 1000);
+                let retry_after = outbound::retry_after(&r, 3600);
                 let status = r.status().as_u16();
                 Answer::Failed {
                     status: Some(status),
@@ -179,7 +167,7 @@ impl Sender {
             }
             Err(e) => Answer::Failed {
                 status: None,
-                error: crate::journeys::scheduler::error_text(&e),
+                error: outbound::error_text(&e),
                 retry_after: None,
             },
         }

@@ -18,6 +18,7 @@ use super::config::JourneysConfig;
 use super::payload::{prepare, sign, Ready};
 use super::{DELIVERED, FAILED, SCHEDULED};
 use crate::clock::Clock;
+use crate::outbound;
 use crate::store::Store;
 
 /// Steps claimed at a time (and webhook calls in flight).
@@ -58,21 +59,12 @@ enum Answer {
 impl Scheduler {
     /// A scheduler over `store` (whose schema holds the journey tables).
     pub fn new(store: Arc<Store>, cfg: Arc<JourneysConfig>, clock: Clock) -> std::io::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(cfg.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("shoptrail-collector/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(std::io::Error::other)?;
-        let mut raw = [0u8; 8];
-        getrandom::fill(&mut raw).map_err(std::io::Error::other)?;
-        let owner = raw.iter().map(|b| format!("{b:02x}")).collect();
         Ok(Scheduler {
+            client: outbound::client(cfg.timeout)?,
+            owner: outbound::owner_id()?,
             store,
             cfg,
             clock,
-            client,
-            owner,
         })
     }
 
@@ -182,12 +174,7 @@ impl Scheduler {
         match sent {
             Ok(r) if r.status().is_success() => Answer::Ok(r.status().as_u16()),
             Ok(r) => {
-                let retry_after = r
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<i64>().ok())
-                    .map(|s| s.clamp(0, 86_400) * 1000);
+                let retry_after = outbound::retry_after(&r, 86_400);
                 let status = r.status().as_u16();
                 let text = r.text().await.unwrap_or_default();
                 let snippet: String = text.chars().take(200).collect();
@@ -199,7 +186,7 @@ impl Scheduler {
             }
             Err(e) => Answer::Failed {
                 status: None,
-                error: error_text(&e),
+                error: outbound::error_text(&e),
                 retry_after: None,
             },
         }
@@ -220,17 +207,6 @@ impl Scheduler {
             eprintln!("shoptrail-collector: journeys: cannot record step {id}: {e}");
         }
     }
-}
-
-/// An HTTP client error with its causes, for `last_error`.
-pub(crate) fn error_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }
 
 /// Claims up to `limit` due steps for `owner`: scheduled ones whose time has come, and
