@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::{Destination, Format};
 use crate::clock::Clock;
-use crate::outbound;
+use crate::outbound::{self, Answer};
 use crate::store::Store;
 
 /// Events per forwarded batch.
@@ -45,16 +45,6 @@ impl std::fmt::Debug for Sender {
     }
 }
 
-/// What a call to a destination gave.
-enum Answer {
-    Ok,
-    Failed {
-        status: Option<u16>,
-        error: String,
-        retry_after: Option<i64>,
-    },
-}
-
 impl Sender {
     /// A sender for `destinations` (with their ids from [`super::register`]).
     pub fn new(
@@ -72,14 +62,8 @@ impl Sender {
     }
 
     /// Runs [`Sender::round`] every `every` until `shutdown`.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, every: Duration) {
-        loop {
-            tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => return,
-                _ = tokio::time::sleep(every) => {}
-            }
-            self.round().await;
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>, every: Duration) {
+        outbound::every(shutdown, every, || self.round()).await;
     }
 
     /// Sends what each destination may take now (batch after batch while they succeed);
@@ -120,7 +104,7 @@ impl Sender {
             return Some(0);
         }
         let answer = self.post(dest, &batch).await;
-        let ok = matches!(answer, Answer::Ok);
+        let ok = matches!(answer, Answer::Ok(_));
         let n = batch.len();
         let (store, owner, now) = (
             Arc::clone(&self.store),
@@ -147,30 +131,12 @@ impl Sender {
             ),
             Format::Json => array,
         };
-        let sent = self
+        let request = self
             .client
             .post(&dest.url)
             .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        match sent {
-            Ok(r) if r.status().is_success() => Answer::Ok,
-            Ok(r) => {
-                let retry_after = outbound::retry_after(&r, 3600);
-                let status = r.status().as_u16();
-                Answer::Failed {
-                    status: Some(status),
-                    error: format!("HTTP {status}"),
-                    retry_after,
-                }
-            }
-            Err(e) => Answer::Failed {
-                status: None,
-                error: outbound::error_text(&e),
-                retry_after: None,
-            },
-        }
+            .body(body);
+        outbound::send(request, 3600).await
     }
 }
 
@@ -206,7 +172,7 @@ fn record(
 ) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     match answer {
-        Answer::Ok => {
+        Answer::Ok(_) => {
             let mut del = tx
                 .prepare_cached("DELETE FROM forward_outbox WHERE destination = ?1 AND seq = ?2")?;
             let mut removed = 0;

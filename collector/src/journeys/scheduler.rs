@@ -18,7 +18,7 @@ use super::config::JourneysConfig;
 use super::payload::{prepare, sign, Ready};
 use super::{DELIVERED, FAILED, SCHEDULED};
 use crate::clock::Clock;
-use crate::outbound;
+use crate::outbound::{self, Answer};
 use crate::store::Store;
 
 /// Steps claimed at a time (and webhook calls in flight).
@@ -45,17 +45,6 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-/// How one webhook call went.
-#[derive(Debug)]
-enum Answer {
-    Ok(u16),
-    Failed {
-        status: Option<u16>,
-        error: String,
-        retry_after: Option<i64>,
-    },
-}
-
 impl Scheduler {
     /// A scheduler over `store` (whose schema holds the journey tables).
     pub fn new(store: Arc<Store>, cfg: Arc<JourneysConfig>, clock: Clock) -> std::io::Result<Self> {
@@ -69,18 +58,12 @@ impl Scheduler {
     }
 
     /// Runs [`Scheduler::tick`] every `every` until `shutdown`.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, every: Duration) {
-        loop {
-            tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => return,
-                _ = tokio::time::sleep(every) => {}
-            }
-            self.tick().await;
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>, every: Duration) {
+        outbound::every(shutdown, every, || self.tick()).await;
     }
 
     /// Sends every step due now (by the scheduler's clock); gives how many were delivered.
-    pub async fn tick(&self) -> usize {
+    pub async fn tick(self: &Arc<Self>) -> usize {
         let mut delivered = 0;
         // A bounded number of rounds: a step retried is due again only later.
         for _ in 0..64 {
@@ -106,7 +89,7 @@ impl Scheduler {
             };
             let mut calls = JoinSet::new();
             for id in ids {
-                let this = self.clone_parts();
+                let this = Arc::clone(self);
                 calls.spawn(async move { this.attempt(id).await });
             }
             while let Some(done) = calls.join_next().await {
@@ -116,16 +99,6 @@ impl Scheduler {
             }
         }
         delivered
-    }
-
-    fn clone_parts(&self) -> Scheduler {
-        Scheduler {
-            store: Arc::clone(&self.store),
-            cfg: Arc::clone(&self.cfg),
-            clock: self.clock.clone(),
-            client: self.client.clone(),
-            owner: self.owner.clone(),
-        }
     }
 
     /// One attempt of step `id`: true when it was delivered.
@@ -162,34 +135,14 @@ impl Scheduler {
 
     async fn post(&self, body: &str, key: &str) -> Answer {
         let t = self.clock.now_ms().div_euclid(1000);
-        let sent = self
+        let request = self
             .client
             .post(&self.cfg.webhook_url)
             .header("Content-Type", "application/json")
             .header("Shoptrail-Signature", sign(&self.cfg.secret, t, body))
             .header("Idempotency-Key", key)
-            .body(body.to_owned())
-            .send()
-            .await;
-        match sent {
-            Ok(r) if r.status().is_success() => Answer::Ok(r.status().as_u16()),
-            Ok(r) => {
-                let retry_after = outbound::retry_after(&r, 86_400);
-                let status = r.status().as_u16();
-                let text = r.text().await.unwrap_or_default();
-                let snippet: String = text.chars().take(200).collect();
-                Answer::Failed {
-                    status: Some(status),
-                    error: format!("HTTP {status} {}", snippet.trim()),
-                    retry_after,
-                }
-            }
-            Err(e) => Answer::Failed {
-                status: None,
-                error: outbound::error_text(&e),
-                retry_after: None,
-            },
-        }
+            .body(body.to_owned());
+        outbound::send(request, 86_400).await
     }
 
     async fn finish(&self, id: i64, answer: Answer) {
