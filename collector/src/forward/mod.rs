@@ -131,6 +131,9 @@ pub(crate) fn register(
 
 /// Puts stored event `seq` in each destination's outbox (in the event's transaction).
 pub(crate) fn enqueue(conn: &Connection, destinations: &[i64], seq: i64) -> rusqlite::Result<()> {
+    if destinations.is_empty() {
+        return Ok(());
+    }
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO forward_outbox (destination, seq) VALUES (?1, ?2)",
     )?;
