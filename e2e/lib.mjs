@@ -156,6 +156,14 @@ export async function fillCheckout(page, email = "ada@example.com") {
   await page.fill('[data-testid="card-number"]', "4242 4242 4242 4242");
 }
 
+/** Makes `page` a new shopper of `base`: storage and cookies are cleared on a page of that
+ * origin that runs no SDK, so no live tracker can write its identity back afterwards. */
+export async function forgetShopper(page, base) {
+  await page.goto(`${base}/health`);
+  await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
+  await page.context().clearCookies();
+}
+
 /** The collector's stored events for a query object. */
 export async function events(base, query = {}) {
   const qs = new URLSearchParams({ limit: "10000", ...query });

@@ -4,15 +4,13 @@
 // stays text, and the events a shop measures with.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite, events, until, launchMobile, ax, dialog, focused, exitTop } from "../lib.mjs";
+import { suite, events, until, launchMobile, ax, dialog, focused, exitTop, forgetShopper } from "../lib.mjs";
 
 const ctx = suite("engage");
 
 /** Opens the fixture with the campaigns of `query` for a new shopper (storage cleared). */
 async function open(page, query) {
-  await page.goto(`${ctx.collector.url}/fixtures/engage.html?c=`);
-  await page.evaluate(() => localStorage.clear());
-  await page.context().clearCookies();
+  await forgetShopper(page, ctx.collector.url);
   const requests = [];
   page.on("request", (r) => requests.push(new URL(r.url()).pathname));
   await page.goto(`${ctx.collector.url}/fixtures/engage.html?${query}`);

@@ -5,15 +5,13 @@
 // store asks on its order confirmation page.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite, events, until, ax, dialog, focused, exitTop, boxes, clickAx, launchMobile, fillCheckout } from "../lib.mjs";
+import { suite, events, until, ax, dialog, focused, exitTop, boxes, clickAx, launchMobile, fillCheckout, forgetShopper } from "../lib.mjs";
 
 const ctx = suite("nps");
 
 /** Opens the engage fixture with the campaigns of `query` for a new shopper (storage cleared). */
 async function open(page, query) {
-  await page.goto(`${ctx.collector.url}/fixtures/engage.html?c=`);
-  await page.evaluate(() => localStorage.clear());
-  await page.context().clearCookies();
+  await forgetShopper(page, ctx.collector.url);
   await page.goto(`${ctx.collector.url}/fixtures/engage.html?${query}`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   await page.evaluate(() => window.shoptrail.ready());
@@ -195,10 +193,8 @@ test("a 360 px phone: eleven choices on one row inside the sheet; 0 is a score; 
 
 test("the demo store asks the question on its order confirmation page, a few seconds in", async () => {
   const page = await ctx.browser.context.newPage();
+  await forgetShopper(page, ctx.collector.url);
   await page.goto(`${ctx.collector.url}/`);
-  await page.evaluate(() => localStorage.clear());
-  await page.context().clearCookies();
-  await page.reload();
   const badge = page.locator('[data-testid="cart-count"]');
   await page.locator('[data-testid="product-card"][data-product-id="nw-001"] [data-testid="add-to-cart"]').click();
   await badge.filter({ hasText: /^1$/ }).waitFor();

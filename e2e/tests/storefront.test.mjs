@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { suite, events, until, dialog, exitTop, ax } from "../lib.mjs";
+import { suite, events, until, dialog, exitTop, ax, forgetShopper } from "../lib.mjs";
 
 const ctx = suite("store");
 
@@ -41,10 +41,8 @@ test("home page view, product list and an add to cart arrive with one anonymous 
 
 test("the demo's campaigns: a shopper leaving with a cart gets it back with a coupon; never at checkout", async () => {
   const page = await ctx.browser.context.newPage();
+  await forgetShopper(page, ctx.collector.url);
   await page.goto(`${ctx.collector.url}/`);
-  await page.evaluate(() => { localStorage.clear(); });
-  await page.context().clearCookies();
-  await page.reload();
   await page.locator('[data-testid="product-card"][data-product-id="nw-001"] [data-testid="add-to-cart"]').click();
   // The exit trigger arms after 5 s on the page and a first movement.
   await page.mouse.move(640, 400);
