@@ -87,9 +87,10 @@ pub struct Options {
     pub clock: Clock,
     /// Where every accepted event is forwarded (`--forward URL`).
     pub forward: Vec<Destination>,
-    /// How often the scheduler looks for due journey steps and the forwarder for outbox
-    /// rows; zero: never by itself (a caller runs [`Server::run_journeys`] and
-    /// [`Server::run_forwarding`]).
+    /// How often the scheduler looks for due journey steps, the forwarder for outbox rows and
+    /// the metrics for events without facts; zero: never by itself (a caller runs
+    /// [`Server::run_journeys`] and [`Server::run_forwarding`]; a metrics query derives what
+    /// it needs first in any case).
     pub scheduler_interval: std::time::Duration,
 }
 
@@ -264,6 +265,13 @@ pub async fn start(options: Options) -> io::Result<Server> {
             tokio::spawn(Arc::clone(s).run(shutdown_rx.clone(), options.scheduler_interval));
         }
     }
+    if !options.scheduler_interval.is_zero() {
+        tokio::spawn(derive_facts(
+            Arc::clone(&store),
+            shutdown_rx.clone(),
+            options.scheduler_interval,
+        ));
+    }
     let state = http::AppState::new(store, &options, shutdown_rx.clone());
     let app = http::router(state, cors, options.max_body);
 
@@ -286,6 +294,25 @@ pub async fn start(options: Options) -> io::Result<Server> {
         scheduler,
         sender,
     })
+}
+
+/// Keeps the metrics' facts close behind the stored events, off the request path.
+async fn derive_facts(
+    store: Arc<store::Store>,
+    shutdown: watch::Receiver<bool>,
+    every: std::time::Duration,
+) {
+    outbound::every(shutdown, every, || {
+        let store = Arc::clone(&store);
+        async move {
+            match tokio::task::spawn_blocking(move || store.catch_up_facts()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => eprintln!("shoptrail-collector: metrics: cannot derive facts: {e}"),
+                Err(e) => eprintln!("shoptrail-collector: metrics: {e}"),
+            }
+        }
+    })
+    .await;
 }
 
 /// Reads and validates a `POST /v1/batch` body as the endpoint does, without storing it: the

@@ -69,9 +69,6 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, String> {
         let conn = Connection::open(path).map_err(|e| e.to_string())?;
         Self::setup(&conn).map_err(|e| e.to_string())?;
-        // A database from before the metrics' facts table gets its facts now.
-        crate::metrics::backfill(&conn)
-            .map_err(|e| format!("cannot fill in metrics facts: {e}"))?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .map_err(|e| e.to_string())?;
@@ -165,7 +162,6 @@ impl Store {
                 if changed == 1 {
                     let seq = tx.last_insert_rowid();
                     outcome.stored.push((i, seq));
-                    crate::metrics::record(&tx, seq, ev)?;
                     // The same transaction: an event is stored with its identity edges or
                     // not at all.
                     let graph = Graph::new(&tx);
@@ -253,6 +249,18 @@ impl Store {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         f(&self.lock())
+    }
+
+    /// Derives the metrics' facts of every event stored so far, a chunk per transaction so
+    /// that ingestion goes on between chunks. Returns how many facts were written.
+    pub fn catch_up_facts(&self) -> rusqlite::Result<u64> {
+        let mut written = 0;
+        loop {
+            match self.with(crate::metrics::catch_up_chunk)? {
+                0 => return Ok(written),
+                n => written += n,
+            }
+        }
     }
 
     /// The number of stored events.

@@ -619,7 +619,7 @@ async fn persons_are_resolved_when_asked_so_a_later_identify_merges_customers() 
 }
 
 #[tokio::test]
-async fn a_database_from_before_the_facts_table_is_filled_in_on_open() {
+async fn a_database_from_before_the_facts_table_gets_its_facts() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("old.db");
     {
@@ -683,8 +683,13 @@ async fn a_database_from_before_the_facts_table_is_filled_in_on_open() {
         conn.execute_batch("COMMIT").expect("commit");
     }
 
+    // No background derivation here: the metrics query itself must catch up.
     let path = db.clone();
-    let t = TestServer::start_with(move |o| o.db = path).await;
+    let t = TestServer::start_with(move |o| {
+        o.db = path;
+        o.scheduler_interval = std::time::Duration::ZERO;
+    })
+    .await;
     let m = metrics(&t, WINDOW).await;
     assert_eq!(m["totals"]["sessions"], 200);
     assert_eq!(m["totals"]["orders"], 1);
@@ -698,7 +703,7 @@ async fn a_database_from_before_the_facts_table_is_filled_in_on_open() {
     assert_eq!(count("facts"), 2401);
     assert_eq!(count("events"), 2401);
 
-    // New events get their facts as they are stored.
+    // An event stored since counts in the next answer.
     let reply = t
         .post_json(
             "/v1/batch",
@@ -707,8 +712,52 @@ async fn a_database_from_before_the_facts_table_is_filled_in_on_open() {
         )
         .await;
     assert_eq!(reply.status, 200);
-    assert_eq!(count("facts"), 2402);
     assert_eq!(metrics(&t, WINDOW).await["totals"]["sessions"], 201);
+    assert_eq!(count("facts"), 2402);
+}
+
+#[tokio::test]
+async fn facts_are_derived_in_the_background_by_two_collectors_on_one_file() {
+    let t = TestServer::start_with(|o| o.scheduler_interval = std::time::Duration::from_millis(5))
+        .await;
+    let path = t.db_path();
+    let other = TestServer::start_with(move |o| {
+        o.db = path;
+        o.scheduler_interval = std::time::Duration::from_millis(5);
+    })
+    .await;
+    let batch: Vec<Value> = (0..2500)
+        .map(|i| {
+            json!({"type": "page", "messageId": format!("bg{i}"), "anonymousId": format!("a{}", i % 7),
+                "timestamp": "2026-11-03T10:00:00Z", "context": {"sessionId": i % 3}})
+        })
+        .collect();
+    // Both take events and answer metrics at once, each deriving facts as it goes.
+    let post = async {
+        for (i, chunk) in batch.chunks(50).enumerate() {
+            let to = if i % 2 == 0 { &t } else { &other };
+            let reply = to.post_json("/v1/batch", &json!({ "batch": chunk })).await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+        }
+    };
+    let ask = async {
+        for i in 0..40 {
+            metrics(if i % 2 == 0 { &other } else { &t }, WINDOW).await;
+        }
+    };
+    tokio::join!(post, ask);
+    let conn = rusqlite::Connection::open(t.db_path()).expect("open");
+    let facts = || -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM facts", [], |r| r.get(0))
+            .expect("count")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while facts() < 2500 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(facts(), 2500, "every stored event has its fact, once");
+    assert_eq!(metrics(&t, WINDOW).await["totals"]["sessions"], 21);
+    assert_eq!(metrics(&other, WINDOW).await["totals"]["sessions"], 21);
 }
 
 #[tokio::test]

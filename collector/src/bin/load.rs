@@ -173,6 +173,21 @@ async fn main() -> ExitCode {
     }
     timer.abort();
     let elapsed = started.elapsed().as_secs_f64();
+    // The metrics' facts are derived behind ingestion: the first query after the load waits
+    // for what is still missing, so its time shows how far behind they were.
+    let metrics_started = Instant::now();
+    let metrics = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/metrics",
+            cli.targets[0].trim_end_matches('/')
+        ))
+        .send()
+        .await
+        .map(|r| r.status().is_success());
+    let metrics_ms = match metrics {
+        Ok(true) => Some(metrics_started.elapsed().as_millis() as u64),
+        _ => None,
+    };
     all.latencies_us.sort_unstable();
     let requests = all.latencies_us.len();
     let result = json!({
@@ -188,6 +203,7 @@ async fn main() -> ExitCode {
         "p50Ms": percentile(&all.latencies_us, 0.50),
         "p99Ms": percentile(&all.latencies_us, 0.99),
         "firstError": all.first_error,
+        "metricsAfterMs": metrics_ms,
     });
     if cli.json {
         println!("{result}");
@@ -207,6 +223,10 @@ async fn main() -> ExitCode {
             all.failed_requests,
             all.duplicates,
         );
+        match metrics_ms {
+            Some(ms) => println!("then GET /v1/metrics answered in {ms} ms"),
+            None => println!("then GET /v1/metrics failed"),
+        }
         if let Some(e) = &all.first_error {
             println!("first error: {e}");
         }

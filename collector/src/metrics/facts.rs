@@ -1,12 +1,13 @@
 //! The `facts` table: one row per stored event with the columns the metrics group and filter
-//! on, written in the transaction that stores the event. A database made before the table
-//! existed is filled in on open, in chunks.
+//! on. It is derived from `events` off the request path: behind a watermark (the greatest
+//! `seq` with a fact), a chunk of events per transaction, by a background loop and before
+//! every metrics query. Ingestion writes only the event; a database made before the table
+//! existed is filled in the same way.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
 
 use super::money;
-use crate::validate::PreparedEvent;
 
 /// The table and its indexes.
 pub(crate) const SCHEMA: &str = "
@@ -155,7 +156,7 @@ fn is_mobile(user_agent: &str) -> bool {
 
 fn insert(conn: &Connection, seq: i64, f: &Fact) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO facts
+        "INSERT INTO facts
          (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
           cart_id, source, medium, mobile, experiment_id, variation_id, score)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
@@ -182,56 +183,40 @@ fn insert(conn: &Connection, seq: i64, f: &Fact) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Writes the fact of an event just stored as `seq` (in the caller's transaction).
-pub(crate) fn record(conn: &Connection, seq: i64, ev: &PreparedEvent) -> rusqlite::Result<()> {
-    insert(conn, seq, &extract(&ev.object))
-}
-
-/// Writes the facts of stored events that have none (a database from before the table), a
-/// chunk per transaction. Returns how many were written.
-pub(crate) fn backfill(conn: &Connection) -> rusqlite::Result<u64> {
-    let count = |table: &str| -> rusqlite::Result<i64> {
-        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+/// Writes the facts of the next events (at most `CHUNK`) after the watermark, in one
+/// transaction. Returns how many were written: 0 when the facts are up to date.
+///
+/// Events are numbered in commit order (one writer at a time), so every event up to the
+/// watermark has its fact and the next ones are exactly those with a greater `seq`.
+pub(crate) fn catch_up_chunk(conn: &Connection) -> rusqlite::Result<u64> {
+    // The write lock first: another collector on the same file may be deriving too, and the
+    // watermark must be read by the one that writes after it.
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let rows: Vec<(i64, String, String, String)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, body, type, received_at FROM events
+             WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM facts)
+             ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![CHUNK], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
     };
-    // Facts are only written with their event, so equal counts mean nothing is missing.
-    if count("events")? == count("facts")? {
-        return Ok(0);
-    }
-    let mut written = 0;
-    let mut after = 0i64;
-    loop {
-        let tx = conn.unchecked_transaction()?;
-        let rows: Vec<(i64, String, String, String)> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT e.seq, e.body, e.type, e.received_at FROM events e
-                 WHERE e.seq > ?1 AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.seq = e.seq)
-                 ORDER BY e.seq LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![after, CHUNK], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
+    for (seq, body, kind, received_at) in &rows {
+        let object = match serde_json::from_str(body) {
+            Ok(Value::Object(map)) => map,
+            // Never expected: the body is what validation produced. The columns still give a
+            // time and a type.
+            _ => Map::from_iter([
+                ("type".to_owned(), Value::String(kind.clone())),
+                ("receivedAt".to_owned(), Value::String(received_at.clone())),
+            ]),
         };
-        let Some(last) = rows.last().map(|r| r.0) else {
-            break;
-        };
-        for (seq, body, kind, received_at) in &rows {
-            let object = match serde_json::from_str(body) {
-                Ok(Value::Object(map)) => map,
-                // Never expected: the body is what validation produced. The columns still
-                // give a time and a type.
-                _ => Map::from_iter([
-                    ("type".to_owned(), Value::String(kind.clone())),
-                    ("receivedAt".to_owned(), Value::String(received_at.clone())),
-                ]),
-            };
-            insert(&tx, *seq, &extract(&object))?;
-            written += 1;
-        }
-        tx.commit()?;
-        after = last;
+        insert(&tx, *seq, &extract(&object))?;
     }
-    Ok(written)
+    tx.commit()?;
+    Ok(rows.len() as u64)
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-pub(crate) use facts::{backfill, record, SCHEMA};
+pub(crate) use facts::{catch_up_chunk, SCHEMA};
 use query::{By, Counts, Report, Window};
 
 use crate::http::{ApiError, AppState};
@@ -108,11 +108,14 @@ pub(crate) async fn metrics(
         .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text()), None))?;
     let (window, by) = parse_params(&params, state.clock().now_ms())?;
     let store = state.store();
-    let report =
-        tokio::task::spawn_blocking(move || store.read(|conn| query::report(conn, window, by)))
-            .await
-            .map_err(|e| ApiError::internal(format!("metrics task failed: {e}")))?
-            .map_err(|e| ApiError::internal(format!("could not compute metrics: {e}")))?;
+    let report = tokio::task::spawn_blocking(move || {
+        // Every event stored before this request counts.
+        store.catch_up_facts()?;
+        store.read(|conn| query::report(conn, window, by))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("metrics task failed: {e}")))?
+    .map_err(|e| ApiError::internal(format!("could not compute metrics: {e}")))?;
     Ok(Json(to_json(window, by, &report)))
 }
 
