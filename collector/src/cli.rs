@@ -37,9 +37,10 @@ ENDPOINTS:
 #[derive(Debug, Parser)]
 #[command(name = "shoptrail-collector", version, after_help = ENDPOINTS)]
 struct Cli {
-    /// SQLite database file, created when missing
-    #[arg(long, value_name = "PATH", default_value = "./shoptrail.db", value_parser = non_empty_path)]
-    db: PathBuf,
+    /// The database: a SQLite file (created when missing), or a PostgreSQL server as
+    /// postgres://user:password@host:port/database, which several collectors may share
+    #[arg(long, value_name = "PATH|URL", env = "SHOPTRAIL_DB", default_value = "./shoptrail.db", value_parser = database)]
+    db: String,
     /// TCP port; 0 picks a free one
     #[arg(long, value_name = "N", default_value_t = 8080)]
     port: u16,
@@ -176,6 +177,18 @@ fn non_empty_path(value: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(value))
 }
 
+fn database(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err("needs a SQLite file path or a postgres:// URL".into());
+    }
+    if value.contains("://") && !crate::db::is_postgres(value) {
+        return Err(format!(
+            "'{value}' is neither a file path nor a postgres:// or postgresql:// URL"
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 fn positive(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -251,7 +264,7 @@ mod tests {
     fn defaults() {
         let o = run(&[]);
         assert_eq!(o, Options::default());
-        assert_eq!(o.db, PathBuf::from("./shoptrail.db"));
+        assert_eq!(o.db, "./shoptrail.db");
         assert_eq!(o.port, 8080);
         assert_eq!(o.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert_eq!(o.max_body, 524_288);
@@ -274,7 +287,7 @@ mod tests {
             "--max-body",
             "100",
         ]);
-        assert_eq!(o.db, PathBuf::from("x.db"));
+        assert_eq!(o.db, "x.db");
         assert_eq!(o.port, 0);
         assert_eq!(o.bind.to_string(), "0.0.0.0");
         assert_eq!(

@@ -5,7 +5,7 @@
 //! holds at most one user id: an edge that would join two is refused and recorded as a
 //! conflict.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::db::{self, vals, Engine, Sql};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -62,47 +62,62 @@ pub(crate) enum Linked {
     Conflict(String, String),
 }
 
-/// The graph over one connection (or transaction).
+/// The graph over one transaction.
 pub(crate) struct Graph<'c> {
-    conn: &'c Connection,
+    sql: &'c dyn Sql,
 }
 
 impl<'c> Graph<'c> {
-    /// The graph in `conn`'s database (the schema must exist).
-    pub fn new(conn: &'c Connection) -> Graph<'c> {
-        Graph { conn }
+    /// The graph in `sql`'s database (the schema must exist).
+    pub fn new(sql: &'c dyn Sql) -> Graph<'c> {
+        Graph { sql }
     }
 
-    fn node(&self, (kind, value): &Node) -> rusqlite::Result<i64> {
-        let found: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT id FROM id_nodes WHERE kind = ?1 AND value = ?2")?
-            .query_row(params![kind, value], |r| r.get(0))
-            .optional()?;
-        if let Some(id) = found {
+    /// Takes the graph's lock until the transaction ends, before reading what a change
+    /// depends on. PostgreSQL runs transactions side by side, and two merges reading the same
+    /// roots would undo each other; SQLite has one writer at a time already.
+    pub fn lock(&self) -> db::Result<()> {
+        if self.sql.engine() == Engine::Postgres {
+            self.sql.query("SELECT pg_advisory_xact_lock(7402)", &[])?;
+        }
+        Ok(())
+    }
+
+    fn id_of(&self, (kind, value): &Node) -> db::Result<Option<i64>> {
+        self.sql.opt(
+            "SELECT id FROM id_nodes WHERE kind = ?1 AND value = ?2",
+            &vals![*kind, value],
+            |r| r.get(0),
+        )
+    }
+
+    fn node(&self, node: &Node) -> db::Result<i64> {
+        if let Some(id) = self.id_of(node)? {
             return Ok(id);
         }
+        let (kind, value) = node;
         let user = (*kind == "userId").then_some(value.as_str());
-        self.conn
-            .prepare_cached(
-                "INSERT INTO id_nodes (kind, value, parent, user_id) VALUES (?1, ?2, 0, ?3)",
-            )?
-            .execute(params![kind, value, user])?;
-        let id = self.conn.last_insert_rowid();
-        self.conn
-            .prepare_cached("UPDATE id_nodes SET parent = ?1 WHERE id = ?1")?
-            .execute([id])?;
+        let id: i64 = self.sql.one(
+            "INSERT INTO id_nodes (kind, value, parent, user_id) VALUES (?1, ?2, 0, ?3)
+             RETURNING id",
+            &vals![*kind, value, user],
+            |r| r.get(0),
+        )?;
+        self.sql
+            .execute("UPDATE id_nodes SET parent = ?1 WHERE id = ?1", &vals![id])?;
         Ok(id)
     }
 
-    fn parent(&self, id: i64) -> rusqlite::Result<i64> {
-        self.conn
-            .prepare_cached("SELECT parent FROM id_nodes WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
+    fn parent(&self, id: i64) -> db::Result<i64> {
+        self.sql.one(
+            "SELECT parent FROM id_nodes WHERE id = ?1",
+            &vals![id],
+            |r| r.get(0),
+        )
     }
 
     /// The root of `id`'s component; the path is compressed on the way.
-    fn find(&self, id: i64) -> rusqlite::Result<i64> {
+    fn find(&self, id: i64) -> db::Result<i64> {
         let mut path = Vec::new();
         let mut at = id;
         loop {
@@ -114,31 +129,29 @@ impl<'c> Graph<'c> {
             at = p;
         }
         for n in path.iter().take(path.len().saturating_sub(1)) {
-            self.conn
-                .prepare_cached("UPDATE id_nodes SET parent = ?1 WHERE id = ?2")?
-                .execute([at, *n])?;
+            self.sql.execute(
+                "UPDATE id_nodes SET parent = ?1 WHERE id = ?2",
+                &vals![at, *n],
+            )?;
         }
         Ok(at)
     }
 
     /// The root of the component holding `node`, if the node is known.
-    pub fn root_of(&self, (kind, value): &Node) -> rusqlite::Result<Option<i64>> {
-        let id: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT id FROM id_nodes WHERE kind = ?1 AND value = ?2")?
-            .query_row(params![kind, value], |r| r.get(0))
-            .optional()?;
-        id.map(|id| self.find(id)).transpose()
+    pub fn root_of(&self, node: &Node) -> db::Result<Option<i64>> {
+        self.id_of(node)?.map(|id| self.find(id)).transpose()
     }
 
-    fn root_row(&self, root: i64) -> rusqlite::Result<(i64, Option<String>)> {
-        self.conn
-            .prepare_cached("SELECT size, user_id FROM id_nodes WHERE id = ?1")?
-            .query_row([root], |r| Ok((r.get(0)?, r.get(1)?)))
+    fn root_row(&self, root: i64) -> db::Result<(i64, Option<String>)> {
+        self.sql.one(
+            "SELECT size, user_id FROM id_nodes WHERE id = ?1",
+            &vals![root],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Joins the components of `a` and `b`, unless that would put two users in one.
-    pub fn link(&self, a: &Node, b: &Node) -> rusqlite::Result<Linked> {
+    pub fn link(&self, a: &Node, b: &Node) -> db::Result<Linked> {
         let (ra, rb) = (self.find(self.node(a)?)?, self.find(self.node(b)?)?);
         if ra == rb {
             return Ok(Linked::Same);
@@ -151,27 +164,29 @@ impl<'c> Graph<'c> {
         }
         // Union by size: the smaller tree hangs under the larger root.
         let (big, small) = if sa >= sb { (ra, rb) } else { (rb, ra) };
-        self.conn
-            .prepare_cached("UPDATE id_nodes SET parent = ?1 WHERE id = ?2")?
-            .execute([big, small])?;
-        self.conn
-            .prepare_cached("UPDATE id_nodes SET size = ?1, user_id = ?2 WHERE id = ?3")?
-            .execute(params![sa + sb, ua.or(ub), big])?;
+        self.sql.execute(
+            "UPDATE id_nodes SET parent = ?1 WHERE id = ?2",
+            &vals![big, small],
+        )?;
+        self.sql.execute(
+            "UPDATE id_nodes SET size = ?1, user_id = ?2 WHERE id = ?3",
+            &vals![sa + sb, ua.or(ub), big],
+        )?;
         Ok(Linked::Joined)
     }
 
     /// Every node of the component rooted at `root`.
-    pub fn members(&self, root: i64) -> rusqlite::Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare_cached(
+    pub fn members(&self, root: i64) -> db::Result<Vec<(String, String)>> {
+        self.sql.rows(
             "WITH RECURSIVE m(id) AS (
-                 SELECT ?1
+                 SELECT CAST(?1 AS BIGINT)
                  UNION
                  SELECT n.id FROM id_nodes n JOIN m ON n.parent = m.id
              )
              SELECT kind, value FROM id_nodes WHERE id IN (SELECT id FROM m) ORDER BY id",
-        )?;
-        let rows = stmt.query_map([root], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect()
+            &vals![root],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Records a refused edge.
@@ -182,20 +197,25 @@ impl<'c> Graph<'c> {
         a: &Node,
         b: &Node,
         users: (&str, &str),
-    ) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO id_conflicts (at, message_id, a_kind, a_value, b_kind, b_value, user_a, user_b)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![at, message_id, a.0, a.1, b.0, b.1, users.0, users.1])?;
+    ) -> db::Result<()> {
+        self.sql.execute(
+            "INSERT INTO id_conflicts (at, message_id, a_kind, a_value, b_kind, b_value, user_a, user_b)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &vals![at, message_id, a.0, &a.1, b.0, &b.1, users.0, users.1],
+        )?;
         Ok(())
     }
 }
 
+/// Whether an event may give edges (see [`edges`]): it names a user, or is an alias or an
+/// identify.
+pub(crate) fn may_link(ev: &PreparedEvent) -> bool {
+    ev.user_id.is_some() || ev.kind == "alias" || ev.kind == "identify"
+}
+
 /// The edges an accepted event gives (the link token's are added by the caller, who knows
 /// the tokens).
-pub(crate) fn edges(ev: &PreparedEvent, graph: &Graph) -> rusqlite::Result<Vec<(Node, Node)>> {
+pub(crate) fn edges(ev: &PreparedEvent, graph: &Graph) -> db::Result<Vec<(Node, Node)>> {
     let mut out = Vec::new();
     let anon = ev.anonymous_id.clone().map(|a| ("anonymousId", a));
     let user = ev.user_id.clone().map(|u| ("userId", u));
@@ -233,10 +253,24 @@ pub(crate) fn edges(ev: &PreparedEvent, graph: &Graph) -> rusqlite::Result<Vec<(
 mod tests {
     use super::*;
 
-    fn graph_db() -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
-        conn
+    /// Runs `f` on a graph in a fresh SQLite file, in one transaction.
+    fn with_graph(f: impl FnOnce(&Graph)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("graph.db").display().to_string();
+        let migration = crate::db::Migration {
+            version: 1,
+            name: "graph",
+            sql: SCHEMA,
+        };
+        let db = crate::db::Db::open(&path, &[migration]).unwrap();
+        let mut f = Some(f);
+        db.write(|sql| {
+            if let Some(f) = f.take() {
+                f(&Graph::new(sql));
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 
     fn n(kind: &'static str, v: &str) -> Node {
@@ -245,104 +279,103 @@ mod tests {
 
     #[test]
     fn joins_chains_and_refuses_two_users() {
-        let db = graph_db();
-        let g = Graph::new(&db);
-        assert_eq!(
-            g.link(&n("anonymousId", "a1"), &n("userId", "u1")).unwrap(),
-            Linked::Joined
-        );
-        // An alias chain: a2 -> u1 through an email.
-        assert_eq!(
-            g.link(&n("anonymousId", "a2"), &email_node(" Ada@Example.com "))
-                .unwrap(),
-            Linked::Joined
-        );
-        assert_eq!(
-            g.link(&n("userId", "u1"), &email_node("ada@example.com"))
-                .unwrap(),
-            Linked::Joined
-        );
-        assert_eq!(
-            g.link(&n("anonymousId", "a2"), &n("anonymousId", "a1"))
-                .unwrap(),
-            Linked::Same
-        );
-        let root = g.root_of(&n("anonymousId", "a2")).unwrap().unwrap();
-        let members = g.members(root).unwrap();
-        assert_eq!(members.len(), 4, "{members:?}");
-        // Another user: its own component; joining the two is refused.
-        g.link(&n("anonymousId", "b1"), &n("userId", "u2")).unwrap();
-        assert_eq!(
-            g.link(&n("anonymousId", "b1"), &n("anonymousId", "a1"))
-                .unwrap(),
-            Linked::Conflict("u2".into(), "u1".into())
-        );
-        assert_ne!(
-            g.root_of(&n("userId", "u1")).unwrap(),
-            g.root_of(&n("userId", "u2")).unwrap()
-        );
-        assert_eq!(g.root_of(&n("anonymousId", "never")).unwrap(), None);
+        with_graph(|g| {
+            assert_eq!(
+                g.link(&n("anonymousId", "a1"), &n("userId", "u1")).unwrap(),
+                Linked::Joined
+            );
+            // An alias chain: a2 -> u1 through an email.
+            assert_eq!(
+                g.link(&n("anonymousId", "a2"), &email_node(" Ada@Example.com "))
+                    .unwrap(),
+                Linked::Joined
+            );
+            assert_eq!(
+                g.link(&n("userId", "u1"), &email_node("ada@example.com"))
+                    .unwrap(),
+                Linked::Joined
+            );
+            assert_eq!(
+                g.link(&n("anonymousId", "a2"), &n("anonymousId", "a1"))
+                    .unwrap(),
+                Linked::Same
+            );
+            let root = g.root_of(&n("anonymousId", "a2")).unwrap().unwrap();
+            let members = g.members(root).unwrap();
+            assert_eq!(members.len(), 4, "{members:?}");
+            // Another user: its own component; joining the two is refused.
+            g.link(&n("anonymousId", "b1"), &n("userId", "u2")).unwrap();
+            assert_eq!(
+                g.link(&n("anonymousId", "b1"), &n("anonymousId", "a1"))
+                    .unwrap(),
+                Linked::Conflict("u2".into(), "u1".into())
+            );
+            assert_ne!(
+                g.root_of(&n("userId", "u1")).unwrap(),
+                g.root_of(&n("userId", "u2")).unwrap()
+            );
+            assert_eq!(g.root_of(&n("anonymousId", "never")).unwrap(), None);
+        });
     }
 
     /// 10,000 random edges over 2,000 nodes against a plain model: the same components, and a
     /// conflict exactly when the model's components hold two different users.
     #[test]
     fn random_edges_agree_with_a_simple_model() {
-        let db = graph_db();
-        db.execute_batch("BEGIN").unwrap();
-        let g = Graph::new(&db);
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |m: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % m
-        };
-        const N: usize = 2_000;
-        let node = |i: usize| -> Node {
-            if i.is_multiple_of(10) {
-                ("userId", format!("u{i}"))
-            } else {
-                ("anonymousId", format!("a{i}"))
-            }
-        };
-        let mut comp: Vec<usize> = (0..N).collect();
-        let mut conflicts = 0;
-        for _ in 0..10_000 {
-            let (x, y) = (next(N as u64) as usize, next(N as u64) as usize);
-            let users = |c: usize, comp: &Vec<usize>| -> Vec<usize> {
-                (0..N)
-                    .filter(|&i| comp[i] == c && i.is_multiple_of(10))
-                    .collect()
+        with_graph(|g| {
+            let mut seed = 0x2545_f491_4f6c_dd1du64;
+            let mut next = |m: u64| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % m
             };
-            let (cx, cy) = (comp[x], comp[y]);
-            let expect = if cx == cy {
-                Linked::Same
-            } else {
-                let (ux, uy) = (users(cx, &comp), users(cy, &comp));
-                if !ux.is_empty() && !uy.is_empty() {
-                    Linked::Conflict(format!("u{}", ux[0]), format!("u{}", uy[0]))
+            const N: usize = 2_000;
+            let node = |i: usize| -> Node {
+                if i.is_multiple_of(10) {
+                    ("userId", format!("u{i}"))
                 } else {
-                    for c in comp.iter_mut() {
-                        if *c == cy {
-                            *c = cx;
-                        }
-                    }
-                    Linked::Joined
+                    ("anonymousId", format!("a{i}"))
                 }
             };
-            let got = g.link(&node(x), &node(y)).unwrap();
-            match (&expect, &got) {
-                (Linked::Conflict(..), Linked::Conflict(..)) => conflicts += 1,
-                _ => assert_eq!(got, expect),
+            let mut comp: Vec<usize> = (0..N).collect();
+            let mut conflicts = 0;
+            for _ in 0..10_000 {
+                let (x, y) = (next(N as u64) as usize, next(N as u64) as usize);
+                let users = |c: usize, comp: &Vec<usize>| -> Vec<usize> {
+                    (0..N)
+                        .filter(|&i| comp[i] == c && i.is_multiple_of(10))
+                        .collect()
+                };
+                let (cx, cy) = (comp[x], comp[y]);
+                let expect = if cx == cy {
+                    Linked::Same
+                } else {
+                    let (ux, uy) = (users(cx, &comp), users(cy, &comp));
+                    if !ux.is_empty() && !uy.is_empty() {
+                        Linked::Conflict(format!("u{}", ux[0]), format!("u{}", uy[0]))
+                    } else {
+                        for c in comp.iter_mut() {
+                            if *c == cy {
+                                *c = cx;
+                            }
+                        }
+                        Linked::Joined
+                    }
+                };
+                let got = g.link(&node(x), &node(y)).unwrap();
+                match (&expect, &got) {
+                    (Linked::Conflict(..), Linked::Conflict(..)) => conflicts += 1,
+                    _ => assert_eq!(got, expect),
+                }
             }
-        }
-        assert!(conflicts > 0);
-        for i in (0..N).step_by(37) {
-            for j in (0..N).step_by(53) {
-                let same = g.root_of(&node(i)).unwrap() == g.root_of(&node(j)).unwrap();
-                assert_eq!(same, comp[i] == comp[j], "{i} {j}");
+            assert!(conflicts > 0);
+            for i in (0..N).step_by(37) {
+                for j in (0..N).step_by(53) {
+                    let same = g.root_of(&node(i)).unwrap() == g.root_of(&node(j)).unwrap();
+                    assert_eq!(same, comp[i] == comp[j], "{i} {j}");
+                }
             }
-        }
+        });
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The collector accepts events in the shape of Segment's HTTP tracking API
 //! (`POST /v1/batch`, `/v1/track`, `/v1/page`, ...), validates them, stores
-//! them in SQLite (deduplicated by `messageId`) and serves them back at
+//! them in SQLite or PostgreSQL (deduplicated by `messageId`) and serves them back at
 //! `GET /v1/events` and live at `/_shoptrail/`. It can also serve static
 //! files, such as a demo storefront and the SDK's WebAssembly build.
 //!
@@ -23,6 +23,7 @@
 
 mod cli;
 mod clock;
+mod db;
 pub mod forward;
 mod http;
 mod idcookie;
@@ -60,8 +61,8 @@ pub const DEFAULT_RATE_LIMIT: u32 = 50;
 /// How the server is set up; [`Options::default`] matches the CLI defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// SQLite database file, created when missing.
-    pub db: PathBuf,
+    /// The database: a SQLite file path (created when missing) or a `postgres://` URL.
+    pub db: String,
     /// TCP port; 0 asks the system for a free one.
     pub port: u16,
     /// IP address to listen on.
@@ -97,7 +98,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            db: PathBuf::from("./shoptrail.db"),
+            db: "./shoptrail.db".to_owned(),
             port: 8080,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             statics: Vec::new(),
@@ -220,7 +221,7 @@ pub async fn start(options: Options) -> io::Result<Server> {
     .map_err(|e| {
         io::Error::other(format!(
             "cannot open database {}: {e}",
-            options.db.display()
+            crate::db::shown(&options.db)
         ))
     })?;
 

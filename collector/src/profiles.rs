@@ -5,11 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::db::{self, Sql, Val};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -57,8 +56,10 @@ fn candidates(id: &str) -> Vec<Node> {
 }
 
 /// The root of the person `id` names.
-fn root_for(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
-    let g = Graph::new(conn);
+fn root_for(sql: &dyn Sql, id: &str) -> db::Result<Option<i64>> {
+    let g = Graph::new(sql);
+    // Finding a root shortens paths, a change to the graph.
+    g.lock()?;
     for n in candidates(id) {
         if let Some(r) = g.root_of(&n)? {
             return Ok(Some(r));
@@ -67,7 +68,11 @@ fn root_for(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
     Ok(None)
 }
 
+/// `?from, ?from+1, ...`; `NULL` (which no value equals) for none.
 fn placeholders(n: usize, from: usize) -> String {
+    if n == 0 {
+        return "NULL".to_owned();
+    }
     (from..from + n)
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
@@ -76,17 +81,17 @@ fn placeholders(n: usize, from: usize) -> String {
 
 /// The person's events (bodies), in arrival order, `before` a seq when paging backwards.
 fn events(
-    conn: &Connection,
+    sql: &dyn Sql,
     anon: &[String],
     users: &[String],
     newest_first: Option<(u32, Option<i64>)>,
-) -> rusqlite::Result<Vec<(i64, Value)>> {
-    let mut args: Vec<SqlValue> = anon
+) -> db::Result<Vec<(i64, Value)>> {
+    let mut args: Vec<Val> = anon
         .iter()
         .chain(users)
-        .map(|s| SqlValue::Text(s.clone()))
+        .map(|s| Val::Text(s.clone()))
         .collect();
-    let mut sql = format!(
+    let mut query = format!(
         "SELECT seq, body FROM events WHERE (anonymous_id IN ({}) OR user_id IN ({}))",
         placeholders(anon.len(), 1),
         placeholders(users.len(), anon.len() + 1)
@@ -94,23 +99,21 @@ fn events(
     match newest_first {
         Some((limit, before)) => {
             if let Some(b) = before {
-                args.push(SqlValue::Integer(b));
-                sql.push_str(&format!(" AND seq < ?{}", args.len()));
+                args.push(Val::Int(b));
+                query.push_str(&format!(" AND seq < ?{}", args.len()));
             }
-            args.push(SqlValue::Integer(i64::from(limit)));
-            sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", args.len()));
+            args.push(Val::Int(i64::from(limit)));
+            query.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", args.len()));
         }
-        None => sql.push_str(" ORDER BY seq"),
+        None => query.push_str(" ORDER BY seq"),
     }
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| {
+    sql.rows(&query, &args, |r| {
         let body: String = r.get(1)?;
         Ok((
             r.get(0)?,
             serde_json::from_str(&body).unwrap_or(Value::Null),
         ))
-    })?;
-    rows.collect()
+    })
 }
 
 fn text(v: &Value, path: &[&str]) -> Option<String> {
@@ -126,8 +129,8 @@ fn text(v: &Value, path: &[&str]) -> Option<String> {
 }
 
 /// Builds the profile of the component at `root`.
-fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusqlite::Result<Value> {
-    let members = Graph::new(conn).members(root)?;
+fn build(sql: &dyn Sql, root: i64, limit: u32, before: Option<i64>) -> db::Result<Value> {
+    let members = Graph::new(sql).members(root)?;
     let of = |k: &str| -> Vec<String> {
         members
             .iter()
@@ -136,18 +139,18 @@ fn build(conn: &Connection, root: i64, limit: u32, before: Option<i64>) -> rusql
             .collect()
     };
     let (anon, users, emails) = (of("anonymousId"), of("userId"), of("email"));
-    build_of(conn, (&anon, &users, &emails), limit, before)
+    build_of(sql, (&anon, &users, &emails), limit, before)
 }
 
 /// The profile of the person with these anonymous ids, user ids and email hashes (the
 /// timeline's last `limit` events, `before` a seq).
 pub(crate) fn build_of(
-    conn: &Connection,
+    sql: &dyn Sql,
     (anon, users, emails): (&[String], &[String], &[String]),
     limit: u32,
     before: Option<i64>,
-) -> rusqlite::Result<Value> {
-    let all = events(conn, anon, users, None)?;
+) -> db::Result<Value> {
+    let all = events(sql, anon, users, None)?;
     let mut devices: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut traits = Map::new();
     let mut trait_meta = Map::new();
@@ -220,7 +223,7 @@ pub(crate) fn build_of(
             }
         }
     }
-    for (channel, campaign) in crate::tokens::channels(conn, anon)? {
+    for (channel, campaign) in crate::tokens::channels(sql, anon)? {
         if !channels.contains(&channel) {
             channels.push(channel.clone());
         }
@@ -231,7 +234,7 @@ pub(crate) fn build_of(
     let cart = cart_id
         .filter(|id| !completed.contains(id))
         .map(|id| current_cart(&all, &id));
-    let timeline: Vec<Value> = events(conn, anon, users, Some((limit, before)))?
+    let timeline: Vec<Value> = events(sql, anon, users, Some((limit, before)))?
         .into_iter()
         .map(|(seq, mut e)| {
             if let Value::Object(o) = &mut e {
@@ -322,8 +325,8 @@ pub(crate) async fn profile(
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let store = state.store();
     let found = tokio::task::spawn_blocking(move || {
-        store.with(|conn| match root_for(conn, &id)? {
-            Some(root) => build(conn, root, limit, p.before).map(Some),
+        store.with(|sql| match root_for(sql, &id)? {
+            Some(root) => build(sql, root, limit, p.before).map(Some),
             None => Ok(None),
         })
     })
@@ -355,8 +358,9 @@ pub(crate) async fn search(
     }
     let store = state.store();
     let found = tokio::task::spawn_blocking(move || {
-        store.with(|conn| {
-            let g = Graph::new(conn);
+        store.with(|sql| {
+            let g = Graph::new(sql);
+            g.lock()?;
             let mut out = Vec::new();
             for n in [("userId", q.trim().to_string()), email_node(&q)] {
                 if let Some(root) = g.root_of(&n)? {
@@ -385,20 +389,20 @@ pub(crate) async fn conflicts(
     admin(&state, &headers)?;
     let store = state.store();
     let rows = tokio::task::spawn_blocking(move || {
-        store.with(|conn| {
-            let mut stmt = conn.prepare(
+        store.read(|sql| {
+            sql.rows(
                 "SELECT at, message_id, a_kind, a_value, b_kind, b_value, user_a, user_b
                  FROM id_conflicts ORDER BY seq DESC LIMIT 1000",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(json!({
-                    "at": r.get::<_, String>(0)?, "messageId": r.get::<_, Option<String>>(1)?,
-                    "from": { "kind": r.get::<_, String>(2)?, "value": r.get::<_, String>(3)? },
-                    "to": { "kind": r.get::<_, String>(4)?, "value": r.get::<_, String>(5)? },
-                    "users": [r.get::<_, String>(6)?, r.get::<_, String>(7)?],
-                }))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
+                &[],
+                |r| {
+                    Ok(json!({
+                        "at": r.get::<String>(0)?, "messageId": r.get::<Option<String>>(1)?,
+                        "from": { "kind": r.get::<String>(2)?, "value": r.get::<String>(3)? },
+                        "to": { "kind": r.get::<String>(4)?, "value": r.get::<String>(5)? },
+                        "users": [r.get::<String>(6)?, r.get::<String>(7)?],
+                    }))
+                },
+            )
         })
     })
     .await

@@ -1,12 +1,6 @@
-//! SQLite storage of events.
+//! Storage of events, over SQLite or PostgreSQL (see [`crate::db`]).
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
-
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection};
-
+use crate::db::{self, vals, Db, Engine, Migration, Sql, Val};
 use crate::identity::{self, Graph, Linked};
 use crate::validate::PreparedEvent;
 
@@ -27,13 +21,45 @@ CREATE INDEX IF NOT EXISTS events_user_id ON events (user_id);
 CREATE INDEX IF NOT EXISTS events_type ON events (type);
 ";
 
-/// The event store: one SQLite connection behind a mutex. Every method
-/// blocks, so async code calls it from `spawn_blocking`.
+/// The schema, in order. A version is never changed once released: a change is a new one.
+/// (The first six create tables with `IF NOT EXISTS`, so a SQLite file from before versioned
+/// migrations takes them as they are.)
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "events",
+        sql: SCHEMA,
+    },
+    Migration {
+        version: 2,
+        name: "identity graph",
+        sql: identity::SCHEMA,
+    },
+    Migration {
+        version: 3,
+        name: "link tokens",
+        sql: crate::tokens::SCHEMA,
+    },
+    Migration {
+        version: 4,
+        name: "journeys",
+        sql: crate::journeys::SCHEMA,
+    },
+    Migration {
+        version: 5,
+        name: "forwarding",
+        sql: crate::forward::SCHEMA,
+    },
+    Migration {
+        version: 6,
+        name: "metrics facts",
+        sql: crate::metrics::SCHEMA,
+    },
+];
+
+/// The event store. Every method blocks, so async code calls it from `spawn_blocking`.
 pub(crate) struct Store {
-    conn: Mutex<Connection>,
-    /// A second connection for long reads (the metrics): in WAL mode it reads a snapshot
-    /// while the first one keeps writing.
-    reader: Mutex<Connection>,
+    db: Db,
     journeys: Option<std::sync::Arc<crate::journeys::config::JourneysConfig>>,
     /// The forwarding destinations' ids: each stored event enters their outboxes.
     forward: Vec<i64>,
@@ -65,25 +91,11 @@ pub(crate) struct EventQuery {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, in WAL mode.
-    pub fn open(path: &Path) -> Result<Store, String> {
-        let conn = Connection::open(path).map_err(|e| e.to_string())?;
-        Self::setup(&conn).map_err(|e| e.to_string())?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-            .map_err(|e| e.to_string())?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(format!(
-                "could not switch the database to WAL mode (journal_mode is {mode})"
-            ));
-        }
-        let reader = Connection::open(path).map_err(|e| e.to_string())?;
-        reader
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
+    /// Opens the database `spec` names (a SQLite file path, or a `postgres://` URL),
+    /// creating and migrating its schema as needed.
+    pub fn open(spec: &str) -> Result<Store, String> {
         Ok(Store {
-            conn: Mutex::new(conn),
-            reader: Mutex::new(reader),
+            db: Db::open(spec, MIGRATIONS)?,
             journeys: None,
             forward: Vec::new(),
         })
@@ -104,7 +116,8 @@ impl Store {
         mut self,
         destinations: &[crate::forward::Destination],
     ) -> Result<Store, String> {
-        let ids = crate::forward::register(&self.lock(), destinations)
+        let ids = self
+            .with(|sql| crate::forward::register(sql, destinations))
             .map_err(|e| format!("cannot register the forwarding destinations: {e}"))?;
         self.forward = ids;
         Ok(self)
@@ -115,87 +128,86 @@ impl Store {
         &self.forward
     }
 
-    fn setup(conn: &Connection) -> rusqlite::Result<()> {
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
-        conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(crate::identity::SCHEMA)?;
-        conn.execute_batch(crate::tokens::SCHEMA)?;
-        conn.execute_batch(crate::journeys::SCHEMA)?;
-        conn.execute_batch(crate::forward::SCHEMA)?;
-        conn.execute_batch(crate::metrics::SCHEMA)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves no open transaction behind
-        // (dropping a transaction rolls it back), so the connection is usable.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Inserts a batch in one transaction, ignoring known `messageId`s; `now` (ms) is the
     /// collector's clock, from which journey steps are scheduled. Returns once the
     /// transaction is committed.
-    pub fn insert(&self, events: &[PreparedEvent], now: i64) -> rusqlite::Result<InsertOutcome> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
+    pub fn insert(&self, events: &[PreparedEvent], now: i64) -> db::Result<InsertOutcome> {
+        self.with(|sql| self.insert_in(sql, events, now))
+    }
+
+    fn insert_in(
+        &self,
+        sql: &dyn Sql,
+        events: &[PreparedEvent],
+        now: i64,
+    ) -> db::Result<InsertOutcome> {
         let mut outcome = InsertOutcome::default();
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO events
+        let mut graph_locked = false;
+        for (i, ev) in events.iter().enumerate() {
+            let seq: Option<i64> = sql.opt(
+                "INSERT INTO events
                  (message_id, type, event, anonymous_id, user_id, timestamp, received_at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT DO NOTHING RETURNING seq",
+                &vals![
+                    &ev.message_id,
+                    &ev.kind,
+                    &ev.event,
+                    &ev.anonymous_id,
+                    &ev.user_id,
+                    &ev.timestamp,
+                    &ev.received_at,
+                    ev.body()
+                ],
+                |r| r.get(0),
             )?;
-            for (i, ev) in events.iter().enumerate() {
-                let changed = stmt.execute(params![
-                    ev.message_id,
-                    ev.kind,
-                    ev.event,
-                    ev.anonymous_id,
-                    ev.user_id,
-                    ev.timestamp,
-                    ev.received_at,
-                    ev.body(),
-                ])?;
-                if changed == 1 {
-                    let seq = tx.last_insert_rowid();
-                    outcome.stored.push((i, seq));
-                    // The same transaction: an event is stored with its identity edges or
-                    // not at all.
-                    let graph = Graph::new(&tx);
-                    for (a, b) in identity::edges(ev, &graph)? {
-                        if let Linked::Conflict(x, y) = graph.link(&a, &b)? {
-                            graph.conflict(
-                                &ev.received_at,
-                                Some(&ev.message_id),
-                                &a,
-                                &b,
-                                (&x, &y),
-                            )?;
-                        }
+            let Some(seq) = seq else {
+                outcome.duplicates += 1;
+                continue;
+            };
+            outcome.stored.push((i, seq));
+            if sql.engine() == Engine::Postgres {
+                // Sequence numbers do not follow commit order on a server with several
+                // writers, so the facts cannot be derived behind a watermark: they are written
+                // with their event.
+                crate::metrics::record(sql, seq, ev)?;
+            }
+            // The same transaction: an event is stored with its identity edges or not at all.
+            // Whoever changes the graph holds its lock (PostgreSQL) from the first read.
+            let graph = Graph::new(sql);
+            let mut lock = || -> db::Result<()> {
+                if !graph_locked {
+                    graph.lock()?;
+                    graph_locked = true;
+                }
+                Ok(())
+            };
+            if identity::may_link(ev) {
+                lock()?;
+                for (a, b) in identity::edges(ev, &graph)? {
+                    if let Linked::Conflict(x, y) = graph.link(&a, &b)? {
+                        graph.conflict(&ev.received_at, Some(&ev.message_id), &a, &b, (&x, &y))?;
                     }
-                    if let Some(edge) = crate::tokens::redeem(&tx, ev)? {
-                        crate::tokens::link(&graph, ev, edge)?;
-                    }
-                    crate::forward::enqueue(&tx, &self.forward, seq)?;
-                    if let Some(journeys) = &self.journeys {
-                        crate::journeys::observe(&tx, journeys, ev, now)?;
-                    }
-                } else {
-                    outcome.duplicates += 1;
                 }
             }
+            if crate::tokens::carried(ev).is_some() {
+                lock()?;
+                if let Some(edge) = crate::tokens::redeem(sql, ev)? {
+                    crate::tokens::link(&graph, ev, edge)?;
+                }
+            }
+            crate::forward::enqueue(sql, &self.forward, seq)?;
+            if let Some(journeys) = &self.journeys {
+                crate::journeys::observe(sql, journeys, ev, now)?;
+            }
         }
-        tx.commit()?;
         Ok(outcome)
     }
 
     /// Reads events matching `q` as `(seq, body)` pairs.
-    pub fn query(&self, q: &EventQuery) -> rusqlite::Result<Vec<(i64, String)>> {
-        let mut sql = String::from("SELECT seq, body FROM events WHERE 1 = 1");
-        let mut args: Vec<SqlValue> = Vec::new();
+    pub fn query(&self, q: &EventQuery) -> db::Result<Vec<(i64, String)>> {
+        let mut query = String::from("SELECT seq, body FROM events WHERE 1 = 1");
+        let mut args: Vec<Val> = Vec::new();
         let filters = [
             ("anonymous_id", &q.anonymous_id),
             ("user_id", &q.user_id),
@@ -204,56 +216,44 @@ impl Store {
         ];
         for (column, value) in filters {
             if let Some(value) = value {
-                args.push(SqlValue::Text(value.clone()));
-                sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+                args.push(Val::Text(value.clone()));
+                query.push_str(&format!(" AND {column} = ?{}", args.len()));
             }
         }
         if let Some(after) = q.after {
-            args.push(SqlValue::Integer(after));
-            sql.push_str(&format!(" AND seq > ?{}", args.len()));
+            args.push(Val::Int(after));
+            query.push_str(&format!(" AND seq > ?{}", args.len()));
         }
         if let Some(before) = q.before {
-            args.push(SqlValue::Integer(before));
-            sql.push_str(&format!(" AND seq < ?{}", args.len()));
+            args.push(Val::Int(before));
+            query.push_str(&format!(" AND seq < ?{}", args.len()));
         }
-        args.push(SqlValue::Integer(i64::from(q.limit)));
-        sql.push_str(&format!(
+        args.push(Val::Int(i64::from(q.limit)));
+        query.push_str(&format!(
             " ORDER BY seq {} LIMIT ?{}",
             if q.descending { "DESC" } else { "ASC" },
             args.len()
         ));
 
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })?;
-        rows.collect()
+        self.db
+            .read(|sql| sql.rows(&query, &args, |r| Ok((r.get(0)?, r.get(1)?))))
     }
 
-    /// Runs `f` with the reading connection, which does not hold up writes: for long reads
-    /// whose snapshot may miss what is being written meanwhile.
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        f(&self
-            .reader
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    /// Runs `f` in a snapshot that does not hold up writes: for long reads whose snapshot may
+    /// miss what is being written meanwhile. Nothing `f` writes is kept.
+    pub fn read<T>(&self, f: impl FnOnce(&dyn Sql) -> db::Result<T>) -> db::Result<T> {
+        self.db.read(f)
     }
 
-    /// Runs `f` with the connection (the lock held).
-    pub fn with<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        f(&self.lock())
+    /// Runs `f` in one write transaction, committed when it succeeds. On PostgreSQL `f` may
+    /// run again when the transaction loses a deadlock or a serialization race.
+    pub fn with<T>(&self, f: impl FnMut(&dyn Sql) -> db::Result<T>) -> db::Result<T> {
+        self.db.write(f)
     }
 
     /// Derives the metrics' facts of every event stored so far, a chunk per transaction so
     /// that ingestion goes on between chunks. Returns how many facts were written.
-    pub fn catch_up_facts(&self) -> rusqlite::Result<u64> {
+    pub fn catch_up_facts(&self) -> db::Result<u64> {
         let mut written = 0;
         loop {
             match self.with(crate::metrics::catch_up_chunk)? {
@@ -265,9 +265,8 @@ impl Store {
 
     /// The number of stored events.
     #[cfg(test)]
-    pub fn count(&self) -> rusqlite::Result<i64> {
-        self.lock()
-            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
+    pub fn count(&self) -> db::Result<i64> {
+        self.read(|sql| sql.one("SELECT COUNT(*) FROM events", &[], |r| r.get(0)))
     }
 }
 
@@ -288,7 +287,7 @@ mod tests {
     #[test]
     fn deduplicates_across_and_within_batches() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).expect("open");
+        let store = Store::open(&dir.path().join("t.db").display().to_string()).expect("open");
         let first = store.insert(&batch(&["a", "b", "a"]), 0).expect("insert");
         assert_eq!(first.stored.len(), 2);
         assert_eq!(first.duplicates, 1);

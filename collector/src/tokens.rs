@@ -4,11 +4,11 @@
 //! the identity graph; an unknown, expired or overused (100 devices) token joins nothing and
 //! is counted. Tokens are stored as SHA-256 only.
 
+use crate::db::{self, vals, DbError, Sql};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use base64::Engine as _;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -98,9 +98,9 @@ pub(crate) async fn issue(
     let email_hash = email.map(|e| email_node(&e).1);
     let store = state.store();
     let token = tokio::task::spawn_blocking(move || {
-        store.with(|conn| {
+        store.with(|sql| {
             let who = (user.as_deref(), email_hash.as_deref());
-            mint(conn, who, &channel, req.campaign.as_deref(), now, expires)
+            mint(sql, who, &channel, req.campaign.as_deref(), now, expires)
         })
     })
     .await
@@ -119,20 +119,20 @@ pub(crate) async fn issue(
 
 /// Stores a new token for `(user id, email hash)` and gives it (only its hash is kept).
 pub(crate) fn mint(
-    conn: &Connection,
+    sql: &dyn Sql,
     (user, email_hash): (Option<&str>, Option<&str>),
     channel: &str,
     campaign: Option<&str>,
     now: i64,
     expires: i64,
-) -> rusqlite::Result<String> {
+) -> db::Result<String> {
     let mut raw = [0u8; 24];
-    getrandom::fill(&mut raw).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    getrandom::fill(&mut raw).map_err(|e| DbError::new(format!("no random bytes: {e}")))?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    conn.execute(
+    sql.execute(
         "INSERT INTO link_tokens (hash, user_id, email, channel, campaign, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+        &vals![
             sha256_hex(token.as_bytes()),
             user,
             email_hash,
@@ -153,10 +153,10 @@ pub(crate) async fn stats(
     admin(&state, &headers)?;
     let store = state.store();
     let misses = tokio::task::spawn_blocking(move || {
-        store.with(|conn| {
-            let mut stmt = conn.prepare("SELECT reason, count FROM link_token_misses")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
+        store.read(|sql| {
+            sql.rows("SELECT reason, count FROM link_token_misses", &[], |r| {
+                Ok((r.get::<String>(0)?, r.get::<i64>(1)?))
+            })
         })
     })
     .await
@@ -169,70 +169,59 @@ pub(crate) async fn stats(
     Ok(Json(json!({ "misses": m })))
 }
 
-fn miss(conn: &Connection, reason: &str) -> rusqlite::Result<()> {
-    conn.execute(
+fn miss(sql: &dyn Sql, reason: &str) -> db::Result<()> {
+    sql.execute(
         "INSERT INTO link_token_misses (reason, count) VALUES (?1, 1)
-         ON CONFLICT (reason) DO UPDATE SET count = count + 1",
-        [reason],
+         ON CONFLICT (reason) DO UPDATE SET count = link_token_misses.count + 1",
+        &vals![reason],
     )?;
     Ok(())
 }
 
 /// The edge a stored event's `context.linkToken` gives: the device and the token's person,
 /// or nothing (counted) for an unknown, expired or overused token.
-pub(crate) fn redeem(
-    conn: &Connection,
-    ev: &PreparedEvent,
-) -> rusqlite::Result<Option<(Node, Node)>> {
-    let Some(token) = ev
-        .object
-        .get("context")
-        .and_then(|c| c.get("linkToken"))
-        .and_then(Value::as_str)
-    else {
+pub(crate) fn redeem(sql: &dyn Sql, ev: &PreparedEvent) -> db::Result<Option<(Node, Node)>> {
+    let Some(token) = carried(ev) else {
         return Ok(None);
     };
     let Some(anon) = ev.anonymous_id.clone() else {
         return Ok(None);
     };
     let hash = sha256_hex(token.as_bytes());
-    let row: Option<(Option<String>, Option<String>, i64, i64)> = conn
-        .query_row(
-            "SELECT user_id, email, expires_at, devices FROM link_tokens WHERE hash = ?1",
-            [&hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+    let row: Option<(Option<String>, Option<String>, i64, i64)> = sql.opt(
+        "SELECT user_id, email, expires_at, devices FROM link_tokens WHERE hash = ?1",
+        &vals![&hash],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     let Some((user, email, expires, devices)) = row else {
-        miss(conn, "unknown")?;
+        miss(sql, "unknown")?;
         return Ok(None);
     };
     // The event's receipt, by the collector's clock.
     let received = crate::time::parse_iso8601(&ev.received_at).unwrap_or(i64::MAX);
     if expires < received {
-        miss(conn, "expired")?;
+        miss(sql, "expired")?;
         return Ok(None);
     }
-    let known: bool = conn
-        .query_row(
+    let known = sql
+        .opt(
             "SELECT 1 FROM link_token_devices WHERE hash = ?1 AND anonymous_id = ?2",
-            [&hash, &anon],
-            |_| Ok(true),
-        )
-        .optional()?
+            &vals![&hash, &anon],
+            |_| Ok(()),
+        )?
         .is_some();
     if !known {
         if devices >= MAX_DEVICES {
-            miss(conn, "overused")?;
+            miss(sql, "overused")?;
             return Ok(None);
         }
-        conn.execute(
+        sql.execute(
             "INSERT INTO link_token_devices (hash, anonymous_id) VALUES (?1, ?2)",
-            [&hash, &anon],
+            &vals![&hash, &anon],
         )?;
-        conn.execute(
+        sql.execute(
             "UPDATE link_tokens SET devices = devices + 1 WHERE hash = ?1",
-            [&hash],
+            &vals![&hash],
         )?;
     }
     let person: Node = match (user, email) {
@@ -245,18 +234,18 @@ pub(crate) fn redeem(
 
 /// The channels and campaigns of the tokens the devices in `anon` redeemed.
 pub(crate) fn channels(
-    conn: &Connection,
+    sql: &dyn Sql,
     anon: &[String],
-) -> rusqlite::Result<Vec<(String, Option<String>)>> {
+) -> db::Result<Vec<(String, Option<String>)>> {
     let mut out = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT t.channel, t.campaign FROM link_token_devices d
-         JOIN link_tokens t ON t.hash = d.hash WHERE d.anonymous_id = ?1",
-    )?;
     for a in anon {
-        let rows = stmt.query_map([a], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = sql.rows(
+            "SELECT DISTINCT t.channel, t.campaign FROM link_token_devices d
+             JOIN link_tokens t ON t.hash = d.hash WHERE d.anonymous_id = ?1",
+            &vals![a],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         for r in rows {
-            let r = r?;
             if !out.contains(&r) {
                 out.push(r);
             }
@@ -265,8 +254,16 @@ pub(crate) fn channels(
     Ok(out)
 }
 
+/// The link token an event carries (`context.linkToken`).
+pub(crate) fn carried(ev: &PreparedEvent) -> Option<&str> {
+    ev.object
+        .get("context")
+        .and_then(|c| c.get("linkToken"))
+        .and_then(Value::as_str)
+}
+
 /// Links a redeemed token's edge, recording a conflict as any other edge.
-pub(crate) fn link(graph: &Graph, ev: &PreparedEvent, edge: (Node, Node)) -> rusqlite::Result<()> {
+pub(crate) fn link(graph: &Graph, ev: &PreparedEvent, edge: (Node, Node)) -> db::Result<()> {
     if let Linked::Conflict(x, y) = graph.link(&edge.0, &edge.1)? {
         graph.conflict(
             &ev.received_at,

@@ -426,7 +426,7 @@ async fn single_event_endpoints() {
 #[tokio::test]
 async fn data_survives_a_restart_on_the_same_db() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("persist.db");
+    let db = common::fresh_db(dir.path()).await;
 
     let first = shoptrail_collector::start(test_options(&db))
         .await
@@ -932,12 +932,11 @@ async fn link_tokens_join_a_device_once_and_count_what_they_cannot() {
     )
     .await
     .json();
-    let conn = rusqlite::Connection::open(t.db_path()).unwrap();
-    conn.execute(
+    common::execute(
+        &t.db,
         "UPDATE link_tokens SET expires_at = 0 WHERE user_id = 'u-9'",
-        [],
     )
-    .unwrap();
+    .await;
     let batch = json!({ "batch": [ev("identify", "c-1", "dev-c", None, json!({ "context": { "linkToken": old["token"] } }))] });
     assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
     assert_eq!(

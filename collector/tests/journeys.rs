@@ -412,7 +412,7 @@ async fn a_restart_before_the_hour_still_sends_the_reminder_once() {
     let clock = Clock::manual(NOON);
     let (addr, hook) = webhook(&clock).await;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("events.db");
+    let db = common::fresh_db(dir.path()).await;
     let options = |clock: &Clock| {
         let mut o = test_options(&db);
         configure(&mut o, addr, clock.clone());

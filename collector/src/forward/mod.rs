@@ -13,9 +13,9 @@ pub(crate) mod sender;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
+use crate::db::{self, vals, Sql};
 use crate::http::{ApiError, AppState};
 use crate::profiles::admin;
 use crate::time::format_millis;
@@ -108,21 +108,14 @@ pub(crate) fn shown(url: &str) -> String {
 }
 
 /// Registers the destinations (kept across restarts by URL) and gives their ids.
-pub(crate) fn register(
-    conn: &Connection,
-    destinations: &[Destination],
-) -> rusqlite::Result<Vec<i64>> {
+pub(crate) fn register(sql: &dyn Sql, destinations: &[Destination]) -> db::Result<Vec<i64>> {
     destinations
         .iter()
         .map(|d| {
-            conn.execute(
+            sql.one(
                 "INSERT INTO forward_destinations (url, format) VALUES (?1, ?2)
-                 ON CONFLICT (url) DO UPDATE SET format = excluded.format",
-                params![d.url, d.format.name()],
-            )?;
-            conn.query_row(
-                "SELECT id FROM forward_destinations WHERE url = ?1",
-                [&d.url],
+                 ON CONFLICT (url) DO UPDATE SET format = excluded.format RETURNING id",
+                &vals![&d.url, d.format.name()],
                 |r| r.get(0),
             )
         })
@@ -130,15 +123,12 @@ pub(crate) fn register(
 }
 
 /// Puts stored event `seq` in each destination's outbox (in the event's transaction).
-pub(crate) fn enqueue(conn: &Connection, destinations: &[i64], seq: i64) -> rusqlite::Result<()> {
-    if destinations.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO forward_outbox (destination, seq) VALUES (?1, ?2)",
-    )?;
+pub(crate) fn enqueue(sql: &dyn Sql, destinations: &[i64], seq: i64) -> db::Result<()> {
     for d in destinations {
-        stmt.execute(params![d, seq])?;
+        sql.execute(
+            "INSERT INTO forward_outbox (destination, seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &vals![*d, seq],
+        )?;
     }
     Ok(())
 }
@@ -158,47 +148,45 @@ pub(crate) async fn status(
     Ok(Json(body))
 }
 
-fn report(conn: &Connection) -> rusqlite::Result<Value> {
+fn report(sql: &dyn Sql) -> db::Result<Value> {
     let time = |t: Option<i64>| t.map_or(Value::Null, |t| json!(format_millis(t)));
-    let mut stmt = conn.prepare(
+    let destinations = sql.rows(
         "SELECT d.id, d.url, d.format, d.delivered, d.attempts, d.next_at, d.failing_since,
                 d.last_status, d.last_error,
                 (SELECT COUNT(*) FROM forward_outbox o WHERE o.destination = d.id),
                 (SELECT COUNT(*) FROM forward_dead x WHERE x.destination = d.id)
          FROM forward_destinations d ORDER BY d.id",
-    )?;
-    let destinations = stmt
-        .query_map([], |r| {
+        &[],
+        |r| {
             let failing: Option<i64> = r.get(6)?;
             Ok(json!({
-                "url": shown(&r.get::<_, String>(1)?),
-                "format": r.get::<_, String>(2)?,
-                "delivered": r.get::<_, i64>(3)?,
-                "pending": r.get::<_, i64>(9)?,
-                "dead": r.get::<_, i64>(10)?,
-                "attempts": r.get::<_, i64>(4)?,
+                "url": shown(&r.get::<String>(1)?),
+                "format": r.get::<String>(2)?,
+                "delivered": r.get::<i64>(3)?,
+                "pending": r.get::<i64>(9)?,
+                "dead": r.get::<i64>(10)?,
+                "attempts": r.get::<i64>(4)?,
                 "nextAttemptAt": if failing.is_some() { time(r.get(5)?) } else { Value::Null },
                 "failingSince": time(failing),
-                "lastStatus": r.get::<_, Option<i64>>(7)?,
-                "lastError": r.get::<_, Option<String>>(8)?,
+                "lastStatus": r.get::<Option<i64>>(7)?,
+                "lastError": r.get::<Option<String>>(8)?,
             }))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut stmt = conn.prepare(
+        },
+    )?;
+    let dead = sql.rows(
         "SELECT d.url, x.seq, x.message_id, x.at, x.error FROM forward_dead x
          JOIN forward_destinations d ON d.id = x.destination ORDER BY x.at DESC LIMIT 100",
-    )?;
-    let dead = stmt
-        .query_map([], |r| {
+        &[],
+        |r| {
             Ok(json!({
-                "url": shown(&r.get::<_, String>(0)?),
-                "seq": r.get::<_, i64>(1)?,
-                "messageId": r.get::<_, Option<String>>(2)?,
+                "url": shown(&r.get::<String>(0)?),
+                "seq": r.get::<i64>(1)?,
+                "messageId": r.get::<Option<String>>(2)?,
                 "at": time(r.get(3)?),
-                "error": r.get::<_, Option<String>>(4)?,
+                "error": r.get::<Option<String>>(4)?,
             }))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        },
+    )?;
     Ok(json!({ "destinations": destinations, "dead": dead }))
 }
 

@@ -10,12 +10,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use tokio::sync::watch;
 
 use super::{Destination, Format};
 use crate::clock::Clock;
+use crate::db::{self, vals, Sql};
 use crate::outbound::{self, Answer};
 use crate::store::Store;
 
@@ -142,49 +142,49 @@ impl Sender {
 
 /// Takes (or renews) the lease of destination `id` when it is free, ours or run out, and
 /// its backoff has passed.
-fn lease(conn: &Connection, id: i64, owner: &str, now: i64) -> rusqlite::Result<bool> {
-    let n = conn.execute(
+fn lease(sql: &dyn Sql, id: i64, owner: &str, now: i64) -> db::Result<bool> {
+    // One statement: on PostgreSQL a second sender waits for the row and sees the lease.
+    let n = sql.execute(
         "UPDATE forward_destinations SET lease_owner = ?2, lease_until = ?3
          WHERE id = ?1 AND next_at <= ?4
            AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until <= ?4)",
-        params![id, owner, now + LEASE_MS, now],
+        &vals![id, owner, now + LEASE_MS, now],
     )?;
     Ok(n == 1)
 }
 
 /// The oldest outbox rows of destination `id`, with the stored events.
-fn head(conn: &Connection, id: i64) -> rusqlite::Result<Vec<(i64, String)>> {
-    let mut stmt = conn.prepare_cached(
+fn head(sql: &dyn Sql, id: i64) -> db::Result<Vec<(i64, String)>> {
+    sql.rows(
         "SELECT o.seq, e.body FROM forward_outbox o JOIN events e ON e.seq = o.seq
          WHERE o.destination = ?1 ORDER BY o.seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![id, BATCH], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+        &vals![id, BATCH],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 fn record(
-    conn: &Connection,
+    sql: &dyn Sql,
     id: i64,
     owner: &str,
     batch: &[(i64, String)],
     answer: &Answer,
     now: i64,
-) -> rusqlite::Result<()> {
-    let tx = conn.unchecked_transaction()?;
+) -> db::Result<()> {
     match answer {
         Answer::Ok(_) => {
-            let mut del = tx
-                .prepare_cached("DELETE FROM forward_outbox WHERE destination = ?1 AND seq = ?2")?;
             let mut removed = 0;
             for (seq, _) in batch {
-                removed += del.execute(params![id, seq])?;
+                removed += sql.execute(
+                    "DELETE FROM forward_outbox WHERE destination = ?1 AND seq = ?2",
+                    &vals![id, *seq],
+                )?;
             }
-            drop(del);
-            tx.execute(
+            sql.execute(
                 "UPDATE forward_destinations SET delivered = delivered + ?2, attempts = 0,
                  failing_since = NULL, next_at = 0, last_status = NULL, last_error = NULL
                  WHERE id = ?1",
-                params![id, removed as i64],
+                &vals![id, removed as i64],
             )?;
         }
         Answer::Failed {
@@ -192,51 +192,48 @@ fn record(
             error,
             retry_after,
         } => {
-            let row: Option<(i64, Option<i64>)> = tx
-                .query_row(
-                    "SELECT attempts, failing_since FROM forward_destinations
-                     WHERE id = ?1 AND lease_owner = ?2",
-                    params![id, owner],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+            let row: Option<(i64, Option<i64>)> = sql.opt(
+                "SELECT attempts, failing_since FROM forward_destinations
+                 WHERE id = ?1 AND lease_owner = ?2",
+                &vals![id, owner],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             let Some((attempts, since)) = row else {
                 return Ok(());
             };
             let since = since.unwrap_or(now);
             if now - since >= DEAD_AFTER_MS {
-                let mut dead = tx.prepare_cached(
-                    "INSERT OR IGNORE INTO forward_dead (destination, seq, message_id, at, error)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                let mut del = tx.prepare_cached(
-                    "DELETE FROM forward_outbox WHERE destination = ?1 AND seq = ?2",
-                )?;
                 for (seq, body) in batch {
                     let message_id = serde_json::from_str::<Value>(body)
                         .ok()
                         .and_then(|v| v["messageId"].as_str().map(str::to_owned));
-                    dead.execute(params![id, seq, message_id, now, error])?;
-                    del.execute(params![id, seq])?;
+                    sql.execute(
+                        "INSERT INTO forward_dead (destination, seq, message_id, at, error)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                        &vals![id, *seq, message_id, now, error],
+                    )?;
+                    sql.execute(
+                        "DELETE FROM forward_outbox WHERE destination = ?1 AND seq = ?2",
+                        &vals![id, *seq],
+                    )?;
                 }
-                drop((dead, del));
-                tx.execute(
+                sql.execute(
                     "UPDATE forward_destinations SET attempts = 0, failing_since = NULL,
                      next_at = 0, last_status = ?2, last_error = ?3 WHERE id = ?1",
-                    params![id, status, error],
+                    &vals![id, status.map(i64::from), error],
                 )?;
             } else {
                 let doublings = attempts.clamp(0, 16) as u32;
                 let wait = (FIRST_BACKOFF_MS << doublings)
                     .min(MAX_BACKOFF_MS)
                     .max(retry_after.unwrap_or(0).min(MAX_BACKOFF_MS));
-                tx.execute(
+                sql.execute(
                     "UPDATE forward_destinations SET attempts = attempts + 1, failing_since = ?2,
                      next_at = ?3, last_status = ?4, last_error = ?5 WHERE id = ?1",
-                    params![id, since, now + wait, status, error],
+                    &vals![id, since, now + wait, status.map(i64::from), error],
                 )?;
             }
         }
     }
-    tx.commit()
+    Ok(())
 }

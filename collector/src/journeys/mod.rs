@@ -18,10 +18,9 @@ pub(crate) mod payload;
 pub(crate) mod routes;
 pub(crate) mod scheduler;
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::Value;
 
+use crate::db::{self, vals, DbError, Sql, Val};
 use crate::identity::Graph;
 use crate::validate::PreparedEvent;
 use config::{JourneysConfig, Trigger};
@@ -89,11 +88,11 @@ pub(crate) const SKIPPED: &str = "skipped";
 /// How far a stored event moves the journeys. Runs in the event's insert transaction; `now`
 /// is the collector's clock.
 pub(crate) fn observe(
-    conn: &Connection,
+    sql: &dyn Sql,
     cfg: &JourneysConfig,
     ev: &PreparedEvent,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> db::Result<()> {
     if ev.kind != "track" {
         return Ok(());
     }
@@ -103,7 +102,7 @@ pub(crate) fn observe(
     let props = ev.object.get("properties");
     let cart_id = props.and_then(|p| p.get("cart_id")).and_then(Value::as_str);
     if name == "Order Completed" {
-        ordered(conn, ev, cart_id, now)?;
+        ordered(sql, ev, cart_id, now)?;
     }
     for (j, journey) in cfg.journeys.iter().enumerate() {
         match &journey.trigger {
@@ -114,10 +113,10 @@ pub(crate) fn observe(
                     _ => None,
                 };
                 if let (Some(change), Some(cart)) = (change, cart_id) {
-                    cart_changed(conn, cfg, j, ev, cart, change, now)?;
+                    cart_changed(sql, cfg, j, ev, cart, change, now)?;
                 }
             }
-            Trigger::Event(e) if e == name => started(conn, cfg, j, ev, now)?,
+            Trigger::Event(e) if e == name => started(sql, cfg, j, ev, now)?,
             Trigger::Event(_) => {}
         }
     }
@@ -135,86 +134,87 @@ fn quantity(props: Option<&Value>) -> i64 {
 /// A cart gained or lost items: its run starts (or starts again after it was emptied), and
 /// the steps not yet sent count their delays from now.
 fn cart_changed(
-    conn: &Connection,
+    sql: &dyn Sql,
     cfg: &JourneysConfig,
     j: usize,
     ev: &PreparedEvent,
     cart: &str,
     change: i64,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> db::Result<()> {
     let journey = &cfg.journeys[j];
     let key = format!("cart:{cart}");
-    let run: Option<(i64, i64, String, Option<String>)> = conn
-        .query_row(
-            "SELECT id, items, state, ended_reason FROM journey_runs WHERE journey = ?1 AND key = ?2",
-            params![journey.id, key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+    let run: Option<(i64, i64, String, Option<String>)> = sql.opt(
+        "SELECT id, items, state, ended_reason FROM journey_runs WHERE journey = ?1 AND key = ?2",
+        &vals![&journey.id, &key],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     let (run, items) = match run {
         // A completed cart is never reminded of again.
         Some((_, _, _, Some(reason))) if reason == "ordered" => return Ok(()),
         Some((id, items, _, _)) => (id, (items + change).max(0)),
         None if change <= 0 => return Ok(()),
         None => {
-            conn.execute(
+            let id = sql.one(
                 "INSERT INTO journey_runs (journey, key, anonymous_id, user_id, started_at,
-                 anchor_at, items, state, trigger_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'active', ?6)",
-                params![journey.id, key, ev.anonymous_id, ev.user_id, now, ev.message_id],
+                 anchor_at, items, state, trigger_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, 'active', ?6)
+                 RETURNING id",
+                &vals![&journey.id, &key, &ev.anonymous_id, &ev.user_id, now, &ev.message_id],
+                |r| r.get(0),
             )?;
-            (conn.last_insert_rowid(), change)
+            (id, change)
         }
     };
     if items == 0 {
-        conn.execute(
+        sql.execute(
             "UPDATE journey_runs SET items = 0, state = 'ended', ended_reason = 'emptied'
              WHERE id = ?1",
-            [run],
+            &vals![run],
         )?;
-        return cancel_pending(conn, run, "the cart was emptied", now);
+        return cancel_pending(sql, run, "the cart was emptied", now);
     }
-    conn.execute(
+    sql.execute(
         "UPDATE journey_runs SET items = ?2, anchor_at = ?3, state = 'active', ended_reason = NULL,
          user_id = COALESCE(?4, user_id) WHERE id = ?1",
-        params![run, items, now, ev.user_id],
+        &vals![run, items, now, &ev.user_id],
     )?;
     for (k, step) in journey.steps.iter().enumerate() {
         let due = now + step.after.as_millis() as i64;
         // Steps not attempted yet move; a step already sent (or under way) stays as it is.
-        let moved = conn.execute(
+        let moved = sql.execute(
             "UPDATE journey_steps SET due_at = ?3, next_at = ?3, status = 'scheduled', reason = NULL,
              updated_at = ?4
              WHERE run = ?1 AND step = ?2 AND attempts = 0 AND status IN ('scheduled', 'cancelled')",
-            params![run, k as i64, due, now],
+            &vals![run, k as i64, due, now],
         )?;
         if moved == 0 {
-            insert_step(conn, run, k, &step.name, due, now)?;
+            insert_step(sql, run, k, &step.name, due, now)?;
         }
     }
     Ok(())
 }
 
 fn insert_step(
-    conn: &Connection,
+    sql: &dyn Sql,
     run: i64,
     k: usize,
     name: &str,
     due: i64,
     now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO journey_steps (run, step, name, status, due_at, next_at,
-         idempotency_key, updated_at) VALUES (?1, ?2, ?3, 'scheduled', ?4, ?4, ?5, ?6)",
-        params![run, k as i64, name, due, idempotency_key()?, now],
+) -> db::Result<()> {
+    sql.execute(
+        "INSERT INTO journey_steps (run, step, name, status, due_at, next_at,
+         idempotency_key, updated_at) VALUES (?1, ?2, ?3, 'scheduled', ?4, ?4, ?5, ?6)
+         ON CONFLICT DO NOTHING",
+        &vals![run, k as i64, name, due, idempotency_key()?, now],
     )?;
     Ok(())
 }
 
 /// A random key that names one step for its whole life (every attempt sends it).
-fn idempotency_key() -> rusqlite::Result<String> {
+fn idempotency_key() -> db::Result<String> {
     let mut raw = [0u8; 16];
-    getrandom::fill(&mut raw).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    getrandom::fill(&mut raw).map_err(|e| DbError::new(format!("no random bytes: {e}")))?;
     Ok(format!(
         "stp_{}",
         raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -224,43 +224,49 @@ fn idempotency_key() -> rusqlite::Result<String> {
 /// An event-triggered journey starts, unless a run of it still has steps to send to the
 /// person.
 fn started(
-    conn: &Connection,
+    sql: &dyn Sql,
     cfg: &JourneysConfig,
     j: usize,
     ev: &PreparedEvent,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> db::Result<()> {
     let journey = &cfg.journeys[j];
-    let (anon, users) = person(conn, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
+    let (anon, users) = person(sql, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
     let (filter, mut args) = who(&anon, &users, 2);
-    args.insert(0, SqlValue::Text(journey.id.clone()));
-    let busy: bool = conn
-        .query_row(
+    args.insert(0, Val::Text(journey.id.clone()));
+    let busy = sql
+        .opt(
             &format!(
                 "SELECT 1 FROM journey_runs r JOIN journey_steps s ON s.run = r.id
                  WHERE r.journey = ?1 AND s.status IN ('scheduled', 'sending')
                  AND ({filter}) LIMIT 1"
             ),
-            params_from_iter(args),
-            |_| Ok(true),
-        )
-        .optional()?
+            &args,
+            |_| Ok(()),
+        )?
         .is_some();
     if busy {
         return Ok(());
     }
-    let inserted = conn.execute(
-        "INSERT OR IGNORE INTO journey_runs (journey, key, anonymous_id, user_id, started_at,
-         anchor_at, state, trigger_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'active', ?2)",
-        params![journey.id, ev.message_id, ev.anonymous_id, ev.user_id, now],
-    )?;
-    if inserted == 0 {
+    let Some(run) = sql.opt(
+        "INSERT INTO journey_runs (journey, key, anonymous_id, user_id, started_at,
+         anchor_at, state, trigger_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 'active', ?2)
+         ON CONFLICT DO NOTHING RETURNING id",
+        &vals![
+            &journey.id,
+            &ev.message_id,
+            &ev.anonymous_id,
+            &ev.user_id,
+            now
+        ],
+        |r| r.get::<i64>(0),
+    )?
+    else {
         return Ok(());
-    }
-    let run = conn.last_insert_rowid();
+    };
     for (k, step) in journey.steps.iter().enumerate() {
         insert_step(
-            conn,
+            sql,
             run,
             k,
             &step.name,
@@ -273,48 +279,38 @@ fn started(
 
 /// An order: the person's cart runs end (their pending steps are cancelled) and remember
 /// when they ordered, for the recovery rate.
-fn ordered(
-    conn: &Connection,
-    ev: &PreparedEvent,
-    cart_id: Option<&str>,
-    now: i64,
-) -> rusqlite::Result<()> {
-    let (anon, users) = person(conn, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
+fn ordered(sql: &dyn Sql, ev: &PreparedEvent, cart_id: Option<&str>, now: i64) -> db::Result<()> {
+    let (anon, users) = person(sql, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
     let (mut filter, mut args) = who(&anon, &users, 1);
     if let Some(cart) = cart_id {
-        args.push(SqlValue::Text(format!("cart:{cart}")));
+        args.push(Val::Text(format!("cart:{cart}")));
         filter = format!("{filter} OR r.key = ?{}", args.len());
     }
-    let runs: Vec<i64> = {
-        let mut stmt = conn.prepare(&format!(
+    let runs: Vec<i64> = sql.rows(
+        &format!(
             "SELECT r.id FROM journey_runs r WHERE r.key LIKE 'cart:%' AND r.ordered_at IS NULL
              AND ({filter})"
-        ))?;
-        let rows = stmt.query_map(params_from_iter(args), |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+        ),
+        &args,
+        |r| r.get(0),
+    )?;
     for run in runs {
-        conn.execute(
+        sql.execute(
             "UPDATE journey_runs SET ordered_at = ?2, state = 'ended', ended_reason = 'ordered'
              WHERE id = ?1",
-            params![run, now],
+            &vals![run, now],
         )?;
-        cancel_pending(conn, run, "the shopper ordered", now)?;
+        cancel_pending(sql, run, "the shopper ordered", now)?;
     }
     Ok(())
 }
 
 /// Cancels the steps of `run` not sent yet.
-pub(crate) fn cancel_pending(
-    conn: &Connection,
-    run: i64,
-    reason: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
+pub(crate) fn cancel_pending(sql: &dyn Sql, run: i64, reason: &str, now: i64) -> db::Result<()> {
+    sql.execute(
         "UPDATE journey_steps SET status = 'cancelled', reason = ?2, lease_until = NULL,
          lease_owner = NULL, updated_at = ?3 WHERE run = ?1 AND status = 'scheduled'",
-        params![run, reason, now],
+        &vals![run, reason, now],
     )?;
     Ok(())
 }
@@ -322,11 +318,12 @@ pub(crate) fn cancel_pending(
 /// The anonymous ids and user ids of the person an event's ids name (one device when the
 /// graph knows nothing of them).
 pub(crate) fn person(
-    conn: &Connection,
+    sql: &dyn Sql,
     anonymous_id: Option<&str>,
     user_id: Option<&str>,
-) -> rusqlite::Result<(Vec<String>, Vec<String>)> {
-    let graph = Graph::new(conn);
+) -> db::Result<(Vec<String>, Vec<String>)> {
+    let graph = Graph::new(sql);
+    graph.lock()?;
     let mut root = None;
     if let Some(u) = user_id {
         root = graph.root_of(&("userId", u.to_string()))?;
@@ -358,14 +355,18 @@ pub(crate) fn person(
 
 /// `r.anonymous_id IN (?n, ...) OR r.user_id IN (...)`, its parameters numbered from
 /// `first`.
-fn who(anon: &[String], users: &[String], first: usize) -> (String, Vec<SqlValue>) {
+fn who(anon: &[String], users: &[String], first: usize) -> (String, Vec<Val>) {
     let marks = |from: usize, n: usize| {
+        if n == 0 {
+            // No value equals NULL.
+            return "NULL".to_owned();
+        }
         (from..from + n)
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(",")
     };
-    let sql = format!(
+    let filter = format!(
         "r.anonymous_id IN ({}) OR r.user_id IN ({})",
         marks(first, anon.len()),
         marks(first + anon.len(), users.len())
@@ -373,21 +374,22 @@ fn who(anon: &[String], users: &[String], first: usize) -> (String, Vec<SqlValue
     let args = anon
         .iter()
         .chain(users)
-        .map(|i| SqlValue::Text(i.clone()))
+        .map(|i| Val::Text(i.clone()))
         .collect();
-    (sql, args)
+    (filter, args)
 }
 
 /// Abandoned-cart reminders (first steps) delivered in `[from, to)`, and how many of them
 /// were followed by an order within 7 days.
-pub(crate) fn recovery(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(r.ordered_at IS NOT NULL
-                AND r.ordered_at >= s.delivered_at AND r.ordered_at < s.delivered_at + 604800000), 0)
+pub(crate) fn recovery(sql: &dyn Sql, from: i64, to: i64) -> db::Result<(i64, i64)> {
+    sql.one(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN r.ordered_at IS NOT NULL
+                AND r.ordered_at >= s.delivered_at AND r.ordered_at < s.delivered_at + 604800000
+                THEN 1 ELSE 0 END), 0)
          FROM journey_steps s JOIN journey_runs r ON r.id = s.run
          WHERE s.step = 0 AND s.status = 'delivered' AND r.key LIKE 'cart:%'
            AND s.delivered_at >= ?1 AND s.delivered_at < ?2",
-        params![from, to],
+        &vals![from, to],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
 }

@@ -3,8 +3,8 @@
 //! once at the first attempt (every retry sends the same bytes), its discount code and cart
 //! link, and the `Shoptrail-Signature` header.
 
+use crate::db::{self, vals, DbError, Sql};
 use hmac::{Hmac, Mac};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -38,15 +38,15 @@ struct Row {
     trigger_id: String,
 }
 
-fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Row>> {
-    conn.query_row(
+fn load(sql: &dyn Sql, id: i64) -> db::Result<Option<Row>> {
+    sql.opt(
         "SELECT s.step, s.name, s.due_at, s.idempotency_key, s.payload, r.id, r.journey, r.key,
                 r.anonymous_id, r.user_id, r.started_at, r.state, r.ended_reason, r.trigger_id
          FROM journey_steps s JOIN journey_runs r ON r.id = s.run WHERE s.id = ?1",
-        [id],
+        &vals![id],
         |r| {
             Ok(Row {
-                step: r.get::<_, i64>(0)? as usize,
+                step: r.get::<i64>(0)? as usize,
                 name: r.get(1)?,
                 due_at: r.get(2)?,
                 key: r.get(3)?,
@@ -63,40 +63,34 @@ fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Row>> {
             })
         },
     )
-    .optional()
 }
 
 /// Closes step `id` without sending it.
 fn close(
-    conn: &Connection,
+    sql: &dyn Sql,
     id: i64,
     status: &'static str,
     reason: &str,
     now: i64,
-) -> rusqlite::Result<Ready> {
-    conn.execute(
+) -> db::Result<Ready> {
+    sql.execute(
         "UPDATE journey_steps SET status = ?2, reason = ?3, lease_until = NULL, lease_owner = NULL,
          updated_at = ?4 WHERE id = ?1",
-        params![id, status, reason, now],
+        &vals![id, status, reason, now],
     )?;
     Ok(Ready::Closed)
 }
 
 /// Checks step `id` (claimed by the caller) and gives what to send, building and storing
 /// the payload at its first attempt.
-pub(crate) fn prepare(
-    conn: &Connection,
-    cfg: &JourneysConfig,
-    id: i64,
-    now: i64,
-) -> rusqlite::Result<Ready> {
-    let Some(row) = load(conn, id)? else {
+pub(crate) fn prepare(sql: &dyn Sql, cfg: &JourneysConfig, id: i64, now: i64) -> db::Result<Ready> {
+    let Some(row) = load(sql, id)? else {
         return Ok(Ready::Closed);
     };
     let journey = cfg.journeys.iter().find(|j| j.id == row.journey);
     let Some((journey, step)) = journey.and_then(|j| Some((j, j.steps.get(row.step)?))) else {
         return close(
-            conn,
+            sql,
             id,
             CANCELLED,
             "the journey or step is no longer configured",
@@ -109,36 +103,36 @@ pub(crate) fn prepare(
             Some("emptied") => "the cart was emptied",
             _ => "the journey ended",
         };
-        return close(conn, id, CANCELLED, why, now);
+        return close(sql, id, CANCELLED, why, now);
     }
-    let (anon, users) = person(conn, row.anonymous_id.as_deref(), row.user_id.as_deref())?;
-    let profile = crate::profiles::build_of(conn, (&anon, &users, &[]), 0, None)?;
+    let (anon, users) = person(sql, row.anonymous_id.as_deref(), row.user_id.as_deref())?;
+    let profile = crate::profiles::build_of(sql, (&anon, &users, &[]), 0, None)?;
     let traits = &profile["traits"];
     if profile["consent"]["marketing"] != Value::Bool(true) {
-        return close(conn, id, SKIPPED, "no marketing consent", now);
+        return close(sql, id, SKIPPED, "no marketing consent", now);
     }
     if traits["unsubscribed"] == Value::Bool(true) {
-        return close(conn, id, SKIPPED, "unsubscribed", now);
+        return close(sql, id, SKIPPED, "unsubscribed", now);
     }
     let contact = |k: &str| traits[k].as_str().is_some_and(|v| !v.trim().is_empty());
     if !contact("email") && !contact("phone") {
-        return close(conn, id, SKIPPED, "no email or phone trait", now);
+        return close(sql, id, SKIPPED, "no email or phone trait", now);
     }
     let mut cart = Value::Null;
     if let Some(cart_id) = row.run_key.strip_prefix("cart:") {
         let since = format_millis(row.started_at);
-        if ordered_since(conn, &anon, &users, &since)? {
-            end_run(conn, row.run, "ordered", now)?;
-            return close(conn, id, CANCELLED, "the shopper ordered", now);
+        if ordered_since(sql, &anon, &users, &since)? {
+            end_run(sql, row.run, "ordered", now)?;
+            return close(sql, id, CANCELLED, "the shopper ordered", now);
         }
         let current = &profile["cart"];
         if current["cart_id"].as_str() != Some(cart_id) {
-            cancel_pending(conn, row.run, "a newer cart replaced it", now)?;
-            return close(conn, id, CANCELLED, "a newer cart replaced it", now);
+            cancel_pending(sql, row.run, "a newer cart replaced it", now)?;
+            return close(sql, id, CANCELLED, "a newer cart replaced it", now);
         }
         if current["products"].as_array().is_none_or(Vec::is_empty) {
-            end_run(conn, row.run, "emptied", now)?;
-            return close(conn, id, CANCELLED, "the cart was emptied", now);
+            end_run(sql, row.run, "emptied", now)?;
+            return close(sql, id, CANCELLED, "the cart was emptied", now);
         }
         cart = current.clone();
     }
@@ -148,7 +142,7 @@ pub(crate) fn prepare(
 
     let discount = match &step.discount {
         Some(d) => {
-            let code = new_code(conn, id, &d.prefix, d.length, d.percent, now)?;
+            let code = new_code(sql, id, &d.prefix, d.length, d.percent, now)?;
             json!({ "code": code, "percentOff": d.percent })
         }
         None => Value::Null,
@@ -160,14 +154,8 @@ pub(crate) fn prepare(
                 .map(|e| crate::identity::email_node(e).1);
             let who = (users.first().map(String::as_str), email_hash.as_deref());
             let expires = now + 30 * 86_400_000;
-            let token = crate::tokens::mint(
-                conn,
-                who,
-                &cfg.link_channel,
-                Some(&journey.id),
-                now,
-                expires,
-            )?;
+            let token =
+                crate::tokens::mint(sql, who, &cfg.link_channel, Some(&journey.id), now, expires)?;
             let sep = if url.contains('?') { '&' } else { '?' };
             json!(format!("{url}{sep}{}={token}", cfg.link_param))
         }
@@ -176,7 +164,7 @@ pub(crate) fn prepare(
     let (trigger, order) = match &journey.trigger {
         Trigger::AbandonedCart => (Value::Null, Value::Null),
         Trigger::Event(name) => {
-            let props = trigger_properties(conn, &row.trigger_id)?;
+            let props = trigger_properties(sql, &row.trigger_id)?;
             let order = if name == "Order Completed" {
                 props.clone()
             } else {
@@ -209,56 +197,56 @@ pub(crate) fn prepare(
         "discount": discount,
     })
     .to_string();
-    conn.execute(
+    sql.execute(
         "UPDATE journey_steps SET payload = ?2 WHERE id = ?1",
-        params![id, body],
+        &vals![id, &body],
     )?;
     Ok(Ready::Send { body, key: row.key })
 }
 
-fn end_run(conn: &Connection, run: i64, reason: &str, now: i64) -> rusqlite::Result<()> {
-    conn.execute(
+fn end_run(sql: &dyn Sql, run: i64, reason: &str, now: i64) -> db::Result<()> {
+    sql.execute(
         "UPDATE journey_runs SET state = 'ended', ended_reason = ?2,
          ordered_at = CASE WHEN ?2 = 'ordered' THEN COALESCE(ordered_at, ?3) ELSE ordered_at END
          WHERE id = ?1",
-        params![run, reason, now],
+        &vals![run, reason, now],
     )?;
     let why = if reason == "ordered" {
         "the shopper ordered"
     } else {
         "the cart was emptied"
     };
-    cancel_pending(conn, run, why, now)
+    cancel_pending(sql, run, why, now)
 }
 
 /// Whether the person's devices stored an Order Completed at or after `since` (the
 /// collector's time): an order another device made before it was linked counts too.
 fn ordered_since(
-    conn: &Connection,
+    sql: &dyn Sql,
     anon: &[String],
     users: &[String],
     since: &str,
-) -> rusqlite::Result<bool> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT 1 FROM events WHERE (anonymous_id = ?1 OR user_id = ?1) AND type = 'track'
-         AND event = 'Order Completed' AND received_at >= ?2 LIMIT 1",
-    )?;
+) -> db::Result<bool> {
     for id in anon.iter().chain(users) {
-        if stmt.exists(params![id, since])? {
+        let found = sql.opt(
+            "SELECT 1 FROM events WHERE (anonymous_id = ?1 OR user_id = ?1) AND type = 'track'
+             AND event = 'Order Completed' AND received_at >= ?2 LIMIT 1",
+            &vals![id, since],
+            |_| Ok(()),
+        )?;
+        if found.is_some() {
             return Ok(true);
         }
     }
     Ok(false)
 }
 
-fn trigger_properties(conn: &Connection, message_id: &str) -> rusqlite::Result<Value> {
-    let body: Option<String> = conn
-        .query_row(
-            "SELECT body FROM events WHERE message_id = ?1",
-            [message_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+fn trigger_properties(sql: &dyn Sql, message_id: &str) -> db::Result<Value> {
+    let body: Option<String> = sql.opt(
+        "SELECT body FROM events WHERE message_id = ?1",
+        &vals![message_id],
+        |r| r.get(0),
+    )?;
     Ok(body
         .and_then(|b| serde_json::from_str::<Value>(&b).ok())
         .map(|e| e["properties"].clone())
@@ -270,47 +258,44 @@ const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 /// A new discount code for step `id`, stored so that no other step ever gets it.
 fn new_code(
-    conn: &Connection,
+    sql: &dyn Sql,
     id: i64,
     prefix: &str,
     length: u8,
     percent: u8,
     now: i64,
-) -> rusqlite::Result<String> {
-    let existing: Option<String> = conn
-        .query_row(
-            "SELECT code FROM discount_codes WHERE step = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+) -> db::Result<String> {
+    let existing: Option<String> = sql.opt(
+        "SELECT code FROM discount_codes WHERE step = ?1",
+        &vals![id],
+        |r| r.get(0),
+    )?;
     if let Some(code) = existing {
         return Ok(code);
     }
     for _ in 0..8 {
         let mut raw = vec![0u8; usize::from(length)];
-        getrandom::fill(&mut raw)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        getrandom::fill(&mut raw).map_err(|e| DbError::new(format!("no random bytes: {e}")))?;
         let tail: String = raw
             .iter()
             .map(|b| char::from(CODE_ALPHABET[usize::from(b & 31)]))
             .collect();
         let code = format!("{prefix}{tail}");
-        let added = conn.execute(
-            "INSERT OR IGNORE INTO discount_codes (code, step, percent, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![code, id, percent, now],
+        let added = sql.execute(
+            "INSERT INTO discount_codes (code, step, percent, created_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            &vals![&code, id, percent, now],
         )?;
         if added == 1 {
-            conn.execute(
+            sql.execute(
                 "UPDATE journey_steps SET code = ?2 WHERE id = ?1",
-                params![id, code],
+                &vals![id, &code],
             )?;
             return Ok(code);
         }
     }
-    Err(rusqlite::Error::ToSqlConversionFailure(
-        "no unused discount code after 8 tries: lengthen the codes".into(),
+    Err(DbError::new(
+        "no unused discount code after 8 tries: lengthen the codes",
     ))
 }
 

@@ -5,12 +5,11 @@
 
 use std::collections::HashMap;
 
+use crate::db::{self, Sql, Val};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection};
 use serde_json::{json, Value};
 
 use super::config::{JourneysConfig, Trigger};
@@ -43,10 +42,10 @@ fn config(state: &AppState) -> Result<std::sync::Arc<JourneysConfig>, ApiError> 
 
 async fn blocking<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    f: impl FnOnce(&dyn Sql) -> db::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = state.store();
-    tokio::task::spawn_blocking(move || store.with(f))
+    tokio::task::spawn_blocking(move || store.read(f))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::internal(format!("database: {e}")))
@@ -72,16 +71,16 @@ pub(crate) async fn deliveries(
             }
         },
     };
-    let mut sql = String::from(
+    let mut query = String::from(
         "SELECT s.id, s.idempotency_key, r.journey, s.step, s.name, s.status, s.attempts,
                 s.due_at, s.next_at, s.delivered_at, s.last_status, s.last_error, s.reason,
                 s.code, r.anonymous_id, r.user_id, r.key
          FROM journey_steps s JOIN journey_runs r ON r.id = s.run WHERE 1 = 1",
     );
-    let mut args: Vec<SqlValue> = Vec::new();
+    let mut args: Vec<Val> = Vec::new();
     if let Some(j) = q.get("journey").filter(|j| !j.is_empty()) {
-        args.push(SqlValue::Text(j.clone()));
-        sql.push_str(&format!(" AND r.journey = ?{}", args.len()));
+        args.push(Val::Text(j.clone()));
+        query.push_str(&format!(" AND r.journey = ?{}", args.len()));
     }
     match q
         .get("status")
@@ -89,11 +88,11 @@ pub(crate) async fn deliveries(
         .filter(|s| !s.is_empty())
     {
         None => {}
-        Some("retrying") => sql.push_str(" AND s.status = 'scheduled' AND s.attempts > 0"),
-        Some("scheduled") => sql.push_str(" AND s.status = 'scheduled' AND s.attempts = 0"),
+        Some("retrying") => query.push_str(" AND s.status = 'scheduled' AND s.attempts > 0"),
+        Some("scheduled") => query.push_str(" AND s.status = 'scheduled' AND s.attempts = 0"),
         Some(s) if STATUSES.contains(&s) => {
-            args.push(SqlValue::Text(s.to_string()));
-            sql.push_str(&format!(" AND s.status = ?{}", args.len()));
+            args.push(Val::Text(s.to_string()));
+            query.push_str(&format!(" AND s.status = ?{}", args.len()));
         }
         Some(other) => {
             return Err(ApiError::bad_request(
@@ -105,38 +104,36 @@ pub(crate) async fn deliveries(
             ))
         }
     }
-    args.push(SqlValue::Integer(limit));
-    sql.push_str(&format!(" ORDER BY s.id DESC LIMIT ?{}", args.len()));
-    let rows = blocking(&state, move |conn| {
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
+    args.push(Val::Int(limit));
+    query.push_str(&format!(" ORDER BY s.id DESC LIMIT ?{}", args.len()));
+    let rows = blocking(&state, move |sql| {
+        sql.rows(&query, &args, |r| {
             let status: String = r.get(5)?;
             let attempts: i64 = r.get(6)?;
-            let time = |i: usize| -> rusqlite::Result<Value> {
-                Ok(r.get::<_, Option<i64>>(i)?.map_or(Value::Null, |t| json!(format_millis(t))))
+            let time = |i: usize| -> db::Result<Value> {
+                Ok(r.get::<Option<i64>>(i)?.map_or(Value::Null, |t| json!(format_millis(t))))
             };
             let key: String = r.get(16)?;
             Ok(json!({
-                "id": r.get::<_, i64>(0)?,
-                "idempotencyKey": r.get::<_, String>(1)?,
-                "journey": r.get::<_, String>(2)?,
-                "step": r.get::<_, i64>(3)? + 1,
-                "stepName": r.get::<_, String>(4)?,
+                "id": r.get::<i64>(0)?,
+                "idempotencyKey": r.get::<String>(1)?,
+                "journey": r.get::<String>(2)?,
+                "step": r.get::<i64>(3)? + 1,
+                "stepName": r.get::<String>(4)?,
                 "status": if status == "scheduled" && attempts > 0 { "retrying" } else { status.as_str() },
                 "attempts": attempts,
                 "dueAt": time(7)?,
                 "nextAttemptAt": if status == "scheduled" { time(8)? } else { Value::Null },
                 "deliveredAt": time(9)?,
-                "lastStatus": r.get::<_, Option<i64>>(10)?,
-                "lastError": r.get::<_, Option<String>>(11)?,
-                "reason": r.get::<_, Option<String>>(12)?,
-                "code": r.get::<_, Option<String>>(13)?,
-                "anonymousId": r.get::<_, Option<String>>(14)?,
-                "userId": r.get::<_, Option<String>>(15)?,
+                "lastStatus": r.get::<Option<i64>>(10)?,
+                "lastError": r.get::<Option<String>>(11)?,
+                "reason": r.get::<Option<String>>(12)?,
+                "code": r.get::<Option<String>>(13)?,
+                "anonymousId": r.get::<Option<String>>(14)?,
+                "userId": r.get::<Option<String>>(15)?,
                 "cartId": key.strip_prefix("cart:"),
             }))
-        })?;
-        rows.collect::<rusqlite::Result<Vec<Value>>>()
+        })
     })
     .await?;
     Ok(Json(json!({ "deliveries": rows })))
@@ -146,25 +143,25 @@ pub(crate) async fn deliveries(
 /// cart journeys the reminders sent and the carts recovered within 7 days.
 pub(crate) async fn summary(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let cfg = config(&state)?;
-    let counts = blocking(&state, |conn| {
-        let mut stmt = conn.prepare(
+    let counts = blocking(&state, |sql| {
+        let rows = sql.rows(
             "SELECT r.journey, s.step,
                     CASE WHEN s.status = 'scheduled' AND s.attempts > 0 THEN 'retrying'
                          ELSE s.status END,
                     COUNT(*)
              FROM journey_steps s JOIN journey_runs r ON r.id = s.run
              GROUP BY 1, 2, 3",
+            &[],
+            |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<i64>(1)?,
+                    r.get::<String>(2)?,
+                    r.get::<i64>(3)?,
+                ))
+            },
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        let recovered = super::recovery(conn, 0, i64::MAX)?;
+        let recovered = super::recovery(sql, 0, i64::MAX)?;
         Ok((rows, recovered))
     })
     .await?;

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -18,6 +17,7 @@ use super::config::JourneysConfig;
 use super::payload::{prepare, sign, Ready};
 use super::{DELIVERED, FAILED, SCHEDULED};
 use crate::clock::Clock;
+use crate::db::{self, vals, Engine, Sql};
 use crate::outbound::{self, Answer};
 use crate::store::Store;
 
@@ -163,27 +163,35 @@ impl Scheduler {
 }
 
 /// Claims up to `limit` due steps for `owner`: scheduled ones whose time has come, and
-/// those whose lease ran out. One statement, so a step goes to one claimer only.
+/// those whose lease ran out. One statement, so a step goes to one claimer only: SQLite has
+/// one writer at a time; on PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`, so a
+/// second scheduler takes other steps instead of waiting for (or re-taking) these.
 pub(crate) fn claim(
-    conn: &Connection,
+    sql: &dyn Sql,
     now: i64,
     lease_until: i64,
     owner: &str,
     limit: i64,
-) -> rusqlite::Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE journey_steps
-         SET status = 'sending', lease_until = ?2, lease_owner = ?3, attempts = attempts + 1,
-             updated_at = ?1
-         WHERE id IN (
-             SELECT id FROM journey_steps
-             WHERE (status = 'scheduled' AND next_at <= ?1)
-                OR (status = 'sending' AND lease_until <= ?1)
-             ORDER BY next_at LIMIT ?4)
-         RETURNING id",
-    )?;
-    let rows = stmt.query_map(params![now, lease_until, owner, limit], |r| r.get(0))?;
-    rows.collect()
+) -> db::Result<Vec<i64>> {
+    let lock = match sql.engine() {
+        Engine::Sqlite => "",
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
+    sql.rows(
+        &format!(
+            "UPDATE journey_steps
+             SET status = 'sending', lease_until = ?2, lease_owner = ?3, attempts = attempts + 1,
+                 updated_at = ?1
+             WHERE id IN (
+                 SELECT id FROM journey_steps
+                 WHERE (status = 'scheduled' AND next_at <= ?1)
+                    OR (status = 'sending' AND lease_until <= ?1)
+                 ORDER BY next_at LIMIT ?4 {lock})
+             RETURNING id"
+        ),
+        &vals![now, lease_until, owner, limit],
+        |r| r.get(0),
+    )
 }
 
 /// The delay before attempt `attempts + 1`.
@@ -195,20 +203,20 @@ fn backoff(attempts: i64) -> i64 {
 }
 
 fn record(
-    conn: &Connection,
+    sql: &dyn Sql,
     cfg: &JourneysConfig,
     id: i64,
     answer: &Answer,
     now: i64,
     owner: &str,
-) -> rusqlite::Result<()> {
+) -> db::Result<()> {
     match answer {
         Answer::Ok(status) => {
-            conn.execute(
+            sql.execute(
                 "UPDATE journey_steps SET status = ?2, delivered_at = ?3, last_status = ?4,
                  last_error = NULL, lease_until = NULL, lease_owner = NULL, updated_at = ?3
                  WHERE id = ?1",
-                params![id, DELIVERED, now, status],
+                &vals![id, DELIVERED, now, i64::from(*status)],
             )?;
         }
         Answer::Failed {
@@ -216,14 +224,12 @@ fn record(
             error,
             retry_after,
         } => {
-            let mine: Option<(i64, i64)> = conn
-                .query_row(
-                    "SELECT due_at, attempts FROM journey_steps
-                     WHERE id = ?1 AND lease_owner = ?2 AND status = 'sending'",
-                    params![id, owner],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+            let mine: Option<(i64, i64)> = sql.opt(
+                "SELECT due_at, attempts FROM journey_steps
+                 WHERE id = ?1 AND lease_owner = ?2 AND status = 'sending'",
+                &vals![id, owner],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             // Another scheduler took the step over once this one's lease ran out: its
             // attempt decides.
             let Some((due, attempts)) = mine else {
@@ -231,15 +237,15 @@ fn record(
             };
             let wait = backoff(attempts).max(retry_after.unwrap_or(0).min(MAX_BACKOFF_MS));
             let give_up = now + wait > due + cfg.retry_for.as_millis() as i64;
-            conn.execute(
+            sql.execute(
                 "UPDATE journey_steps SET status = ?2, next_at = ?3, last_status = ?4,
                  last_error = ?5, lease_until = NULL, lease_owner = NULL, updated_at = ?6,
                  reason = ?7 WHERE id = ?1",
-                params![
+                &vals![
                     id,
                     if give_up { FAILED } else { SCHEDULED },
                     now + wait,
-                    status,
+                    status.map(i64::from),
                     error,
                     now,
                     give_up.then_some("the webhook kept failing"),

@@ -4,7 +4,8 @@
 //! every metrics query. Ingestion writes only the event; a database made before the table
 //! existed is filled in the same way.
 
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use crate::db::{self, vals, Sql};
+use crate::validate::PreparedEvent;
 use serde_json::{Map, Value};
 
 use super::money;
@@ -154,55 +155,58 @@ fn is_mobile(user_agent: &str) -> bool {
         .any(|m| user_agent.contains(m))
 }
 
-fn insert(conn: &Connection, seq: i64, f: &Fact) -> rusqlite::Result<()> {
-    conn.prepare_cached(
+fn insert(sql: &dyn Sql, seq: i64, f: &Fact) -> db::Result<()> {
+    sql.execute(
         "INSERT INTO facts
          (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
           cart_id, source, medium, mobile, experiment_id, variation_id, score)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-    )?
-    .execute(params![
-        seq,
-        f.ts,
-        f.kind,
-        f.event,
-        f.anonymous_id,
-        f.user_id,
-        f.session,
-        f.order_id,
-        f.amount,
-        f.currency,
-        f.cart_id,
-        f.source,
-        f.medium,
-        f.mobile,
-        f.experiment_id,
-        f.variation_id,
-        f.score,
-    ])?;
+        &vals![
+            seq,
+            f.ts,
+            &f.kind,
+            &f.event,
+            &f.anonymous_id,
+            &f.user_id,
+            &f.session,
+            &f.order_id,
+            f.amount,
+            &f.currency,
+            &f.cart_id,
+            &f.source,
+            &f.medium,
+            f.mobile,
+            &f.experiment_id,
+            &f.variation_id,
+            f.score,
+        ],
+    )?;
     Ok(())
 }
 
-/// Writes the facts of the next events (at most `CHUNK`) after the watermark, in one
-/// transaction. Returns how many were written: 0 when the facts are up to date.
+/// Writes the fact of an event just stored as `seq`, in its insert transaction (PostgreSQL,
+/// whose sequence numbers do not follow commit order).
+pub(crate) fn record(sql: &dyn Sql, seq: i64, ev: &PreparedEvent) -> db::Result<()> {
+    insert(sql, seq, &extract(&ev.object))
+}
+
+/// Writes the facts of the next events (at most `CHUNK`) after the watermark, in the
+/// caller's write transaction. Returns how many were written: 0 when the facts are up to
+/// date.
 ///
-/// Events are numbered in commit order (one writer at a time), so every event up to the
-/// watermark has its fact and the next ones are exactly those with a greater `seq`.
-pub(crate) fn catch_up_chunk(conn: &Connection) -> rusqlite::Result<u64> {
-    // The write lock first: another collector on the same file may be deriving too, and the
-    // watermark must be read by the one that writes after it.
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let rows: Vec<(i64, String, String, String)> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT seq, body, type, received_at FROM events
-             WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM facts)
-             ORDER BY seq LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![CHUNK], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+/// On SQLite events are numbered in commit order (one writer at a time), so every event up
+/// to the watermark has its fact and the next ones are exactly those with a greater `seq`;
+/// the write transaction (`IMMEDIATE`) holds the lock from the watermark's reading on, so
+/// two collectors on one file never derive the same chunk. On PostgreSQL every event got
+/// its fact when stored, and this finds nothing.
+pub(crate) fn catch_up_chunk(sql: &dyn Sql) -> db::Result<u64> {
+    let rows: Vec<(i64, String, String, String)> = sql.rows(
+        "SELECT seq, body, type, received_at FROM events
+         WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM facts)
+         ORDER BY seq LIMIT ?1",
+        &vals![CHUNK],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     for (seq, body, kind, received_at) in &rows {
         let object = match serde_json::from_str(body) {
             Ok(Value::Object(map)) => map,
@@ -213,9 +217,8 @@ pub(crate) fn catch_up_chunk(conn: &Connection) -> rusqlite::Result<u64> {
                 ("receivedAt".to_owned(), Value::String(received_at.clone())),
             ]),
         };
-        insert(&tx, *seq, &extract(&object))?;
+        insert(sql, *seq, &extract(&object))?;
     }
-    tx.commit()?;
     Ok(rows.len() as u64)
 }
 

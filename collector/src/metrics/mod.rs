@@ -85,7 +85,7 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-pub(crate) use facts::{catch_up_chunk, SCHEMA};
+pub(crate) use facts::{catch_up_chunk, record, SCHEMA};
 use query::{By, Counts, Report, Window};
 
 use crate::http::{ApiError, AppState};
@@ -111,7 +111,7 @@ pub(crate) async fn metrics(
     let report = tokio::task::spawn_blocking(move || {
         // Every event stored before this request counts.
         store.catch_up_facts()?;
-        store.read(|conn| query::report(conn, window, by))
+        store.read(|sql| query::report(sql, window, by))
     })
     .await
     .map_err(|e| ApiError::internal(format!("metrics task failed: {e}")))?

@@ -1,4 +1,4 @@
-//! The metric queries. Everything is computed in SQLite: a few temporary tables hold the
+//! The metric queries. Everything is computed in the database: a few temporary tables hold the
 //! window's sessions, orders, carts and exposures (built from `facts` through its indexes),
 //! then one grouped query per metric reads them. Nothing but the aggregates reaches Rust.
 //!
@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use crate::db::{self, vals, Row, Sql, Val};
 
 /// The window, `[from, to)` in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,9 +139,9 @@ const PERSON: &str = "COALESCE(
 const DAYS: &str = "
 INSERT INTO m_days (session, day, anon, viewed, added, checkout)
 SELECT session, ts / 86400000, MIN(anonymous_id),
-       MAX(kind = 'page' OR IFNULL(event, '') = 'Product Viewed'),
-       MAX(IFNULL(event, '') = 'Product Added'),
-       MAX(IFNULL(event, '') = 'Checkout Started')
+       MAX(CASE WHEN kind = 'page' OR event = 'Product Viewed' THEN 1 ELSE 0 END),
+       MAX(CASE WHEN event = 'Product Added' THEN 1 ELSE 0 END),
+       MAX(CASE WHEN event = 'Checkout Started' THEN 1 ELSE 0 END)
   FROM facts
  WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL
  GROUP BY 1, 2";
@@ -161,7 +161,7 @@ SELECT 'u:' || user_id, 'userId', user_id FROM facts
    AND user_id IS NOT NULL";
 
 const ROOTS: &str = "
-INSERT OR REPLACE INTO m_ids (key, kind, value, root)
+INSERT INTO m_ids (key, kind, value, root)
 WITH RECURSIVE walk(key, kind, value, node, parent) AS (
     SELECT i.key, i.kind, i.value, n.id, n.parent
       FROM m_ids i JOIN id_nodes n ON n.kind = i.kind AND n.value = i.value
@@ -170,7 +170,8 @@ WITH RECURSIVE walk(key, kind, value, node, parent) AS (
       FROM walk w JOIN id_nodes n ON n.id = w.parent
      WHERE w.node <> w.parent
 )
-SELECT key, kind, value, node FROM walk WHERE node = parent";
+SELECT key, kind, value, node FROM walk WHERE node = parent
+ON CONFLICT (key) DO UPDATE SET root = excluded.root";
 
 /// The statements that fill the temporary tables, in order; `?1` and `?2` are the window's
 /// bounds where a statement has them.
@@ -195,7 +196,8 @@ fn fill_statements() -> Vec<String> {
         format!(
             "INSERT INTO m_sess (session, person, viewed, added, checkout, ordered)
              SELECT f.session, {PERSON}, f.viewed, f.added, f.checkout,
-                    EXISTS (SELECT 1 FROM m_ord o WHERE o.session = f.session)
+                    CASE WHEN EXISTS (SELECT 1 FROM m_ord o WHERE o.session = f.session)
+                         THEN 1 ELSE 0 END
                FROM (SELECT session, MIN(anon) AS anonymous_id, NULL AS user_id,
                             MAX(viewed) AS viewed, MAX(added) AS added,
                             MAX(checkout) AS checkout
@@ -204,9 +206,10 @@ fn fill_statements() -> Vec<String> {
         // Carts: the session of the first Product Added in the window, and whether any order
         // before the window's end carried the cart id.
         "INSERT INTO m_cart (cart_id, session, abandoned)
-         SELECT c.cart_id, c.session, NOT EXISTS (
+         SELECT c.cart_id, c.session, CASE WHEN EXISTS (
                     SELECT 1 FROM facts k
                      WHERE k.cart_id = c.cart_id AND k.event = 'Order Completed' AND k.ts < ?2)
+                    THEN 0 ELSE 1 END
            FROM (SELECT cart_id, session,
                         ROW_NUMBER() OVER (PARTITION BY cart_id ORDER BY ts, seq) AS n
                    FROM facts
@@ -224,27 +227,35 @@ fn fill_statements() -> Vec<String> {
                            FROM facts f
                           WHERE f.event = 'Experiment Viewed' AND f.ts >= ?1 AND f.ts < ?2
                             AND f.experiment_id IS NOT NULL
-                            AND f.variation_id IS NOT NULL) x)
+                            AND f.variation_id IS NOT NULL) x) e
               WHERE n = 1"
         ),
     ]
 }
 
-/// Runs `sql` with the window's bounds as `?1` and `?2` when it has parameters.
-fn run(conn: &Connection, sql: &str, w: Window) -> rusqlite::Result<usize> {
-    let mut stmt = conn.prepare(sql)?;
-    if stmt.parameter_count() == 0 {
-        stmt.execute([])
+/// A statement and the window's bounds it uses: both as `?1` and `?2`, or the end alone
+/// (renumbered `?1`: PostgreSQL cannot type a parameter a statement does not use), or none.
+fn with_window(query: &str, w: Window) -> (String, Vec<Val>) {
+    if query.contains("?1") {
+        (query.to_owned(), vals![w.from, w.to].to_vec())
+    } else if query.contains("?2") {
+        (query.replace("?2", "?1"), vals![w.to].to_vec())
     } else {
-        stmt.execute([w.from, w.to])
+        (query.to_owned(), Vec::new())
     }
 }
 
+/// Runs `query` with the window's bounds it uses.
+fn run(sql: &dyn Sql, query: &str, w: Window) -> db::Result<u64> {
+    let (query, params) = with_window(query, w);
+    sql.execute(&query, &params)
+}
+
 /// Fills the temporary tables for the window.
-fn prepare(conn: &Connection, w: Window) -> rusqlite::Result<()> {
-    conn.execute_batch(TEMP)?;
-    for sql in fill_statements() {
-        run(conn, &sql, w)?;
+fn prepare(sql: &dyn Sql, w: Window) -> db::Result<()> {
+    sql.batch(TEMP)?;
+    for query in fill_statements() {
+        run(sql, &query, w)?;
     }
     Ok(())
 }
@@ -289,19 +300,17 @@ fn group_statements(by: By) -> Vec<&'static str> {
                FROM m_sess s LEFT JOIN m_anons a ON a.person = s.person",
         ],
         By::Variant => vec![
-            "INSERT OR IGNORE INTO m_sg (session, g)
+            "INSERT INTO m_sg (session, g)
              SELECT s.session,
                     json_object('experimentId', e.experiment, 'variationId', e.variation)
-               FROM m_sess s JOIN m_exp e ON e.person = s.person",
+               FROM m_sess s JOIN m_exp e ON e.person = s.person WHERE 1 = 1
+             ON CONFLICT DO NOTHING",
         ],
     }
 }
 
 /// A query of [`COUNTS`] and how its row is read.
-type CountQuery = (
-    &'static str,
-    fn(&mut Counts, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
-);
+type CountQuery = (&'static str, fn(&mut Counts, &Row) -> db::Result<()>);
 
 /// The grouped queries behind [`Counts`]. Each reads a table aliased `t`; `{G}` stands for the
 /// group key and `{JOIN}` for the join to the sessions' groups (both empty for the totals).
@@ -315,8 +324,8 @@ const COUNTS: [CountQuery; 5] = [
         },
     ),
     (
-        "SELECT g, SUM(n), COUNT(*), SUM(n >= 2) FROM (
-             SELECT {G} AS g, t.person, COUNT(*) AS n FROM m_ord t {JOIN} GROUP BY 1, 2)
+        "SELECT g, SUM(n), COUNT(*), SUM(CASE WHEN n >= 2 THEN 1 ELSE 0 END) FROM (
+             SELECT {G} AS g, t.person, COUNT(*) AS n FROM m_ord t {JOIN} GROUP BY 1, 2) q
           GROUP BY g",
         |c, r| {
             c.orders = r.get(1)?;
@@ -347,7 +356,8 @@ const COUNTS: [CountQuery; 5] = [
         },
     ),
     (
-        "SELECT {G}, COUNT(*), SUM(t.score >= 9), SUM(t.score <= 6) FROM facts t {JOIN}
+        "SELECT {G}, COUNT(*), SUM(CASE WHEN t.score >= 9 THEN 1 ELSE 0 END),
+                SUM(CASE WHEN t.score <= 6 THEN 1 ELSE 0 END) FROM facts t {JOIN}
           WHERE t.event = 'NPS Submitted' AND t.ts >= ?1 AND t.ts < ?2 AND t.score IS NOT NULL
           GROUP BY 1",
         |c, r| {
@@ -370,22 +380,13 @@ fn count_sql(template: &str, grouped: bool) -> String {
 }
 
 /// The totals (`grouped` false, key `""`) or every group's counts, by key.
-fn counts(
-    conn: &Connection,
-    w: Window,
-    grouped: bool,
-) -> rusqlite::Result<BTreeMap<String, Counts>> {
+fn counts(sql: &dyn Sql, w: Window, grouped: bool) -> db::Result<BTreeMap<String, Counts>> {
     let mut out: BTreeMap<String, Counts> = BTreeMap::new();
     for (template, read) in COUNTS {
-        let mut stmt = conn.prepare(&count_sql(template, grouped))?;
-        let mut rows = if stmt.parameter_count() == 0 {
-            stmt.query([])?
-        } else {
-            stmt.query([w.from, w.to])?
-        };
-        while let Some(row) = rows.next()? {
+        let (query, params) = with_window(&count_sql(template, grouped), w);
+        for row in sql.query(&query, &params)? {
             let key: String = row.get(0)?;
-            read(out.entry(key).or_default(), row)?;
+            read(out.entry(key).or_default(), &row)?;
         }
     }
     Ok(out)
@@ -397,12 +398,12 @@ const SERIES_SESSIONS: &str = "SELECT day, COUNT(*) FROM m_days GROUP BY day";
 
 /// Sessions at each step of the funnel, each step within the sessions of the step before.
 const FUNNEL: &str = "
-SELECT IFNULL(SUM(viewed), 0), IFNULL(SUM(viewed AND added), 0),
-       IFNULL(SUM(viewed AND added AND checkout), 0),
-       IFNULL(SUM(viewed AND added AND checkout AND ordered), 0)
+SELECT COALESCE(SUM(viewed), 0), COALESCE(SUM(viewed * added), 0),
+       COALESCE(SUM(viewed * added * checkout), 0),
+       COALESCE(SUM(viewed * added * checkout * ordered), 0)
   FROM m_sess";
 
-fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
+fn series(sql: &dyn Sql, w: Window) -> db::Result<Vec<Day>> {
     const DAY: i64 = 86_400_000;
     let (first, last) = (w.from.div_euclid(DAY), (w.to - 1).div_euclid(DAY));
     let mut days: BTreeMap<i64, Day> = (first..=last)
@@ -416,73 +417,67 @@ fn series(conn: &Connection, w: Window) -> rusqlite::Result<Vec<Day>> {
             )
         })
         .collect();
-    let mut stmt = conn.prepare(SERIES_SESSIONS)?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        if let Some(d) = days.get_mut(&r.get(0)?) {
+    for r in sql.query(SERIES_SESSIONS, &[])? {
+        if let Some(d) = days.get_mut(&r.get::<i64>(0)?) {
             d.sessions = r.get(1)?;
         }
     }
-    let mut stmt = conn
-        .prepare("SELECT ts / 86400000, COUNT(*), COUNT(DISTINCT session) FROM m_ord GROUP BY 1")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        if let Some(d) = days.get_mut(&r.get(0)?) {
+    let orders = "SELECT ts / 86400000, COUNT(*), COUNT(DISTINCT session) FROM m_ord GROUP BY 1";
+    for r in sql.query(orders, &[])? {
+        if let Some(d) = days.get_mut(&r.get::<i64>(0)?) {
             d.orders = r.get(1)?;
             d.converted_sessions = r.get(2)?;
         }
     }
-    let mut stmt = conn.prepare(
-        "SELECT ts / 86400000, currency, SUM(amount) FROM m_ord
-          WHERE amount IS NOT NULL GROUP BY 1, 2",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        if let Some(d) = days.get_mut(&r.get(0)?) {
+    let revenue = "SELECT ts / 86400000, currency, SUM(amount) FROM m_ord
+                    WHERE amount IS NOT NULL GROUP BY 1, 2";
+    for r in sql.query(revenue, &[])? {
+        if let Some(d) = days.get_mut(&r.get::<i64>(0)?) {
             d.revenue.insert(r.get(1)?, r.get(2)?);
         }
     }
     Ok(days.into_values().collect())
 }
 
-fn funnel(conn: &Connection) -> rusqlite::Result<[i64; 4]> {
-    conn.query_row(FUNNEL, [], |r| {
+fn funnel(sql: &dyn Sql) -> db::Result<[i64; 4]> {
+    sql.one(FUNNEL, &[], |r| {
         Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
     })
 }
 
-fn arms(conn: &Connection) -> rusqlite::Result<Vec<Arm>> {
-    let mut stmt = conn.prepare(
+fn arms(sql: &dyn Sql) -> db::Result<Vec<Arm>> {
+    sql.rows(
         "SELECT e.experiment, e.variation, COUNT(*),
-                SUM(EXISTS (SELECT 1 FROM m_ord o WHERE o.person = e.person AND o.ts >= e.ts))
+                SUM(CASE WHEN EXISTS (SELECT 1 FROM m_ord o
+                                       WHERE o.person = e.person AND o.ts >= e.ts)
+                         THEN 1 ELSE 0 END)
            FROM m_exp e GROUP BY 1, 2 ORDER BY 1, 2",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Arm {
-            experiment: r.get(0)?,
-            variation: r.get(1)?,
-            exposed: r.get(2)?,
-            converted: r.get(3)?,
-        })
-    })?;
-    rows.collect()
+        &[],
+        |r| {
+            Ok(Arm {
+                experiment: r.get(0)?,
+                variation: r.get(1)?,
+                exposed: r.get(2)?,
+                converted: r.get(3)?,
+            })
+        },
+    )
 }
 
 /// Delivered first-step cart reminders in the window and those whose person ordered within
 /// 7 days of the delivery.
-/// Computes the report of window `w`, grouped `by` when given, in one read transaction.
-pub(crate) fn report(conn: &Connection, w: Window, by: Option<By>) -> rusqlite::Result<Report> {
-    // Rolled back when dropped: the temporary tables go with it.
-    let tx = conn.unchecked_transaction()?;
-    prepare(&tx, w)?;
-    let totals = counts(&tx, w, false)?.remove("").unwrap_or_default();
+/// Computes the report of window `w`, grouped `by` when given, in the caller's read
+/// transaction (rolled back at its end: the temporary tables go with it).
+pub(crate) fn report(sql: &dyn Sql, w: Window, by: Option<By>) -> db::Result<Report> {
+    prepare(sql, w)?;
+    let totals = counts(sql, w, false)?.remove("").unwrap_or_default();
     let groups = match by {
         None => Vec::new(),
         Some(by) => {
-            for sql in group_statements(by) {
-                run(&tx, sql, w)?;
+            for query in group_statements(by) {
+                run(sql, query, w)?;
             }
-            let mut groups: Vec<(String, Counts)> = counts(&tx, w, true)?.into_iter().collect();
+            let mut groups: Vec<(String, Counts)> = counts(sql, w, true)?.into_iter().collect();
             groups.sort_by(|a, b| b.1.sessions.cmp(&a.1.sessions).then(a.0.cmp(&b.0)));
             groups
         }
@@ -490,16 +485,17 @@ pub(crate) fn report(conn: &Connection, w: Window, by: Option<By>) -> rusqlite::
     Ok(Report {
         totals,
         groups,
-        series: series(&tx, w)?,
-        funnel: funnel(&tx)?,
-        arms: arms(&tx)?,
-        reminders: crate::journeys::recovery(&tx, w.from, w.to)?,
+        series: series(sql, w)?,
+        funnel: funnel(sql)?,
+        arms: arms(sql)?,
+        reminders: crate::journeys::recovery(sql, w.from, w.to)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     /// Every statement that reads `facts`, with the plan SQLite picks for it.
     fn plans() -> Vec<(String, Vec<String>)> {

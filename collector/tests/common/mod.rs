@@ -1,10 +1,14 @@
 //! Test helpers: an in-process server on a temporary database and a
 //! minimal HTTP/1.1 client over a raw TCP stream.
+//!
+//! The database is a fresh SQLite file, or, when `SHOPTRAIL_TEST_POSTGRES` names a
+//! PostgreSQL server (`cargo xtask test` starts one), a fresh database on that server: the
+//! same suite runs on both engines.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -21,6 +25,8 @@ pub struct TestServer {
     pub server: Server,
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
+    /// The `--db` value: a file in `dir`, or a `postgres://` URL.
+    pub db: String,
 }
 
 impl TestServer {
@@ -33,15 +39,22 @@ impl TestServer {
     /// `configure` adjust the options.
     pub async fn start_with(configure: impl FnOnce(&mut Options)) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mut options = test_options(&dir.path().join("events.db"));
+        let mut options = test_options(&fresh_db(dir.path()).await);
         configure(&mut options);
+        let db = options.db.clone();
         let server = start(options).await.expect("server starts");
         let addr = server.local_addr();
-        TestServer { server, addr, dir }
+        TestServer {
+            server,
+            addr,
+            dir,
+            db,
+        }
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("events.db")
+    /// A number the database answers `query` with (`SELECT COUNT(*) ...`), on either engine.
+    pub async fn scalar(&self, query: &str) -> i64 {
+        scalar(&self.db, query).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -71,10 +84,81 @@ impl TestServer {
     }
 }
 
+/// The PostgreSQL server the suite runs on, if any (`SHOPTRAIL_TEST_POSTGRES`).
+pub fn postgres() -> Option<String> {
+    std::env::var("SHOPTRAIL_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A new, empty database: `events.db` in `dir`, or a database of its own on the PostgreSQL
+/// server of [`postgres`].
+pub async fn fresh_db(dir: &Path) -> String {
+    let Some(server) = postgres() else {
+        return dir.join("events.db").display().to_string();
+    };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = format!("t{}_{n}_{nanos}", std::process::id());
+    let (client, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    let task = tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    drop(client);
+    let _ = task.await;
+    // The server's URL with the new database's name as its path.
+    let base = match server.rfind('/') {
+        Some(i) if i > server.find("://").map_or(0, |s| s + 2) => &server[..i],
+        _ => server.as_str(),
+    };
+    format!("{base}/{name}")
+}
+
+/// A number `db` answers `query` with, on either engine.
+pub async fn scalar(db: &str, query: &str) -> i64 {
+    if db.starts_with("postgres") {
+        let (client, conn) = tokio_postgres::connect(db, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let task = tokio::spawn(conn);
+        let row = client.query_one(query, &[]).await.expect(query);
+        drop(client);
+        let _ = task.await;
+        row.get::<_, i64>(0)
+    } else {
+        let conn = rusqlite::Connection::open(db).expect("open");
+        conn.query_row(query, [], |r| r.get(0)).expect(query)
+    }
+}
+
+/// Runs a statement on `db` directly (to set up what the API cannot), on either engine.
+pub async fn execute(db: &str, statement: &str) {
+    if db.starts_with("postgres") {
+        let (client, conn) = tokio_postgres::connect(db, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let task = tokio::spawn(conn);
+        client.batch_execute(statement).await.expect(statement);
+        drop(client);
+        let _ = task.await;
+    } else {
+        let conn = rusqlite::Connection::open(db).expect("open");
+        conn.execute_batch(statement).expect(statement);
+    }
+}
+
 /// Options for a test server: port 0 on loopback with the database `db`.
-pub fn test_options(db: &Path) -> Options {
+pub fn test_options(db: &str) -> Options {
     Options {
-        db: db.to_path_buf(),
+        db: db.to_owned(),
         port: 0,
         ..Options::default()
     }
