@@ -95,6 +95,8 @@ impl<'a> FromSql<'a> for Val {
             Type::FLOAT8 => Val::Real(f64::from_sql(ty, raw)?),
             Type::FLOAT4 => Val::Real(f64::from(f32::from_sql(ty, raw)?)),
             Type::NUMERIC => numeric(raw)?,
+            // What `pg_advisory_xact_lock` returns.
+            Type::VOID => Val::Null,
             Type::JSON => Val::Text(std::str::from_utf8(raw)?.to_owned()),
             // A version byte, then the text.
             Type::JSONB => {

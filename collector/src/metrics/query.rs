@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::db::{self, vals, Row, Sql, Val};
+use crate::db::{self, vals, Engine, Row, Sql, Val};
 
 /// The window, `[from, to)` in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,7 +253,10 @@ fn run(sql: &dyn Sql, query: &str, w: Window) -> db::Result<u64> {
 
 /// Fills the temporary tables for the window.
 fn prepare(sql: &dyn Sql, w: Window) -> db::Result<()> {
-    sql.batch(TEMP)?;
+    match sql.engine() {
+        Engine::Sqlite => sql.batch(TEMP)?,
+        Engine::Postgres => sql.batch(&db::postgres_ddl(TEMP))?,
+    }
     for query in fill_statements() {
         run(sql, &query, w)?;
     }
