@@ -1,8 +1,9 @@
 //! `cargo xtask load`: the collector under load on loopback. Builds the release collector and
-//! `shoptrail-load`, starts one or more collectors on one fresh SQLite database, lets the
-//! clients POST batches until the events or seconds run out, prints what they measured and
-//! stops the collectors.
+//! `shoptrail-load`, starts one or more collectors on one fresh SQLite database (or, with
+//! `--postgres`, a throwaway PostgreSQL cluster), lets the clients POST batches until the events
+//! or seconds run out, prints what they measured and stops the collectors.
 
+use crate::postgres::Cluster;
 use crate::tasks::start_collector_at;
 use crate::tools::{cmd, root, run, Result};
 
@@ -13,6 +14,8 @@ struct Load {
     events: u64,
     seconds: u64,
     instances: u32,
+    /// Store in a throwaway PostgreSQL cluster rather than a SQLite file.
+    postgres: bool,
 }
 
 fn parse(args: &[String]) -> Result<Load> {
@@ -22,6 +25,7 @@ fn parse(args: &[String]) -> Result<Load> {
         events: 200_000,
         seconds: 30,
         instances: 1,
+        postgres: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -37,10 +41,11 @@ fn parse(args: &[String]) -> Result<Load> {
             "--events" => o.events = value(a)?,
             "--seconds" => o.seconds = value(a)?.min(3600),
             "--instances" => o.instances = value(a)?.min(8) as u32,
+            "--postgres" => o.postgres = true,
             other => {
                 return Err(format!(
                     "unknown load option {other}: try --clients N --batch N --events N \
-                     --seconds N --instances N"
+                     --seconds N --instances N --postgres"
                 ))
             }
         }
@@ -49,17 +54,37 @@ fn parse(args: &[String]) -> Result<Load> {
 }
 
 /// `cargo xtask load [--clients 16] [--batch 20] [--events 200000] [--seconds 30]
-/// [--instances 1]`.
+/// [--instances 1] [--postgres]`.
 pub fn load(args: &[String]) -> Result {
     let o = parse(args)?;
     run(cmd("cargo").args(["build", "--release", "-p", "shoptrail-collector", "--bins"]))?;
     let dir = root().join("target/load");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let db = dir.join("load.db");
-    let db = db
-        .to_str()
-        .ok_or("the target directory's path is not UTF-8")?;
+    // Declared before the collectors, so dropped after them.
+    let cluster = if o.postgres {
+        Some(Cluster::start()?)
+    } else {
+        None
+    };
+    let file = dir.join("load.db");
+    let db = match &cluster {
+        Some(cluster) => {
+            eprintln!(
+                "engine: PostgreSQL {} ({})",
+                cluster.version(),
+                cluster.url()
+            );
+            cluster.url()
+        }
+        None => {
+            let db = file
+                .to_str()
+                .ok_or("the target directory's path is not UTF-8")?;
+            eprintln!("engine: SQLite ({db})");
+            db
+        }
+    };
     let bin = root().join("target/release/shoptrail-collector");
     let collectors = (0..o.instances)
         .map(|_| start_collector_at(&bin, &["--port", "0", "--db", db, "--rate-limit", "0"]))

@@ -9,12 +9,16 @@
 //! - `fuzz`   the cargo-fuzz targets (nightly, libFuzzer) for 60 s each, or `--seconds N`;
 //!   `test` runs each for 5 s.
 //! - `load`   the release collector under concurrent clients POSTing batches on loopback
-//!   (`--clients N --batch N --events N --seconds N --instances N`): events/s, p50 and p99.
+//!   (`--clients N --batch N --events N --seconds N --instances N`): events/s, p50 and p99;
+//!   `--postgres` stores the events in a throwaway PostgreSQL cluster instead of SQLite.
+//! - `postgres` a throwaway PostgreSQL cluster (no fsync, trust authentication): prints its URL
+//!   for the collector's `--db` and runs until Enter, end of input or Ctrl-C.
 //! - `api`    rewrites what `pkg-config/api.json` generates in committed files (the method table
 //!   of `js/host.js`, the snippet and tables of the READMEs); `--check` only verifies them.
 
 mod api;
 mod load;
+mod postgres;
 mod tasks;
 mod tools;
 mod wasm_check;
@@ -22,7 +26,7 @@ mod wasm_check;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] | api [--check]>";
+    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] [--postgres] | postgres | api [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Some("bench") => tasks::bench(&args[1..]),
         Some("fuzz") => tasks::fuzz(&args[1..]),
         Some("load") => load::load(&args[1..]),
+        Some("postgres") => postgres::serve(&args[1..]),
         Some("api") => match &args[1..] {
             [] => api::sync(false),
             [flag] if flag == "--check" => api::sync(true),

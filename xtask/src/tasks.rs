@@ -501,8 +501,17 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
             ]))
         })?;
     }
-    steps.run("host tests (core, collector)", || {
+    steps.run("host tests (core, collector on SQLite)", || {
         run(cmd("cargo").args(["test", "--workspace"]))
+    })?;
+    // One cluster for the collector's PostgreSQL run and the e2e suites, stopped (Drop) when
+    // the steps end.
+    let postgres = steps.run("start PostgreSQL", crate::postgres::Cluster::start)?;
+    steps.run("collector tests on PostgreSQL", || {
+        // The same suites: each test server gets a fresh database on the cluster.
+        run(cmd("cargo")
+            .args(["test", "-p", "shoptrail-collector", "--tests"])
+            .env("SHOPTRAIL_TEST_POSTGRES", postgres.url()))
     })?;
     let sizes = steps.run("build pkg/ and dist/", build)?;
     check_budget(sizes)?;
@@ -540,7 +549,8 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
             .args(&files)
             .env("SHOPTRAIL_COLLECTOR_BIN", collector_bin())
             .env("SHOPTRAIL_ROOT", root())
-            .env("SHOPTRAIL_TMP", &tmp))
+            .env("SHOPTRAIL_TMP", &tmp)
+            .env("SHOPTRAIL_TEST_POSTGRES", postgres.url()))
     })?;
     let _ = std::fs::remove_dir_all(&tmp);
     steps.run("fuzz targets (5 s each)", || {

@@ -115,7 +115,8 @@ pub fn wasm_bindgen_version() -> Result<String> {
     Err("wasm-bindgen is not in Cargo.lock".into())
 }
 
-fn is_root() -> bool {
+/// Whether xtask runs as root (apt installs, and PostgreSQL's initdb must run as `postgres`).
+pub fn is_root() -> bool {
     output(Command::new("id").arg("-u")).as_deref() == Some("0")
 }
 
@@ -223,7 +224,8 @@ pub fn setup_fuzz() -> Result {
     Ok(())
 }
 
-/// Everything: build tools, wasm-pack, browsers and their drivers, the e2e npm packages.
+/// Everything: build tools, wasm-pack, browsers and their drivers, PostgreSQL, the e2e npm
+/// packages.
 pub fn setup() -> Result {
     setup_build()?;
     let have = output(cmd("wasm-pack").arg("--version")).unwrap_or_default();
@@ -258,6 +260,12 @@ pub fn setup() -> Result {
         ok("geckodriver", "");
     } else {
         run(cmd("cargo").args(["install", "geckodriver", "--locked"]))?;
+    }
+    // A throwaway cluster for the collector's PostgreSQL tests (crate::postgres).
+    if let Some(bin) = crate::postgres::bin_dir() {
+        ok("postgresql", &bin.display().to_string());
+    } else {
+        apt(&["postgresql"], "PostgreSQL (initdb, pg_ctl)")?;
     }
 
     // e2e packages (and the consumer apps') from committed package-locks; reinstalled only
