@@ -1,5 +1,7 @@
 //! Storage of events, over SQLite or PostgreSQL (see [`crate::db`]).
 
+use std::collections::HashMap;
+
 use crate::db::{self, vals, Db, Engine, Migration, Sql, Val};
 use crate::identity::{self, Graph, Linked};
 use crate::validate::PreparedEvent;
@@ -56,6 +58,9 @@ const MIGRATIONS: &[Migration] = &[
         sql: crate::metrics::SCHEMA,
     },
 ];
+
+/// Events per multi-row insert (8 parameters each, well within either engine's limit).
+const ROWS_PER_INSERT: usize = 250;
 
 /// The event store. Every method blocks, so async code calls it from `spawn_blocking`.
 pub(crate) struct Store {
@@ -143,13 +148,12 @@ impl Store {
     ) -> db::Result<InsertOutcome> {
         let mut outcome = InsertOutcome::default();
         let mut graph_locked = false;
-        for (i, ev) in events.iter().enumerate() {
-            let seq: Option<i64> = sql.opt(
-                "INSERT INTO events
-                 (message_id, type, event, anonymous_id, user_id, timestamp, received_at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT DO NOTHING RETURNING seq",
-                &vals![
+        // The new events' sequence numbers by messageId (a repeat in the batch is not new).
+        let mut seqs: HashMap<String, i64> = HashMap::with_capacity(events.len());
+        for chunk in events.chunks(ROWS_PER_INSERT) {
+            let mut params = Vec::with_capacity(chunk.len() * 8);
+            for ev in chunk {
+                params.extend(vals![
                     &ev.message_id,
                     &ev.kind,
                     &ev.event,
@@ -158,20 +162,37 @@ impl Store {
                     &ev.timestamp,
                     &ev.received_at,
                     ev.body()
-                ],
-                |r| r.get(0),
-            )?;
-            let Some(seq) = seq else {
-                outcome.duplicates += 1;
-                continue;
-            };
-            outcome.stored.push((i, seq));
-            if sql.engine() == Engine::Postgres {
-                // Sequence numbers do not follow commit order on a server with several
-                // writers, so the facts cannot be derived behind a watermark: they are written
-                // with their event.
-                crate::metrics::record(sql, seq, ev)?;
+                ]);
             }
+            let stored = sql.rows(
+                &format!(
+                    "INSERT INTO events
+                     (message_id, type, event, anonymous_id, user_id, timestamp, received_at, body)
+                     VALUES {} ON CONFLICT DO NOTHING RETURNING seq, message_id",
+                    db::value_rows(8, chunk.len())
+                ),
+                &params,
+                |r| Ok((r.get::<String>(1)?, r.get::<i64>(0)?)),
+            )?;
+            seqs.extend(stored);
+        }
+        let new: Vec<(usize, i64)> = events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, ev)| seqs.remove(&ev.message_id).map(|seq| (i, seq)))
+            .collect();
+        outcome.duplicates = events.len() - new.len();
+        if sql.engine() == Engine::Postgres {
+            // Sequence numbers do not follow commit order on a server with several writers,
+            // so the facts cannot be derived behind a watermark: they are written with their
+            // events.
+            let facts: Vec<(i64, &PreparedEvent)> =
+                new.iter().map(|&(i, seq)| (seq, &events[i])).collect();
+            crate::metrics::record(sql, &facts)?;
+        }
+        for (i, seq) in new {
+            let ev = &events[i];
+            outcome.stored.push((i, seq));
             // The same transaction: an event is stored with its identity edges or not at all.
             // Whoever changes the graph holds its lock (PostgreSQL) from the first read.
             let graph = Graph::new(sql);

@@ -155,39 +155,56 @@ fn is_mobile(user_agent: &str) -> bool {
         .any(|m| user_agent.contains(m))
 }
 
-fn insert(sql: &dyn Sql, seq: i64, f: &Fact) -> db::Result<()> {
-    sql.execute(
-        "INSERT INTO facts
-         (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
-          cart_id, source, medium, mobile, experiment_id, variation_id, score)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        &vals![
-            seq,
-            f.ts,
-            &f.kind,
-            &f.event,
-            &f.anonymous_id,
-            &f.user_id,
-            &f.session,
-            &f.order_id,
-            f.amount,
-            &f.currency,
-            &f.cart_id,
-            &f.source,
-            &f.medium,
-            f.mobile,
-            &f.experiment_id,
-            &f.variation_id,
-            f.score,
-        ],
-    )?;
+/// Facts per multi-row insert (17 parameters each).
+const ROWS_PER_INSERT: usize = 100;
+
+/// Writes facts, `(seq, fact)`, a multi-row insert per hundred.
+fn insert(sql: &dyn Sql, facts: &[(i64, Fact)]) -> db::Result<()> {
+    for chunk in facts.chunks(ROWS_PER_INSERT) {
+        let mut params = Vec::with_capacity(chunk.len() * 17);
+        for (seq, f) in chunk {
+            params.extend(vals![
+                *seq,
+                f.ts,
+                &f.kind,
+                &f.event,
+                &f.anonymous_id,
+                &f.user_id,
+                &f.session,
+                &f.order_id,
+                f.amount,
+                &f.currency,
+                &f.cart_id,
+                &f.source,
+                &f.medium,
+                f.mobile,
+                &f.experiment_id,
+                &f.variation_id,
+                f.score,
+            ]);
+        }
+        sql.execute(
+            &format!(
+                "INSERT INTO facts
+                 (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
+                  cart_id, source, medium, mobile, experiment_id, variation_id, score)
+                 VALUES {}",
+                db::value_rows(17, chunk.len())
+            ),
+            &params,
+        )?;
+    }
     Ok(())
 }
 
-/// Writes the fact of an event just stored as `seq`, in its insert transaction (PostgreSQL,
-/// whose sequence numbers do not follow commit order).
-pub(crate) fn record(sql: &dyn Sql, seq: i64, ev: &PreparedEvent) -> db::Result<()> {
-    insert(sql, seq, &extract(&ev.object))
+/// Writes the facts of events just stored, `(seq, event)`, in their insert transaction
+/// (PostgreSQL, whose sequence numbers do not follow commit order).
+pub(crate) fn record(sql: &dyn Sql, events: &[(i64, &PreparedEvent)]) -> db::Result<()> {
+    let facts: Vec<(i64, Fact)> = events
+        .iter()
+        .map(|(seq, ev)| (*seq, extract(&ev.object)))
+        .collect();
+    insert(sql, &facts)
 }
 
 /// Writes the facts of the next events (at most `CHUNK`) after the watermark, in the
@@ -207,6 +224,7 @@ pub(crate) fn catch_up_chunk(sql: &dyn Sql) -> db::Result<u64> {
         &vals![CHUNK],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
+    let mut facts = Vec::with_capacity(rows.len());
     for (seq, body, kind, received_at) in &rows {
         let object = match serde_json::from_str(body) {
             Ok(Value::Object(map)) => map,
@@ -217,8 +235,9 @@ pub(crate) fn catch_up_chunk(sql: &dyn Sql) -> db::Result<u64> {
                 ("receivedAt".to_owned(), Value::String(received_at.clone())),
             ]),
         };
-        insert(sql, *seq, &extract(&object))?;
+        facts.push((*seq, extract(&object)));
     }
+    insert(sql, &facts)?;
     Ok(rows.len() as u64)
 }
 
