@@ -501,13 +501,13 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
             ]))
         })?;
     }
-    steps.run("host tests (core, collector on SQLite)", || {
+    steps.run("host tests (SQLite)", || {
         run(cmd("cargo").args(["test", "--workspace"]))
     })?;
     // One cluster for the collector's PostgreSQL run and the e2e suites, stopped (Drop) when
     // the steps end.
     let postgres = steps.run("start PostgreSQL", crate::postgres::Cluster::start)?;
-    steps.run("collector tests on PostgreSQL", || {
+    steps.run("collector tests (PostgreSQL)", || {
         // The same suites: each test server gets a fresh database on the cluster.
         run(cmd("cargo")
             .args(["test", "-p", "shoptrail-collector", "--tests"])
