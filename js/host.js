@@ -20,6 +20,7 @@ export const NAMES = METHODS.split(" ").map((m) => m.split(":")[0]).concat(["flu
 let call = null;
 let debug = false;
 let onError;
+let beforeSend;
 const listeners = { event: [], delivered: [], error: [], "popup:shown": [], "popup:dismissed": [], "popup:converted": [] };
 /* Popup events, as the engage module tracks them, for the `popup:*` listeners. */
 const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismissed", "Popup Converted": "popup:converted" };
@@ -403,6 +404,23 @@ export function scan(ms) {
   }
 }
 
+/* `beforeSend` with an event before it is queued. The answer: the event to send (changed in
+   place or returned) as JSON with its messageId first, "" when the middleware returned null
+   (dropped), or undefined to send it as it was (it threw, or returned something else than an
+   event or null: reported). */
+export function mw(text) {
+  try {
+    const ev = JSON.parse(text);
+    const out = beforeSend(ev);
+    if (out === null) return "";
+    const e = out === undefined ? ev : out;
+    if (typeof e != "object" || Array.isArray(e)) throw new Error("it returned " + (Array.isArray(e) ? "an array" : typeof e) + " instead of the event or null");
+    return JSON.stringify(Object.assign({ messageId: ev.messageId }, e));
+  } catch (x) {
+    report("middleware_failed", "beforeSend failed: " + (x && x.message || x) + "; the event was sent as it was");
+  }
+}
+
 /* 0: error (console in debug), 1: event, 2: delivered, 3: flush result, 4: console only,
    5: error that always goes to the console (an invalid init). */
 export function notify(kind, a, b) {
@@ -515,6 +533,7 @@ function method(name, kind) {
       try {
         if (c && typeof c == "object") {
           onError = typeof c.onError == "function" ? c.onError : undefined;
+          beforeSend = typeof c.beforeSend == "function" ? c.beforeSend : undefined;
           if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
           c = Object.assign({}, c);
           for (const k of ["endpoint", "cookieRefreshUrl"]) {

@@ -278,6 +278,16 @@ fn perform(a: Action) {
         Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
         Action::RefreshCookie { url, id, domain } => host::idcookie(&url, &id, &domain),
         Action::ReplaceUrl(url) => host::replace(&url),
+        Action::Middleware(event) => {
+            // The page's code runs with no borrow held; its answer goes straight back.
+            let answer = host::mw(&event);
+            let now = now();
+            STATE.with(|s| {
+                if let Ok(State::Live(e)) = s.try_borrow_mut().as_deref_mut() {
+                    e.handle_middleware(answer.as_deref(), now);
+                }
+            });
+        }
     }
 }
 

@@ -47,6 +47,9 @@ extern "C" {
     /// Holds a Web Lock named `own` while the page lives, then calls `~adopt` with the names
     /// of the locks held in the origin (nothing without the Web Locks API).
     pub fn locks(own: &str);
+    /// The page's `beforeSend` with an event's JSON text: the event to queue instead (its
+    /// `messageId` first), `""` to drop it, or nothing to keep it as it was (reported there).
+    pub fn mw(event: &str) -> Option<String>;
     /// Builds the public API object around the wasm's entry point.
     pub fn connect(call: &Closure<dyn Fn(String, String) -> Option<String>>) -> JsValue;
 }

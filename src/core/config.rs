@@ -25,7 +25,7 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 21] = [
+pub const OPTIONS: [&str; 22] = [
     "endpoint",
     "writeKey",
     "batchSize",
@@ -33,6 +33,7 @@ pub const OPTIONS: [&str; 21] = [
     "maxRetries",
     "debug",
     "onError",
+    "beforeSend",
     "pageViews",
     "history",
     "capture",
@@ -91,6 +92,9 @@ pub struct Config {
     pub consent: super::consent::Settings,
     /// Send and store the `email` and `phone` traits as SHA-256 of their normal form.
     pub hash_pii: bool,
+    /// The page gave a `beforeSend` middleware: each event goes through it before it is
+    /// queued.
+    pub before_send: bool,
 }
 
 /// Ids from a server-rendered page.
@@ -207,7 +211,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii",
+            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, beforeSend, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii",
         });
     }
     let endpoint = match get("endpoint") {
@@ -249,6 +253,16 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if !matches!(on_error, Value::Missing | Value::Function) {
         return Err(err("onError", "must be a function"));
     }
+    let before_send = match get("beforeSend") {
+        Value::Missing => false,
+        Value::Function => true,
+        _ => {
+            return Err(err(
+                "beforeSend",
+                "must be a function that takes an event and returns it (changed or not), or null to drop it",
+            ))
+        }
+    };
     Ok(Config {
         endpoint,
         write_key,
@@ -325,6 +339,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         link_domains: link_domains(get("linkDomains"))?,
         consent: consent(get("consent"))?,
         hash_pii: flag(&get("hashPii"), "hashPii", false)?,
+        before_send,
     })
 }
 
@@ -560,6 +575,8 @@ mod tests {
             ("debug", Value::Str("yes".into())),
             ("writeKey", Value::Str(String::new())),
             ("onError", Value::Str("log".into())),
+            ("beforeSend", Value::Bool(true)),
+            ("beforeSend", Value::Other),
             ("pageViews", Value::Num("1".into())),
             ("history", Value::Str("on".into())),
         ] {
@@ -574,10 +591,12 @@ mod tests {
             ep,
             ("batchSize", Value::Num("500".into())),
             ("onError", Value::Function),
+            ("beforeSend", Value::Function),
             ("writeKey", Value::Str("k".into())),
         ])
         .unwrap();
         assert_eq!((ok.batch_size, ok.write_key.as_deref()), (500, Some("k")));
+        assert!(ok.before_send);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::prelude::*;
 mod calls;
 mod consent;
 mod delivery;
+mod middleware;
 mod pages;
 mod shop;
 mod shopper;
@@ -100,6 +101,9 @@ pub enum Action {
     Delivered(usize),
     /// Resolve every pending `flush()` with this value.
     Settle(bool),
+    /// Hand the event (its JSON text) to the page's `beforeSend`, then give its answer to
+    /// [`Engine::handle_middleware`]: the event is queued only then.
+    Middleware(String),
     /// Replace the address bar's URL with this one (`history.replaceState`, bypassing the
     /// SDK's own navigation tracking): link parameters leave it before the first page view.
     ReplaceUrl(String),
@@ -161,6 +165,9 @@ pub struct Engine<H: Host> {
     consent: Consent,
     /// `consent_pending` was reported (once until the shopper decides).
     hold_warned: bool,
+    /// Events handed to `beforeSend` and not answered yet, oldest first: messageId, head and
+    /// context.
+    at_middleware: Vec<(String, String, Rc<str>)>,
 }
 
 /// The one rule for user ids: 1 to 128 bytes, not blank, no control characters.
@@ -238,6 +245,7 @@ impl<H: Host> Engine<H> {
             one_off_ctx: None,
             consent,
             hold_warned: false,
+            at_middleware: Vec::new(),
             store,
         };
         let page_id = e.new_id();
@@ -495,6 +503,17 @@ impl<H: Host> Engine<H> {
             }
             None => self.ctx.clone(),
         };
+        if self.cfg.before_send {
+            self.out
+                .push(Action::Middleware([head.as_str(), &ctx, "}"].concat()));
+            self.at_middleware.push((message_id, head, ctx));
+            return;
+        }
+        self.accept(message_id, head, ctx, now);
+    }
+
+    /// Queues an event built by [`Engine::enqueue`] (after `beforeSend` kept it as it was).
+    fn accept(&mut self, message_id: String, head: String, ctx: Rc<str>, now: u64) {
         if self.wants_events {
             self.out
                 .push(Action::Event([head.as_str(), &ctx, "}"].concat()));

@@ -98,6 +98,9 @@ fn cfg(extra: &str) -> Config {
     config::parse_json(&text).unwrap()
 }
 
+/// The page's `beforeSend` as the host answers for it: the changed event, `""`, or nothing.
+type Middleware = dyn FnMut(&str) -> Option<String>;
+
 /// The driver's part, on a virtual clock.
 struct Run {
     e: Engine<Fake>,
@@ -119,10 +122,22 @@ struct Run {
     refreshes: Vec<String>,
     /// URLs the address bar was changed to.
     replaced: Vec<String>,
+    /// The page's `beforeSend`, as the host answers for it (see `Engine::handle_middleware`).
+    middleware: Box<Middleware>,
 }
 
 impl Run {
     fn start(host: Fake, config: Config, now: u64) -> Run {
+        Run::with_middleware(host, config, now, |_| None)
+    }
+
+    /// Starts with `middleware` answering for the page's `beforeSend`.
+    fn with_middleware(
+        host: Fake,
+        config: Config,
+        now: u64,
+        middleware: impl FnMut(&str) -> Option<String> + 'static,
+    ) -> Run {
         let mut e = Engine::new(config, host.clone(), now);
         e.handle_start(now);
         let mut r = Run {
@@ -141,6 +156,7 @@ impl Run {
             beacon_ok: true,
             refreshes: Vec::new(),
             replaced: Vec::new(),
+            middleware: Box::new(middleware),
         };
         r.drain();
         r
@@ -176,6 +192,10 @@ impl Run {
                 }
                 Action::RefreshCookie { url, id, domain } => {
                     self.refreshes.push([url, id, domain].join(" "))
+                }
+                Action::Middleware(event) => {
+                    let answer = (self.middleware)(&event);
+                    self.e.handle_middleware(answer.as_deref(), self.now);
                 }
             }
         }
@@ -222,6 +242,7 @@ fn count(body: &str, needle: &str) -> usize {
 mod consent;
 mod delivery;
 mod links;
+mod middleware;
 mod pages;
 mod shop;
 mod shopper;
