@@ -22,15 +22,9 @@ impl<H: Host> Engine<H> {
             None => None,
             Some("") => return self.drive(now),
             Some(text) => match changed_id(text) {
-                Ok(new_id) => Some((new_id, text)),
-                Err(why) => {
-                    let m = [
-                        "beforeSend returned ",
-                        why,
-                        "; the event was kept as it was",
-                    ]
-                    .concat();
-                    self.report("middleware_failed", &m);
+                Some(new_id) => Some((new_id, text)),
+                None => {
+                    self.report("middleware_failed", UNUSABLE);
                     None
                 }
             },
@@ -48,18 +42,18 @@ impl<H: Host> Engine<H> {
     }
 }
 
-/// The `messageId` of an event `beforeSend` returned, or why it cannot be queued.
-fn changed_id(text: &str) -> Result<String, &'static str> {
-    if text.len() > MAX_EVENT_BYTES {
-        return Err("an event over 32 KiB");
-    }
-    if !text.starts_with("{\"messageId\":") || !scan::is_valid(text) {
-        return Err("something else than an event object with its messageId");
+/// What is reported when `beforeSend`'s answer cannot be queued.
+const UNUSABLE: &str = "beforeSend returned an event that is not a JSON object of at most 32 KiB with a messageId string of 1 to 128 characters; the event was sent as it was";
+
+/// The `messageId` of an event `beforeSend` returned, if it can be queued.
+fn changed_id(text: &str) -> Option<String> {
+    if text.len() > MAX_EVENT_BYTES || !text.starts_with("{\"messageId\":") || !scan::is_valid(text)
+    {
+        return None;
     }
     scan::member(text, "messageId")
         .and_then(scan::string_value)
         .filter(|id| !id.is_empty() && id.len() <= 128 && !id.chars().any(char::is_control))
-        .ok_or("an event whose messageId is not a string of 1 to 128 characters")
 }
 
 #[cfg(test)]
@@ -70,7 +64,7 @@ mod tests {
     fn reads_the_message_id_of_a_changed_event() {
         assert_eq!(
             changed_id(r#"{"messageId":"m-1","type":"track","event":"E"}"#).as_deref(),
-            Ok("m-1")
+            Some("m-1")
         );
         for bad in [
             r#"{"type":"track","messageId":"m-1"}"#,
@@ -79,9 +73,9 @@ mod tests {
             r#"{"messageId":"m","x":}"#,
             "[1]",
         ] {
-            assert!(changed_id(bad).is_err(), "{bad}");
+            assert_eq!(changed_id(bad), None, "{bad}");
         }
         let big = format!(r#"{{"messageId":"m","p":"{}"}}"#, "x".repeat(40_000));
-        assert_eq!(changed_id(&big), Err("an event over 32 KiB"));
+        assert_eq!(changed_id(&big), None);
     }
 }
