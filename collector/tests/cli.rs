@@ -166,3 +166,49 @@ fn a_bad_forward_url_or_format_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("xml"));
 }
+
+#[test]
+fn a_database_that_is_neither_a_file_nor_postgres_exits_2_and_an_unreachable_server_1() {
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--db", "mysql://shop@db/events"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--db") && err.contains("postgres://"), "{err}");
+
+    // Nothing listens on port 1: a clear error without the password, and no retry forever.
+    let out = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            "postgres://shop:s3cret@127.0.0.1:1/events",
+        ])
+        .env_remove("SHOPTRAIL_DB")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open database postgres://shop:***@127.0.0.1:1/events"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+
+    // SHOPTRAIL_DB is read when --db is not given.
+    let out = Command::new(BIN)
+        .args(["--port", "0"])
+        .env(
+            "SHOPTRAIL_DB",
+            "postgresql://shop:s3cret@127.0.0.1:1/events",
+        )
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("postgresql://shop:***@127.0.0.1:1/events"),
+        "{err}"
+    );
+}

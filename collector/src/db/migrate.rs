@@ -52,3 +52,46 @@ pub(crate) fn apply(sql: &dyn Sql, migrations: &[Migration]) -> Result<Vec<i64>>
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    const TABLE: Migration = Migration {
+        version: 1,
+        name: "one table",
+        sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)",
+    };
+
+    #[test]
+    fn a_version_runs_once_and_a_newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db").display().to_string();
+        let second = Migration {
+            version: 2,
+            name: "an index",
+            sql: "CREATE INDEX t_n ON t (n)",
+        };
+        // Opening twice runs nothing twice (a second CREATE TABLE would fail).
+        drop(Db::open(&path, &[TABLE]).unwrap());
+        let db = Db::open(&path, &[TABLE, second]).unwrap();
+        let versions = db
+            .read(|sql| {
+                sql.rows(
+                    "SELECT version FROM schema_migrations ORDER BY version",
+                    &[],
+                    |r| r.get::<i64>(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(versions, [1, 2]);
+        drop(db);
+        // An older build meets a database it does not know.
+        let e = Db::open(&path, &[TABLE]).err().unwrap();
+        assert!(
+            e.contains("schema version 2, newer than this collector knows (1)"),
+            "{e}"
+        );
+    }
+}

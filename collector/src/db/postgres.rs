@@ -230,7 +230,7 @@ impl Postgres {
         };
         let db = Postgres { rt: Some(rt), pool };
         db.write(&mut |sql| migrate::apply(sql, migrations))
-            .map_err(|e| format!("{} ({})", e, redact(url)))?;
+            .map_err(|e| e.to_string())?;
         Ok(db)
     }
 
