@@ -59,9 +59,8 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// Most events per multi-row insert (8 parameters each, well within either engine's limit);
-/// batches go in chunks of powers of two (see [`db::pow2_chunks`]).
-const ROWS_PER_INSERT: usize = 256;
+/// Events per multi-row insert (8 parameters each, well within either engine's limit).
+const ROWS_PER_INSERT: usize = 250;
 
 /// The event store. Every method blocks, so async code calls it from `spawn_blocking`.
 pub(crate) struct Store {
@@ -151,7 +150,7 @@ impl Store {
         let mut graph_locked = false;
         // The new events' sequence numbers by messageId (a repeat in the batch is not new).
         let mut seqs: HashMap<String, i64> = HashMap::with_capacity(events.len());
-        for chunk in db::pow2_chunks(events, ROWS_PER_INSERT) {
+        for chunk in events.chunks(ROWS_PER_INSERT) {
             let mut params = Vec::with_capacity(chunk.len() * 8);
             for ev in chunk {
                 params.extend(vals![

@@ -155,12 +155,12 @@ fn is_mobile(user_agent: &str) -> bool {
         .any(|m| user_agent.contains(m))
 }
 
-/// Most facts per multi-row insert (17 parameters each).
-const ROWS_PER_INSERT: usize = 64;
+/// Facts per multi-row insert (17 parameters each).
+const ROWS_PER_INSERT: usize = 100;
 
-/// Writes facts, `(seq, fact)`, by multi-row inserts (see [`db::pow2_chunks`]).
+/// Writes facts, `(seq, fact)`, a multi-row insert per hundred.
 fn insert(sql: &dyn Sql, facts: &[(i64, Fact)]) -> db::Result<()> {
-    for chunk in db::pow2_chunks(facts, ROWS_PER_INSERT) {
+    for chunk in facts.chunks(ROWS_PER_INSERT) {
         let mut params = Vec::with_capacity(chunk.len() * 17);
         for (seq, f) in chunk {
             params.extend(vals![
