@@ -206,7 +206,7 @@ impl Postgres {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| format!("not a PostgreSQL URL ({e}): {}", redact(url)))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("shoptrail-postgres")
             .enable_all()
             .build()
