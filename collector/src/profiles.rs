@@ -89,7 +89,7 @@ fn events(
     let mut args: Vec<Val> = anon
         .iter()
         .chain(users)
-        .map(|s| Val::Text(s.clone()))
+        .map(|s| Val::from(s.clone()))
         .collect();
     let mut query = format!(
         "SELECT seq, body FROM events WHERE (anonymous_id IN ({}) OR user_id IN ({}))",

@@ -237,7 +237,7 @@ impl Store {
         ];
         for (column, value) in filters {
             if let Some(value) = value {
-                args.push(Val::Text(value.clone()));
+                args.push(Val::from(value.clone()));
                 query.push_str(&format!(" AND {column} = ?{}", args.len()));
             }
         }

@@ -11,6 +11,7 @@ mod migrate;
 mod postgres;
 mod sqlite;
 
+use std::borrow::Cow;
 use std::fmt;
 
 pub(crate) use migrate::Migration;
@@ -22,84 +23,97 @@ pub(crate) enum Engine {
     Postgres,
 }
 
-/// A parameter or a column value.
+/// A parameter or a column value. Text borrows what a statement's caller holds (an event's
+/// body is not copied to be bound); columns read back own theirs (`Val<'static>`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Val {
+pub(crate) enum Val<'a> {
     Null,
     Int(i64),
     Real(f64),
-    Text(String),
+    Text(Cow<'a, str>),
 }
 
-impl From<i64> for Val {
-    fn from(v: i64) -> Val {
+impl From<i64> for Val<'_> {
+    fn from(v: i64) -> Self {
         Val::Int(v)
     }
 }
 
-impl From<u32> for Val {
-    fn from(v: u32) -> Val {
+impl From<&i64> for Val<'_> {
+    fn from(v: &i64) -> Self {
+        Val::Int(*v)
+    }
+}
+
+impl From<u32> for Val<'_> {
+    fn from(v: u32) -> Self {
         Val::Int(i64::from(v))
     }
 }
 
-impl From<u8> for Val {
-    fn from(v: u8) -> Val {
+impl From<u8> for Val<'_> {
+    fn from(v: u8) -> Self {
         Val::Int(i64::from(v))
     }
 }
 
-impl From<u16> for Val {
-    fn from(v: u16) -> Val {
+impl From<u16> for Val<'_> {
+    fn from(v: u16) -> Self {
         Val::Int(i64::from(v))
     }
 }
 
-impl From<usize> for Val {
-    fn from(v: usize) -> Val {
+impl From<usize> for Val<'_> {
+    fn from(v: usize) -> Self {
         Val::Int(i64::try_from(v).unwrap_or(i64::MAX))
     }
 }
 
-impl From<bool> for Val {
-    fn from(v: bool) -> Val {
+impl From<bool> for Val<'_> {
+    fn from(v: bool) -> Self {
         Val::Int(i64::from(v))
     }
 }
 
-impl From<f64> for Val {
-    fn from(v: f64) -> Val {
+impl From<f64> for Val<'_> {
+    fn from(v: f64) -> Self {
         Val::Real(v)
     }
 }
 
-impl From<String> for Val {
-    fn from(v: String) -> Val {
-        Val::Text(v)
+impl From<String> for Val<'_> {
+    fn from(v: String) -> Self {
+        Val::Text(Cow::Owned(v))
     }
 }
 
-impl From<&String> for Val {
-    fn from(v: &String) -> Val {
-        Val::Text(v.clone())
+impl<'a> From<&'a String> for Val<'a> {
+    fn from(v: &'a String) -> Self {
+        Val::Text(Cow::Borrowed(v))
     }
 }
 
-impl From<&str> for Val {
-    fn from(v: &str) -> Val {
-        Val::Text(v.to_owned())
+impl<'a> From<&'a str> for Val<'a> {
+    fn from(v: &'a str) -> Self {
+        Val::Text(Cow::Borrowed(v))
     }
 }
 
-impl<T: Into<Val>> From<Option<T>> for Val {
-    fn from(v: Option<T>) -> Val {
+impl<'a, T: Into<Val<'a>>> From<Option<T>> for Val<'a> {
+    fn from(v: Option<T>) -> Self {
         v.map_or(Val::Null, Into::into)
     }
 }
 
-impl<T: Clone + Into<Val>> From<&Option<T>> for Val {
-    fn from(v: &Option<T>) -> Val {
-        v.clone().map_or(Val::Null, Into::into)
+impl<'a> From<&'a Option<String>> for Val<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        v.as_ref().map_or(Val::Null, Into::into)
+    }
+}
+
+impl From<&Option<i64>> for Val<'_> {
+    fn from(v: &Option<i64>) -> Self {
+        v.map_or(Val::Null, Val::Int)
     }
 }
 
@@ -151,7 +165,7 @@ pub(crate) type Result<T> = std::result::Result<T, DbError>;
 
 /// One row of a result.
 #[derive(Debug, Clone)]
-pub(crate) struct Row(pub(crate) Vec<Val>);
+pub(crate) struct Row(pub(crate) Vec<Val<'static>>);
 
 impl Row {
     /// Column `i` as a `T`.
@@ -197,7 +211,7 @@ impl FromVal for f64 {
 impl FromVal for String {
     fn from_val(v: &Val) -> Option<String> {
         match v {
-            Val::Text(s) => Some(s.clone()),
+            Val::Text(s) => Some(s.to_string()),
             _ => None,
         }
     }
@@ -212,9 +226,14 @@ impl FromVal for bool {
     }
 }
 
-impl FromVal for Val {
-    fn from_val(v: &Val) -> Option<Val> {
-        Some(v.clone())
+impl FromVal for Val<'static> {
+    fn from_val(v: &Val) -> Option<Val<'static>> {
+        Some(match v {
+            Val::Text(s) => Val::Text(Cow::Owned(s.to_string())),
+            Val::Null => Val::Null,
+            Val::Int(i) => Val::Int(*i),
+            Val::Real(f) => Val::Real(*f),
+        })
     }
 }
 

@@ -51,7 +51,7 @@ impl From<deadpool_postgres::PoolError> for DbError {
 
 type Boxed = Box<dyn StdError + Sync + Send>;
 
-impl ToSql for Val {
+impl ToSql for Val<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, Boxed> {
         match (self, ty) {
             (Val::Null, _) => Ok(IsNull::Yes),
@@ -64,7 +64,7 @@ impl ToSql for Val {
             (Val::Real(f), &Type::FLOAT8) => f.to_sql(ty, out),
             (Val::Real(f), &Type::FLOAT4) => (*f as f32).to_sql(ty, out),
             (Val::Text(s), t) if is_text(t) || *t == Type::JSON => {
-                s.as_str().to_sql(&Type::TEXT, out)
+                s.as_ref().to_sql(&Type::TEXT, out)
             }
             (v, t) => Err(format!("cannot send {v:?} as a {t}").into()),
         }
@@ -84,8 +84,8 @@ fn is_text(t: &Type) -> bool {
     )
 }
 
-impl<'a> FromSql<'a> for Val {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Val, Boxed> {
+impl<'a> FromSql<'a> for Val<'static> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Val<'static>, Boxed> {
         Ok(match *ty {
             Type::INT8 => Val::Int(i64::from_sql(ty, raw)?),
             Type::INT4 => Val::Int(i64::from(i32::from_sql(ty, raw)?)),
@@ -97,17 +97,19 @@ impl<'a> FromSql<'a> for Val {
             Type::NUMERIC => numeric(raw)?,
             // What `pg_advisory_xact_lock` returns.
             Type::VOID => Val::Null,
-            Type::JSON => Val::Text(std::str::from_utf8(raw)?.to_owned()),
+            Type::JSON => Val::Text(std::str::from_utf8(raw)?.to_owned().into()),
             // A version byte, then the text.
-            Type::JSONB => {
-                Val::Text(std::str::from_utf8(raw.get(1..).unwrap_or_default())?.to_owned())
-            }
-            ref t if is_text(t) => Val::Text(String::from_sql(ty, raw)?),
+            Type::JSONB => Val::Text(
+                std::str::from_utf8(raw.get(1..).unwrap_or_default())?
+                    .to_owned()
+                    .into(),
+            ),
+            ref t if is_text(t) => Val::Text(String::from_sql(ty, raw)?.into()),
             ref t => return Err(format!("cannot read a column of type {t}").into()),
         })
     }
 
-    fn from_sql_null(_: &Type) -> std::result::Result<Val, Boxed> {
+    fn from_sql_null(_: &Type) -> std::result::Result<Val<'static>, Boxed> {
         Ok(Val::Null)
     }
 
@@ -118,7 +120,7 @@ impl<'a> FromSql<'a> for Val {
 
 /// A `NUMERIC` in PostgreSQL's binary form (what `SUM` of integers gives): an integer when it
 /// has no fraction digits and fits, else a float.
-fn numeric(raw: &[u8]) -> std::result::Result<Val, Boxed> {
+fn numeric(raw: &[u8]) -> std::result::Result<Val<'static>, Boxed> {
     let word = |i: usize| -> std::result::Result<u16, Boxed> {
         raw.get(i * 2..i * 2 + 2)
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
@@ -183,7 +185,7 @@ impl Sql for Tx<'_> {
         rows.iter()
             .map(|r| {
                 (0..r.len())
-                    .map(|i| r.try_get::<_, Val>(i).map_err(DbError::from))
+                    .map(|i| r.try_get::<_, Val<'static>>(i).map_err(DbError::from))
                     .collect::<Result<Vec<_>>>()
                     .map(Row)
             })

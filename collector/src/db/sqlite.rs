@@ -19,7 +19,7 @@ pub(crate) struct Sqlite {
 /// A connection inside a transaction.
 struct Conn<'c>(&'c Connection);
 
-impl rusqlite::ToSql for Val {
+impl rusqlite::ToSql for Val<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self {
             Val::Null => ValueRef::Null,
@@ -30,12 +30,14 @@ impl rusqlite::ToSql for Val {
     }
 }
 
-fn value(v: ValueRef<'_>) -> Val {
+fn value(v: ValueRef<'_>) -> Val<'static> {
     match v {
         ValueRef::Null => Val::Null,
         ValueRef::Integer(i) => Val::Int(i),
         ValueRef::Real(f) => Val::Real(f),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Val::Text(String::from_utf8_lossy(t).into_owned().into())
+        }
     }
 }
 

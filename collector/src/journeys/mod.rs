@@ -233,7 +233,7 @@ fn started(
     let journey = &cfg.journeys[j];
     let (anon, users) = person(sql, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
     let (filter, mut args) = who(&anon, &users, 2);
-    args.insert(0, Val::Text(journey.id.clone()));
+    args.insert(0, Val::from(journey.id.clone()));
     let busy = sql
         .opt(
             &format!(
@@ -283,7 +283,7 @@ fn ordered(sql: &dyn Sql, ev: &PreparedEvent, cart_id: Option<&str>, now: i64) -
     let (anon, users) = person(sql, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
     let (mut filter, mut args) = who(&anon, &users, 1);
     if let Some(cart) = cart_id {
-        args.push(Val::Text(format!("cart:{cart}")));
+        args.push(Val::from(format!("cart:{cart}")));
         filter = format!("{filter} OR r.key = ?{}", args.len());
     }
     let runs: Vec<i64> = sql.rows(
@@ -355,7 +355,7 @@ pub(crate) fn person(
 
 /// `r.anonymous_id IN (?n, ...) OR r.user_id IN (...)`, its parameters numbered from
 /// `first`.
-fn who(anon: &[String], users: &[String], first: usize) -> (String, Vec<Val>) {
+fn who<'a>(anon: &'a [String], users: &'a [String], first: usize) -> (String, Vec<Val<'a>>) {
     let marks = |from: usize, n: usize| {
         if n == 0 {
             // No value equals NULL.
@@ -374,7 +374,7 @@ fn who(anon: &[String], users: &[String], first: usize) -> (String, Vec<Val>) {
     let args = anon
         .iter()
         .chain(users)
-        .map(|i| Val::Text(i.clone()))
+        .map(|i| Val::from(i.clone()))
         .collect();
     (filter, args)
 }

@@ -79,7 +79,7 @@ pub(crate) async fn deliveries(
     );
     let mut args: Vec<Val> = Vec::new();
     if let Some(j) = q.get("journey").filter(|j| !j.is_empty()) {
-        args.push(Val::Text(j.clone()));
+        args.push(Val::from(j.clone()));
         query.push_str(&format!(" AND r.journey = ?{}", args.len()));
     }
     match q
@@ -91,7 +91,7 @@ pub(crate) async fn deliveries(
         Some("retrying") => query.push_str(" AND s.status = 'scheduled' AND s.attempts > 0"),
         Some("scheduled") => query.push_str(" AND s.status = 'scheduled' AND s.attempts = 0"),
         Some(s) if STATUSES.contains(&s) => {
-            args.push(Val::Text(s.to_string()));
+            args.push(Val::from(s.to_string()));
             query.push_str(&format!(" AND s.status = ?{}", args.len()));
         }
         Some(other) => {

@@ -235,7 +235,7 @@ fn fill_statements() -> Vec<String> {
 
 /// A statement and the window's bounds it uses: both as `?1` and `?2`, or the end alone
 /// (renumbered `?1`: PostgreSQL cannot type a parameter a statement does not use), or none.
-fn with_window(query: &str, w: Window) -> (String, Vec<Val>) {
+fn with_window(query: &str, w: Window) -> (String, Vec<Val<'static>>) {
     if query.contains("?1") {
         (query.to_owned(), vals![w.from, w.to].to_vec())
     } else if query.contains("?2") {
