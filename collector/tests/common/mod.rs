@@ -104,16 +104,13 @@ pub async fn fresh_db(dir: &Path) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let name = format!("t{}_{n}_{nanos}", std::process::id());
-    let (client, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
-        .await
-        .expect("the test PostgreSQL server answers");
-    let task = tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a test database");
-    drop(client);
-    let _ = task.await;
+    let create = format!("CREATE DATABASE {name}");
+    with_postgres(&server, |c| async move {
+        c.batch_execute(&create)
+            .await
+            .expect("create a test database")
+    })
+    .await;
     // The server's URL with the new database's name as its path.
     let base = match server.rfind('/') {
         Some(i) if i > server.find("://").map_or(0, |s| s + 2) => &server[..i],
@@ -122,17 +119,36 @@ pub async fn fresh_db(dir: &Path) -> String {
     format!("{base}/{name}")
 }
 
+/// Runs `f` with a connection to the PostgreSQL database `url`, closed after it.
+async fn with_postgres<T, F>(
+    url: &str,
+    f: impl FnOnce(std::sync::Arc<tokio_postgres::Client>) -> F,
+) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    let task = tokio::spawn(conn);
+    let client = std::sync::Arc::new(client);
+    let out = f(std::sync::Arc::clone(&client)).await;
+    drop(client);
+    let _ = task.await;
+    out
+}
+
 /// A number `db` answers `query` with, on either engine.
 pub async fn scalar(db: &str, query: &str) -> i64 {
     if db.starts_with("postgres") {
-        let (client, conn) = tokio_postgres::connect(db, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        let task = tokio::spawn(conn);
-        let row = client.query_one(query, &[]).await.expect(query);
-        drop(client);
-        let _ = task.await;
-        row.get::<_, i64>(0)
+        let query = query.to_owned();
+        with_postgres(db, |c| async move {
+            c.query_one(&query, &[])
+                .await
+                .expect(&query)
+                .get::<_, i64>(0)
+        })
+        .await
     } else {
         let conn = rusqlite::Connection::open(db).expect("open");
         conn.query_row(query, [], |r| r.get(0)).expect(query)
@@ -142,13 +158,11 @@ pub async fn scalar(db: &str, query: &str) -> i64 {
 /// Runs a statement on `db` directly (to set up what the API cannot), on either engine.
 pub async fn execute(db: &str, statement: &str) {
     if db.starts_with("postgres") {
-        let (client, conn) = tokio_postgres::connect(db, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        let task = tokio::spawn(conn);
-        client.batch_execute(statement).await.expect(statement);
-        drop(client);
-        let _ = task.await;
+        let statement = statement.to_owned();
+        with_postgres(db, |c| async move {
+            c.batch_execute(&statement).await.expect(&statement)
+        })
+        .await
     } else {
         let conn = rusqlite::Connection::open(db).expect("open");
         conn.execute_batch(statement).expect(statement);
