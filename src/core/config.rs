@@ -25,8 +25,9 @@ pub enum Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 22] = [
+pub const OPTIONS: [&str; 23] = [
     "endpoint",
+    "destinations",
     "writeKey",
     "batchSize",
     "flushInterval",
@@ -95,6 +96,8 @@ pub struct Config {
     /// The page gave a `beforeSend` middleware: each event goes through it before it is
     /// queued.
     pub before_send: bool,
+    /// Endpoints besides `endpoint`, each with its own queue.
+    pub destinations: Vec<super::destination::Destination>,
 }
 
 /// Ids from a server-rendered page.
@@ -211,28 +214,28 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, writeKey, batchSize, flushInterval, maxRetries, debug, onError, beforeSend, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii",
+            message: "is not an option; the options are endpoint, destinations, writeKey, batchSize, flushInterval, maxRetries, debug, onError, beforeSend, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii",
         });
     }
+    let insecure = flag(
+        &get("allowInsecureEndpoint"),
+        "allowInsecureEndpoint",
+        false,
+    )?;
     let endpoint = match get("endpoint") {
-        Value::Str(s) if s.starts_with("https://") || s.starts_with("http://") => s,
+        Value::Str(s) => match endpoint_rule(&s, insecure) {
+            None => s,
+            Some(message) => return Err(err("endpoint", message)),
+        },
         Value::Missing => return Err(err("endpoint", "is required: the URL that receives event batches, such as https://collect.example.com/v1/batch")),
-        _ => return Err(err("endpoint", "must be an http(s) URL string, such as https://collect.example.com/v1/batch")),
+        _ => return Err(err("endpoint", HTTP_URL)),
     };
-    // Events travel encrypted: plain http only to this machine, or when the page says so.
-    if !endpoint.starts_with("https://")
-        && !is_loopback(&endpoint)
-        && !flag(
-            &get("allowInsecureEndpoint"),
-            "allowInsecureEndpoint",
-            false,
-        )?
-    {
-        return Err(err(
-            "endpoint",
-            "must be https (http only on this machine, or with allowInsecureEndpoint: true)",
-        ));
-    }
+    let destinations = match get("destinations") {
+        Value::Missing => Vec::new(),
+        Value::List(raw) => super::destination::parse(Some(&raw), insecure)?,
+        Value::Object(raw) | Value::Str(raw) => super::destination::parse(Some(&raw), insecure)?,
+        _ => super::destination::parse(Some("{}"), insecure)?,
+    };
     let write_key = match get("writeKey") {
         Value::Missing => None,
         Value::Str(s) if !s.is_empty() && s.len() <= 256 => Some(s),
@@ -340,7 +343,25 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         consent: consent(get("consent"))?,
         hash_pii: flag(&get("hashPii"), "hashPii", false)?,
         before_send,
+        destinations,
     })
+}
+
+const HTTP_URL: &str =
+    "must be an http(s) URL string, such as https://collect.example.com/v1/batch";
+
+/// What is wrong with an endpoint URL, if anything: it is http(s), and https unless it is on
+/// this machine or `insecure` (`allowInsecureEndpoint`): events travel encrypted.
+pub(crate) fn endpoint_rule(url: &str, insecure: bool) -> Option<&'static str> {
+    if !url.starts_with("https://") && !url.starts_with("http://") {
+        return Some(HTTP_URL);
+    }
+    if !url.starts_with("https://") && !is_loopback(url) && !insecure {
+        return Some(
+            "must be https (http only on this machine, or with allowInsecureEndpoint: true)",
+        );
+    }
+    None
 }
 
 /// Whether an http URL's host is this machine (localhost, 127.0.0.0/8, [::1]).

@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod commerce;
 pub mod config;
 pub mod consent;
+pub mod destination;
 pub mod engine;
 pub mod event;
 pub mod id;
