@@ -55,7 +55,7 @@ pub fn parse(list: Option<&str>, insecure: bool) -> Result<Vec<Destination>, Con
         let at = |key: &str| {
             let mut p = String::from("destinations[");
             crate::core::json::push_u64(&mut p, i as u64);
-            p.push_str("]");
+            p.push(']');
             if !key.is_empty() {
                 p.push('.');
                 p.push_str(key);
