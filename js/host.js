@@ -304,9 +304,9 @@ export function fact(i) {
    keepalive when the body fits the browser's quota; aborted after `timeout` ms. The answer
    (status, 0 for a network error, and Retry-After) goes back to the wasm. Each response body is
    read: Chromium counts a keepalive request against its quota until it completes. */
-export function send(url, gzurl, keepalive, limit, timeout) {
+export function send(url, gzurl, keepalive, limit, timeout, lane) {
   const body = take();
-  const done = (status, retry) => run("~res", status + "\n" + (retry || ""));
+  const done = (status, retry) => run("~res", lane + "\n" + status + "\n" + (retry || ""));
   const post = (b, u, ka) => {
     const ac = new AbortController();
     const t = setTimeout(() => ac.abort(), timeout);
@@ -436,7 +436,7 @@ export function notify(kind, a, b) {
     const p = ev.type == "track" && POPUP[ev.event];
     if (p) emit(p, ev.properties);
   } else if (kind == 2) {
-    emit("delivered", { count: +a });
+    emit("delivered", { count: +a, endpoint: b });
   } else if (kind == 3) {
     for (const r of flushes.splice(0)) r(a == "1");
   } else {
@@ -536,11 +536,17 @@ function method(name, kind) {
           beforeSend = typeof c.beforeSend == "function" ? c.beforeSend : undefined;
           if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
           c = Object.assign({}, c);
-          for (const k of ["endpoint", "cookieRefreshUrl"]) {
-            if (typeof c[k] == "string") {
-              try { c[k] = new URL(c[k], location.href).href; } catch (e) { /* Rust says what is wrong */ }
+          const abs = (o, k) => {
+            if (typeof o[k] == "string") {
+              try { o[k] = new URL(o[k], location.href).href; } catch (e) { /* Rust says what is wrong */ }
             }
-          }
+          };
+          abs(c, "endpoint");
+          abs(c, "cookieRefreshUrl");
+          if (Array.isArray(c.destinations)) c.destinations = c.destinations.map((d) => {
+            if (d && typeof d == "object") abs(d = Object.assign({}, d), "endpoint");
+            return d;
+          });
         }
       } catch (e) {
         /* A getter or Proxy that throws: the config cannot be read. */

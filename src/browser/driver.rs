@@ -33,7 +33,7 @@ enum State {
     Inert,
 }
 
-/// The endpoint, and the same with `compression=gzip` in its query.
+/// A lane's endpoint, and the same with `compression=gzip` in its query.
 struct Endpoints {
     plain: String,
     gzip: String,
@@ -58,10 +58,8 @@ impl<T> Global<T> {
 
 static STATE: Global<State> = Global(RefCell::new(State::Waiting(Vec::new())));
 static DEFERRED: Global<Vec<Kept>> = Global(RefCell::new(Vec::new()));
-static ENDPOINTS: Global<Endpoints> = Global(RefCell::new(Endpoints {
-    plain: String::new(),
-    gzip: String::new(),
-}));
+/// By lane: `endpoint`, then each destination's.
+static ENDPOINTS: Global<Vec<Endpoints>> = Global(RefCell::new(Vec::new()));
 static API: Global<Option<JsValue>> = Global(RefCell::new(None));
 /// Calls made before `init`, run after the engine's start (`~start`).
 static EARLY: Global<Vec<Kept>> = Global(RefCell::new(Vec::new()));
@@ -183,10 +181,11 @@ fn apply(e: &mut Engine<Page>, method: &str, args: &str, now: u64) -> Option<Str
     match method {
         "~wake" => e.handle_wake(now),
         "~res" => {
-            let (status, retry) = args.split_once('\n').unwrap_or((args, ""));
-            let retry = Some(retry).filter(|r| !r.is_empty());
-            let status = json::parse_u64(status).unwrap_or(0).min(999) as u16;
-            e.handle_response(status, retry, now)
+            let mut part = args.splitn(3, '\n');
+            let mut num = || json::parse_u64(part.next().unwrap_or_default()).unwrap_or(0);
+            let (lane, status) = (num() as usize, num().min(999) as u16);
+            let retry = part.next().filter(|r| !r.is_empty());
+            e.handle_response(lane, status, retry, now)
         }
         "~start" => e.handle_start(now),
         "~hide" => e.handle_hide(args == "1", now),
@@ -243,13 +242,13 @@ fn drain() {
 fn perform(a: Action) {
     match a {
         Action::Send {
+            lane,
             gzip,
             keepalive,
             timeout_ms,
         } => {
-            write_body(|e, out| e.write_request(out));
-            ENDPOINTS.with(|ep| {
-                let ep = ep.borrow();
+            write_body(|e, out| e.write_request(lane, out));
+            endpoint(lane, |ep| {
                 let gz = if gzip { ep.gzip.as_str() } else { "" };
                 host::send(
                     &ep.plain,
@@ -257,12 +256,13 @@ fn perform(a: Action) {
                     keepalive,
                     UNLOAD_BODY_BYTES as u32,
                     timeout_ms,
+                    lane as u32,
                 )
-            })
+            });
         }
-        Action::Beacon => {
+        Action::Beacon { lane } => {
             write_body(|e, out| e.write_beacon(out));
-            let ok = ENDPOINTS.with(|ep| host::beacon(&ep.borrow().plain));
+            let ok = endpoint(lane, |ep| host::beacon(&ep.plain)).unwrap_or(false);
             let now = now();
             STATE.with(|s| {
                 if let Ok(State::Live(e)) = s.try_borrow_mut().as_deref_mut() {
@@ -274,7 +274,10 @@ fn perform(a: Action) {
         Action::Scan(ms) => host::scan(ms),
         Action::Error { code, message } => host::notify(0, code, &message),
         Action::Event(text) => host::notify(1, &text, ""),
-        Action::Delivered(n) => host::notify(2, &crate::core::json::u64_text(n as u64), ""),
+        Action::Delivered { count, lane } => endpoint(lane, |ep| {
+            host::notify(2, &crate::core::json::u64_text(count as u64), &ep.plain)
+        })
+        .unwrap_or_default(),
         Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
         Action::RefreshCookie { url, id, domain } => host::idcookie(&url, &id, &domain),
         Action::ReplaceUrl(url) => host::replace(&url),
@@ -289,6 +292,11 @@ fn perform(a: Action) {
             });
         }
     }
+}
+
+/// Runs `f` with lane `lane`'s endpoints.
+fn endpoint<R>(lane: usize, f: impl FnOnce(&Endpoints) -> R) -> Option<R> {
+    ENDPOINTS.with(|ep| ep.borrow().get(lane).map(f))
 }
 
 /// Hands the body the engine writes to the host, in parts.
@@ -333,16 +341,17 @@ fn init(args: &str) {
             return host::notify(5, "invalid_config", &m);
         }
     };
-    ENDPOINTS.with(|ep| {
-        let mut ep = ep.borrow_mut();
-        ep.gzip = [
-            cfg.endpoint.as_str(),
-            if cfg.endpoint.contains('?') { "&" } else { "?" },
+    let urls = core::iter::once(&cfg.endpoint).chain(cfg.destinations.iter().map(|d| &d.endpoint));
+    let lanes = urls.map(|url| Endpoints {
+        gzip: [
+            url.as_str(),
+            if url.contains('?') { "&" } else { "?" },
             "compression=gzip",
         ]
-        .concat();
-        ep.plain = cfg.endpoint.clone();
+        .concat(),
+        plain: url.clone(),
     });
+    ENDPOINTS.with(|ep| *ep.borrow_mut() = lanes.collect());
     let (history, capture, debug) = (cfg.history, cfg.capture, cfg.debug);
     let links = !cfg.link_domains.is_empty();
     let engine = Box::new(Engine::new(cfg, Page::default(), now()));

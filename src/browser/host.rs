@@ -23,8 +23,9 @@ extern "C" {
     /// characters: large bodies cross in parts, so the wasm never holds one whole.
     fn part(bytes: &[u8]);
     fn sput(key: &str) -> bool;
-    /// POSTs the parts given so far (see `Action::Send`); the answer comes back as `~res`.
-    pub fn send(url: &str, gzurl: &str, keepalive: bool, limit: u32, timeout: u32);
+    /// POSTs the parts given so far (see `Action::Send`); the answer comes back as `~res`
+    /// with the lane first.
+    pub fn send(url: &str, gzurl: &str, keepalive: bool, limit: u32, timeout: u32, lane: u32);
     /// POSTs `anonymousId` and `domain` to the site's cookie refresh endpoint (with
     /// credentials; the answer is not read).
     pub fn idcookie(url: &str, id: &str, domain: &str);

@@ -232,9 +232,8 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     };
     let destinations = match get("destinations") {
         Value::Missing => Vec::new(),
-        Value::List(raw) => super::destination::parse(Some(&raw), insecure)?,
-        Value::Object(raw) | Value::Str(raw) => super::destination::parse(Some(&raw), insecure)?,
-        _ => super::destination::parse(Some("{}"), insecure)?,
+        Value::List(raw) => super::destination::parse(&raw, insecure)?,
+        _ => return Err(err("destinations", super::destination::SHAPE)),
     };
     let write_key = match get("writeKey") {
         Value::Missing => None,

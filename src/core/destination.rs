@@ -23,6 +23,21 @@ pub struct Destination {
 }
 
 impl Destination {
+    /// Its name in stored queue keys: the first 8 hex digits of the SHA-256 of its endpoint
+    /// and write key. A page that names the same destination, at whatever place in its list,
+    /// adopts the events another page left for it.
+    pub fn tag(&self) -> String {
+        let id = [
+            &self.endpoint,
+            "\n",
+            self.write_key.as_deref().unwrap_or_default(),
+        ]
+        .concat();
+        let mut hex = super::pii::sha256_hex(id.as_bytes());
+        hex.truncate(8);
+        hex
+    }
+
     /// Whether an event of `kind` (and, for a track, named `event`) goes to this destination.
     pub fn wants(&self, kind: &str, event: Option<&str>) -> bool {
         match &self.events {
@@ -32,7 +47,8 @@ impl Destination {
     }
 }
 
-const SHAPE: &str = "must be a list of at most 4 objects such as { endpoint: \"https://collect.example.com/v1/batch\", writeKey?, compress?, events?: [\"Order Completed\"] }";
+/// What `destinations` must be.
+pub const SHAPE: &str = "must be a list of at most 4 objects such as { endpoint: \"https://collect.example.com/v1/batch\", writeKey?, compress?, events?: [\"Order Completed\"] }";
 
 fn bad(path: String, message: &'static str) -> ConfigError {
     ConfigError {
@@ -41,11 +57,8 @@ fn bad(path: String, message: &'static str) -> ConfigError {
     }
 }
 
-/// Reads `destinations` (JSON array text, or none); `insecure` is `allowInsecureEndpoint`.
-pub fn parse(list: Option<&str>, insecure: bool) -> Result<Vec<Destination>, ConfigError> {
-    let Some(list) = list else {
-        return Ok(Vec::new());
-    };
+/// Reads `destinations` (JSON array text); `insecure` is `allowInsecureEndpoint`.
+pub fn parse(list: &str, insecure: bool) -> Result<Vec<Destination>, ConfigError> {
     let items = scan::array_items(list).ok_or_else(|| bad("destinations".into(), SHAPE))?;
     if items.len() > MAX_DESTINATIONS {
         return Err(bad("destinations".into(), SHAPE));
@@ -133,7 +146,7 @@ mod tests {
     #[test]
     fn reads_destinations_and_names_what_is_wrong() {
         let d = parse(
-            Some(r#"[{"endpoint":"https://a.example/v1/batch","writeKey":"k","events":["Order Completed","page"]},{"endpoint":"https://b.example/in","compress":true}]"#),
+            r#"[{"endpoint":"https://a.example/v1/batch","writeKey":"k","events":["Order Completed","page"]},{"endpoint":"https://b.example/in","compress":true}]"#,
             false,
         )
         .unwrap();
@@ -143,7 +156,7 @@ mod tests {
         assert!(d[0].wants("page", None));
         assert!(!d[0].wants("track", Some("Product Viewed")));
         assert!(d[1].compress && d[1].wants("identify", None));
-        assert_eq!(parse(None, false).unwrap(), []);
+        assert_eq!(parse("[]", false).unwrap(), []);
         for (text, option) in [
             (r#"{"endpoint":"https://a"}"#, "destinations"),
             (r#"[1]"#, "destinations[0]"),
@@ -165,9 +178,9 @@ mod tests {
                 "destinations",
             ),
         ] {
-            let e = parse(Some(text), false).unwrap_err();
+            let e = parse(text, false).unwrap_err();
             assert_eq!(e.option, option, "{text}: {}", e.message);
         }
-        assert!(parse(Some(r#"[{"endpoint":"http://a.example/x"}]"#), true).is_ok());
+        assert!(parse(r#"[{"endpoint":"http://a.example/x"}]"#, true).is_ok());
     }
 }

@@ -81,6 +81,17 @@ pub enum Body<'a> {
 }
 
 impl Body<'_> {
+    /// Its type (`track`, `page`, `identify`, `alias`) and, for a track, the event name:
+    /// what a destination's `events` list names.
+    pub fn kind(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Body::Track { event, .. } => ("track", Some(event)),
+            Body::Page { .. } => ("page", None),
+            Body::Identify { .. } => ("identify", None),
+            Body::Alias { .. } => ("alias", None),
+        }
+    }
+
     /// The caller's object (properties or traits) and its name in error messages.
     pub fn payload(&self) -> Option<(&'static str, &str)> {
         match self {

@@ -22,7 +22,8 @@ impl<H: Host> Engine<H> {
         match self.consent.analytics() {
             Analytics::Granted => true,
             Analytics::Denied => false,
-            Analytics::Pending if self.queue.len() < crate::core::consent::HOLD_MAX => true,
+            // `endpoint`'s lane holds every event.
+            Analytics::Pending if self.held() < crate::core::consent::HOLD_MAX => true,
             Analytics::Pending => {
                 if !self.hold_warned {
                     self.hold_warned = true;
@@ -50,7 +51,7 @@ impl<H: Host> Engine<H> {
             (Analytics::Granted, Analytics::Granted) => {}
             (_, Analytics::Granted) => self.begin_storing(now),
             (Analytics::Granted, _) => self.erase(now),
-            _ => self.queue.clear(),
+            _ => self.clear_lanes(),
         }
         let record = self.consent.encode();
         self.store.set_direct(store::K_CONSENT, &record);
@@ -89,8 +90,10 @@ impl<H: Host> Engine<H> {
         }
         self.keep_cookie(now, true);
         let member = self.consent.context_member();
-        self.queue
-            .map_contexts(&|ctx| super::with_member(ctx, &member));
+        for lane in &mut self.lanes {
+            lane.queue
+                .map_contexts(&|ctx| super::with_member(ctx, &member));
+        }
     }
 
     /// Deletes everything stored, forgets the queue and starts a new identity in memory.
@@ -99,7 +102,7 @@ impl<H: Host> Engine<H> {
         self.store.hold();
         self.store
             .erase(store::PREFIX, store::COOKIE, domain.as_deref());
-        self.queue.clear();
+        self.clear_lanes();
         self.reset(now);
         if self.flush_pending {
             self.settle(false);

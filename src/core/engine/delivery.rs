@@ -1,31 +1,43 @@
 //! Delivery and the page's lifecycle: flush, requests and their answers, timers, persisting
 //! and adopting queues, and handing events to beacons when the page goes away.
 
+use super::lanes::{split_key, ABANDONED_MS};
 use super::{Action, Engine, Host, GZIP_MIN_BYTES, PERSIST_DELAY_MS, REQUEST_TIMEOUT_MS};
 use crate::core::queue;
 use crate::core::store;
 use crate::prelude::*;
 
 impl<H: Host> Engine<H> {
-    /// `flush()`: sends everything queued now; [`Action::Settle`] follows with `true` once
-    /// delivered, or `false` if delivery is failing or a batch was refused.
+    /// `flush()`: sends everything queued now, in every lane; [`Action::Settle`] follows with
+    /// `true` once every lane delivered, or `false` if delivery is failing in one or a batch
+    /// was refused.
     pub fn flush(&mut self, now: u64) {
         self.flush_pending = true;
         // Nothing can be delivered without consent: the Promise settles with false at once.
-        if self.queue.is_empty() || !self.may_send() {
+        if self.lanes_empty() || !self.may_send() {
             return self.settle(self.may_send());
         }
-        self.queue.flush();
+        self.flush_lanes(now);
+    }
+
+    fn flush_lanes(&mut self, now: u64) {
+        for l in &mut self.lanes {
+            l.queue.flush();
+        }
         self.drive(now);
     }
 
-    /// The answer to the request under way: an HTTP status (0 for a network error or an
-    /// abort) and its Retry-After header.
-    pub fn handle_response(&mut self, status: u16, retry_after: Option<&str>, now: u64) {
-        let outcome = queue::classify(status, retry_after);
+    /// The answer to lane `lane`'s request under way: an HTTP status (0 for a network error or
+    /// an abort) and its Retry-After header.
+    pub fn handle_response(&mut self, lane: usize, status: u16, retry: Option<&str>, now: u64) {
+        let outcome = queue::classify(status, retry);
         let rand = self.rand_u32();
-        if let Some(r) = self.queue.on_response(outcome, now, rand) {
-            self.on_report(r);
+        let report = self
+            .lanes
+            .get_mut(lane)
+            .map(|l| l.queue.on_response(outcome, now, rand));
+        if let Some(Some(r)) = report {
+            self.on_report(lane, r);
         }
         self.drive(now);
     }
@@ -34,7 +46,7 @@ impl<H: Host> Engine<H> {
     pub fn handle_wake(&mut self, now: u64) {
         self.timer = None;
         if self.persist_due.is_some_and(|t| t <= now) {
-            self.persist(false, now);
+            self.persist(false, false, now);
         }
         self.drive(now);
     }
@@ -42,24 +54,31 @@ impl<H: Host> Engine<H> {
     /// Sends what is due and asks for a timer for the next wake-up.
     pub(super) fn drive(&mut self, now: u64) {
         self.warn_refused();
-        if self.unloading.is_none() && self.may_send() {
-            if let Some(b) = self.queue.poll_batch(now) {
+        let may_send = self.may_send();
+        let sending = may_send && self.unloading.is_none();
+        let mut unsaved = false;
+        for (lane, l) in self.lanes.iter_mut().enumerate() {
+            if let Some(b) = sending.then(|| l.queue.poll_batch(now)).flatten() {
                 // The body is the events plus `sentAt` and `writeKey` (under 100 bytes more).
-                let keepalive = b.bytes + 100 < queue::UNLOAD_BODY_BYTES;
-                let gzip = self.cfg.compress && b.bytes >= GZIP_MIN_BYTES;
-                self.sent_at = now;
+                l.sent_at = now;
                 self.out.push(Action::Send {
-                    gzip,
-                    keepalive,
+                    lane,
+                    gzip: l.gzip && b.bytes >= GZIP_MIN_BYTES,
+                    keepalive: b.bytes + 100 < queue::UNLOAD_BODY_BYTES,
                     timeout_ms: REQUEST_TIMEOUT_MS,
                 });
             }
+            l.unsaved |= l.queue.take_dirty();
+            unsaved |= l.unsaved;
         }
-        if self.queue.take_dirty() && self.persist_due.is_none() {
+        if unsaved && self.persist_due.is_none() {
             self.persist_due = Some(now + PERSIST_DELAY_MS);
         }
         // Without consent nothing is due to leave (held events wait for the grant).
-        let due = self.queue.poll_timeout(now).filter(|_| self.may_send());
+        let due = (self.lanes.iter())
+            .filter_map(|l| l.queue.poll_timeout(now))
+            .min()
+            .filter(|_| may_send);
         let next = [due, self.persist_due].into_iter().flatten().min();
         if let Some(due) = next {
             if self.timer.is_none_or(|t| due < t) {
@@ -69,16 +88,24 @@ impl<H: Host> Engine<H> {
         }
     }
 
-    fn persist(&mut self, released: bool, now: u64) {
+    /// Writes the lanes changed since their last write (`all`: every lane) to storage, marked
+    /// `released` when the page is going away.
+    fn persist(&mut self, released: bool, all: bool, now: u64) {
         self.persist_due = None;
-        let key = self.queue_key.clone();
-        if self.queue.is_empty() {
-            self.store.remove(&key);
-            return;
+        for l in &mut self.lanes {
+            l.unsaved |= l.queue.take_dirty();
+            if !(all || l.unsaved) {
+                continue;
+            }
+            l.unsaved = false;
+            if l.queue.is_empty() {
+                self.store.remove(&l.key);
+                continue;
+            }
+            let queue = &l.queue;
+            self.store
+                .set_from(&l.key, &mut |out| queue.write_persisted(released, now, out));
         }
-        let queue = &self.queue;
-        self.store
-            .set_from(&key, &mut |out| queue.write_persisted(released, now, out));
         self.warn_refused();
     }
 
@@ -91,10 +118,10 @@ impl<H: Host> Engine<H> {
         }
     }
 
-    /// This page's persisted queue (`shoptrail:q:<page id>`): the host holds a Web Lock of
-    /// this name for as long as the page lives.
+    /// This page's persisted queue (`shoptrail:q:<page id>`; a destination's adds `:<tag>`):
+    /// the host holds a Web Lock of this name for as long as the page lives.
     pub fn queue_key(&self) -> &str {
-        &self.queue_key
+        self.lanes.first().map_or("", |l| &l.key)
     }
 
     /// The names of the Web Locks held in this origin (one a line): a stored queue whose lock
@@ -106,22 +133,29 @@ impl<H: Host> Engine<H> {
     }
 
     /// Adopts the queues of pages gone (released, stale, or, with `held`, whose lock is not
-    /// held); true when one could not be read (it is removed).
+    /// held), each into the lane of its destination; true when one could not be read (it is
+    /// removed). A queue for a destination this page does not name is left for a page that
+    /// does, and dropped once [`ABANDONED_MS`] old.
     pub(super) fn adopt_queues(&mut self, now: u64, held: Option<&str>) -> bool {
         let mut corrupt = false;
         let mut adopted = Vec::new();
         for key in self.store.keys(store::Q_PREFIX) {
-            if key == self.queue_key {
+            let (lock, tag) = split_key(&key);
+            if lock == self.queue_key() {
                 continue;
             }
-            let orphan = held.is_some_and(|h| !h.lines().any(|l| l == key));
-            match self.store.get(&key).and_then(|t| queue::decode(&t)) {
-                Some(stored) if orphan || stored.adoptable(now) => {
-                    self.queue.restore(stored.events, now);
+            let orphan = held.is_some_and(|h| !h.lines().any(|l| l == lock));
+            let stored = self.store.get(&key).and_then(|t| queue::decode(&t));
+            match (stored, self.lane_of(tag)) {
+                (Some(s), Some(lane)) if orphan || s.adoptable(now) => {
+                    self.lanes[lane].queue.restore(s.events, now);
                     adopted.push(key);
                 }
-                Some(_) => {}
-                None => {
+                (Some(s), None) if now.saturating_sub(s.written) >= ABANDONED_MS => {
+                    self.store.remove(&key)
+                }
+                (Some(_), _) => {}
+                (None, _) => {
                     corrupt = true;
                     self.store.remove(&key);
                 }
@@ -129,7 +163,7 @@ impl<H: Host> Engine<H> {
         }
         if !adopted.is_empty() {
             // Write our copy before deleting theirs, so a crash in between loses nothing.
-            self.persist(false, now);
+            self.persist(false, false, now);
             for k in adopted {
                 self.store.remove(&k);
             }
@@ -156,42 +190,50 @@ impl<H: Host> Engine<H> {
     /// The answer of `sendBeacon` to the last [`Action::Beacon`].
     pub fn handle_beacon(&mut self, accepted: bool, now: u64) {
         if accepted {
-            let count = core::mem::take(&mut self.pending_beacon);
-            self.queue.unload_sent(count);
+            let (lane, count) = core::mem::take(&mut self.pending_beacon);
+            if let Some(l) = self.lanes.get_mut(lane) {
+                l.queue.unload_sent(count);
+            }
             self.unload_next(now);
         } else {
             self.finish_unload(now);
         }
     }
 
+    /// The next beacon, lane after lane; once none is left (or one is refused), the rest is
+    /// stored.
     fn unload_next(&mut self, now: u64) {
-        let batch = self.queue.poll_unload_batch().filter(|_| self.may_send());
-        match batch {
-            Some(b) => {
-                self.pending_beacon = b.count;
-                self.sent_at = now;
-                self.out.push(Action::Beacon);
+        if self.may_send() {
+            for (lane, l) in self.lanes.iter_mut().enumerate() {
+                if let Some(b) = l.queue.poll_unload_batch() {
+                    self.pending_beacon = (lane, b.count);
+                    l.sent_at = now;
+                    return self.out.push(Action::Beacon { lane });
+                }
             }
-            None => self.finish_unload(now),
         }
+        self.finish_unload(now)
     }
 
-    /// Writes the body of the request [`Action::Send`] asked for, in parts.
-    pub fn write_request(&self, out: &mut dyn FnMut(&str)) {
-        self.queue.write_in_flight(self.sent_at, out)
+    /// Writes the body of the request [`Action::Send`] asked for in `lane`, in parts.
+    pub fn write_request(&self, lane: usize, out: &mut dyn FnMut(&str)) {
+        if let Some(l) = self.lanes.get(lane) {
+            l.queue.write_in_flight(l.sent_at, out)
+        }
     }
 
     /// Writes the body of the beacon [`Action::Beacon`] asked for, in parts.
     pub fn write_beacon(&self, out: &mut dyn FnMut(&str)) {
-        self.queue
-            .write_unload(self.pending_beacon, self.sent_at, out)
+        let (lane, count) = self.pending_beacon;
+        if let Some(l) = self.lanes.get(lane) {
+            l.queue.write_unload(count, l.sent_at, out)
+        }
     }
 
     fn finish_unload(&mut self, now: u64) {
         let released = self.unloading.take().unwrap_or(false);
-        self.queue.take_dirty();
-        self.persist(released, now);
-        if self.queue.is_empty() && self.flush_pending {
+        self.persist(released, true, now);
+        if self.lanes_empty() && self.flush_pending {
             self.settle(true);
         }
         self.drive(now);
@@ -199,7 +241,7 @@ impl<H: Host> Engine<H> {
 
     /// The page came back from the back-forward cache: the shopper is on it again.
     pub fn handle_show(&mut self, now: u64) {
-        self.persist(false, now);
+        self.persist(false, true, now);
         if self.cfg.page_views {
             self.page_view(None, "{}", now);
         }
@@ -208,7 +250,6 @@ impl<H: Host> Engine<H> {
 
     /// The browser is online again: retry now.
     pub fn handle_online(&mut self, now: u64) {
-        self.queue.flush();
-        self.drive(now);
+        self.flush_lanes(now);
     }
 }

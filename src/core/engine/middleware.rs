@@ -17,7 +17,7 @@ impl<H: Host> Engine<H> {
         if self.at_middleware.is_empty() {
             return;
         }
-        let (id, head, ctx) = self.at_middleware.remove(0);
+        let (id, head, ctx, lanes) = self.at_middleware.remove(0);
         let changed = match answer {
             None => None,
             Some("") => return self.drive(now),
@@ -30,13 +30,20 @@ impl<H: Host> Engine<H> {
             },
         };
         let Some((new_id, text)) = changed else {
-            return self.accept(id, head, ctx, now);
+            return self.accept(id, head, ctx, lanes, now);
         };
         if self.wants_events {
             self.out.push(Action::Event(text.to_string()));
         }
-        if let Err(r) = self.queue.push(new_id, text.to_string(), now) {
-            self.on_report(r);
+        for i in 0..self.lanes.len() {
+            if lanes >> i & 1 == 1 {
+                if let Err(r) = self.lanes[i]
+                    .queue
+                    .push(new_id.clone(), text.to_string(), now)
+                {
+                    self.on_report(i, r);
+                }
+            }
         }
         self.drive(now);
     }

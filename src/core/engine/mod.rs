@@ -11,18 +11,20 @@ use crate::prelude::*;
 mod calls;
 mod consent;
 mod delivery;
+mod lanes;
 mod middleware;
 mod pages;
 mod shop;
 mod shopper;
 
+use lanes::Lane;
 pub use pages::PageViews;
 
 use super::config::{Config, CookieDomain};
 use super::consent::{Analytics, Consent};
 use super::event::{self, Body, Envelope, PageInfo};
 use super::identity::Session;
-use super::queue::{Queue, Report, Settings};
+use super::queue::Report;
 use super::store::{self, Backend, Port};
 use super::{campaign, id, json, page};
 use alloc::rc::Rc;
@@ -69,10 +71,12 @@ pub trait Host: Backend {
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// POST a batch to the endpoint (gzip-compressed first when `gzip`, falling back to the
-    /// plain body where compression fails); [`Engine::write_request`] writes its body, in
+    /// POST a batch to a lane's endpoint (gzip-compressed first when `gzip`, falling back to
+    /// the plain body where compression fails); [`Engine::write_request`] writes its body, in
     /// parts. Answer with [`Engine::handle_response`].
     Send {
+        /// The lane: 0 for `endpoint`, then one per destination, in the configured order.
+        lane: usize,
         /// Compress it and add `compression=gzip` to the URL.
         gzip: bool,
         /// Use `keepalive` (the body is under the 64 KiB quota).
@@ -80,9 +84,12 @@ pub enum Action {
         /// Abort the request if unanswered after this long, ms.
         timeout_ms: u32,
     },
-    /// Hand a body to `sendBeacon` ([`Engine::write_beacon`] writes it); answer with
-    /// [`Engine::handle_beacon`].
-    Beacon,
+    /// Hand a body to `sendBeacon` for a lane's endpoint ([`Engine::write_beacon`] writes it);
+    /// answer with [`Engine::handle_beacon`].
+    Beacon {
+        /// The lane, as in [`Action::Send`].
+        lane: usize,
+    },
     /// Call [`Engine::handle_wake`] at this time (Unix ms); replaces any earlier timer.
     Timer(u64),
     /// Read the page's markup and JSON-LD after this many ms and give them to
@@ -97,8 +104,13 @@ pub enum Action {
     },
     /// An accepted event, as it will be sent, for `event` listeners and debug logging.
     Event(String),
-    /// The endpoint stored this many events (`delivered` listeners).
-    Delivered(usize),
+    /// A lane's endpoint stored this many events (`delivered` listeners).
+    Delivered {
+        /// Events stored.
+        count: usize,
+        /// The lane, as in [`Action::Send`].
+        lane: usize,
+    },
     /// Resolve every pending `flush()` with this value.
     Settle(bool),
     /// Hand the event (its JSON text) to the page's `beforeSend`, then give its answer to
@@ -124,8 +136,8 @@ pub enum Action {
 pub struct Engine<H: Host> {
     cfg: Config,
     store: Port<H>,
-    queue: Queue,
-    queue_key: String,
+    /// `endpoint` first (every event), then one per destination: queue, stored copy, request.
+    lanes: Vec<Lane>,
     cookie_domain: Option<String>,
     anonymous_id: String,
     user_id: Option<String>,
@@ -151,10 +163,8 @@ pub struct Engine<H: Host> {
     wants_events: bool,
     /// Unloading: beacons are being handed over; then the queue is persisted (`released`).
     unloading: Option<bool>,
-    /// Events in the beacon handed over last.
-    pending_beacon: usize,
-    /// When the request or beacon under way was made (its `sentAt`).
-    sent_at: u64,
+    /// Events in the beacon handed over last, and its lane.
+    pending_beacon: (usize, usize),
     /// Actions not yet polled, oldest first (a few at a time).
     out: Vec<Action>,
     /// A channel link token this page came with, to send at start.
@@ -165,9 +175,9 @@ pub struct Engine<H: Host> {
     consent: Consent,
     /// `consent_pending` was reported (once until the shopper decides).
     hold_warned: bool,
-    /// Events handed to `beforeSend` and not answered yet, oldest first: messageId, head and
-    /// context.
-    at_middleware: Vec<(String, String, Rc<str>)>,
+    /// Events handed to `beforeSend` and not answered yet, oldest first: messageId, head,
+    /// context and lanes.
+    at_middleware: Vec<(String, String, Rc<str>, u8)>,
 }
 
 /// The one rule for user ids: 1 to 128 bytes, not blank, no control characters.
@@ -201,13 +211,6 @@ impl<H: Host> Engine<H> {
             CookieDomain::HostOnly => None,
             CookieDomain::Domain(d) => Some(d.clone()),
         };
-        let settings = Settings {
-            batch_size: cfg.batch_size as usize,
-            flush_interval: cfg.flush_interval as u64,
-            max_retries: cfg.max_retries,
-            write_key: cfg.write_key.clone(),
-            ..Settings::default()
-        };
         let mut corrupt = discard_corrupt(&mut store);
         let traits = store
             .get(store::K_TRAITS)
@@ -216,8 +219,7 @@ impl<H: Host> Engine<H> {
         let user_id = store.get(store::K_UID).filter(|u| is_valid_user_id(u));
         let mut e = Engine {
             cfg,
-            queue: Queue::new(settings),
-            queue_key: String::new(),
+            lanes: Vec::new(),
             cookie_domain,
             anonymous_id: String::new(),
             user_id,
@@ -238,8 +240,7 @@ impl<H: Host> Engine<H> {
             storage_warned: false,
             wants_events: false,
             unloading: None,
-            pending_beacon: 0,
-            sent_at: 0,
+            pending_beacon: (0, 0),
             out: Vec::new(),
             link_token: None,
             one_off_ctx: None,
@@ -249,7 +250,7 @@ impl<H: Host> Engine<H> {
             store,
         };
         let page_id = e.new_id();
-        e.queue_key = [store::Q_PREFIX, page_id.get(..8).unwrap_or_default()].concat();
+        e.lanes = lanes::lanes(&e.cfg, page_id.get(..8).unwrap_or_default());
         e.wants_events = e.cfg.debug;
         // A server-rendered page's ids: another user than the stored one starts afresh.
         let given = e.cfg.identity.clone();
@@ -346,9 +347,10 @@ impl<H: Host> Engine<H> {
         self.session.id
     }
 
-    /// Events queued and not yet delivered.
+    /// Events queued and not yet delivered, over every lane (an event queued for two
+    /// endpoints counts twice).
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.lanes.iter().map(|l| l.queue.len()).sum()
     }
 
     fn new_id(&mut self) -> String {
@@ -370,12 +372,25 @@ impl<H: Host> Engine<H> {
         });
     }
 
-    fn on_report(&mut self, r: Report) {
+    /// What happened in lane `lane`: reports about a destination start with its name
+    /// (`destinations[1] (https://…): `).
+    fn on_report(&mut self, lane: usize, r: Report) {
+        let mut m = String::new();
+        if let Some(d) = lane
+            .checked_sub(1)
+            .and_then(|i| self.cfg.destinations.get(i))
+        {
+            m.push_str("destinations[");
+            json::push_u64(&mut m, lane as u64 - 1);
+            m.push_str("] (");
+            m.push_str(&d.endpoint);
+            m.push_str("): ");
+        }
         match r {
-            Report::Delivered { count } => self.out.push(Action::Delivered(count)),
+            Report::Delivered { count } => self.out.push(Action::Delivered { count, lane }),
             Report::Rejected { count, status } => {
                 self.flush_failed = true;
-                let mut m = String::from("the endpoint refused a batch of ");
+                m.push_str("the endpoint refused a batch of ");
                 json::push_u64(&mut m, count as u64);
                 m.push_str(" events with HTTP ");
                 json::push_u64(&mut m, status as u64);
@@ -383,18 +398,18 @@ impl<H: Host> Engine<H> {
                 self.report("rejected", &m);
             }
             Report::Failing { attempts } => {
-                let mut m = String::from("delivery is failing (attempts so far: ");
+                m.push_str("delivery is failing (attempts so far: ");
                 json::push_u64(&mut m, attempts as u64);
                 m.push_str("); the events are kept and retried");
                 self.report("delivery_failing", &m);
                 self.settle(false);
             }
-            Report::QueueFull => self.report(
-                "queue_full",
-                "the queue holds 10000 undelivered events; this event was dropped",
-            ),
+            Report::QueueFull => {
+                m.push_str("the queue holds 10000 undelivered events; this event was dropped");
+                self.report("queue_full", &m)
+            }
         }
-        if self.queue.is_empty() && self.flush_pending {
+        if self.lanes_empty() && self.flush_pending {
             let ok = !self.flush_failed;
             self.settle(ok);
         }
@@ -497,6 +512,7 @@ impl<H: Host> Engine<H> {
         };
         // Queued events are kept until delivered: without the slack of a growing string.
         head.shrink_to_fit();
+        let lanes = self.route(body.kind());
         let ctx = match self.one_off_ctx.take() {
             Some(member) => {
                 Rc::from(["{", &member, ",", self.ctx.get(1..).unwrap_or("}")].concat())
@@ -506,20 +522,26 @@ impl<H: Host> Engine<H> {
         if self.cfg.before_send {
             self.out
                 .push(Action::Middleware([head.as_str(), &ctx, "}"].concat()));
-            self.at_middleware.push((message_id, head, ctx));
+            self.at_middleware.push((message_id, head, ctx, lanes));
             return;
         }
-        self.accept(message_id, head, ctx, now);
+        self.accept(message_id, head, ctx, lanes, now);
     }
 
-    /// Queues an event built by [`Engine::enqueue`] (after `beforeSend` kept it as it was).
-    fn accept(&mut self, message_id: String, head: String, ctx: Rc<str>, now: u64) {
+    /// Queues an event built by [`Engine::enqueue`] (after `beforeSend` kept it as it was) in
+    /// the lanes whose bits are set in `lanes`.
+    fn accept(&mut self, message_id: String, head: String, ctx: Rc<str>, lanes: u8, now: u64) {
         if self.wants_events {
             self.out
                 .push(Action::Event([head.as_str(), &ctx, "}"].concat()));
         }
-        if let Err(r) = self.queue.push_shared(message_id, head, ctx, now) {
-            self.on_report(r);
+        for i in 0..self.lanes.len() {
+            if lanes >> i & 1 == 1 {
+                let (id, head, ctx) = (message_id.clone(), head.clone(), ctx.clone());
+                if let Err(r) = self.lanes[i].queue.push_shared(id, head, ctx, now) {
+                    self.on_report(i, r);
+                }
+            }
         }
         self.drive(now);
     }

@@ -107,13 +107,20 @@ struct Run {
     host: Fake,
     now: u64,
     timer: Option<u64>,
-    /// Bodies sent and not answered yet (one at a time).
+    /// `endpoint`'s body sent and not answered yet (one at a time).
     in_flight: Option<String>,
+    /// Bodies of the destinations' lanes (1, 2, ...) sent and not answered yet.
+    in_flight_to: Vec<(usize, String)>,
+    /// Every body sent, with its lane.
     sent: Vec<String>,
+    sent_to: Vec<usize>,
     beacons: Vec<String>,
+    beacons_to: Vec<usize>,
     errors: Vec<(&'static str, String)>,
     events: Vec<String>,
     delivered: usize,
+    /// Lane and count of each delivery.
+    delivered_to: Vec<(usize, usize)>,
     settled: Vec<bool>,
     scans: Vec<u32>,
     /// Whether the next beacon is accepted.
@@ -146,11 +153,15 @@ impl Run {
             now,
             timer: None,
             in_flight: None,
+            in_flight_to: Vec::new(),
             sent: Vec::new(),
+            sent_to: Vec::new(),
             beacons: Vec::new(),
+            beacons_to: Vec::new(),
             errors: Vec::new(),
             events: Vec::new(),
             delivered: 0,
+            delivered_to: Vec::new(),
             settled: Vec::new(),
             scans: Vec::new(),
             beacon_ok: true,
@@ -165,14 +176,22 @@ impl Run {
     fn drain(&mut self) {
         while let Some(a) = self.e.poll_action() {
             match a {
-                Action::Send { .. } => {
-                    assert!(self.in_flight.is_none(), "two requests at once");
+                Action::Send { lane, .. } => {
                     let mut body = String::new();
-                    self.e.write_request(&mut |s| body.push_str(s));
+                    self.e.write_request(lane, &mut |s| body.push_str(s));
                     self.sent.push(body.clone());
-                    self.in_flight = Some(body);
+                    self.sent_to.push(lane);
+                    if lane == 0 {
+                        assert!(self.in_flight.is_none(), "two requests at once");
+                        self.in_flight = Some(body);
+                    } else {
+                        let twice = self.in_flight_to.iter().any(|(l, _)| *l == lane);
+                        assert!(!twice, "two requests at once in lane {lane}");
+                        self.in_flight_to.push((lane, body));
+                    }
                 }
-                Action::Beacon => {
+                Action::Beacon { lane } => {
+                    self.beacons_to.push(lane);
                     let mut body = String::new();
                     self.e.write_beacon(&mut |s| body.push_str(s));
                     self.beacons.push(body);
@@ -183,7 +202,10 @@ impl Run {
                 Action::Scan(ms) => self.scans.push(ms),
                 Action::Error { code, message } => self.errors.push((code, message)),
                 Action::Event(t) => self.events.push(t),
-                Action::Delivered(n) => self.delivered += n,
+                Action::Delivered { count, lane } => {
+                    self.delivered += count;
+                    self.delivered_to.push((lane, count));
+                }
                 Action::Settle(ok) => self.settled.push(ok),
                 Action::ReplaceUrl(url) => {
                     // As the browser does: the address bar changes, nothing else happens.
@@ -221,7 +243,16 @@ impl Run {
 
     fn answer(&mut self, status: u16) -> String {
         let body = self.in_flight.take().expect("a request under way");
-        self.e.handle_response(status, None, self.now);
+        self.e.handle_response(0, status, None, self.now);
+        self.drain();
+        body
+    }
+
+    /// Answers the request under way in a destination's lane.
+    fn answer_to(&mut self, lane: usize, status: u16) -> String {
+        let at = self.in_flight_to.iter().position(|(l, _)| *l == lane);
+        let (_, body) = self.in_flight_to.remove(at.expect("a request under way"));
+        self.e.handle_response(lane, status, None, self.now);
         self.drain();
         body
     }

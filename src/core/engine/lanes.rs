@@ -1,0 +1,127 @@
+//! Lanes: `endpoint` and each of `destinations` gets one, with its own queue, retries, stored
+//! copy and request under way. Lane 0 is `endpoint` and takes every event; a destination's
+//! lane takes the events its `events` list names.
+
+use super::{Engine, Host};
+use crate::core::config::Config;
+use crate::core::queue::{Queue, Settings};
+use crate::core::store;
+use crate::prelude::*;
+
+/// Events older than this in a stored queue whose destination no page names any more are
+/// dropped.
+pub const ABANDONED_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+
+/// One endpoint's delivery.
+#[derive(Debug)]
+pub(super) struct Lane {
+    pub(super) queue: Queue,
+    /// Where the queue is stored: `shoptrail:q:<page id>` (also the name of the page's Web
+    /// Lock), then `:<tag>` for a destination.
+    pub(super) key: String,
+    /// The destination's [tag](crate::core::destination::Destination::tag); empty for
+    /// `endpoint`.
+    tag: String,
+    /// Batches of 1 KiB and more are gzip-compressed (`compress`).
+    pub(super) gzip: bool,
+    /// When the request or beacon under way was made (its `sentAt`).
+    pub(super) sent_at: u64,
+    /// The queue changed since it was last written to storage.
+    pub(super) unsaved: bool,
+}
+
+/// The lanes of a page whose id starts with `page`.
+pub(super) fn lanes(cfg: &Config, page: &str) -> Vec<Lane> {
+    let settings = Settings {
+        batch_size: cfg.batch_size as usize,
+        flush_interval: cfg.flush_interval as u64,
+        max_retries: cfg.max_retries,
+        write_key: cfg.write_key.clone(),
+        ..Settings::default()
+    };
+    let key = [store::Q_PREFIX, page].concat();
+    let lane = |settings: Settings, tag: String, gzip| Lane {
+        queue: Queue::new(settings),
+        key: if tag.is_empty() {
+            key.clone()
+        } else {
+            [&key, ":", &tag].concat()
+        },
+        tag,
+        gzip,
+        sent_at: 0,
+        unsaved: false,
+    };
+    let mut out = vec![lane(settings.clone(), String::new(), cfg.compress)];
+    for d in &cfg.destinations {
+        let s = Settings {
+            write_key: d.write_key.clone(),
+            ..settings.clone()
+        };
+        out.push(lane(s, d.tag(), d.compress));
+    }
+    out
+}
+
+/// A stored queue's key read back: the page's lock name and the destination's tag (empty for
+/// `endpoint`).
+pub(super) fn split_key(key: &str) -> (&str, &str) {
+    let rest = key.get(store::Q_PREFIX.len()..).unwrap_or_default();
+    match rest.split_once(':') {
+        Some((page, tag)) => (&key[..store::Q_PREFIX.len() + page.len()], tag),
+        None => (key, ""),
+    }
+}
+
+impl<H: Host> Engine<H> {
+    /// The lanes an event of this kind goes to, as bits: `endpoint`'s always, a
+    /// destination's when its `events` list names it.
+    pub(super) fn route(&self, (kind, name): (&str, Option<&str>)) -> u8 {
+        let mut bits = 1;
+        for (i, d) in self.cfg.destinations.iter().enumerate() {
+            if d.wants(kind, name) {
+                bits |= 2 << i;
+            }
+        }
+        bits
+    }
+
+    /// Whether every lane is empty.
+    pub(super) fn lanes_empty(&self) -> bool {
+        self.lanes.iter().all(|l| l.queue.is_empty())
+    }
+
+    /// Events in `endpoint`'s lane, which holds every event.
+    pub(super) fn held(&self) -> usize {
+        self.lanes.first().map_or(0, |l| l.queue.len())
+    }
+
+    /// Drops every queued event of every lane.
+    pub(super) fn clear_lanes(&mut self) {
+        for l in &mut self.lanes {
+            l.queue.clear();
+        }
+    }
+
+    /// The lane whose stored queues carry `tag`.
+    pub(super) fn lane_of(&self, tag: &str) -> Option<usize> {
+        self.lanes.iter().position(|l| l.tag == tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_key;
+
+    #[test]
+    fn stored_keys_name_the_page_and_the_destination() {
+        assert_eq!(
+            split_key("shoptrail:q:0a1b2c3d"),
+            ("shoptrail:q:0a1b2c3d", "")
+        );
+        assert_eq!(
+            split_key("shoptrail:q:0a1b2c3d:99aabbcc"),
+            ("shoptrail:q:0a1b2c3d", "99aabbcc")
+        );
+    }
+}
