@@ -272,6 +272,7 @@ fn count(body: &str, needle: &str) -> usize {
 
 mod consent;
 mod delivery;
+mod destinations;
 mod links;
 mod middleware;
 mod pages;
