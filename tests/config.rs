@@ -36,7 +36,16 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
         ("endpoint", "mailto:x@y.z".into()),
         ("onError", errors.function()),
     ]));
-    assert_eq!(errors.codes(), ["invalid_config"; 4]);
+    let misnamed = obj(&[
+        ("endpoint", "https://copy.example/v1/batch".into()),
+        ("events", "Order Completed".into()),
+    ]);
+    api::init(obj(&[
+        ("endpoint", format!("{}/v1/batch", collector()).into()),
+        ("destinations", js_sys::Array::of1(&misnamed).into()),
+        ("onError", errors.function()),
+    ]));
+    assert_eq!(errors.codes(), ["invalid_config"; 5]);
     let m = errors.messages();
     assert!(
         m[0].contains("`batchSize`") && m[0].contains("1 to 500"),
@@ -50,6 +59,11 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
         m[2]
     );
     assert!(m[3].contains("`endpoint`"), "{}", m[3]);
+    assert!(
+        m[4].contains("`destinations[0].events`") && m[4].contains("list of event names"),
+        "{}",
+        m[4]
+    );
     assert_eq!(api::anonymous_id(), None, "still inert");
     let early_ready: js_sys::Promise = api::method("ready", &[]).into();
     api::track("Ignored".into(), JsValue::UNDEFINED);

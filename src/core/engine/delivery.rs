@@ -39,6 +39,8 @@ impl<H: Host> Engine<H> {
         if let Some(Some(r)) = report {
             self.on_report(lane, r);
         }
+        // A lane already failing failed again: a flush waiting for it is answered.
+        self.settle_when_done();
         self.drive(now);
     }
 

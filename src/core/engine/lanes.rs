@@ -28,6 +28,9 @@ pub(super) struct Lane {
     pub(super) sent_at: u64,
     /// The queue changed since it was last written to storage.
     pub(super) unsaved: bool,
+    /// Delivery is failing (reported), until a batch is delivered: `flush()` does not wait
+    /// for this lane.
+    pub(super) failing: bool,
 }
 
 /// The lanes of a page whose id starts with `page`.
@@ -51,6 +54,7 @@ pub(super) fn lanes(cfg: &Config, page: &str) -> Vec<Lane> {
         gzip,
         sent_at: 0,
         unsaved: false,
+        failing: false,
     };
     let mut out = vec![lane(settings.clone(), String::new(), cfg.compress)];
     for d in &cfg.destinations {
@@ -89,6 +93,16 @@ impl<H: Host> Engine<H> {
     /// Whether every lane is empty.
     pub(super) fn lanes_empty(&self) -> bool {
         self.lanes.iter().all(|l| l.queue.is_empty())
+    }
+
+    /// Resolves a pending `flush()` once every lane delivered or is failing (with no request
+    /// under way): `true` when everything was delivered and nothing refused.
+    pub(super) fn settle_when_done(&mut self) {
+        let done = |l: &Lane| l.queue.is_empty() || (l.failing && !l.queue.in_flight());
+        if self.flush_pending && self.lanes.iter().all(done) {
+            let ok = !self.flush_failed && self.lanes_empty();
+            self.settle(ok);
+        }
     }
 
     /// Events in `endpoint`'s lane, which holds every event.

@@ -387,7 +387,12 @@ impl<H: Host> Engine<H> {
             m.push_str("): ");
         }
         match r {
-            Report::Delivered { count } => self.out.push(Action::Delivered { count, lane }),
+            Report::Delivered { count } => {
+                if let Some(l) = self.lanes.get_mut(lane) {
+                    l.failing = false;
+                }
+                self.out.push(Action::Delivered { count, lane })
+            }
             Report::Rejected { count, status } => {
                 self.flush_failed = true;
                 m.push_str("the endpoint refused a batch of ");
@@ -402,17 +407,16 @@ impl<H: Host> Engine<H> {
                 json::push_u64(&mut m, attempts as u64);
                 m.push_str("); the events are kept and retried");
                 self.report("delivery_failing", &m);
-                self.settle(false);
+                if let Some(l) = self.lanes.get_mut(lane) {
+                    l.failing = true;
+                }
             }
             Report::QueueFull => {
                 m.push_str("the queue holds 10000 undelivered events; this event was dropped");
                 self.report("queue_full", &m)
             }
         }
-        if self.lanes_empty() && self.flush_pending {
-            let ok = !self.flush_failed;
-            self.settle(ok);
-        }
+        self.settle_when_done();
     }
 
     fn settle(&mut self, ok: bool) {

@@ -88,6 +88,10 @@ fn a_failing_destination_keeps_its_events_and_holds_flush_while_the_others_deliv
     r.call("flush", "[]");
     assert!(r.answer(200).contains("Product Viewed"));
     assert!(r.answer_to(2, 200).contains("Product Viewed"));
+    // The flush retried B at once; it fails again, and the flush is answered then.
+    assert_eq!(r.settled, [false]);
+    r.answer_to(1, 0);
+    assert_eq!(r.settled, [false, false]);
     // B comes back: its event leaves, once.
     r.advance(120_000);
     let b = r.answer_to(1, 200);
