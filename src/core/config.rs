@@ -238,12 +238,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     let write_key = match get("writeKey") {
         Value::Missing => None,
         Value::Str(s) if !s.is_empty() && s.len() <= 256 => Some(s),
-        _ => {
-            return Err(err(
-                "writeKey",
-                "must be a non-empty string of at most 256 characters",
-            ))
-        }
+        _ => return Err(err("writeKey", WRITE_KEY)),
     };
     if !matches!(get("campaigns"), Value::Missing | Value::List(_)) {
         return Err(err(
@@ -345,6 +340,9 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         destinations,
     })
 }
+
+/// What a `writeKey` must be.
+pub(crate) const WRITE_KEY: &str = "must be a non-empty string of at most 256 characters";
 
 const HTTP_URL: &str =
     "must be an http(s) URL string, such as https://collect.example.com/v1/batch";

@@ -1,7 +1,8 @@
 //! `destinations`: endpoints besides `endpoint`, each with its own queue, retries and flush
 //! result. This file reads and checks them; the engine gives each one a lane.
 
-use super::config::{endpoint_rule, ConfigError};
+use super::config::{endpoint_rule, ConfigError, WRITE_KEY};
+use super::json;
 use super::json::scan;
 use crate::prelude::*;
 
@@ -9,7 +10,7 @@ use crate::prelude::*;
 pub const MAX_DESTINATIONS: usize = 4;
 
 /// One more endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Destination {
     /// Where its batches are POSTed (absolute http(s) URL, the same rule as `endpoint`).
     pub endpoint: String,
@@ -50,93 +51,76 @@ impl Destination {
 /// What `destinations` must be.
 pub const SHAPE: &str = "must be a list of at most 4 objects such as { endpoint: \"https://collect.example.com/v1/batch\", writeKey?, compress?, events?: [\"Order Completed\"] }";
 
-fn bad(path: String, message: &'static str) -> ConfigError {
-    ConfigError {
-        option: path,
-        message,
-    }
-}
-
-/// Reads `destinations` (JSON array text); `insecure` is `allowInsecureEndpoint`.
+/// Reads `destinations` (JSON array text); `insecure` is `allowInsecureEndpoint`. An error
+/// names the destination and its option, such as `destinations[1].events`.
 pub fn parse(list: &str, insecure: bool) -> Result<Vec<Destination>, ConfigError> {
-    let items = scan::array_items(list).ok_or_else(|| bad("destinations".into(), SHAPE))?;
-    if items.len() > MAX_DESTINATIONS {
-        return Err(bad("destinations".into(), SHAPE));
-    }
+    let items = scan::array_items(list).filter(|i| i.len() <= MAX_DESTINATIONS);
+    let Some(items) = items else {
+        return Err(ConfigError {
+            option: "destinations".into(),
+            message: SHAPE,
+        });
+    };
     let mut out = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let at = |key: &str| {
-            let mut p = String::from("destinations[");
-            crate::core::json::push_u64(&mut p, i as u64);
-            p.push(']');
+        let mut d = Destination::default();
+        if let Err((key, message)) = read(item, insecure, &mut d) {
+            let mut option = String::from("destinations[");
+            json::push_u64(&mut option, i as u64);
+            option.push(']');
             if !key.is_empty() {
-                p.push('.');
-                p.push_str(key);
+                option.push('.');
+                option.push_str(&key);
             }
-            p
-        };
-        let Some(members) = scan::object_members(item).filter(|_| item.starts_with('{')) else {
-            return Err(bad(at(""), SHAPE));
-        };
-        let mut d = Destination {
-            endpoint: String::new(),
-            write_key: None,
-            compress: false,
-            events: None,
-        };
-        for m in members {
-            let key = scan::unescape(m.key).unwrap_or_default();
-            match key.as_str() {
-                "endpoint" => {
-                    let url = scan::string_value(m.value).unwrap_or_default();
-                    if let Some(message) = endpoint_rule(&url, insecure) {
-                        return Err(bad(at("endpoint"), message));
-                    }
-                    d.endpoint = url;
-                }
-                "writeKey" => match scan::string_value(m.value) {
-                    Some(k) if !k.is_empty() && k.len() <= 256 => d.write_key = Some(k),
-                    _ => {
-                        return Err(bad(
-                            at("writeKey"),
-                            "must be a non-empty string of at most 256 characters",
-                        ))
-                    }
-                },
-                "compress" => match m.value {
-                    "true" => d.compress = true,
-                    "false" => d.compress = false,
-                    _ => return Err(bad(at("compress"), "must be true or false")),
-                },
-                "events" => {
-                    const NAMES: &str = "must be a list of event names (a track event's name, or page, identify, alias)";
-                    let names = scan::array_items(m.value)
-                        .filter(|_| m.value.starts_with('['))
-                        .ok_or_else(|| bad(at("events"), NAMES))?;
-                    let mut list = Vec::new();
-                    for n in names {
-                        match scan::string_value(n) {
-                            Some(s) if !s.is_empty() && s.len() <= 200 => list.push(s),
-                            _ => return Err(bad(at("events"), NAMES)),
-                        }
-                    }
-                    d.events = Some(list);
-                }
-                _ => return Err(bad(
-                    at(&key),
-                    "is not a destination option; they are endpoint, writeKey, compress, events",
-                )),
-            }
-        }
-        if d.endpoint.is_empty() {
-            return Err(bad(
-                at("endpoint"),
-                "is required: the URL that receives this destination's batches",
-            ));
+            return Err(ConfigError { option, message });
         }
         out.push(d);
     }
     Ok(out)
+}
+
+/// Reads one destination object into `d`; an error gives the option's name (empty for the
+/// whole object) and what is wrong.
+fn read(item: &str, insecure: bool, d: &mut Destination) -> Result<(), (String, &'static str)> {
+    let members = scan::object_members(item).filter(|_| item.starts_with('{'));
+    for m in members.ok_or((String::new(), SHAPE))? {
+        let key = scan::unescape(m.key).unwrap_or_default();
+        let text = scan::string_value(m.value);
+        let problem = match key.as_str() {
+            "endpoint" => {
+                d.endpoint = text.unwrap_or_default();
+                endpoint_rule(&d.endpoint, insecure)
+            }
+            "writeKey" => {
+                d.write_key = text.filter(|k| !k.is_empty() && k.len() <= 256);
+                d.write_key.is_none().then_some(WRITE_KEY)
+            }
+            "compress" => {
+                d.compress = m.value == "true";
+                (!d.compress && m.value != "false").then_some("must be true or false")
+            }
+            "events" => {
+                d.events = names(m.value);
+                d.events.is_none().then_some("must be a list of event names (a track event's name, or page, identify, alias, track)")
+            }
+            _ => Some("is not a destination option; they are endpoint, writeKey, compress, events"),
+        };
+        if let Some(message) = problem {
+            return Err((key, message));
+        }
+    }
+    if d.endpoint.is_empty() {
+        let message = "is required: the URL that receives this destination's batches";
+        return Err(("endpoint".into(), message));
+    }
+    Ok(())
+}
+
+/// A JSON list of event names (1 to 200 bytes each).
+fn names(list: &str) -> Option<Vec<String>> {
+    let items = scan::array_items(list).filter(|_| list.starts_with('['))?;
+    let name = |n| scan::string_value(n).filter(|s| !s.is_empty() && s.len() <= 200);
+    items.into_iter().map(name).collect()
 }
 
 #[cfg(test)]

@@ -249,22 +249,16 @@ impl Queue {
         )
     }
 
-    /// Adds an event whose JSON text is `head`, then the shared `context` object, then `}`.
+    /// Adds an event whose JSON text is `head`, then (when given) the shared `context`
+    /// object, then `}`.
     pub fn push_shared(
         &mut self,
         id: String,
         head: String,
-        context: Rc<str>,
+        ctx: Option<Rc<str>>,
         now: u64,
     ) -> Result<(), Report> {
-        self.push_item(
-            Item {
-                id,
-                head,
-                ctx: Some(context),
-            },
-            now,
-        )
+        self.push_item(Item { id, head, ctx }, now)
     }
 
     fn push_item(&mut self, item: Item, now: u64) -> Result<(), Report> {
@@ -962,7 +956,7 @@ mod tests {
         for (i, ctx) in [&a, &a, &b, &a].into_iter().enumerate() {
             let id = format!("id-{i}");
             let head = format!("{{\"messageId\":\"{id}\",\"context\":");
-            q.push_shared(id, head, ctx.clone(), 0).unwrap();
+            q.push_shared(id, head, Some(ctx.clone()), 0).unwrap();
         }
         q.push("id-4".into(), "{\"messageId\":\"id-4\"}".into(), 0)
             .unwrap();

@@ -35,17 +35,7 @@ impl<H: Host> Engine<H> {
         if self.wants_events {
             self.out.push(Action::Event(text.to_string()));
         }
-        for i in 0..self.lanes.len() {
-            if lanes >> i & 1 == 1 {
-                if let Err(r) = self.lanes[i]
-                    .queue
-                    .push(new_id.clone(), text.to_string(), now)
-                {
-                    self.on_report(i, r);
-                }
-            }
-        }
-        self.drive(now);
+        self.queue_in(lanes, &new_id, text, None, now);
     }
 }
 

@@ -539,10 +539,16 @@ impl<H: Host> Engine<H> {
             self.out
                 .push(Action::Event([head.as_str(), &ctx, "}"].concat()));
         }
+        self.queue_in(lanes, &message_id, &head, Some(ctx), now);
+    }
+
+    /// Queues an event (`head`, then `ctx` and `}` when given) in the lanes whose bits are set
+    /// in `lanes`, then sends what is due.
+    fn queue_in(&mut self, lanes: u8, id: &str, head: &str, ctx: Option<Rc<str>>, now: u64) {
         for i in 0..self.lanes.len() {
             if lanes >> i & 1 == 1 {
-                let (id, head, ctx) = (message_id.clone(), head.clone(), ctx.clone());
-                if let Err(r) = self.lanes[i].queue.push_shared(id, head, ctx, now) {
+                let q = &mut self.lanes[i].queue;
+                if let Err(r) = q.push_shared(id.into(), head.into(), ctx.clone(), now) {
                     self.on_report(i, r);
                 }
             }
