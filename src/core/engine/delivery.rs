@@ -32,10 +32,10 @@ impl<H: Host> Engine<H> {
     pub fn handle_response(&mut self, lane: usize, status: u16, retry: Option<&str>, now: u64) {
         let outcome = queue::classify(status, retry);
         let rand = self.rand_u32();
-        let report = self
-            .lanes
-            .get_mut(lane)
-            .map(|l| l.queue.on_response(outcome, now, rand));
+        let report = self.lanes.get_mut(lane).map(|l| {
+            l.keepalive = 0;
+            l.queue.on_response(outcome, now, rand)
+        });
         if let Some(Some(r)) = report {
             self.on_report(lane, r);
         }
@@ -59,14 +59,20 @@ impl<H: Host> Engine<H> {
         let may_send = self.may_send();
         let sending = may_send && self.unloading.is_none();
         let mut unsaved = false;
+        // What the lanes' requests under way leave of the keepalive quota.
+        let in_flight: usize = self.lanes.iter().map(|l| l.keepalive).sum();
+        let mut quota = queue::UNLOAD_BODY_BYTES.saturating_sub(in_flight);
         for (lane, l) in self.lanes.iter_mut().enumerate() {
             if let Some(b) = sending.then(|| l.queue.poll_batch(now)).flatten() {
                 // The body is the events plus `sentAt` and `writeKey` (under 100 bytes more).
+                let bytes = b.bytes + 100;
+                l.keepalive = if bytes < quota { bytes } else { 0 };
+                quota -= l.keepalive;
                 l.sent_at = now;
                 self.out.push(Action::Send {
                     lane,
                     gzip: l.gzip && b.bytes >= GZIP_MIN_BYTES,
-                    keepalive: b.bytes + 100 < queue::UNLOAD_BODY_BYTES,
+                    keepalive: l.keepalive > 0,
                     timeout_ms: REQUEST_TIMEOUT_MS,
                 });
             }

@@ -26,6 +26,9 @@ pub(super) struct Lane {
     pub(super) gzip: bool,
     /// When the request or beacon under way was made (its `sentAt`).
     pub(super) sent_at: u64,
+    /// Bytes of the request under way when it uses `keepalive` (0 otherwise): the browser's
+    /// keepalive quota (64 KiB in flight) is shared by every lane.
+    pub(super) keepalive: usize,
     /// The queue changed since it was last written to storage.
     pub(super) unsaved: bool,
     /// Delivery is failing (reported), until a batch is delivered: `flush()` does not wait
@@ -53,6 +56,7 @@ pub(super) fn lanes(cfg: &Config, page: &str) -> Vec<Lane> {
         tag,
         gzip,
         sent_at: 0,
+        keepalive: 0,
         unsaved: false,
         failing: false,
     };
