@@ -216,33 +216,29 @@ fn a_changed_event_follows_the_route_of_the_call_that_made_it() {
     assert!(r.answer_to(1, 200).contains("Order Placed"));
 }
 
+/// The lanes and `keepalive` of the requests the engine asked for since the last poll.
+fn sends(e: &mut Engine<Fake>) -> Vec<(usize, bool)> {
+    core::iter::from_fn(|| e.poll_action())
+        .filter_map(|a| match a {
+            Action::Send {
+                lane, keepalive, ..
+            } => Some((lane, keepalive)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn lanes_share_the_browsers_keepalive_quota() {
     let mut e = Engine::new(two(",\"batchSize\":1"), Fake::new("https://s/"), 0);
     let big = format!(r#"["Viewed",{{"notes":"{}"}}]"#, "x".repeat(31_500));
     e.call("track", &big, 0);
-    let sends: Vec<(usize, bool)> = core::iter::from_fn(|| e.poll_action())
-        .filter_map(|a| match a {
-            Action::Send {
-                lane, keepalive, ..
-            } => Some((lane, keepalive)),
-            _ => None,
-        })
-        .collect();
     // Two 32 KB bodies do not both fit in 60 KB: the second goes without keepalive.
-    assert_eq!(sends, [(0, true), (2, false)]);
+    assert_eq!(sends(&mut e), [(0, true), (2, false)]);
     e.handle_response(0, 200, None, 1);
     e.call("track", &big, 2);
-    let lanes: Vec<(usize, bool)> = core::iter::from_fn(|| e.poll_action())
-        .filter_map(|a| match a {
-            Action::Send {
-                lane, keepalive, ..
-            } => Some((lane, keepalive)),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        lanes,
+        sends(&mut e),
         [(0, true)],
         "lane 2 is still under way; lane 0's quota is back"
     );
