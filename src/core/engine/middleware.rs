@@ -35,7 +35,7 @@ impl<H: Host> Engine<H> {
         if self.wants_events {
             self.out.push(Action::Event(text.to_string()));
         }
-        self.queue_in(lanes, &new_id, text, None, now);
+        self.queue_in(lanes, new_id, text.to_string(), None, now);
     }
 }
 

@@ -539,16 +539,26 @@ impl<H: Host> Engine<H> {
             self.out
                 .push(Action::Event([head.as_str(), &ctx, "}"].concat()));
         }
-        self.queue_in(lanes, &message_id, &head, Some(ctx), now);
+        self.queue_in(lanes, message_id, head, Some(ctx), now);
     }
 
     /// Queues an event (`head`, then `ctx` and `}` when given) in the lanes whose bits are set
-    /// in `lanes`, then sends what is due.
-    fn queue_in(&mut self, lanes: u8, id: &str, head: &str, ctx: Option<Rc<str>>, now: u64) {
+    /// in `lanes` (the last one takes the text, the others a copy), then sends what is due.
+    fn queue_in(
+        &mut self,
+        lanes: u8,
+        mut id: String,
+        mut head: String,
+        ctx: Option<Rc<str>>,
+        now: u64,
+    ) {
         for i in 0..self.lanes.len() {
             if lanes >> i & 1 == 1 {
-                let q = &mut self.lanes[i].queue;
-                if let Err(r) = q.push_shared(id.into(), head.into(), ctx.clone(), now) {
+                let (id, head) = match lanes >> (i + 1) {
+                    0 => (core::mem::take(&mut id), core::mem::take(&mut head)),
+                    _ => (id.clone(), head.clone()),
+                };
+                if let Err(r) = self.lanes[i].queue.push_shared(id, head, ctx.clone(), now) {
                     self.on_report(i, r);
                 }
             }
