@@ -64,7 +64,13 @@ pub fn parse(list: &str, insecure: bool) -> Result<Vec<Destination>, ConfigError
     let mut out = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let mut d = Destination::default();
-        if let Err((key, message)) = read(item, insecure, &mut d) {
+        let mut checked = read(item, insecure, &mut d);
+        // Two lanes with one stored key would overwrite each other's events.
+        if checked.is_ok() && out.iter().any(|o: &Destination| o.tag() == d.tag()) {
+            let message = "is the same endpoint and writeKey as an earlier destination";
+            checked = Err(("endpoint".into(), message));
+        }
+        if let Err((key, message)) = checked {
             let mut option = String::from("destinations[");
             json::push_u64(&mut option, i as u64);
             option.push(']');
@@ -158,6 +164,10 @@ mod tests {
                 "destinations[0].compres",
             ),
             (
+                r#"[{"endpoint":"https://a/x"},{"endpoint":"https://a/x","events":["page"]}]"#,
+                "destinations[1].endpoint",
+            ),
+            (
                 r#"[{"endpoint":"https://a/x"},{"endpoint":"https://a/x"},{"endpoint":"https://a/x"},{"endpoint":"https://a/x"},{"endpoint":"https://a/x"}]"#,
                 "destinations",
             ),
@@ -166,5 +176,11 @@ mod tests {
             assert_eq!(e.option, option, "{text}: {}", e.message);
         }
         assert!(parse(r#"[{"endpoint":"http://a.example/x"}]"#, true).is_ok());
+        let two_keys = r#"[{"endpoint":"https://a/x","writeKey":"k1"},{"endpoint":"https://a/x","writeKey":"k2"}]"#;
+        assert_eq!(
+            parse(two_keys, false).unwrap().len(),
+            2,
+            "two sources of one tool"
+        );
     }
 }
