@@ -66,7 +66,8 @@ pub fn parse(list: &str, insecure: bool) -> Result<Vec<Destination>, ConfigError
         let mut d = Destination::default();
         let mut checked = read(item, insecure, &mut d);
         // Two lanes with one stored key would overwrite each other's events.
-        if checked.is_ok() && out.iter().any(|o: &Destination| o.tag() == d.tag()) {
+        let same = |o: &Destination| o.endpoint == d.endpoint && o.write_key == d.write_key;
+        if checked.is_ok() && out.iter().any(same) {
             let message = "is the same endpoint and writeKey as an earlier destination";
             checked = Err(("endpoint".into(), message));
         }
