@@ -274,10 +274,10 @@ fn perform(a: Action) {
         Action::Scan(ms) => host::scan(ms),
         Action::Error { code, message } => host::notify(0, code, &message),
         Action::Event(text) => host::notify(1, &text, ""),
-        Action::Delivered { count, lane } => endpoint(lane, |ep| {
-            host::notify(2, &crate::core::json::u64_text(count as u64), &ep.plain)
-        })
-        .unwrap_or_default(),
+        Action::Delivered { count, lane } => {
+            let count = crate::core::json::u64_text(count as u64);
+            endpoint(lane, |ep| host::notify(2, &count, &ep.plain));
+        }
         Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
         Action::RefreshCookie { url, id, domain } => host::idcookie(&url, &id, &domain),
         Action::ReplaceUrl(url) => host::replace(&url),

@@ -39,7 +39,7 @@ impl<H: Host> Engine<H> {
         if let Some(Some(r)) = report {
             self.on_report(lane, r);
         }
-        // A lane already failing failed again: a flush waiting for it is answered.
+        // Also when nothing is reported: a lane already failing failed again.
         self.settle_when_done();
         self.drive(now);
     }

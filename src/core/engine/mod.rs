@@ -416,7 +416,6 @@ impl<H: Host> Engine<H> {
                 self.report("queue_full", &m)
             }
         }
-        self.settle_when_done();
     }
 
     fn settle(&mut self, ok: bool) {

@@ -106,8 +106,7 @@ fn hidden_pages_hand_events_to_beacons_then_persist_what_is_left() {
     // A refused beacon keeps the events, persisted and marked released for the next page.
     r.beacon_ok = false;
     r.call("track", r#"["B",{}]"#);
-    r.e.handle_hide(true, 20);
-    r.drain();
+    r.hide(true, 20);
     assert_eq!(r.e.queued(), 1);
     let keys = r.queue_keys();
     let text = r.stored(&keys[0]).unwrap();
@@ -125,8 +124,7 @@ fn a_new_page_adopts_a_released_queue_and_sends_it() {
     let mut first = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
     first.beacon_ok = false;
     first.call("track", r#"["Left behind",{}]"#);
-    first.e.handle_hide(true, 5);
-    first.drain();
+    first.hide(true, 5);
     let mut second = Run::start(host.clone(), cfg(",\"pageViews\":false"), 100);
     assert_eq!(second.e.queued(), 1);
     assert_eq!(
@@ -145,8 +143,7 @@ fn a_queue_whose_page_lock_nobody_holds_is_taken_over_at_once() {
     let mut gone = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
     gone.beacon_ok = false;
     gone.call("track", r#"["Orphan",{}]"#);
-    gone.e.handle_hide(false, 5);
-    gone.drain();
+    gone.hide(false, 5);
     let orphan = gone.e.queue_key().to_string();
     let mut next = Run::start(host.clone(), cfg(",\"pageViews\":false"), 1_000);
     assert_eq!(next.e.queued(), 0, "not stale yet");

@@ -121,8 +121,7 @@ fn a_refusal_in_one_lane_drops_only_that_lanes_batch_and_names_it() {
 fn a_leaving_page_sends_a_beacon_per_lane() {
     let mut r = Run::start(Fake::new("https://s/"), two(""), 0);
     r.call("track", r#"["Order Completed",{}]"#);
-    r.e.handle_hide(true, 10);
-    r.drain();
+    r.hide(true, 10);
     // Page Left goes to endpoint and C; the order to all three.
     assert_eq!(r.beacons_to, [0, 1, 2]);
     assert_eq!(count(&r.beacons[1], "\"messageId\""), 1);
@@ -136,8 +135,7 @@ fn stored_events_go_to_the_same_destination_on_the_next_page_whatever_its_place(
     let mut first = Run::start(host.clone(), two(""), 0);
     first.beacon_ok = false;
     first.call("track", r#"["Order Completed",{"order_id":"o-9"}]"#);
-    first.e.handle_hide(true, 5);
-    first.drain();
+    first.hide(true, 5);
     assert_eq!(first.queue_keys().len(), 3);
     // The next page names B second, and C not at all.
     let next = cfg(&[
@@ -169,9 +167,7 @@ fn stored_events_of_a_destination_no_page_names_for_a_week_are_dropped() {
     let mut first = Run::start(host.clone(), two(""), 0);
     first.beacon_ok = false;
     first.call("track", r#"["Order Completed",{}]"#);
-    first.now = 5;
-    first.e.handle_hide(true, 5);
-    first.drain();
+    first.hide(true, 5);
     let plain = cfg(",\"pageViews\":false");
     let destination_keys = || {
         let keys = host.mem.borrow().keys(store::Q_PREFIX);
@@ -187,7 +183,7 @@ fn stored_events_of_a_destination_no_page_names_for_a_week_are_dropped() {
 }
 
 #[test]
-fn consent_holds_and_grants_in_every_lane_and_a_denial_empties_them() {
+fn consent_holds_and_grants_in_every_lane_and_a_withdrawal_empties_them() {
     let opt_in = ",\"consent\":{\"required\":true}";
     let mut r = Run::start(Fake::new("https://s/"), two(opt_in), 0);
     r.call("track", r#"["Order Completed",{}]"#);
@@ -199,8 +195,16 @@ fn consent_holds_and_grants_in_every_lane_and_a_denial_empties_them() {
     for lane in [1, 2] {
         assert!(r.answer_to(lane, 200).contains("\"consent\":{"));
     }
-    r.answer(200);
-    r.call("consent.deny", "[]");
+    assert!(r.answer(200).contains("\"consent\":{"));
+    // Events waiting in every lane when the shopper withdraws: dropped, nothing stored.
+    r.call("track", r#"["Order Completed",{}]"#);
+    r.advance(PERSIST_DELAY_MS);
+    assert_eq!(r.e.queued(), 3);
+    assert_eq!(r.queue_keys().len(), 3);
+    r.call("consent.revoke", "[]");
+    r.advance(PERSIST_DELAY_MS);
+    assert_eq!(r.e.queued(), 0);
+    assert!(r.queue_keys().is_empty());
     r.call("track", r#"["Order Completed",{}]"#);
     assert_eq!(r.e.queued(), 0);
 }

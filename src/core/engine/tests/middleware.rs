@@ -74,9 +74,8 @@ fn changed_events_survive_a_reload() {
     r.call("track", r#"["Order Completed",{"order_id":"o1"}]"#);
     r.advance(PERSIST_DELAY_MS);
     assert_eq!(r.queue_keys().len(), 1);
-    r.e.handle_hide(true, r.now);
     r.beacon_ok = false;
-    r.drain();
+    r.hide(true, r.now);
     // The next page adopts the stored queue and sends the changed event.
     let mut next = Run::start(host, cfg(",\"pageViews\":false"), 10_000);
     next.call("flush", "[]");

@@ -257,6 +257,14 @@ impl Run {
         body
     }
 
+    /// The page is hidden (`released` false) or left (true) at `at`, with beacons answered as
+    /// `beacon_ok` says.
+    fn hide(&mut self, released: bool, at: u64) {
+        self.now = at;
+        self.e.handle_hide(released, at);
+        self.drain();
+    }
+
     fn stored(&self, key: &str) -> Option<String> {
         self.host.mem.borrow().get(key)
     }
