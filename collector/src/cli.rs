@@ -60,9 +60,10 @@ struct Cli {
     /// Bearer token of the admin endpoints, at least 16 characters (or SHOPTRAIL_ADMIN_TOKEN)
     #[arg(long, value_name = "SECRET", value_parser = admin_token)]
     admin_token: Option<String>,
-    /// Accept only batches with one of these writeKeys (401 otherwise)
+    /// Accept only batches with one of these writeKeys, in the body or as the Basic auth
+    /// user name (401 otherwise)
     #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
-    write_keys: Option<Vec<String>>,
+    write_keys: Option<WriteKeys>,
     /// POST requests a second per client address, in bursts of four seconds' worth; over it,
     /// 429 with Retry-After; 0 turns it off
     #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT)]
@@ -162,7 +163,7 @@ where
         allow_origins: cli.allow_origins,
         max_body: cli.max_body,
         admin_token: cli.admin_token,
-        write_keys: cli.write_keys.unwrap_or_default(),
+        write_keys: cli.write_keys.map(|k| k.0).unwrap_or_default(),
         rate_limit: cli.rate_limit,
         journeys,
         forward,
@@ -203,7 +204,13 @@ fn admin_token(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-fn write_keys(value: &str) -> Result<Vec<String>, String> {
+/// The keys of `--write-keys`, parsed as one value: clap stores what a value parser returns
+/// and reads it back by the field's type, so a parser returning a `Vec` for an `Option<Vec<_>>`
+/// field (which clap takes for a list of values) fails at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WriteKeys(Vec<String>);
+
+fn write_keys(value: &str) -> Result<WriteKeys, String> {
     let keys: Vec<String> = value
         .split(',')
         .map(|k| k.trim().to_string())
@@ -212,7 +219,7 @@ fn write_keys(value: &str) -> Result<Vec<String>, String> {
     if keys.is_empty() {
         return Err("needs keys separated by commas".into());
     }
-    Ok(keys)
+    Ok(WriteKeys(keys))
 }
 
 fn parse_bind(value: &str) -> Result<IpAddr, String> {
@@ -286,6 +293,16 @@ mod tests {
             "--allow-origin=http://b.example:8000",
             "--max-body",
             "100",
+            "--admin-token",
+            "0123456789abcdef",
+            "--write-keys",
+            "wk_live, wk_test,",
+            "--rate-limit",
+            "0",
+            "--forward",
+            "https://key@hooks.example/in",
+            "--forward-format",
+            "json",
         ]);
         assert_eq!(o.db, "x.db");
         assert_eq!(o.port, 0);
@@ -308,6 +325,11 @@ mod tests {
             vec!["https://a.example", "http://b.example:8000"]
         );
         assert_eq!(o.max_body, 100);
+        assert_eq!(o.admin_token.as_deref(), Some("0123456789abcdef"));
+        assert_eq!(o.write_keys, ["wk_live", "wk_test"]);
+        assert_eq!(o.rate_limit, 0);
+        assert_eq!(o.forward.len(), 1);
+        assert_eq!(o.forward[0].format, crate::forward::Format::Json);
     }
 
     #[test]
@@ -329,6 +351,8 @@ mod tests {
         }
         assert_eq!(parse_args(["--port", "1", "--help"]), Ok(Command::Help));
         assert_eq!(parse_args(["--version"]), Ok(Command::Version));
+        let e = parse_args(["--write-keys", ","]).unwrap_err();
+        assert!(e.0.contains("needs keys separated by commas"), "{e}");
         let e = parse_args(["--max-body", "0"]).unwrap_err();
         assert!(
             e.0.contains("--max-body") && e.0.contains("positive"),

@@ -79,14 +79,38 @@ fn help_prints_usage() {
     let text = String::from_utf8_lossy(&out.stdout);
     for flag in [
         "--db",
+        "SHOPTRAIL_DB",
         "--port",
         "--bind",
         "--static",
         "--allow-origin",
         "--max-body",
+        "--admin-token",
+        "SHOPTRAIL_ADMIN_TOKEN",
+        "--write-keys",
+        "--rate-limit",
+        "--journeys",
+        "SHOPTRAIL_WEBHOOK_SECRET",
+        "--forward",
+        "--forward-format",
+        "--help",
+        "--version",
+        "ENDPOINTS:",
     ] {
         assert!(text.contains(flag), "{flag} missing from help");
     }
+    assert!(out.stderr.is_empty());
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let out = Command::new(BIN).arg("--version").output().expect("run");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("shoptrail-collector {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(out.stderr.is_empty());
 }
 
 #[test]

@@ -1,0 +1,660 @@
+//! Each command-line flag, given to the real `shoptrail-collector` binary and checked over
+//! real HTTP: a flag that parses but does nothing (or crashes at start) fails here.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{parse_response, Reply};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shoptrail-collector");
+
+/// Upper bound for the server to start, a request to be answered, or something to arrive.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The environment variables the binary reads, cleared so the caller's do not leak in.
+const ENV: [&str; 3] = [
+    "SHOPTRAIL_DB",
+    "SHOPTRAIL_ADMIN_TOKEN",
+    "SHOPTRAIL_WEBHOOK_SECRET",
+];
+
+/// A collector process, killed and reaped on drop.
+struct Running {
+    child: Child,
+    /// The address of its "listening on" line.
+    addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the binary with `args` (and `--db` in a temporary directory unless `args` or `env`
+/// name one; `--port 0` unless `args` name a port) and waits for its "listening on" line.
+fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(BIN);
+    for name in ENV {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied());
+    if !args.contains(&"--port") {
+        cmd.args(["--port", "0"]);
+    }
+    if !args.contains(&"--db") && !env.iter().any(|(k, _)| *k == "SHOPTRAIL_DB") {
+        cmd.arg("--db").arg(dir.path().join("events.db"));
+    }
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the collector");
+
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let sink = Arc::clone(&stderr);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = err_pipe.read(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_str(&text);
+        }
+    });
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(WAIT).unwrap_or_default();
+    let addr = line
+        .trim()
+        .strip_prefix("shoptrail-collector listening on http://")
+        .and_then(|a| a.parse().ok());
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        let _ = child.wait();
+        let err = stderr.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        panic!("no listening line for {args:?}: {line:?}; stderr: {err}");
+    };
+    Running {
+        child,
+        addr,
+        stderr,
+        _dir: dir,
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        http(self.addr, "GET", path, headers, None)
+    }
+
+    fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        http(self.addr, "POST", path, headers, Some(body))
+    }
+
+    fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.post(path, &[], body.to_string().as_bytes())
+    }
+
+    /// The stored events' messageIds, in arrival order.
+    fn message_ids(&self) -> Vec<String> {
+        let reply = self.get("/v1/events", &[]);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["messageId"].as_str().unwrap_or("?").to_owned())
+            .collect()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// One blocking HTTP/1.1 request with `Connection: close`; the whole response.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("timeout");
+    stream.set_write_timeout(Some(WAIT)).expect("timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut payload = head.into_bytes();
+    payload.extend_from_slice(body.unwrap_or_default());
+    // The server may answer (413) and close before it has read everything.
+    let _ = stream.write_all(&payload);
+    let mut raw = Vec::new();
+    if let Err(e) = stream.read_to_end(&mut raw) {
+        assert!(!raw.is_empty(), "reading the response failed: {e}");
+    }
+    parse_response(&raw)
+}
+
+fn track(message_id: &str) -> Value {
+    json!({ "type": "track", "messageId": message_id, "anonymousId": "anon-cli", "event": "E" })
+}
+
+fn batch(message_id: &str) -> Value {
+    json!({ "batch": [track(message_id)] })
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Polls `f` until it gives `Some`, for at most [`WAIT`].
+fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A request the [`Receiver`] got: its head (request line and headers) and body.
+struct Received {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// A tiny HTTP server on a free port that answers every request 200 and hands it to the test.
+struct Receiver {
+    addr: SocketAddr,
+    requests: mpsc::Receiver<Received>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, requests) = mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let Some(received) = read_request(&mut stream) else {
+                    continue;
+                };
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                      Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+                );
+                if tx.send(received).is_err() {
+                    break;
+                }
+            }
+        });
+        Receiver { addr, requests }
+    }
+
+    /// The next request, within [`WAIT`].
+    fn next(&self, what: &str) -> Received {
+        self.requests
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no request for {what} within {WAIT:?}"))
+    }
+}
+
+/// Reads one request with a `Content-Length` body.
+fn read_request(stream: &mut TcpStream) -> Option<Received> {
+    stream.set_read_timeout(Some(WAIT)).ok()?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let split = loop {
+        if let Some(i) = common::find(&raw, b"\r\n\r\n") {
+            break i;
+        }
+        let n = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut received = Received {
+        head,
+        body: raw[split + 4..].to_vec(),
+    };
+    let length: usize = received
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while received.body.len() < length {
+        let n = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
+        received.body.extend_from_slice(&buf[..n]);
+    }
+    Some(received)
+}
+
+fn basic(user: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:"))
+    )
+}
+
+fn event_count(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("open the database file");
+    conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .expect("count events")
+}
+
+#[test]
+fn db_names_the_sqlite_file_by_flag_or_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let by_flag = dir.path().join("by-flag.db");
+    let path = by_flag.display().to_string();
+    {
+        let c = start(&["--db", &path], &[]);
+        assert!(by_flag.is_file(), "--db did not create {path}");
+        assert_eq!(c.post_json("/v1/batch", &batch("db-1")).status, 200);
+        assert_eq!(event_count(&by_flag), 1);
+    }
+    // The same file on the next start: what was stored is still there.
+    let c = start(&["--db", &path], &[]);
+    assert_eq!(c.message_ids(), ["db-1"]);
+    drop(c);
+
+    let by_env = dir.path().join("by-env.db");
+    let env_path = by_env.display().to_string();
+    let c = start(&[], &[("SHOPTRAIL_DB", &env_path)]);
+    assert!(by_env.is_file(), "SHOPTRAIL_DB did not create {env_path}");
+    assert_eq!(c.post_json("/v1/batch", &batch("db-env")).status, 200);
+    assert_eq!(event_count(&by_env), 1);
+    assert_eq!(event_count(&by_flag), 1, "the flag's file is not written");
+    drop(c);
+
+    // The flag wins over the environment.
+    let c = start(&["--db", &path], &[("SHOPTRAIL_DB", &env_path)]);
+    assert_eq!(c.message_ids(), ["db-1"]);
+}
+
+#[test]
+fn port_is_the_one_listened_on() {
+    let port = free_port();
+    let c = start(&["--port", &port.to_string()], &[]);
+    assert_eq!(c.addr.port(), port);
+    let reply = http(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        "GET",
+        "/health",
+        &[],
+        None,
+    );
+    assert_eq!((reply.status, reply.text()), (200, "ok".to_owned()));
+}
+
+#[test]
+fn bind_is_the_address_listened_on() {
+    // All of 127.0.0.0/8 is loopback on Linux: 127.0.0.2 is a second local address.
+    let c = start(&["--bind", "127.0.0.2"], &[]);
+    assert_eq!(c.addr.ip().to_string(), "127.0.0.2");
+    assert_eq!(c.get("/health", &[]).status, 200);
+    let other = SocketAddr::from(([127, 0, 0, 1], c.addr.port()));
+    assert!(
+        TcpStream::connect_timeout(&other, WAIT).is_err(),
+        "127.0.0.1:{} answers though only 127.0.0.2 was asked for",
+        c.addr.port()
+    );
+    drop(c);
+    let c = start(&["--bind", "localhost"], &[]);
+    assert_eq!(c.addr.ip().to_string(), "127.0.0.1");
+}
+
+#[test]
+fn static_serves_a_directory_at_root_and_at_a_prefix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let www = dir.path().join("www");
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&www).expect("mkdir");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(www.join("index.html"), "<h1>shop</h1>").expect("write");
+    std::fs::write(www.join("hello.txt"), "hello from www").expect("write");
+    std::fs::write(pkg.join("sdk.js"), "export const v = 1;").expect("write");
+    let root = www.display().to_string();
+    let mount = format!("/dist={}", pkg.display());
+    let c = start(&["--static", &root, "--static", &mount], &[]);
+
+    let hello = c.get("/hello.txt", &[]);
+    assert_eq!((hello.status, hello.text()), (200, "hello from www".into()));
+    let index = c.get("/", &[]);
+    assert_eq!((index.status, index.text()), (200, "<h1>shop</h1>".into()));
+    let sdk = c.get("/dist/sdk.js", &[]);
+    assert_eq!(sdk.status, 200);
+    assert_eq!(sdk.text(), "export const v = 1;");
+    assert_eq!(sdk.header("content-type"), Some("text/javascript"));
+    // A file of one mount is not served at the other.
+    assert_eq!(c.get("/sdk.js", &[]).status, 404);
+    assert_eq!(c.get("/dist/hello.txt", &[]).status, 404);
+}
+
+#[test]
+fn allow_origin_answers_the_listed_origin_only() {
+    let c = start(&["--allow-origin", "https://shop.example"], &[]);
+    let listed = c.post(
+        "/v1/batch",
+        &[("Origin", "https://shop.example")],
+        batch("o-1").to_string().as_bytes(),
+    );
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        listed.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let preflight = http(
+        c.addr,
+        "OPTIONS",
+        "/v1/batch",
+        &[
+            ("Origin", "https://shop.example"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ],
+        None,
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let other = c.post(
+        "/v1/batch",
+        &[("Origin", "https://evil.example")],
+        batch("o-2").to_string().as_bytes(),
+    );
+    assert_eq!(other.header("access-control-allow-origin"), None);
+    let other = http(
+        c.addr,
+        "OPTIONS",
+        "/v1/batch",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        None,
+    );
+    assert_eq!(other.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn max_body_refuses_larger_bodies_with_413() {
+    let c = start(&["--max-body", "300"], &[]);
+    let small = batch("mb-1").to_string();
+    assert!(small.len() <= 300);
+    assert_eq!(c.post("/v1/batch", &[], small.as_bytes()).status, 200);
+    let big = json!({ "batch": [track("mb-2")], "pad": "x".repeat(300) }).to_string();
+    let reply = c.post("/v1/batch", &[], big.as_bytes());
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert!(reply.text().contains("300 bytes"), "{}", reply.text());
+    assert_eq!(c.message_ids(), ["mb-1"]);
+}
+
+#[test]
+fn admin_token_opens_the_admin_routes_by_flag_or_environment() {
+    const TOKEN: &str = "admin-secret-0123456789";
+    let route = "/v1/identity/conflicts";
+    let bearer = format!("Bearer {TOKEN}");
+    let wrong = "Bearer admin-secret-9876543210";
+
+    let c = start(&[], &[]);
+    assert_eq!(c.get(route, &[("Authorization", &bearer)]).status, 403);
+    drop(c);
+
+    for (args, env) in [
+        (&["--admin-token", TOKEN][..], &[][..]),
+        (&[][..], &[("SHOPTRAIL_ADMIN_TOKEN", TOKEN)][..]),
+    ] {
+        let c = start(args, env);
+        assert_eq!(c.get(route, &[]).status, 401, "{args:?} {env:?}");
+        assert_eq!(c.get(route, &[("Authorization", wrong)]).status, 401);
+        let ok = c.get(route, &[("Authorization", &bearer)]);
+        assert_eq!(ok.status, 200, "{args:?} {env:?}: {}", ok.text());
+    }
+}
+
+#[test]
+fn write_keys_accepts_listed_keys_in_the_body_or_as_basic_auth() {
+    let c = start(&["--write-keys", "wk_live,wk_test"], &[]);
+    let mut body = batch("wk-body");
+    body["writeKey"] = json!("wk_test");
+    let r = c.post_json("/v1/batch", &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Segment's and RudderStack's server libraries send the key as the Basic auth user.
+    let auth = basic("wk_live");
+    let r = c.post(
+        "/v1/batch",
+        &[("Authorization", &auth)],
+        batch("wk-basic").to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = c.post(
+        "/v1/track",
+        &[("Authorization", &auth)],
+        track("wk-single").to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let mut unknown = batch("wk-unknown");
+    unknown["writeKey"] = json!("wk_nope");
+    let r = c.post_json("/v1/batch", &unknown);
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (401, json!("writeKey"))
+    );
+    let nope = basic("wk_nope");
+    let r = c.post(
+        "/v1/batch",
+        &[("Authorization", &nope)],
+        batch("wk-unknown-basic").to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 401);
+    let r = c.post_json("/v1/batch", &batch("wk-missing"));
+    assert_eq!(r.status, 401);
+    assert!(r.text().contains("writeKey is required"), "{}", r.text());
+
+    assert_eq!(c.message_ids(), ["wk-body", "wk-basic", "wk-single"]);
+    assert!(c.stderr().is_empty(), "{}", c.stderr());
+}
+
+#[test]
+fn write_keys_without_a_key_exits_2() {
+    let out = Command::new(BIN)
+        .args(["--write-keys", ","])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs keys separated by commas"), "{err}");
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after_past_the_burst() {
+    let c = start(&["--rate-limit", "1"], &[]);
+    // A burst of four seconds' worth passes; one more within the next second cannot.
+    let mut passed = 0;
+    let over = until("a 429", || {
+        let r = c.post_json("/v1/batch", &batch(&format!("rl-{passed}")));
+        match r.status {
+            200 => {
+                passed += 1;
+                assert!(passed < 20, "20 writes at a rate of 1/s passed");
+                None
+            }
+            _ => Some(r),
+        }
+    });
+    assert_eq!(over.status, 429, "{}", over.text());
+    assert!(passed >= 4, "only {passed} writes passed before the 429");
+    assert_eq!(over.header("retry-after"), Some("1"));
+    // Reads are not limited.
+    assert_eq!(c.get("/v1/events", &[]).status, 200);
+}
+
+#[test]
+fn rate_limit_0_turns_the_limit_off() {
+    let c = start(&["--rate-limit", "0"], &[]);
+    // Writes until the default limit (50/s, bursts of 200) would certainly have refused one:
+    // more than 200 plus 50 for every second gone by.
+    let began = Instant::now();
+    let mut sent = 0u32;
+    while f64::from(sent) <= 210.0 + 50.0 * began.elapsed().as_secs_f64() {
+        assert!(sent < 5000, "too slow to tell a limit from none");
+        let r = c.post("/v1/nowhere", &[], b"{}");
+        assert_eq!(r.status, 404, "request {sent}: {}", r.text());
+        sent += 1;
+    }
+}
+
+/// A journeys file with a welcome step sent at once to `url`, signed with the secret of the
+/// environment.
+fn journeys_file(dir: &Path, url: &str) -> String {
+    let file = dir.join("journeys.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[webhook]\nurl = \"{url}\"\n\n[[journey]]\nid = \"welcome\"\ntrigger = \"event\"\n\
+             event = \"Signed Up\"\n\n  [[journey.step]]\n  name = \"hello\"\n  after = \"0s\"\n"
+        ),
+    )
+    .expect("write");
+    file.display().to_string()
+}
+
+#[test]
+fn journeys_runs_the_file_and_signs_with_the_environment_secret() {
+    const SECRET: &str = "webhook-secret-0123456789";
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = journeys_file(dir.path(), &format!("http://{}/hook", hook.addr));
+    let c = start(
+        &["--journeys", &file],
+        &[("SHOPTRAIL_WEBHOOK_SECRET", SECRET)],
+    );
+    let summary = c.get("/v1/journeys", &[]);
+    assert_eq!(summary.status, 200, "{}", summary.text());
+    assert_eq!(summary.json()["journeys"][0]["id"], "welcome");
+
+    // A shopper who gave an email and consents to marketing signs up.
+    let consent = json!({ "consent": { "categoryPreferences": { "marketing": true } } });
+    let identify = json!({ "type": "identify", "messageId": "j-0", "anonymousId": "anon-cli",
+                           "traits": { "email": "ada@example.com" }, "context": consent });
+    let mut signed_up = track("j-1");
+    signed_up["event"] = json!("Signed Up");
+    signed_up["context"] = consent;
+    let r = c.post_json("/v1/batch", &json!({ "batch": [identify, signed_up] }));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let call = hook.next("the welcome step");
+    assert!(call.head.starts_with("POST /hook "), "{}", call.head);
+    let body: Value = serde_json::from_slice(&call.body).expect("JSON");
+    assert_eq!(body["journey"], "welcome");
+    assert_eq!(body["step"]["name"], "hello");
+    let signature = call.header("shoptrail-signature").expect("signed");
+    let (t, v1) = signature
+        .split_once(",v1=")
+        .and_then(|(t, v)| Some((t.strip_prefix("t=")?, v)))
+        .expect("t=...,v1=...");
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&call.body);
+    let want: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(v1, want, "signed with SHOPTRAIL_WEBHOOK_SECRET");
+
+    // Without --journeys there are none.
+    drop(c);
+    let c = start(&[], &[]);
+    assert_eq!(c.get("/v1/journeys", &[]).status, 404);
+}
+
+#[test]
+fn forward_sends_accepted_events_on_in_segment_shape_with_the_url_key_as_basic_auth() {
+    let sink = Receiver::start();
+    let url = format!("http://fwd_key@{}/v1/batch", sink.addr);
+    let c = start(&["--forward", &url], &[]);
+    assert_eq!(c.post_json("/v1/batch", &batch("fw-1")).status, 200);
+    let call = sink.next("the forwarded batch");
+    assert!(call.head.starts_with("POST /v1/batch "), "{}", call.head);
+    assert_eq!(
+        call.header("authorization"),
+        Some(basic("fwd_key").as_str())
+    );
+    let body: Value = serde_json::from_slice(&call.body).expect("JSON");
+    let events = body["batch"].as_array().expect("a Segment batch");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["messageId"], "fw-1");
+    assert!(body["sentAt"].is_string(), "{body}");
+}
+
+#[test]
+fn forward_format_json_sends_an_array_of_events() {
+    let sink = Receiver::start();
+    let url = format!("http://{}/events", sink.addr);
+    let c = start(&["--forward", &url, "--forward-format", "json"], &[]);
+    let two = json!({ "batch": [track("fj-1"), track("fj-2")] });
+    assert_eq!(c.post_json("/v1/batch", &two).status, 200);
+    let call = sink.next("the forwarded events");
+    assert!(call.head.starts_with("POST /events "), "{}", call.head);
+    assert_eq!(call.header("authorization"), None);
+    let body: Value = serde_json::from_slice(&call.body).expect("JSON");
+    let ids: Vec<&str> = body
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .filter_map(|e| e["messageId"].as_str())
+        .collect();
+    assert_eq!(ids, ["fj-1", "fj-2"]);
+}
