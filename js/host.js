@@ -27,6 +27,8 @@ const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismisse
 const flushes = [];
 /* Waiting for a valid init (`ready()`); `null` once it has run. */
 let waiting = [];
+/* The last init was refused (and no valid one has run since): `ready()` answers false. */
+let refused = false;
 const timers = {};
 let store;
 try { store = localStorage; } catch (e) { /* disabled storage: reads give nothing */ }
@@ -63,7 +65,7 @@ function enc(args, clean, top, name) {
     const roots = ARGS[name] || [];
     let why;
     for (let i = 0; i < args.length && !why; i++) why = fault(args[i], roots[i] || "arguments[" + i + "]", [], { n: 0 });
-    report(name ? "invalid_argument" : "invalid_config", (name || "init") + ": " + (why || "the arguments cannot be sent as JSON (" + (e && e.message) + ")") + "; the call was ignored");
+    notify(name ? 0 : 5, name ? "invalid_argument" : "invalid_config", (name || "init") + ": " + (why || "the arguments cannot be sent as JSON (" + (e && e.message) + ")") + "; the call was ignored");
     return null;
   }
 }
@@ -422,11 +424,16 @@ export function mw(text) {
 }
 
 /* 0: error (console in debug), 1: event, 2: delivered, 3: flush result, 4: console only,
-   5: error that always goes to the console (an invalid init). */
+   5: init refused: an error that always goes to the console, and until a valid init `ready()`
+   and `flush()` settle with false (those waiting too). */
 export function notify(kind, a, b) {
   if (kind == 0 || kind == 5) {
     const e = error(a, b);
     if (debug || kind == 5) console.error("shoptrail:", e);
+    if (kind == 5 && waiting) {
+      refused = true;
+      for (const r of waiting.splice(0).concat(flushes.splice(0))) r(false);
+    }
     if (onError) try { onError(e); } catch (x) { /* the page's callback */ }
     emit("error", e);
   } else if (kind == 1) {
@@ -452,8 +459,9 @@ function scrollSample() {
 /* Page lifecycle, scroll, single-page-app navigation and markup clicks, after a valid init. */
 export function listen(history, capture, dbg, links, scrollMs) {
   debug = dbg;
-  for (const r of waiting.splice(0)) r();
+  for (const r of waiting.splice(0)) r(true);
   waiting = null;
+  refused = false;
   engageSoon();
   let last = 0;
   const nav = () => { scrollSample(); later("~nav", ""); };
@@ -550,10 +558,12 @@ function method(name, kind) {
         }
       } catch (e) {
         /* A getter or Proxy that throws: the config cannot be read. */
-        return void notify(5, "invalid_config", "init(config): the config cannot be read (" + (e && e.message) + ")");
+        notify(5, "invalid_config", "init(config): the config cannot be read (" + (e && e.message) + ")");
+        return void run("init", "!");
       }
+      /* A config JSON cannot hold is refused here ("!": reported already). */
       const json = enc([c], false, c);
-      if (json != null) run("init", json);
+      run("init", json == null ? "!" : json);
     };
   }
   return function () {
@@ -583,14 +593,16 @@ export function connect(f) {
   }
   api.flush = function () {
     return new Promise((resolve) => {
+      if (!call) return resolve(false);
       flushes.push(resolve);
       later("flush", "[]");
     });
   };
   api.ready = function () {
     return new Promise((resolve) => {
-      if (waiting) waiting.push(resolve);
-      else resolve();
+      if (!waiting) resolve(true);
+      else if (refused) resolve(false);
+      else waiting.push(resolve);
     });
   };
   api.on = function (name, f) {

@@ -14,14 +14,15 @@
   if (s.loaded || s.loading) return;
   s.loading = true;
   /* Calls made before the wasm is ready wait in `q`, as the snippet's stub does: each returns
-     what the loaded SDK returns before `init` (undefined), and flush() a Promise. */
+     what the loaded SDK returns before `init` (undefined), and flush() and ready() a Promise
+     that the SDK's own settles. */
   if (!s.q) {
     s.q = [];
     NAMES.forEach(function (m) {
       var t = slot(s, m);
       t[0][t[1]] = function () {
         var a = [].slice.call(arguments);
-        if (m === "flush") return new Promise(function (r) { s.q.push([m, a, r]); });
+        if (m === "flush" || m === "ready") return new Promise(function (r) { s.q.push([m, a, r]); });
         s.q.push([m, a]);
       };
     });
@@ -89,7 +90,7 @@
   }, function (e) {
     /* The SDK cannot run on this page (the wasm blocked or missing, a CSP without
        'wasm-unsafe-eval', a browser without WebAssembly): every method returns at once and
-       does nothing, every Promise settles (flush with false), and onError hears `unsupported`. */
+       does nothing, every Promise settles with false, and onError hears `unsupported`. */
     document.removeEventListener("click", early, true);
     delete s.loading;
     var calls = s.q || [];
@@ -102,13 +103,12 @@
     };
     NAMES.forEach(function (m) {
       var t = slot(s, m);
-      t[0][t[1]] = m === "flush" ? function () { return Promise.resolve(false); }
-        : m === "ready" ? function () { return Promise.resolve(); }
+      t[0][t[1]] = m === "flush" || m === "ready" ? function () { return Promise.resolve(false); }
         : m === "init" ? tell : function () {};
     });
     calls.forEach(function (c) {
       if (c[0] === "init") tell(c[1][0]);
-      if (typeof c[2] === "function") c[2](c[0] === "flush" ? false : undefined);
+      if (typeof c[2] === "function") c[2](false);
     });
     console.error("shoptrail: could not load " + wasmUrl, e);
   });

@@ -10,10 +10,33 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+/// What a Promise the SDK returned settles with.
+async fn settled(p: JsValue) -> JsValue {
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(p))
+        .await
+        .expect("the SDK's Promises never reject")
+}
+
 #[wasm_bindgen_test]
 async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
+    // Promises asked for before init settle with false once init is refused: a page that
+    // awaits them never hangs.
+    // Here the config cannot even be read (a getter that throws).
+    let (ready_before, flush_before) = (api::method("ready", &[]), api::method("flush", &[]));
+    let unreadable = js_sys::Function::new_no_args(
+        "const o = {}; Object.defineProperty(o, 'endpoint', \
+         { enumerable: true, get() { throw new Error('no endpoint today'); } }); return o;",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    api::init(unreadable);
+    assert_eq!(settled(ready_before).await, false);
+    assert_eq!(settled(flush_before).await, false);
+    assert!(!flush().await, "flush() after an unreadable config");
+
     api::init(JsValue::from(42));
     assert_eq!(api::anonymous_id(), None, "inert after a non-object config");
+    assert_eq!(settled(api::method("ready", &[])).await, false);
 
     let errors = Recorder::new();
     let endpoint: JsValue = format!("{}/v1/batch", collector()).into();
@@ -65,8 +88,10 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
         m[4]
     );
     assert_eq!(api::anonymous_id(), None, "still inert");
-    let early_ready: js_sys::Promise = api::method("ready", &[]).into();
+    // After a refused init, ready() and flush() settle with false at once.
+    assert_eq!(settled(api::method("ready", &[])).await, false);
     api::track("Ignored".into(), JsValue::UNDEFINED);
+    assert!(!flush().await, "flush() after a refused init");
 
     // A valid config whose endpoint answers 404: the batch is refused, reported and dropped.
     let errors = Recorder::new();
@@ -79,13 +104,8 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
         ("onError", errors.function()),
     ]));
     assert!(api::anonymous_id().is_some());
-    // ready() settles once a valid init has run (a promise asked for now, and one asked for
-    // before, during the inert time, both do).
-    let ready: js_sys::Promise = api::method("ready", &[]).into();
-    wasm_bindgen_futures::JsFuture::from(ready).await.unwrap();
-    wasm_bindgen_futures::JsFuture::from(early_ready)
-        .await
-        .unwrap();
+    // A valid init after refused ones: ready() settles with true.
+    assert_eq!(settled(api::method("ready", &[])).await, true);
 
     api::track(JsValue::from(42), JsValue::UNDEFINED);
     api::track("Bad Props".into(), js_sys::Array::of1(&1.into()).into());

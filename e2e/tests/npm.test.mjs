@@ -125,8 +125,31 @@ for (const app of APPS) {
       await page.close();
     }
   });
-}
 
+  test(`${app.name}: after a refused init, ready() and flush() settle false and onError says why`, async () => {
+    const page = await browser.context.newPage();
+    const problems = [];
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    try {
+      for (const [why, message] of [["option", /`batchsize`.*batchSize/], ["endpoint", /`endpoint`.*https/]]) {
+        await page.goto(`${collector.url}/${app.name}/?refused=${why}`);
+        const text = await page
+          .waitForFunction(() => document.getElementById("result")?.textContent, null, { timeout: 15000 })
+          .then((h) => h.jsonValue());
+        const result = JSON.parse(text);
+        assert.equal(result.ready, false, `${why}: ready() settled false`);
+        assert.equal(result.flushed, false, `${why}: flush() settled false`);
+        assert.equal(result.anonymousId, null, `${why}: the SDK stayed inert`);
+        assert.equal(result.errors.length, 1, `${why}: ${result.errors}`);
+        assert.match(result.errors[0], /^invalid_config: /);
+        assert.match(result.errors[0], message);
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+}
 
 test("under Node (SSR, test runners) both entries import and do nothing", async () => {
   const script = `

@@ -29,7 +29,7 @@ enum State {
     Waiting(Vec<Kept>),
     /// Running.
     Live(Box<Engine<Page>>),
-    /// `init` failed: calls are ignored.
+    /// `init` was refused: calls are ignored, `flush()` settles with false.
     Inert,
 }
 
@@ -142,6 +142,7 @@ fn is_getter(method: &str) -> bool {
 fn run(call: Kept) -> Option<String> {
     let start = call.0 == "~start";
     let mut deferred = None;
+    let mut unsent = false;
     let out = STATE.with(|s| {
         let Ok(mut s) = s.try_borrow_mut() else {
             deferred = Some(call);
@@ -161,9 +162,15 @@ fn run(call: Kept) -> Option<String> {
                 }
                 None
             }
-            State::Inert => None,
+            State::Inert => {
+                unsent = call.0 == "flush";
+                None
+            }
         }
     });
+    if unsent {
+        host::notify(3, "0", "");
+    }
     if let Some(d) = deferred {
         DEFERRED.with(|q| q.borrow_mut().push(d));
     } else if start {
@@ -323,10 +330,16 @@ fn is_live() -> bool {
 }
 
 /// `init(config)`: validates the config, starts the engine and replays the calls made before.
-/// An invalid config is reported (console and `onError`) and leaves the SDK inert.
+/// An invalid config is reported (console and `onError`, notify kind 5, which also settles
+/// `ready()` and `flush()` with false) and leaves the SDK inert. `!` is a config the host
+/// could not read, refused and reported there.
 fn init(args: &str) {
     if is_live() {
         return host::notify(4, "init was already called; this call is ignored", "");
+    }
+    if args == "!" {
+        set_state(State::Inert);
+        return;
     }
     let a = Args::parse(args);
     let Some(raw) = a.raw(0).filter(|r| r.starts_with('{')) else {

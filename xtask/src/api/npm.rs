@@ -50,8 +50,8 @@ fn npm_web(api: &Api) -> String {
     let mut out = format!(
         r#"/* shoptrail without a bundler. {GENERATED}
    `load()` fetches and starts the wasm. Calls made before it has finished are queued and
-   replayed in order; until then getters return undefined and `flush()` returns a Promise that
-   settles after the load. */
+   replayed in order; until then getters return undefined and `flush()` and `ready()` return a
+   Promise that settles after the load (with false when the load fails). */
 import initWasm, {{ boot }} from "./shoptrail.js";
 
 let api; /* the SDK, once the wasm has loaded */
@@ -96,12 +96,16 @@ async function start(input) {{
   replayed = true;
 }}
 
-/* Loads the wasm once: a second call returns the first one's Promise (a failed load may be
-   tried again). */
+/* Loads the wasm once: a second call returns the first one's Promise. A failed load settles
+   the waiting Promises with false (as the SDK does when it cannot run) and may be tried again;
+   the other calls stay queued for it. */
 export default async function load(input) {{
   if (!loading) {{
     loading = start(input);
-    loading.catch(() => {{ loading = undefined; }});
+    loading.catch(() => {{
+      loading = undefined;
+      for (const c of queue.splice(0)) c[2] ? c[2](false) : queue.push(c);
+    }});
   }}
   return loading;
 }}
@@ -393,7 +397,10 @@ mod tests {
         let glue = "import { connect } from \"./host.js\";\n\
             export const calls = [];\n\
             export let loads = 0;\n\
-            export default async function initWasm(input) { loads++; calls.push([\"#load\", input]); }\n\
+            export default async function initWasm(input) {\n\
+              if (input && input.module_or_path == \"/fail.wasm\") throw new Error(\"404\");\n\
+              loads++; calls.push([\"#load\", input]);\n\
+            }\n\
             export function boot() {\n\
               return connect((method, json) => {\n\
                 if (method == \"~batch\") {\n\
@@ -462,8 +469,8 @@ const glue = await import("./shoptrail.js");
 const real = glue.boot();
 for (const [name] of methods) assert.equal(typeof at(real, name), "function", "host: " + name);
 
-// The snippet: a stub per method, queueing; flush alone returns a Promise; a second copy and a
-// loaded SDK are left alone.
+// The snippet: a stub per method, queueing; flush and ready return a Promise; a second copy
+// and a loaded SDK are left alone.
 const w = {};
 const code = readFileSync("snippet.cjs", "utf8");
 vm.runInNewContext(code, { window: w });
@@ -474,6 +481,7 @@ const p = w.shoptrail.flush();
 assert.equal(typeof p.then, "function");
 assert.deepEqual(Array.from(w.shoptrail.q, (c) => JSON.stringify([c[0], c[1], typeof c[2]])), [
   '["track",["A",{"x":1}],"undefined"]', '["cart.get",[],"undefined"]', '["flush",[],"function"]']);
+assert.equal(typeof w.shoptrail.ready().then, "function");
 const q = w.shoptrail.q, track = w.shoptrail.track;
 vm.runInNewContext(code, { window: w });
 assert.equal(w.shoptrail.q, q);
@@ -483,7 +491,7 @@ vm.runInNewContext(code, { window: done });
 assert.deepEqual(done.shoptrail, { loaded: true });
 
 // shoptrail.js never starts (blocked): 5 s after the page's load, queued Promises settle
-// (flush with false, ready with undefined), init's onError hears `unsupported`, later Promises
+// with false, init's onError hears `unsupported`, later Promises
 // settle at once, and the calls that return nothing stay queued for a late script.
 const handlers = {}, timers = [], heard = [];
 const b = { addEventListener: (name, f) => { handlers[name] = f; } };
@@ -496,9 +504,10 @@ assert.equal(timers.length, 1);
 assert.equal(timers[0][1], 5000);
 timers[0][0]();
 assert.equal(await flushed, false);
-assert.equal(await readied, undefined);
+assert.equal(await readied, false);
 assert.deepEqual(heard, ["unsupported"]);
 assert.equal(await b.shoptrail.flush(), false);
+assert.equal(await b.shoptrail.ready(), false);
 assert.deepEqual(Array.from(b.shoptrail.q, (c) => c[0]), ["init", "track"]);
 // A script that started in time is left alone.
 const ok = { addEventListener: (name, f) => { ok.load = f; } };
@@ -525,8 +534,7 @@ for (const [name] of methods) {
 const server = await import("./node.js");
 for (const [name] of methods) {
   const r = at(server, name)("x");
-  if (name == "flush") assert.equal(await r, false);
-  else if (name == "ready") assert.equal(await r, undefined);
+  if (name == "flush" || name == "ready") assert.equal(await r, false);
   else assert.equal(r, undefined, "node.js: " + name);
   assert.equal(at(server.default, name), at(server, name));
 }
@@ -539,6 +547,11 @@ glue.calls.length = 0;
 assert.equal(web.init({ endpoint: "/v1/batch" }), undefined);
 assert.equal(web.anonymousId(), undefined);
 assert.equal(web.cart.add({ product_id: "p", price: 0.1 + 0.2 }, 2), undefined);
+// A load that fails settles the waiting Promises with false; the other calls wait for the next.
+const doomed = web.ready(), doomedFlush = web.flush();
+await assert.rejects(web.default("/fail.wasm"));
+assert.equal(await doomed, false);
+assert.equal(await doomedFlush, false);
 const early = web.flush();
 let settled = false;
 early.then(() => { settled = true; });

@@ -20,7 +20,7 @@ pub fn host_methods(api: &Api) -> String {
 }
 
 /// The `<head>` snippet: a stub that queues every call until the loader has the SDK (`flush`
-/// gets a Promise settled then, the others return undefined), and the loader tag.
+/// and `ready` get a Promise settled then, the others return undefined), and the loader tag.
 pub fn snippet(api: &Api) -> String {
     format!(
         "```html\n<script>\n{}\n</script>\n<script async src=\"/dist/shoptrail.js\" \
@@ -40,16 +40,16 @@ pub fn stub(api: &Api) -> String {
         .map(|m| format!("m==\"{}\"", m.name))
         .collect();
     // When shoptrail.js itself never starts (blocked by an extension, a 404), 5 s after the
-    // page's load the Promises settle (flush with false), later ones settle at once (`s.x`),
+    // page's load the Promises settle with false, later ones settle at once (`s.x`),
     // and init's onError hears `unsupported`; the calls stay queued for a script that loads
     // late.
     format!(
         "!function(w){{var s=w.shoptrail=w.shoptrail||{{}};if(!s.q&&!s.loaded){{s.q=[];\"{}\"\
          .split(\" \").forEach(function(m){{var p=m.split(\".\"),o=p[1]?s[p[0]]=s[p[0]]||{{}}:s;\
          o[p[1]||m]=function(){{var a=[].slice.call(arguments);if({})return s.x?Promise.resolve(\
-         m==\"flush\"?!1:void 0):new Promise(function(r){{s.q.push([m,a,r])}});s.q.push([m,a])}}}});\
+         !1):new Promise(function(r){{s.q.push([m,a,r])}});s.q.push([m,a])}}}});\
          w.addEventListener&&w.addEventListener(\"load\",function(){{setTimeout(function(){{if(s.loaded||s.loading)\
-         return;s.x=1;s.q=s.q.filter(function(c){{var f=c[1][0];if(c[2])c[2](c[0]==\"flush\"?!1:void 0);\
+         return;s.x=1;s.q=s.q.filter(function(c){{var f=c[1][0];if(c[2])c[2](!1);\
          else if(c[0]==\"init\"&&f&&typeof f.onError==\"function\")try{{var e=Error(\
          \"shoptrail.js did not load\");e.code=\"unsupported\";f.onError(e)}}catch(x){{}}\
          return!c[2]}})}},5e3)}})}}}}(window);",
