@@ -54,7 +54,8 @@ struct Cli {
     /// without it every origin is allowed
     #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = parse_origin)]
     allow_origins: Vec<String>,
-    /// Largest accepted request body, in bytes
+    /// Largest accepted request body, in bytes (413 over it); a compressed body
+    /// (Content-Encoding gzip or deflate, or ?compression=gzip) may inflate to 16 times this
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY, value_parser = positive)]
     max_body: usize,
     /// Bearer token of the admin endpoints, at least 16 characters (or SHOPTRAIL_ADMIN_TOKEN)
@@ -359,6 +360,9 @@ mod tests {
             "{e}"
         );
         let help = usage();
+        // The inflated-body cap is a number in --help, and the one the server applies.
+        let cap = format!("may inflate to {} times", crate::http::INFLATE_FACTOR);
+        assert!(help.contains(&cap), "{help}");
         for flag in [
             "--db",
             "--rate-limit",

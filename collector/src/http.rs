@@ -170,7 +170,15 @@ impl From<Invalid> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.message, "field": self.field });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            // What a body may be compressed with (RFC 9110 section 15.5.16).
+            response.headers_mut().insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static(ACCEPTED_CODINGS),
+            );
+        }
+        response
     }
 }
 
@@ -192,7 +200,11 @@ pub(crate) fn cors_layer(origins: &[String]) -> io::Result<CorsLayer> {
     Ok(CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::CONTENT_ENCODING,
+        ])
         .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(600)))
 }
@@ -207,7 +219,7 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
                 move |State(state): State<AppState>,
                       headers: axum::http::HeaderMap,
                       body: Result<Bytes, BytesRejection>| async move {
-                    ingest(state, &headers, body, Some(kind)).await
+                    ingest(state, &headers, body, false, Some(kind)).await
                 },
             ),
         );
@@ -317,40 +329,132 @@ fn check_write_key(
     }
 }
 
-/// Largest body accepted once a gzip body is inflated (a guard against zip bombs).
-const MAX_INFLATED: u64 = 16 * 1024 * 1024;
+/// How many times `--max-body` a compressed body may inflate to (a guard against zip bombs,
+/// checked while inflating); 413 over it.
+pub(crate) const INFLATE_FACTOR: usize = 16;
 
-/// `POST /v1/batch`; `?compression=gzip` says the body is gzip (said in the URL, because a
-/// `Content-Encoding` request header would cost browsers a CORS preflight).
+/// How a request body is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    Identity,
+    Gzip,
+    /// HTTP's `deflate`: zlib-wrapped DEFLATE (RFC 9110 section 8.4.1.2).
+    Deflate,
+}
+
+impl Coding {
+    fn name(self) -> &'static str {
+        match self {
+            Coding::Identity => "identity",
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+        }
+    }
+}
+
+/// What `Accept-Encoding` names on a 415: the codings a body may come in.
+const ACCEPTED_CODINGS: &str = "gzip, deflate, identity";
+
+/// The body's coding from its `Content-Encoding` header (`gzip` or `x-gzip`, `deflate`,
+/// `identity` or none), and from `?compression=gzip` on `/v1/batch` (said in the URL because
+/// the header costs browsers a CORS preflight). Anything else, more than one coding, or a
+/// header and a URL that disagree answer 415 with the codings accepted.
+fn body_coding(headers: &axum::http::HeaderMap, url_gzip: bool) -> Result<Coding, ApiError> {
+    let mut coding = Coding::Identity;
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let text = value.to_str().unwrap_or("?");
+        for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let this = match token.to_ascii_lowercase().as_str() {
+                "identity" => continue,
+                "gzip" | "x-gzip" => Coding::Gzip,
+                "deflate" => Coding::Deflate,
+                _ => {
+                    return Err(unsupported(format!(
+                        "Content-Encoding '{token}' is not supported: send the body as \
+                         gzip, deflate or identity (uncompressed)"
+                    )))
+                }
+            };
+            if coding != Coding::Identity {
+                return Err(unsupported(format!(
+                    "Content-Encoding '{text}' names more than one coding: send the body \
+                     compressed once, as gzip or deflate"
+                )));
+            }
+            coding = this;
+        }
+    }
+    match (url_gzip, coding) {
+        (false, c) => Ok(c),
+        (true, Coding::Identity | Coding::Gzip) => Ok(Coding::Gzip),
+        (true, other) => Err(unsupported(format!(
+            "the URL says compression=gzip but Content-Encoding says '{}'",
+            other.name()
+        ))),
+    }
+}
+
+/// 415: the body's coding is not one of [`ACCEPTED_CODINGS`].
+fn unsupported(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message, None)
+}
+
+/// The body as sent, or inflated: honours `Content-Encoding` (and `?compression=gzip` when
+/// `url_gzip`), stopping with 413 once the inflated bytes pass [`INFLATE_FACTOR`] times
+/// `--max-body`.
+fn decode_body(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    url_gzip: bool,
+    body: Bytes,
+) -> Result<Bytes, ApiError> {
+    match body_coding(headers, url_gzip)? {
+        Coding::Identity => Ok(body),
+        coding => {
+            let limit = state.max_body.saturating_mul(INFLATE_FACTOR);
+            inflate(&body, coding, limit).map(Bytes::from)
+        }
+    }
+}
+
+/// `POST /v1/batch`; the body may be compressed (see [`decode_body`]).
 async fn ingest_batch(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let gzip = query
+    let url_gzip = query
         .as_deref()
         .is_some_and(|q| q.split('&').any(|kv| kv == "compression=gzip"));
-    let body = match (gzip, body) {
-        (true, Ok(b)) => match inflate(&b) {
-            Ok(plain) => Ok(Bytes::from(plain)),
-            Err(e) => return e.into_response(),
-        },
-        (_, other) => other,
-    };
-    ingest(state, &headers, body, None).await
+    ingest(state, &headers, body, url_gzip, None).await
 }
 
-fn inflate(gz: &[u8]) -> Result<Vec<u8>, ApiError> {
+/// Inflates `data`, reading at most `limit` bytes and one more: a body that inflates past
+/// `limit` is refused (413) without inflating the rest.
+fn inflate(data: &[u8], coding: Coding, limit: usize) -> Result<Vec<u8>, ApiError> {
     use std::io::Read;
-    let mut out = Vec::with_capacity(gz.len() * 8);
-    flate2::read::MultiGzDecoder::new(gz)
-        .take(MAX_INFLATED + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ApiError::bad_request(format!("body is not valid gzip: {e}"), None))?;
-    if out.len() as u64 > MAX_INFLATED {
-        return Err(ApiError::bad_request(
-            "the inflated body is larger than 16 MiB",
+    let mut out = Vec::with_capacity(data.len().saturating_mul(8).min(limit));
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let read = match coding {
+        Coding::Gzip => flate2::read::MultiGzDecoder::new(data)
+            .take(cap)
+            .read_to_end(&mut out),
+        Coding::Deflate => flate2::read::ZlibDecoder::new(data)
+            .take(cap)
+            .read_to_end(&mut out),
+        Coding::Identity => return Ok(data.to_vec()),
+    };
+    read.map_err(|e| {
+        ApiError::bad_request(format!("body is not valid {}: {e}", coding.name()), None)
+    })?;
+    if out.len() > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the inflated body is larger than the limit of {limit} bytes \
+                 ({INFLATE_FACTOR} times --max-body)"
+            ),
             None,
         ));
     }
@@ -364,15 +468,16 @@ struct Accepted {
     duplicates: usize,
 }
 
-/// Parses, validates and stores a batch (`single` is `None`) or one event of
-/// the given type; answers only once the insert is committed.
+/// Inflates (see [`decode_body`]), parses, validates and stores a batch (`single` is
+/// `None`) or one event of the given type; answers only once the insert is committed.
 async fn ingest(
     state: AppState,
     headers: &axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    url_gzip: bool,
     single: Option<&'static str>,
 ) -> Response {
-    match try_ingest(&state, headers, body, single).await {
+    match try_ingest(&state, headers, body, url_gzip, single).await {
         Ok(accepted) => Json(accepted).into_response(),
         Err(e) => e.into_response(),
     }
@@ -382,6 +487,7 @@ async fn try_ingest(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    url_gzip: bool,
     single: Option<&'static str>,
 ) -> Result<Accepted, ApiError> {
     let bytes = body.map_err(|rejection| {
@@ -394,6 +500,7 @@ async fn try_ingest(
             )
         }
     })?;
+    let bytes = decode_body(state, headers, url_gzip, bytes)?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}"), None))?;
     check_write_key(state, headers, &value)?;

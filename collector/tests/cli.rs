@@ -99,6 +99,8 @@ fn help_prints_usage() {
     ] {
         assert!(text.contains(flag), "{flag} missing from help");
     }
+    // Every limit is a number in --help, the inflated body's too.
+    assert!(text.contains("16 times"), "{text}");
     assert!(out.stderr.is_empty());
 }
 
