@@ -6,6 +6,7 @@
 // detector would be fed. Each scenario's `expect` line is what a shopper meant: an exit or not.
 //
 //   node e2e/record-traces.mjs        (after `cargo xtask build`; writes the files)
+//   node e2e/record-traces.mjs flick-one-step ...   (only the scenarios named)
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCollector, launch, tempDir } from "./lib.mjs";
@@ -51,6 +52,27 @@ const SCENARIOS = [
       await page.waitForTimeout(5500);
       await page.mouse.move(500, 60);
       await page.mouse.move(500, -20);
+    },
+  },
+  {
+    name: "flick-one-step",
+    about: "The mouse rests in the middle of the page, then one move takes it above the top (a fast flick as a trackpad reports it: no sample in between).",
+    expect: "exit_top",
+    async run(page) {
+      await page.mouse.move(640, 360, { steps: 3 });
+      await page.waitForTimeout(5500);
+      await page.mouse.move(640, -20);
+    },
+  },
+  {
+    name: "flick-one-step-moving",
+    about: "The mouse moves across the middle of the page, then one move takes it above the top.",
+    expect: "exit_top",
+    async run(page) {
+      await page.mouse.move(500, 400, { steps: 3 });
+      await page.waitForTimeout(5500);
+      await page.mouse.move(700, 380, { steps: 4 });
+      await page.mouse.move(700, -20);
     },
   },
   {
@@ -105,7 +127,8 @@ const tmp = tempDir();
 const collector = await startCollector({ db: join(tmp.dir, "record.db") });
 const browser = await launch();
 try {
-  for (const s of SCENARIOS) {
+  const only = process.argv.slice(2);
+  for (const s of SCENARIOS.filter((s) => only.length === 0 || only.includes(s.name))) {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.goto(`${collector.url}/fixtures/engage.html?c=`);

@@ -165,7 +165,8 @@ pub enum Trigger {
 const SCROLL_QUIET: Ms = 500;
 /// Pointer samples older than this say nothing about where the pointer is going.
 const MOTION_WINDOW: Ms = 300;
-/// A two-sample flick: this far apart, the second above the page.
+/// A flick: the leave this far above the last sample (the pointer may have rested there),
+/// above the page.
 const FLICK: i32 = 40;
 /// Pointer and scroll samples kept.
 const KEEP: usize = 8;
@@ -360,6 +361,8 @@ impl Detector {
             }
             Sample::Hidden(true) => {
                 self.hidden_at.get_or_insert(now);
+                // The pointer may be anywhere when the page is seen again.
+                self.moves.clear();
             }
             Sample::Hidden(false) => {
                 let since = self.hidden_at.take()?;
@@ -425,13 +428,16 @@ impl Detector {
         if x >= self.width && x < self.outer && y >= 0 && y < self.height {
             return None;
         }
-        let recent: Vec<(i32, i32)> = self
+        // Where the pointer was when it left, however long it rested there: every move inside
+        // the page is a sample.
+        let &(_, last_x, last_y) = self.moves.last()?;
+        let mut recent = self
             .moves
             .iter()
-            .filter(|(t, _, _)| now.saturating_sub(*t) <= MOTION_WINDOW)
-            .map(|&(_, x, y)| (x, y))
-            .collect();
-        let (&(_, first_y), &(last_x, last_y)) = (recent.first()?, recent.last()?);
+            .filter(|(t, _, _)| now.saturating_sub(*t) <= MOTION_WINDOW);
+        let first_y = recent.next().map_or(last_y, |&(_, _, y)| y);
+        // Two samples or more in the window show a path; fewer, one step to the leave.
+        let path = recent.next().is_some();
         // The pointer was on the scrollbar just before (a drag that ended above the page).
         if last_x >= self.width && self.width < self.outer {
             return None;
@@ -447,8 +453,9 @@ impl Detector {
         };
         match edge {
             Fire::Top => {
-                let flick = recent.len() == 1 && y < 0 && last_y - y >= FLICK;
-                let upward = recent.len() >= 2 && first_y > y && last_y >= y;
+                // One step from the last sample (recent or not) to above the page.
+                let flick = !path && y < 0 && last_y.saturating_sub(y) >= FLICK;
+                let upward = path && first_y > y && last_y >= y;
                 // Entered from the toolbar and never went deeper than the band.
                 (flick || (upward && self.deep)).then_some(Fire::Top)
             }

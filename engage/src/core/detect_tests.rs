@@ -20,9 +20,11 @@ macro_rules! traces {
     };
 }
 
-const TRACES: [(&str, &str); 32] = traces![
+const TRACES: [(&str, &str); 34] = traces![
     "chromium-top-exit",
     "chromium-flick",
+    "chromium-flick-one-step",
+    "chromium-flick-one-step-moving",
     "chromium-side-exit",
     "chromium-field-focused",
     "chromium-comes-back",
@@ -200,6 +202,27 @@ fn an_exit_fires_after_the_grace_period_and_only_once() {
     d.handle(7000, sample("move", &[600, 400]));
     assert_eq!(leave_up(&mut d, 8000), None);
     assert_eq!(d.wake(9000), None, "fires once");
+}
+
+#[test]
+fn a_flick_from_a_resting_pointer_fires() {
+    // The pointer rests mid-page for seconds, then one move takes it above the top: the leave
+    // is the only sample of the motion.
+    let mut d = desktop();
+    assert_eq!(d.handle(6000, sample("leave", &[600, -20])), None);
+    assert_eq!(d.wake(6300), Some(Fire::Top));
+    // A few pixels up from the band is no flick: a pointer that came in from the toolbar.
+    let mut d = desktop();
+    d.handle(200, sample("leave", &[600, -2]));
+    d.handle(300, sample("move", &[600, 12]));
+    assert_eq!(d.handle(6000, sample("leave", &[600, -20])), None);
+    assert_eq!(d.wake(7000), None);
+    // Where the pointer rested before the page was hidden says nothing about where it is.
+    let mut d = desktop();
+    d.handle(3000, Sample::Hidden(true));
+    d.handle(5000, Sample::Hidden(false));
+    d.handle(6000, sample("leave", &[600, -20]));
+    assert_eq!(d.wake(7000), None);
 }
 
 #[test]
