@@ -242,3 +242,18 @@ test("phone: a fast scroll up after scrolling down, and the return to a tab hidd
     await mobile.close();
   }
 });
+
+test("a flick: one move from a pointer resting mid-page to above the top shows the popup", async () => {
+  const page = await ctx.browser.context.newPage();
+  await open(page, "c=exit,bad");
+  // The invalid campaign's report says the module has started and listens.
+  await until(() => page.evaluate(() => window.errors.length > 0), 5000, "the engage module");
+  await page.mouse.move(640, 360, { steps: 3 });
+  // Armed (minTime 1 s), the pointer resting well past the detector's motion window.
+  await page.waitForTimeout(1200);
+  await page.mouse.move(640, -20);
+  const d = await until(() => dialog(page), 3000, "the popup");
+  assert.equal(d.name, "Wait, friend!");
+  assert.equal(await page.evaluate(() => window.popups[0][1].trigger), "exit_top");
+  await page.close();
+});
