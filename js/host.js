@@ -21,9 +21,11 @@ let call = null;
 let debug = false;
 let onError;
 let beforeSend;
-const listeners = { event: [], delivered: [], error: [], "popup:shown": [], "popup:dismissed": [], "popup:converted": [] };
 /* Popup events, as the engage module tracks them, for the `popup:*` listeners. */
 const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismissed", "Popup Converted": "popup:converted" };
+/* The page's listeners by name: the one list of the names `on()` takes. */
+const listeners = { event: [], delivered: [], error: [] };
+for (const k in POPUP) listeners[POPUP[k]] = [];
 const flushes = [];
 /* Waiting for a valid init (`ready()`); `null` once it has run. */
 let waiting = [];
@@ -606,11 +608,10 @@ export function connect(f) {
     });
   };
   api.on = function (name, f) {
-    const json = enc([name], false, null, "on");
-    if (typeof f == "function" && json != null && run("on", json) == "1") {
+    if (typeof f == "function" && listeners.hasOwnProperty(name)) {
       listeners[name].push(f);
       syncListeners();
-    }
+    } else report("invalid_argument", "on(name, callback): name is one of " + Object.keys(listeners).join(", ") + "; callback a function");
   };
   api.off = function (name, f) {
     const l = typeof name == "string" && listeners.hasOwnProperty(name) && listeners[name];

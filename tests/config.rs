@@ -125,6 +125,15 @@ async fn bad_config_then_bad_calls_then_a_refusing_endpoint() {
     // as a call that returns something (here a getter) is made.
     assert!(api::anonymous_id().is_some());
     assert_eq!(errors.codes(), ["invalid_argument"; 4]);
+    // A listener name that does not exist, or a callback that is not a function.
+    api::on("popup:show".into(), errors.function());
+    api::on("delivered".into(), "not a function".into());
+    assert_eq!(errors.codes(), ["invalid_argument"; 6]);
+    let last = errors.messages().pop().unwrap();
+    assert!(
+        last.starts_with("on(name, callback): name is one of event, delivered, error, popup:shown"),
+        "{last}"
+    );
 
     api::track("Refused".into(), JsValue::UNDEFINED);
     assert!(!flush().await);

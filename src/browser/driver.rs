@@ -18,7 +18,6 @@ use wasm_bindgen::prelude::*;
 
 /// Calls made before `init` that are kept and replayed by it.
 const MAX_EARLY_CALLS: usize = 1000;
-const BAD_LISTENER: &str = "on(name, callback): name must be event, delivered, error or popup:shown, popup:dismissed, popup:converted";
 const NOT_AN_OBJECT: &str = "init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }";
 
 /// A call kept for later: method, arguments, and when and on which URL it was made.
@@ -91,7 +90,6 @@ fn dispatch(method: String, args: String) -> Option<String> {
             init(&args);
             None
         }
-        "on" => on(&args),
         "~batch" => {
             batch(&args);
             None
@@ -116,18 +114,6 @@ fn batch(text: &str) {
         run((method.into(), args.into(), at, Some(href.into())));
         drain();
     }
-}
-
-fn on(args: &str) -> Option<String> {
-    let name = Args::parse(args).text(0).unwrap_or_default();
-    if matches!(
-        name.as_str(),
-        "event" | "delivered" | "error" | "popup:shown" | "popup:dismissed" | "popup:converted"
-    ) {
-        return Some("1".into());
-    }
-    run(("~bad_listener".into(), String::new(), now(), None));
-    None
 }
 
 fn is_getter(method: &str) -> bool {
@@ -209,7 +195,6 @@ fn apply(e: &mut Engine<Page>, method: &str, args: &str, now: u64) -> Option<Str
         "~scan" => e.handle_scan(args, now),
         "~adopt" => e.handle_adopt(args, now),
         "~events" => e.set_event_listeners(json::parse_u64(args).unwrap_or(0) as usize),
-        "~bad_listener" => e.report("invalid_argument", BAD_LISTENER),
         _ => return e.call(method, args, now),
     }
     None
