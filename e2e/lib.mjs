@@ -19,13 +19,14 @@ export function tempDir() {
 
 /** Starts the collector serving the demo store, dist/ and the fixtures (or the given
  * `statics`, as `/prefix=dir` mounts). `rateLimit` sets `--rate-limit` (the collector's
- * default when not given), `journeys` a `--journeys` file. Resolves once listening. */
-export function startCollector({ db, port = 0, statics, adminToken, rateLimit, journeys }) {
+ * default when not given), `journeys` a `--journeys` file, `args` any other flags. Resolves
+ * once listening. */
+export function startCollector({ db, port = 0, statics, adminToken, rateLimit, journeys, args = [] }) {
   const mounts = statics ?? [join(root, "www"), `/dist=${join(root, "dist")}`, `/fixtures=${join(root, "e2e/fixtures")}`];
   const admin = adminToken ? ["--admin-token", adminToken] : [];
   const limit = rateLimit === undefined ? [] : ["--rate-limit", String(rateLimit)];
   const flows = journeys ? ["--journeys", journeys] : [];
-  const child = spawn(bin, ["--port", String(port), "--db", db, ...admin, ...limit, ...flows, ...mounts.flatMap((m) => ["--static", m])],
+  const child = spawn(bin, ["--port", String(port), "--db", db, ...admin, ...limit, ...flows, ...args, ...mounts.flatMap((m) => ["--static", m])],
     { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buf = "";

@@ -7,37 +7,16 @@
 // 401, which the library reports, and nothing is stored.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer, request } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { Analytics } from "@segment/analytics-node";
 import RudderAnalytics from "@rudderstack/rudder-sdk-node";
-import { tempDir, events, until } from "../lib.mjs";
-
-const root = process.env.SHOPTRAIL_ROOT || join(import.meta.dirname, "../..");
-const bin = process.env.SHOPTRAIL_COLLECTOR_BIN || join(root, "target/debug/shoptrail-collector");
+import { tempDir, events, until, startCollector } from "../lib.mjs";
 
 const SEGMENT_KEY = "seg_write_key_e2e";
 const RUDDER_KEY = "rudder_write_key_e2e";
 const ctx = {};
-
-/** The collector with `args`, on a fresh SQLite file; resolves once listening. */
-function collector(db, args) {
-  const child = spawn(bin, ["--port", "0", "--db", db, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`collector exited early (${code})`)));
-    child.stdout.on("data", (d) => {
-      buf += d;
-      const m = buf.match(/listening on (http:\/\/\S+)/);
-      if (!m) return;
-      child.removeAllListeners("exit");
-      resolve({ url: m[1], stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) });
-    });
-  });
-}
 
 /** A proxy in front of `target` recording each request (method, path, headers, the body as
  * sent) with the collector's status and JSON answer. */
@@ -122,7 +101,8 @@ function shop(client, userId, done) {
 
 before(async () => {
   ctx.tmp = tempDir();
-  ctx.collector = await collector(join(ctx.tmp.dir, "server-sdks.db"), ["--write-keys", `${SEGMENT_KEY},${RUDDER_KEY}`]);
+  ctx.collector = await startCollector({ db: join(ctx.tmp.dir, "server-sdks.db"), statics: [],
+    args: ["--write-keys", `${SEGMENT_KEY},${RUDDER_KEY}`] });
 });
 after(async () => {
   await ctx.collector?.stop();
