@@ -58,9 +58,19 @@ struct Cli {
     /// (Content-Encoding gzip or deflate, or ?compression=gzip) may inflate to 16 times this
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY, value_parser = positive)]
     max_body: usize,
-    /// Bearer token of the admin endpoints, at least 16 characters (or SHOPTRAIL_ADMIN_TOKEN)
-    #[arg(long, value_name = "SECRET", value_parser = admin_token)]
+    /// Bearer token of the admin endpoints, at least 16 characters; required with a --bind
+    /// address other than loopback
+    // Checked after parsing (`admin_token`): clap's own error would print the value.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "SHOPTRAIL_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     admin_token: Option<String>,
+    /// Read the admin token from FILE (its first line; the same rule as --admin-token)
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
+    admin_token_file: Option<PathBuf>,
     /// Accept only batches with one of these writeKeys, in the body or as the Basic auth
     /// user name (401 otherwise)
     #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
@@ -156,6 +166,28 @@ where
         .map(|u| crate::forward::Destination::parse(u, format))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ArgError(format!("--forward: {e}")))?;
+    let admin_token = match (cli.admin_token, &cli.admin_token_file) {
+        (Some(_), Some(_)) => {
+            return Err(ArgError(
+                "--admin-token-file: the admin token is given twice (also by --admin-token or \
+                 SHOPTRAIL_ADMIN_TOKEN); give it once"
+                    .into(),
+            ))
+        }
+        (None, Some(path)) => Some(admin_token_file(path).map_err(ArgError)?),
+        (Some(token), None) => Some(
+            admin_token(&token)
+                .map_err(|e| ArgError(format!("--admin-token (or SHOPTRAIL_ADMIN_TOKEN): {e}")))?,
+        ),
+        (None, None) => None,
+    };
+    if !cli.bind.is_loopback() && admin_token.is_none() {
+        return Err(ArgError(format!(
+            "--bind {}: the collector would be reachable from other machines without an \
+             admin token; give --admin-token, --admin-token-file or SHOPTRAIL_ADMIN_TOKEN",
+            cli.bind
+        )));
+    }
     Ok(Command::Run(Box::new(Options {
         db: cli.db,
         port: cli.port,
@@ -163,7 +195,7 @@ where
         statics: cli.statics,
         allow_origins: cli.allow_origins,
         max_body: cli.max_body,
-        admin_token: cli.admin_token,
+        admin_token,
         write_keys: cli.write_keys.map(|k| k.0).unwrap_or_default(),
         rate_limit: cli.rate_limit,
         journeys,
@@ -198,11 +230,20 @@ fn positive(value: &str) -> Result<usize, String> {
     }
 }
 
+/// The admin token's rule, wherever it comes from. The message never repeats the value.
 fn admin_token(value: &str) -> Result<String, String> {
     if value.len() < 16 {
         return Err("use a secret of at least 16 characters".into());
     }
     Ok(value.to_owned())
+}
+
+/// The admin token in `path`: its first line, trimmed, under the rule of [`admin_token`].
+fn admin_token_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--admin-token-file: cannot read {}: {e}", path.display()))?;
+    admin_token(text.lines().next().unwrap_or_default().trim())
+        .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))
 }
 
 /// The keys of `--write-keys`, parsed as one value: clap stores what a value parser returns

@@ -5,6 +5,12 @@
 //! domain and names it in the SDK's `cookieRefreshUrl`; the SDK posts `anonymousId` and
 //! `domain` (form fields) at most once a day. The cookie stays readable by script (not
 //! HttpOnly): the SDK reads it.
+//!
+//! A request from another site is refused (403): a hostile page could otherwise post a form
+//! that fixes a shopper's id to one it knows. The browser says where a request comes from in
+//! `Sec-Fetch-Site` (only `same-origin`, `same-site` and `none` pass); a browser that does not
+//! send it sends `Origin` with a POST, whose host must be the request's host or share its
+//! domain (one is the other or a subdomain of it).
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::Form;
@@ -53,10 +59,48 @@ fn request_host(headers: &HeaderMap) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
+/// Whether the request comes from the site itself (see the module's documentation).
+fn same_site(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(
+            site.to_ascii_lowercase().as_str(),
+            "same-origin" | "same-site" | "none"
+        );
+    }
+    let Some(origin) = text("origin") else {
+        // Neither header: not a browser's cross-site request.
+        return true;
+    };
+    let Some(origin_host) = origin
+        .split_once("://")
+        .map(|(_, rest)| {
+            rest.split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        })
+        .filter(|h| !h.is_empty())
+    else {
+        // `Origin: null` (a sandboxed or opaque page) and anything unreadable.
+        return false;
+    };
+    let host = request_host(headers).unwrap_or_default();
+    let under = |a: &str, b: &str| a == b || a.ends_with(&format!(".{b}"));
+    under(&host, &origin_host) || under(&origin_host, &host)
+}
+
 pub(crate) async fn id_cookie(
     headers: HeaderMap,
     form: Result<Form<IdCookie>, FormRejection>,
 ) -> Result<Response, ApiError> {
+    if !same_site(&headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the id cookie is set only for the site's own pages (this request came from another site)",
+            None,
+        ));
+    }
     let Form(req) = form.map_err(|e| {
         ApiError::bad_request(
             format!("the body must be form fields anonymousId and domain: {e}"),

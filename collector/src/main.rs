@@ -12,14 +12,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Run(mut options)) => {
-            if options.admin_token.is_none() {
-                options.admin_token = std::env::var("SHOPTRAIL_ADMIN_TOKEN")
-                    .ok()
-                    .filter(|t| !t.is_empty());
-            }
-            *options
-        }
+        Ok(Command::Run(options)) => *options,
         Ok(Command::Help) => {
             print!("{}", usage());
             return ExitCode::SUCCESS;

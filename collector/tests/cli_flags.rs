@@ -448,9 +448,14 @@ fn admin_token_opens_the_admin_routes_by_flag_or_environment() {
     assert_eq!(c.get(route, &[("Authorization", &bearer)]).status, 403);
     drop(c);
 
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("admin-token");
+    std::fs::write(&file, format!("{TOKEN}\n")).expect("write");
+    let file = file.display().to_string();
     for (args, env) in [
         (&["--admin-token", TOKEN][..], &[][..]),
         (&[][..], &[("SHOPTRAIL_ADMIN_TOKEN", TOKEN)][..]),
+        (&["--admin-token-file", file.as_str()][..], &[][..]),
     ] {
         let c = start(args, env);
         assert_eq!(c.get(route, &[]).status, 401, "{args:?} {env:?}");
@@ -458,6 +463,67 @@ fn admin_token_opens_the_admin_routes_by_flag_or_environment() {
         let ok = c.get(route, &[("Authorization", &bearer)]);
         assert_eq!(ok.status, 200, "{args:?} {env:?}: {}", ok.text());
     }
+}
+
+/// Runs the binary to its exit with `args` and `env` (nothing else from the caller's
+/// environment); its exit code and standard error.
+fn exit_of(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(BIN);
+    for name in ENV {
+        cmd.env_remove(name);
+    }
+    let out = cmd
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn admin_token_rules_hold_for_every_source_and_a_public_bind_needs_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let short = dir.path().join("short");
+    std::fs::write(&short, "too-short\n").expect("write");
+    let short = short.display().to_string();
+    // The same length rule by flag, environment and file.
+    for (args, env) in [
+        (&["--admin-token", "too-short"][..], &[][..]),
+        (&[][..], &[("SHOPTRAIL_ADMIN_TOKEN", "too-short")][..]),
+        (&["--admin-token-file", short.as_str()][..], &[][..]),
+    ] {
+        let (code, err) = exit_of(args, env);
+        assert_eq!(code, Some(2), "{args:?} {env:?}: {err}");
+        assert!(err.contains("at least 16 characters"), "{err}");
+        assert!(
+            !err.contains("too-short"),
+            "the secret is not echoed: {err}"
+        );
+    }
+    let (code, err) = exit_of(&["--admin-token-file", "/nonexistent/token"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot read /nonexistent/token"), "{err}");
+    let (code, err) = exit_of(
+        &["--admin-token-file", short.as_str()],
+        &[("SHOPTRAIL_ADMIN_TOKEN", "admin-secret-0123456789")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("given twice"), "{err}");
+
+    // Reachable from other machines: only with an admin token.
+    for bind in ["0.0.0.0", "::"] {
+        let (code, err) = exit_of(&["--bind", bind, "--port", "0"], &[]);
+        assert_eq!(code, Some(2), "{bind}: {err}");
+        assert!(err.contains("--admin-token"), "{err}");
+    }
+    let c = start(
+        &["--bind", "0.0.0.0"],
+        &[("SHOPTRAIL_ADMIN_TOKEN", "admin-secret-0123456789")],
+    );
+    assert_eq!(c.get("/health", &[]).status, 200);
 }
 
 #[test]

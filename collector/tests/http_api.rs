@@ -747,6 +747,55 @@ async fn id_cookie_is_set_by_the_server_on_the_sites_own_domain() {
     }
 }
 
+#[tokio::test]
+async fn id_cookie_refuses_requests_from_another_site() {
+    let t = TestServer::start().await;
+    let body = "anonymousId=5f0c8a4e-1b2d-4c3e-9f00-0000000000bb&domain=shop.example";
+    let post = |headers: Vec<(&'static str, &'static str)>| {
+        let addr = t.addr;
+        async move {
+            let mut h = vec![
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Host", "www.shop.example"),
+            ];
+            h.extend(headers);
+            request(addr, "POST", "/v1/id-cookie", &h, Some(body.as_bytes())).await
+        }
+    };
+    // The SDK's own request (a page of the shop), as browsers label it, or by its Origin alone
+    // where a browser sends no Sec-Fetch-Site; a server's call sends neither.
+    for headers in [
+        vec![("Sec-Fetch-Site", "same-origin")],
+        vec![
+            ("Sec-Fetch-Site", "same-site"),
+            ("Origin", "https://shop.example"),
+        ],
+        vec![("Origin", "https://www.shop.example")],
+        vec![("Origin", "https://shop.example:8443")],
+        vec![("Origin", "https://checkout.www.shop.example")],
+        vec![],
+    ] {
+        let r = post(headers.clone()).await;
+        assert_eq!(r.status, 204, "{headers:?}: {}", r.text());
+    }
+    // A hostile page's form post or fetch: refused, and no cookie.
+    for headers in [
+        vec![
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+        ],
+        vec![("Sec-Fetch-Site", "cross-site")],
+        vec![("Origin", "https://evil.example")],
+        vec![("Origin", "https://notshop.example")],
+        vec![("Origin", "null")],
+    ] {
+        let r = post(headers.clone()).await;
+        assert_eq!(r.status, 403, "{headers:?}: {}", r.text());
+        assert!(r.text().contains("another site"), "{}", r.text());
+        assert_eq!(r.header("set-cookie"), None);
+    }
+}
+
 /// A profile's anonymous ids, sorted.
 fn anonymous_ids(profile: &Value) -> Vec<String> {
     let mut ids: Vec<String> = profile["ids"]["anonymousIds"]
