@@ -1,6 +1,9 @@
 //! PostgreSQL through tokio-postgres and a deadpool connection pool. The store's callers run
 //! on blocking threads (as with SQLite), so each statement is a `block_on` on a small runtime
-//! of the store's own that also drives the connections.
+//! of the store's own that also drives the connections. TLS (the URL's `sslmode` and
+//! `sslrootcert`) is in [`tls`].
+
+mod tls;
 
 use std::error::Error as StdError;
 use std::str::FromStr;
@@ -8,7 +11,6 @@ use std::str::FromStr;
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use tokio_postgres::NoTls;
 
 use super::{migrate, DbError, Engine, Migration, Result, Row, Sql, Val};
 
@@ -203,10 +205,15 @@ impl Sql for Tx<'_> {
 }
 
 impl Postgres {
-    /// Connects to the server at `url` and migrates its schema.
+    /// Connects to the server at `url` (over TLS as its `sslmode` says, see [`tls`]) and
+    /// migrates its schema.
     pub fn open(url: &str, migrations: &[Migration]) -> std::result::Result<Postgres, String> {
-        let config = tokio_postgres::Config::from_str(url)
+        let (rest, tls_params) = tls::split_url(url)?;
+        let mut config = tokio_postgres::Config::from_str(&rest)
             .map_err(|e| format!("not a PostgreSQL URL ({e}): {}", redact(url)))?;
+        let mode = tls::effective_mode(&tls_params, tls::is_loopback(&config));
+        config.ssl_mode(tls::pg_mode(mode));
+        let connector = tls::connector(mode, tls_params.root_cert.as_deref())?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("shoptrail-postgres")
@@ -215,7 +222,7 @@ impl Postgres {
             .map_err(|e| e.to_string())?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -232,7 +239,10 @@ impl Postgres {
         };
         let db = Postgres { rt: Some(rt), pool };
         db.write(&mut |sql| migrate::apply(sql, migrations))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match mode {
+                tls::SslMode::Disable => e.to_string(),
+                mode => format!("{e} (sslmode {mode})"),
+            })?;
         Ok(db)
     }
 
