@@ -1,6 +1,8 @@
 //! A throwaway PostgreSQL cluster: a fresh data directory under the temp dir, a free port on
 //! 127.0.0.1, trust authentication and no durability (fsync, synchronous commit and full-page
 //! writes off), for the tests, `cargo xtask load --postgres` and `cargo xtask postgres`.
+//! [`Cluster::start_tls`] starts one with `ssl = on`, a self-signed certificate for
+//! `localhost` made at start, and TCP connections allowed only over TLS.
 
 use crate::tools::{cmd, is_root, Result};
 use std::path::{Path, PathBuf};
@@ -34,6 +36,15 @@ if [ -f "$dir/data/postmaster.pid" ]; then
 fi
 rm -rf "$dir""#;
 
+/// The TLS cluster's pg_hba.conf: trust, but over TCP only with TLS (`hostssl`), so a client
+/// with `sslmode=disable` is refused.
+const TLS_HBA: &str = "\
+# shoptrail xtask: a throwaway cluster reached over TLS only
+local   all all              trust
+hostssl all all 127.0.0.1/32 trust
+hostssl all all ::1/128      trust
+";
+
 /// A running PostgreSQL cluster, stopped and deleted when dropped.
 pub struct Cluster {
     /// `/usr/lib/postgresql/<major>/bin`.
@@ -41,6 +52,8 @@ pub struct Cluster {
     /// Holds `data/` (the cluster), `server.log` and the Unix socket.
     dir: PathBuf,
     url: String,
+    /// The server's certificate (a copy outside the data directory), when it runs TLS.
+    tls_cert: Option<PathBuf>,
     /// Stops the cluster and removes `dir` when its stdin closes (see [`WATCHER`]).
     watcher: Child,
 }
@@ -88,8 +101,8 @@ fn fresh_dir() -> Result<PathBuf> {
 
 /// The command line that runs `program` from `bin` as the cluster's owner: initdb refuses
 /// root, so as root it runs as the `postgres` user.
-fn owner_argv(bin: &Path, program: &str) -> Vec<String> {
-    let program = bin.join(program).display().to_string();
+fn owner_argv(program: &Path) -> Vec<String> {
+    let program = program.display().to_string();
     if is_root() {
         ["runuser", "-u", "postgres", "--", &program]
             .map(String::from)
@@ -124,6 +137,16 @@ impl Cluster {
     /// initdb in a fresh temp dir, then starts the server on a free port and waits until it
     /// accepts connections.
     pub fn start() -> Result<Cluster> {
+        Self::start_with(false)
+    }
+
+    /// As [`Cluster::start`], with `ssl = on`: a self-signed certificate for `localhost`
+    /// (see [`Cluster::tls_cert`]) and TCP connections over TLS only.
+    pub fn start_tls() -> Result<Cluster> {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Result<Cluster> {
         let bin = bin_dir().ok_or(
             "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): \
              apt-get install postgresql, or run `cargo xtask setup` as root",
@@ -132,7 +155,7 @@ impl Cluster {
         let watcher = cmd("sh")
             .args(["-c", WATCHER, "sh"])
             .arg(&dir)
-            .args(owner_argv(&bin, "pg_ctl"))
+            .args(owner_argv(&bin.join("pg_ctl")))
             .current_dir("/")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -149,9 +172,13 @@ impl Cluster {
             bin,
             dir,
             url: String::new(),
+            tls_cert: None,
             watcher,
         };
         cluster.init()?;
+        if tls {
+            cluster.init_tls()?;
+        }
         cluster.run_server()?;
         Ok(cluster)
     }
@@ -159,6 +186,12 @@ impl Cluster {
     /// `postgres://postgres@127.0.0.1:PORT/postgres`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The server's certificate (PEM, self-signed, for `localhost`), to pass as
+    /// `sslrootcert`, when the cluster was started by [`Cluster::start_tls`].
+    pub fn tls_cert(&self) -> Option<&Path> {
+        self.tls_cert.as_deref()
     }
 
     /// The data directory's parent (it holds `data/`, `server.log` and the socket).
@@ -187,7 +220,12 @@ impl Cluster {
 
     /// `program` from the cluster's bin directory, run as the cluster's owner.
     fn owner(&self, program: &str) -> Command {
-        let argv = owner_argv(&self.bin, program);
+        self.owner_path(&self.bin.join(program))
+    }
+
+    /// The program at `path`, run as the cluster's owner in the cluster's directory.
+    fn owner_path(&self, path: &Path) -> Command {
+        let argv = owner_argv(path);
         let mut c = cmd(&argv[0]);
         c.args(&argv[1..]).current_dir(&self.dir);
         c
@@ -225,6 +263,43 @@ impl Cluster {
         text.push_str(SETTINGS);
         text.push_str(&socket);
         std::fs::write(&conf, text).map_err(|e| format!("{}: {e}", conf.display()))
+    }
+
+    /// A key and a self-signed certificate for `localhost` (valid for a week) in the data
+    /// directory, made by the owner (the key mode 0600, as the server demands), `ssl = on`,
+    /// TCP over TLS only, and a copy of the certificate beside the data directory for clients.
+    fn init_tls(&mut self) -> Result {
+        let data = self.dir.join("data");
+        quiet(
+            self.owner_path(Path::new("/usr/bin/openssl"))
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7",
+                ])
+                .args(["-subj", "/CN=localhost"])
+                .args(["-addext", "subjectAltName=DNS:localhost"])
+                .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+                .args(["-addext", "extendedKeyUsage=serverAuth"])
+                .arg("-keyout")
+                .arg(data.join("server.key"))
+                .arg("-out")
+                .arg(data.join("server.crt")),
+            "openssl req (a self-signed certificate; apt-get install openssl)",
+        )?;
+        let key = data.join("server.key");
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| format!("{}: {e}", key.display()))?;
+        let cert = self.dir.join("server.crt");
+        std::fs::copy(data.join("server.crt"), &cert)
+            .map_err(|e| format!("{}: {e}", cert.display()))?;
+        let conf = data.join("postgresql.conf");
+        let mut text =
+            std::fs::read_to_string(&conf).map_err(|e| format!("{}: {e}", conf.display()))?;
+        text.push_str("ssl = on\n");
+        std::fs::write(&conf, text).map_err(|e| format!("{}: {e}", conf.display()))?;
+        let hba = data.join("pg_hba.conf");
+        std::fs::write(&hba, TLS_HBA).map_err(|e| format!("{}: {e}", hba.display()))?;
+        self.tls_cert = Some(cert);
+        Ok(())
     }
 
     /// pg_ctl start on a free port (three tries: another process may take the port first),
@@ -289,18 +364,38 @@ impl Drop for Cluster {
 
 /// `cargo xtask postgres`: a throwaway cluster until Enter is pressed, stdin closes or Ctrl-C.
 /// The URL goes to stdout, the rest to stderr.
+/// `--tls` starts it with [`Cluster::start_tls`].
 pub fn serve(args: &[String]) -> Result {
-    if let Some(a) = args.first() {
-        return Err(format!("unknown postgres option {a}: it takes none"));
-    }
-    let cluster = Cluster::start()?;
+    let tls = match args {
+        [] => false,
+        [a] if a == "--tls" => true,
+        [a, ..] => {
+            return Err(format!(
+                "unknown postgres option {a}: it takes --tls or none"
+            ))
+        }
+    };
+    let cluster = if tls {
+        Cluster::start_tls()?
+    } else {
+        Cluster::start()?
+    };
     let url = cluster.url();
     eprintln!(
-        "\nPostgreSQL {} (throwaway: no fsync, trust authentication), data in {}:",
+        "\nPostgreSQL {} (throwaway: no fsync, trust authentication{}), data in {}:",
         cluster.version(),
+        if tls { ", TLS only" } else { "" },
         cluster.dir().display()
     );
     println!("{url}");
+    if let Some(cert) = cluster.tls_cert() {
+        eprintln!(
+            "\nIts certificate (self-signed, for localhost): {}\nVerified:\n  {}?sslmode=verify-full&sslrootcert={}",
+            cert.display(),
+            url.replace("127.0.0.1", "localhost"),
+            cert.display()
+        );
+    }
     eprintln!(
         "\nFor example:\n  cargo run -p shoptrail-collector -- --db {url}\n  psql {url}\n\n\
          (Enter, end of input or Ctrl-C stops it and deletes its data)"

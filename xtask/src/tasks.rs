@@ -513,6 +513,26 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
             .args(["test", "-p", "shoptrail-collector", "--tests"])
             .env("SHOPTRAIL_TEST_POSTGRES", postgres.url()))
     })?;
+    {
+        // A second cluster, over TLS only, for the suite that checks sslmode against a server.
+        let tls = steps.run(
+            "start PostgreSQL (TLS)",
+            crate::postgres::Cluster::start_tls,
+        )?;
+        let cert = tls.tls_cert().map(|c| c.display().to_string());
+        steps.run("collector tests (PostgreSQL over TLS)", || {
+            run(cmd("cargo")
+                .args([
+                    "test",
+                    "-p",
+                    "shoptrail-collector",
+                    "--test",
+                    "postgres_tls",
+                ])
+                .env("SHOPTRAIL_TEST_POSTGRES_TLS", tls.url())
+                .env("SHOPTRAIL_TEST_POSTGRES_TLS_CERT", cert.unwrap_or_default()))
+        })?;
+    }
     let sizes = steps.run("build pkg/ and dist/", build)?;
     check_budget(sizes)?;
     steps.run("build collector", || {
