@@ -11,11 +11,13 @@ use crate::{Options, StaticMount, DEFAULT_MAX_BODY, DEFAULT_RATE_LIMIT};
 
 /// The endpoints, after the options in `--help`.
 const ENDPOINTS: &str = "\
-ENDPOINTS:
-    POST /v1/batch                 {\"batch\":[event, ...], \"sentAt\": ...}
-    POST /v1/{track,page,identify,alias,group,screen}   one event
-    GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&limit=
+ENDPOINTS (ingest: anyone, with a write key when --write-keys is given; read: a --read-token
+or the admin token; admin: the --admin-token, as Authorization: Bearer <token>):
+    POST /v1/batch                 {\"batch\":[event, ...], \"sentAt\": ...} (ingest)
+    POST /v1/{track,page,identify,alias,group,screen}   one event (ingest)
     POST /v1/id-cookie             anonymousId=&domain= (form): sets the SDK's id cookie
+                                   (ingest; the site's own pages only)
+    GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&limit= (admin)
     GET  /v1/profiles/{id}         the person an id names (admin): ids, devices, traits, cart,
                                    orders, timeline (?limit=&before=)
     GET  /v1/profiles?q=           profiles by user id or email (admin)
@@ -24,11 +26,15 @@ ENDPOINTS:
     GET  /v1/link-tokens           tokens that joined nothing, by reason (admin)
     GET  /v1/forwarding            each --forward destination: delivered, pending, dead, errors
                                    (admin)
+    GET  /v1/metrics               the shop's numbers (read)
     GET  /v1/journeys              each journey's steps counted by status, cart recoveries
+                                   (read)
     GET  /v1/journeys/deliveries   journey steps with status (admin; ?journey=&status=&limit=)
-    POST /_shoptrail/inbox         a webhook receiver that checks Shoptrail-Signature (demo)
+    POST /_shoptrail/inbox         a webhook receiver that checks Shoptrail-Signature (demo);
+                                   GET lists what it received (admin)
+    GET  /_shoptrail/stream        arriving events as Server-Sent Events (admin)
     GET  /health                   liveness check
-    GET  /_shoptrail/              live view of arriving events
+    GET  /_shoptrail/              live view of arriving events (asks for the admin token)
 ";
 
 /// shoptrail-collector: reference collection endpoint for shoptrail events. Receives events
@@ -50,8 +56,8 @@ struct Cli {
     /// Serve the files in DIR at /, or at /PREFIX/ with /PREFIX=DIR (repeatable)
     #[arg(long = "static", value_name = "[/PREFIX=]DIR", value_parser = StaticMount::parse)]
     statics: Vec<StaticMount>,
-    /// Allow cross-origin requests from ORIGIN, such as https://shop.example (repeatable);
-    /// without it every origin is allowed
+    /// Allow cross-origin requests to the ingestion routes (and static files) from ORIGIN,
+    /// such as https://shop.example (repeatable); without it every origin is allowed
     #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = parse_origin)]
     allow_origins: Vec<String>,
     /// Largest accepted request body, in bytes (413 over it); a compressed body
@@ -60,7 +66,7 @@ struct Cli {
     max_body: usize,
     /// Bearer token of the admin endpoints, at least 16 characters; required with a --bind
     /// address other than loopback
-    // Checked after parsing (`admin_token`): clap's own error would print the value.
+    // Checked after parsing (`secret`): clap's own error would print the value.
     #[arg(
         long,
         value_name = "SECRET",
@@ -71,6 +77,17 @@ struct Cli {
     /// Read the admin token from FILE (its first line; the same rule as --admin-token)
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     admin_token_file: Option<PathBuf>,
+    /// A bearer token for dashboards: it opens the metrics and journey summaries only, no
+    /// personal data (repeatable; at least 16 characters)
+    #[arg(long = "read-token", value_name = "SECRET")]
+    read_tokens: Vec<String>,
+    /// Read tokens from FILE, one a line
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
+    read_token_file: Option<PathBuf>,
+    /// Let pages of ORIGIN (a dashboard served elsewhere) call the read and admin routes
+    /// with a token (repeatable); without it those routes answer no cross-origin request
+    #[arg(long = "dashboard-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    dashboard_origins: Vec<String>,
     /// Accept only batches with one of these writeKeys, in the body or as the Basic auth
     /// user name (401 otherwise)
     #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
@@ -176,11 +193,43 @@ where
         }
         (None, Some(path)) => Some(admin_token_file(path).map_err(ArgError)?),
         (Some(token), None) => Some(
-            admin_token(&token)
+            secret(&token)
                 .map_err(|e| ArgError(format!("--admin-token (or SHOPTRAIL_ADMIN_TOKEN): {e}")))?,
         ),
         (None, None) => None,
     };
+    let mut read_tokens = Vec::new();
+    for token in &cli.read_tokens {
+        read_tokens.push(secret(token).map_err(|e| ArgError(format!("--read-token: {e}")))?);
+    }
+    if let Some(path) = &cli.read_token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ArgError(format!(
+                "--read-token-file: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            read_tokens.push(secret(line).map_err(|e| {
+                ArgError(format!(
+                    "--read-token-file {} line {}: {e}",
+                    path.display(),
+                    n + 1
+                ))
+            })?);
+        }
+    }
+    if cli.dashboard_origins.iter().any(|o| o == "*") {
+        return Err(ArgError(
+            "--dashboard-origin: name each dashboard's origin; '*' would let every site try \
+             tokens"
+                .into(),
+        ));
+    }
     if !cli.bind.is_loopback() && admin_token.is_none() {
         return Err(ArgError(format!(
             "--bind {}: the collector would be reachable from other machines without an \
@@ -196,6 +245,8 @@ where
         allow_origins: cli.allow_origins,
         max_body: cli.max_body,
         admin_token,
+        read_tokens,
+        dashboard_origins: cli.dashboard_origins,
         write_keys: cli.write_keys.map(|k| k.0).unwrap_or_default(),
         rate_limit: cli.rate_limit,
         journeys,
@@ -230,19 +281,20 @@ fn positive(value: &str) -> Result<usize, String> {
     }
 }
 
-/// The admin token's rule, wherever it comes from. The message never repeats the value.
-fn admin_token(value: &str) -> Result<String, String> {
+/// The rule of every token (admin and read), wherever it comes from. The message never
+/// repeats the value.
+fn secret(value: &str) -> Result<String, String> {
     if value.len() < 16 {
         return Err("use a secret of at least 16 characters".into());
     }
     Ok(value.to_owned())
 }
 
-/// The admin token in `path`: its first line, trimmed, under the rule of [`admin_token`].
+/// The admin token in `path`: its first line, trimmed, under the rule of [`secret`].
 fn admin_token_file(path: &std::path::Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--admin-token-file: cannot read {}: {e}", path.display()))?;
-    admin_token(text.lines().next().unwrap_or_default().trim())
+    secret(text.lines().next().unwrap_or_default().trim())
         .map_err(|e| format!("--admin-token-file {}: {e}", path.display()))
 }
 
@@ -402,13 +454,13 @@ mod tests {
         );
         let help = usage();
         // The inflated-body cap is a number in --help, and the one the server applies.
-        let cap = format!("may inflate to {} times", crate::http::INFLATE_FACTOR);
+        let cap = format!("may inflate to {} times", crate::encoding::INFLATE_FACTOR);
         assert!(help.contains(&cap), "{help}");
         for flag in [
             "--db",
             "--rate-limit",
             "--write-keys",
-            "ENDPOINTS:",
+            "ENDPOINTS (",
             "/v1/batch",
         ] {
             assert!(help.contains(flag), "{flag} missing from help");

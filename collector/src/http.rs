@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,244 +14,85 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tower::ServiceExt;
-use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::ServeDir;
 
-use crate::store::{EventQuery, Store};
-use crate::validate::{prepare_batch, prepare_single, Invalid, PreparedEvent, EVENT_TYPES};
-use crate::{live, time, Options};
+use crate::encoding::decode_body;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::EventQuery;
+use crate::validate::{prepare_batch, prepare_single, PreparedEvent, EVENT_TYPES};
+use crate::{live, time};
 
 /// Default and largest `limit` of `GET /v1/events`.
 const DEFAULT_LIMIT: u32 = 1000;
 const MAX_LIMIT: u32 = 10_000;
 
-/// How many live events a slow stream subscriber may fall behind.
-const LIVE_BUFFER: usize = 1024;
-
-/// State shared by every handler.
-#[derive(Clone)]
-pub(crate) struct AppState {
-    store: Arc<Store>,
-    live: broadcast::Sender<Arc<str>>,
-    shutdown: watch::Receiver<bool>,
-    statics: Arc<Vec<(String, ServeDir)>>,
-    max_body: usize,
-    admin_token: Option<Arc<str>>,
-    write_keys: Arc<Vec<String>>,
-    limiter: Option<Arc<crate::limit::Limiter>>,
-    journeys: Option<Arc<crate::journeys::config::JourneysConfig>>,
-    clock: crate::clock::Clock,
-    inbox: Arc<std::sync::Mutex<std::collections::VecDeque<Value>>>,
-}
-
-impl AppState {
-    /// The per-address rate limiter, unless turned off.
-    pub(crate) fn limiter(&self) -> Option<&crate::limit::Limiter> {
-        self.limiter.as_deref()
-    }
-
-    /// The journeys, when configured.
-    pub(crate) fn journeys(&self) -> Option<Arc<crate::journeys::config::JourneysConfig>> {
-        self.journeys.clone()
-    }
-
-    /// The collector's clock.
-    pub(crate) fn clock(&self) -> &crate::clock::Clock {
-        &self.clock
-    }
-
-    /// The journeys' demo inbox.
-    pub(crate) fn inbox(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Value>> {
-        self.inbox
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn new(
-        store: Arc<Store>,
-        options: &Options,
-        shutdown: watch::Receiver<bool>,
-    ) -> Self {
-        let mut statics: Vec<(String, ServeDir)> = options
-            .statics
-            .iter()
-            .map(|m| {
-                let dir = ServeDir::new(&m.dir).append_index_html_on_directories(true);
-                (m.prefix.clone(), dir)
-            })
-            .collect();
-        // The most specific prefix gets the first chance to answer.
-        statics.sort_by_key(|mount| std::cmp::Reverse(mount.0.len()));
-        AppState {
-            store,
-            live: broadcast::channel(LIVE_BUFFER).0,
-            shutdown,
-            statics: Arc::new(statics),
-            max_body: options.max_body,
-            admin_token: options.admin_token.as_deref().map(Arc::from),
-            write_keys: Arc::new(options.write_keys.clone()),
-            limiter: (options.rate_limit > 0)
-                .then(|| Arc::new(crate::limit::Limiter::new(options.rate_limit))),
-            journeys: options.journeys.clone(),
-            clock: options.clock.clone(),
-            inbox: Arc::default(),
-        }
-    }
-
-    /// The store.
-    pub(crate) fn store(&self) -> Arc<Store> {
-        self.store.clone()
-    }
-
-    /// The admin token, when admin endpoints are on.
-    pub(crate) fn admin_token(&self) -> Option<&str> {
-        self.admin_token.as_deref()
-    }
-}
-
-/// An error answered as `{"error": "...", "field": ...}`.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    message: String,
-    field: Option<String>,
-}
-
-impl ApiError {
-    pub(crate) fn new(
-        status: StatusCode,
-        message: impl Into<String>,
-        field: Option<String>,
-    ) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-            field,
-        }
-    }
-
-    pub(crate) fn bad_request(message: impl Into<String>, field: Option<&str>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message, field.map(str::to_owned))
-    }
-
-    /// The offending field, if any.
-    #[cfg(test)]
-    pub(crate) fn field(&self) -> Option<&str> {
-        self.field.as_deref()
-    }
-
-    pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message, None)
-    }
-
-    fn too_large(max_body: usize) -> Self {
-        Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than the limit of {max_body} bytes"),
-            None,
-        )
-    }
-}
-
-impl From<Invalid> for ApiError {
-    fn from(e: Invalid) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, e.message, e.field)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({ "error": self.message, "field": self.field });
-        let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            // What a body may be compressed with (RFC 9110 section 15.5.16).
-            response.headers_mut().insert(
-                header::ACCEPT_ENCODING,
-                HeaderValue::from_static(ACCEPTED_CODINGS),
-            );
-        }
-        response
-    }
-}
-
-/// The CORS policy: the listed origins, or every origin when none is given.
-pub(crate) fn cors_layer(origins: &[String]) -> io::Result<CorsLayer> {
-    let allow = if origins.is_empty() || origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
-    } else {
-        let values = origins
-            .iter()
-            .map(|o| {
-                HeaderValue::from_str(o).map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidInput, format!("bad origin '{o}'"))
-                })
-            })
-            .collect::<io::Result<Vec<_>>>()?;
-        AllowOrigin::list(values)
-    };
-    Ok(CorsLayer::new()
-        .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::AUTHORIZATION,
-            header::CONTENT_ENCODING,
-        ])
-        .expose_headers([header::RETRY_AFTER])
-        .max_age(Duration::from_secs(600)))
-}
-
 /// Builds the application.
-pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Router {
-    let mut app = Router::new().route("/v1/batch", post(ingest_batch));
+pub(crate) fn router(state: AppState, max_body: usize) -> Router {
+    use crate::access::{admin, ingest, read};
+    use crate::journeys::routes as journeys;
+    let s = &state;
+    // Who may call each route is said here, once (see `access`); ARCHITECTURE.md's threat
+    // model lists the same table.
+    let mut app = Router::new().route("/v1/batch", ingest(s, post(ingest_batch)));
     for kind in EVENT_TYPES {
-        app = app.route(
-            &format!("/v1/{kind}"),
-            post(
-                move |State(state): State<AppState>,
-                      headers: axum::http::HeaderMap,
-                      body: Result<Bytes, BytesRejection>| async move {
-                    ingest(state, &headers, body, false, Some(kind)).await
-                },
-            ),
-        );
+        let one = move |State(state): State<AppState>,
+                        headers: axum::http::HeaderMap,
+                        body: Result<Bytes, BytesRejection>| async move {
+            store_events(state, &headers, body, false, Some(kind)).await
+        };
+        app = app.route(&format!("/v1/{kind}"), ingest(s, post(one)));
     }
-    app.route("/v1/events", get(list_events))
-        .route("/v1/metrics", get(crate::metrics::metrics))
-        .route("/v1/id-cookie", post(crate::idcookie::id_cookie))
-        .route("/v1/profiles", get(crate::profiles::search))
-        .route("/v1/profiles/{id}", get(crate::profiles::profile))
-        .route("/v1/identity/conflicts", get(crate::profiles::conflicts))
+    app.route("/v1/id-cookie", ingest(s, post(crate::idcookie::id_cookie)))
+        // Dashboards: numbers without personal data.
+        .route("/v1/metrics", read(s, get(crate::metrics::metrics)))
+        .route("/v1/journeys", read(s, get(journeys::summary)))
+        // The operator: personal data.
+        .route("/v1/events", admin(s, get(list_events)))
+        .route("/_shoptrail/stream", admin(s, get(live_stream)))
+        .route("/v1/profiles", admin(s, get(crate::profiles::search)))
+        .route("/v1/profiles/{id}", admin(s, get(crate::profiles::profile)))
+        .route(
+            "/v1/identity/conflicts",
+            admin(s, get(crate::profiles::conflicts)),
+        )
         .route(
             "/v1/link-tokens",
-            post(crate::tokens::issue).get(crate::tokens::stats),
+            admin(s, post(crate::tokens::issue).get(crate::tokens::stats)),
         )
-        .route("/v1/forwarding", get(crate::forward::status))
-        .route("/v1/journeys", get(crate::journeys::routes::summary))
+        .route("/v1/forwarding", admin(s, get(crate::forward::status)))
         .route(
             "/v1/journeys/deliveries",
-            get(crate::journeys::routes::deliveries),
+            admin(s, get(journeys::deliveries)),
         )
+        // The demo inbox: webhooks in (each checked against its signature), read by the
+        // operator.
         .route(
             "/_shoptrail/inbox",
-            post(crate::journeys::routes::inbox_post).get(crate::journeys::routes::inbox_get),
+            post(journeys::inbox_post).merge(admin(s, get(journeys::inbox_get))),
         )
+        // No stored data: the health check and the live page's own files (it asks for the
+        // admin token before it reads anything).
         .route("/health", get(|| async { "ok" }))
         .route(
             "/_shoptrail",
             get(|| async { Redirect::permanent("/_shoptrail/") }),
         )
         .route("/_shoptrail/", get(live_page))
-        .route("/_shoptrail/stream", get(live_stream))
         .route("/_shoptrail/{asset}", get(live::asset))
-        .fallback(fallback)
+        // Static files, which shop pages on other origins load (the SDK's wasm is fetched
+        // with CORS): the ingestion routes' policy.
+        .fallback_service(
+            any(fallback)
+                .layer(state.ingest_cors.clone())
+                .with_state(state.clone()),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(
@@ -263,7 +103,6 @@ pub(crate) fn router(state: AppState, cors: CorsLayer, max_body: usize) -> Route
             state.clone(),
             crate::limit::limit,
         ))
-        .layer(cors)
         .with_state(state)
 }
 
@@ -329,94 +168,6 @@ fn check_write_key(
     }
 }
 
-/// How many times `--max-body` a compressed body may inflate to (a guard against zip bombs,
-/// checked while inflating); 413 over it.
-pub(crate) const INFLATE_FACTOR: usize = 16;
-
-/// How a request body is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coding {
-    Identity,
-    Gzip,
-    /// HTTP's `deflate`: zlib-wrapped DEFLATE (RFC 9110 section 8.4.1.2).
-    Deflate,
-}
-
-impl Coding {
-    fn name(self) -> &'static str {
-        match self {
-            Coding::Identity => "identity",
-            Coding::Gzip => "gzip",
-            Coding::Deflate => "deflate",
-        }
-    }
-}
-
-/// What `Accept-Encoding` names on a 415: the codings a body may come in.
-const ACCEPTED_CODINGS: &str = "gzip, deflate, identity";
-
-/// The body's coding from its `Content-Encoding` header (`gzip` or `x-gzip`, `deflate`,
-/// `identity` or none), and from `?compression=gzip` on `/v1/batch` (said in the URL because
-/// the header costs browsers a CORS preflight). Anything else, more than one coding, or a
-/// header and a URL that disagree answer 415 with the codings accepted.
-fn body_coding(headers: &axum::http::HeaderMap, url_gzip: bool) -> Result<Coding, ApiError> {
-    let mut coding = Coding::Identity;
-    for value in headers.get_all(header::CONTENT_ENCODING) {
-        let text = value.to_str().unwrap_or("?");
-        for token in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            let this = match token.to_ascii_lowercase().as_str() {
-                "identity" => continue,
-                "gzip" | "x-gzip" => Coding::Gzip,
-                "deflate" => Coding::Deflate,
-                _ => {
-                    return Err(unsupported(format!(
-                        "Content-Encoding '{token}' is not supported: send the body as \
-                         gzip, deflate or identity (uncompressed)"
-                    )))
-                }
-            };
-            if coding != Coding::Identity {
-                return Err(unsupported(format!(
-                    "Content-Encoding '{text}' names more than one coding: send the body \
-                     compressed once, as gzip or deflate"
-                )));
-            }
-            coding = this;
-        }
-    }
-    match (url_gzip, coding) {
-        (false, c) => Ok(c),
-        (true, Coding::Identity | Coding::Gzip) => Ok(Coding::Gzip),
-        (true, other) => Err(unsupported(format!(
-            "the URL says compression=gzip but Content-Encoding says '{}'",
-            other.name()
-        ))),
-    }
-}
-
-/// 415: the body's coding is not one of [`ACCEPTED_CODINGS`].
-fn unsupported(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message, None)
-}
-
-/// The body as sent, or inflated: honours `Content-Encoding` (and `?compression=gzip` when
-/// `url_gzip`), stopping with 413 once the inflated bytes pass [`INFLATE_FACTOR`] times
-/// `--max-body`.
-fn decode_body(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-    url_gzip: bool,
-    body: Bytes,
-) -> Result<Bytes, ApiError> {
-    match body_coding(headers, url_gzip)? {
-        Coding::Identity => Ok(body),
-        coding => {
-            let limit = state.max_body.saturating_mul(INFLATE_FACTOR);
-            inflate(&body, coding, limit).map(Bytes::from)
-        }
-    }
-}
-
 /// `POST /v1/batch`; the body may be compressed (see [`decode_body`]).
 async fn ingest_batch(
     State(state): State<AppState>,
@@ -427,38 +178,7 @@ async fn ingest_batch(
     let url_gzip = query
         .as_deref()
         .is_some_and(|q| q.split('&').any(|kv| kv == "compression=gzip"));
-    ingest(state, &headers, body, url_gzip, None).await
-}
-
-/// Inflates `data`, reading at most `limit` bytes and one more: a body that inflates past
-/// `limit` is refused (413) without inflating the rest.
-fn inflate(data: &[u8], coding: Coding, limit: usize) -> Result<Vec<u8>, ApiError> {
-    use std::io::Read;
-    let mut out = Vec::with_capacity(data.len().saturating_mul(8).min(limit));
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    let read = match coding {
-        Coding::Gzip => flate2::read::MultiGzDecoder::new(data)
-            .take(cap)
-            .read_to_end(&mut out),
-        Coding::Deflate => flate2::read::ZlibDecoder::new(data)
-            .take(cap)
-            .read_to_end(&mut out),
-        Coding::Identity => return Ok(data.to_vec()),
-    };
-    read.map_err(|e| {
-        ApiError::bad_request(format!("body is not valid {}: {e}", coding.name()), None)
-    })?;
-    if out.len() > limit {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the inflated body is larger than the limit of {limit} bytes \
-                 ({INFLATE_FACTOR} times --max-body)"
-            ),
-            None,
-        ));
-    }
-    Ok(out)
+    store_events(state, &headers, body, url_gzip, None).await
 }
 
 #[derive(Serialize)]
@@ -470,7 +190,7 @@ struct Accepted {
 
 /// Inflates (see [`decode_body`]), parses, validates and stores a batch (`single` is
 /// `None`) or one event of the given type; answers only once the insert is committed.
-async fn ingest(
+async fn store_events(
     state: AppState,
     headers: &axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,

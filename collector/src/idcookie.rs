@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::http::ApiError;
+use crate::error::ApiError;
 
 /// The cookie's name, as the SDK writes it.
 const COOKIE: &str = "shoptrail_aid";

@@ -21,9 +21,12 @@
 
 #![warn(missing_docs)]
 
+mod access;
 mod cli;
 mod clock;
 mod db;
+mod encoding;
+mod error;
 pub mod forward;
 mod http;
 mod idcookie;
@@ -34,6 +37,7 @@ mod live;
 mod metrics;
 mod outbound;
 mod profiles;
+mod state;
 mod store;
 mod time;
 mod tokens;
@@ -69,14 +73,18 @@ pub struct Options {
     pub bind: IpAddr,
     /// Directories served as static files.
     pub statics: Vec<StaticMount>,
-    /// Origins allowed to make cross-origin requests. Empty (or containing
-    /// `*`) allows every origin.
+    /// Origins allowed to make cross-origin requests to the ingestion routes. Empty (or
+    /// containing `*`) allows every origin.
     pub allow_origins: Vec<String>,
     /// Largest accepted request body, in bytes.
     pub max_body: usize,
-    /// The bearer token of the admin endpoints (profiles, conflicts); without one they answer
-    /// 403.
+    /// The bearer token of the admin routes (events, the live stream, profiles, export, ...);
+    /// without one they answer 403.
     pub admin_token: Option<String>,
+    /// Bearer tokens of the read routes (metrics, journey summaries), for dashboards.
+    pub read_tokens: Vec<String>,
+    /// Origins whose pages may call the read and admin routes (with a token); empty: none.
+    pub dashboard_origins: Vec<String>,
     /// Accepted write keys; empty accepts every batch.
     pub write_keys: Vec<String>,
     /// POST requests a second per client address (bursts of four seconds' worth); 0: no
@@ -105,6 +113,8 @@ impl Default for Options {
             allow_origins: Vec::new(),
             max_body: DEFAULT_MAX_BODY,
             admin_token: None,
+            read_tokens: Vec::new(),
+            dashboard_origins: Vec::new(),
             write_keys: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
             journeys: None,
@@ -205,7 +215,6 @@ pub async fn start(options: Options) -> io::Result<Server> {
             ));
         }
     }
-    let cors = http::cors_layer(&options.allow_origins)?;
 
     let db = options.db.clone();
     let journeys = options.journeys.clone();
@@ -273,8 +282,8 @@ pub async fn start(options: Options) -> io::Result<Server> {
             options.scheduler_interval,
         ));
     }
-    let state = http::AppState::new(store, &options, shutdown_rx.clone());
-    let app = http::router(state, cors, options.max_body);
+    let state = state::AppState::new(store, &options, shutdown_rx.clone())?;
+    let app = http::router(state, options.max_body);
 
     let mut until = shutdown_rx;
     let task = tokio::spawn(async move {

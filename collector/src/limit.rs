@@ -14,7 +14,8 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Seconds of requests a client may send at once after a quiet time.
 pub const BURST_SECONDS: f64 = 4.0;

@@ -7,49 +7,14 @@ use std::collections::BTreeMap;
 
 use crate::db::{self, Sql, Val};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
 use crate::identity::{email_node, Graph, Node};
-
-/// Checks `Authorization: Bearer <admin token>`.
-pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = state.admin_token() else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "admin endpoints are off: start the collector with --admin-token or SHOPTRAIL_ADMIN_TOKEN",
-            None,
-        ));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let same = given.is_some_and(|g| same_secret(g, token));
-    if !same {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "send the admin token as Authorization: Bearer <token>",
-            None,
-        ));
-    }
-    Ok(())
-}
-
-/// Whether `given` is `secret`, in a time that tells a guesser nothing of how much of the secret
-/// (or of its length) the guess got right: their SHA-256 digests (always 32 bytes) are compared
-/// byte by byte without stopping early.
-pub(crate) fn same_secret(given: &str, secret: &str) -> bool {
-    use sha2::{Digest, Sha256};
-    let (a, b) = (
-        Sha256::digest(given.as_bytes()),
-        Sha256::digest(secret.as_bytes()),
-    );
-    a.iter().zip(b.iter()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
-}
+use crate::state::AppState;
 
 /// The nodes an id given by an admin may be: a user id, an anonymous id, an email.
 fn candidates(id: &str) -> Vec<Node> {
@@ -322,11 +287,9 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 /// `GET /v1/profiles/{id}`: the person `id` (a user id, anonymous id or email) names.
 pub(crate) async fn profile(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Query(p): Query<Paging>,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers)?;
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
     let store = state.store();
     let found = tokio::task::spawn_blocking(move || {
@@ -350,10 +313,8 @@ pub(crate) async fn profile(
 /// `GET /v1/profiles?q=`: profiles whose user id or email is `q` (exact; emails in any case).
 pub(crate) async fn search(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(p): Query<Paging>,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers)?;
     let q = p.q.unwrap_or_default();
     if q.trim().is_empty() {
         return Err(ApiError::bad_request(
@@ -387,11 +348,7 @@ pub(crate) async fn search(
 }
 
 /// `GET /v1/identity/conflicts`: edges refused because they would join two users.
-pub(crate) async fn conflicts(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers)?;
+pub(crate) async fn conflicts(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store();
     let rows = tokio::task::spawn_blocking(move || {
         store.read(|sql| {
@@ -414,23 +371,4 @@ pub(crate) async fn conflicts(
     .map_err(internal)?
     .map_err(internal)?;
     Ok(Json(json!({ "conflicts": rows })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_secret;
-
-    #[test]
-    fn secrets_match_only_whole() {
-        let secret = "0123456789abcdef";
-        assert!(same_secret(secret, secret));
-        for guess in [
-            "",
-            "0123456789abcde",
-            "0123456789abcdef0",
-            "0123456789abcdeF",
-        ] {
-            assert!(!same_secret(guess, secret), "{guess}");
-        }
-    }
 }

@@ -95,7 +95,7 @@ fn help_prints_usage() {
         "--forward-format",
         "--help",
         "--version",
-        "ENDPOINTS:",
+        "ENDPOINTS (",
     ] {
         assert!(text.contains(flag), "{flag} missing from help");
     }

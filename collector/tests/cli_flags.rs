@@ -26,9 +26,14 @@ const ENV: [&str; 3] = [
     "SHOPTRAIL_WEBHOOK_SECRET",
 ];
 
+/// The admin token [`start`] gives a collector when the test names none.
+const ADMIN: &str = "cli-admin-token-0123456789";
+
 /// A collector process, killed and reaped on drop.
 struct Running {
     child: Child,
+    /// `Authorization` for its admin routes, when it has an admin token.
+    bearer: Option<String>,
     /// The address of its "listening on" line.
     addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
@@ -36,8 +41,22 @@ struct Running {
 }
 
 /// Starts the binary with `args` (and `--db` in a temporary directory unless `args` or `env`
-/// name one; `--port 0` unless `args` name a port) and waits for its "listening on" line.
+/// name one; `--port 0` unless `args` name a port; `--admin-token` [`ADMIN`] unless `args` or
+/// `env` give an admin token) and waits for its "listening on" line.
 fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
+    let named = args.iter().any(|a| a.starts_with("--admin-token"))
+        || env.iter().any(|(k, _)| *k == "SHOPTRAIL_ADMIN_TOKEN");
+    if named {
+        return launch(args, env, None);
+    }
+    let mut with = vec!["--admin-token", ADMIN];
+    with.extend_from_slice(args);
+    launch(&with, env, Some(ADMIN))
+}
+
+/// Starts the binary with exactly `args` and `env` (besides `--db` and `--port`, as [`start`]
+/// does); `admin` is the token its admin routes take, if the test is to use them.
+fn launch(args: &[&str], env: &[(&str, &str)], admin: Option<&str>) -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new(BIN);
     for name in ENV {
@@ -90,6 +109,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
     };
     Running {
         child,
+        bearer: admin.map(|t| format!("Bearer {t}")),
         addr,
         stderr,
         _dir: dir,
@@ -104,8 +124,18 @@ impl Drop for Running {
 }
 
 impl Running {
+    /// `GET path` with `headers`, and the admin token when the test gave none.
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        http(self.addr, "GET", path, headers, None)
+        let mut all = headers.to_vec();
+        if let Some(b) = &self.bearer {
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            {
+                all.push(("Authorization", b));
+            }
+        }
+        http(self.addr, "GET", path, &all, None)
     }
 
     fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
@@ -444,8 +474,13 @@ fn admin_token_opens_the_admin_routes_by_flag_or_environment() {
     let bearer = format!("Bearer {TOKEN}");
     let wrong = "Bearer admin-secret-9876543210";
 
-    let c = start(&[], &[]);
+    // Without an admin token the admin routes are off.
+    let c = launch(&[], &[], None);
     assert_eq!(c.get(route, &[("Authorization", &bearer)]).status, 403);
+    assert_eq!(
+        c.get("/v1/events", &[("Authorization", &bearer)]).status,
+        403
+    );
     drop(c);
 
     let dir = tempfile::tempdir().expect("tempdir");

@@ -270,7 +270,8 @@ async fn the_status_needs_the_admin_token_and_hides_credentials() {
         o.admin_token = Some(ADMIN.into());
     })
     .await;
-    assert_eq!(t.get("/v1/forwarding").await.status, 401);
+    let anonymous = request(t.addr, "GET", "/v1/forwarding", &[], None).await;
+    assert_eq!(anonymous.status, 401);
     let s = status(&t).await;
     assert_eq!(
         s["destinations"][0]["url"],

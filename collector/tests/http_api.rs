@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{find, request, test_options, track, TestServer, STEP};
+use common::{find, request, test_options, track, TestServer, ADMIN_BEARER, STEP};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -450,7 +450,15 @@ async fn data_survives_a_restart_on_the_same_db() {
         .await
         .expect("restart");
     let addr = second.local_addr();
-    let events = request(addr, "GET", "/v1/events", &[], None).await.json();
+    let events = request(
+        addr,
+        "GET",
+        "/v1/events",
+        &[("Authorization", ADMIN_BEARER)],
+        None,
+    )
+    .await
+    .json();
     assert_eq!(
         message_ids(events["events"].as_array().expect("array")),
         ["p1", "p2"]
@@ -471,7 +479,11 @@ async fn live_stream_sends_new_events_and_ends_on_shutdown() {
     let mut stream = TcpStream::connect(t.addr).await.expect("connect");
     stream
         .write_all(
-            b"GET /_shoptrail/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
+            format!(
+                "GET /_shoptrail/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\
+                 Authorization: {ADMIN_BEARER}\r\n\r\n"
+            )
+            .as_bytes(),
         )
         .await
         .expect("write");
@@ -921,7 +933,7 @@ async fn profiles_stitch_devices_and_never_two_users() {
     .await;
     assert_eq!(r.status, 401);
     assert_eq!(get("/v1/profiles/nobody".into()).await.status, 404);
-    let off = TestServer::start().await;
+    let off = TestServer::start_with(|o| o.admin_token = None).await;
     let r = request(off.addr, "GET", "/v1/identity/conflicts", &auth, None).await;
     assert_eq!(r.status, 403);
 }

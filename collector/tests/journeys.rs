@@ -607,7 +607,8 @@ async fn the_summary_counts_steps_and_recovered_carts() {
 #[tokio::test]
 async fn deliveries_need_the_admin_token_and_journeys() {
     let (t, _hook, _clock) = setup().await;
-    assert_eq!(t.get("/v1/journeys/deliveries").await.status, 401);
+    let anonymous = request(t.addr, "GET", "/v1/journeys/deliveries", &[], None).await;
+    assert_eq!(anonymous.status, 401);
     let plain = TestServer::start_with(|o| o.admin_token = Some(ADMIN.into())).await;
     let auth = format!("Bearer {ADMIN}");
     let r = request(

@@ -88,7 +88,8 @@ use serde_json::{json, Map, Value};
 pub(crate) use facts::{catch_up_chunk, record, SCHEMA};
 use query::{By, Counts, Report, Window};
 
-use crate::http::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 use crate::time;
 
 const DAY_MS: i64 = 86_400_000;

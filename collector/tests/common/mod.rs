@@ -57,8 +57,16 @@ impl TestServer {
         scalar(&self.db, query).await
     }
 
+    /// `GET path` as the operator (with the admin token of [`test_options`]).
     pub async fn get(&self, path: &str) -> Reply {
-        request(self.addr, "GET", path, &[], None).await
+        request(
+            self.addr,
+            "GET",
+            path,
+            &[("Authorization", ADMIN_BEARER)],
+            None,
+        )
+        .await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
@@ -169,11 +177,18 @@ pub async fn execute(db: &str, statement: &str) {
     }
 }
 
-/// Options for a test server: port 0 on loopback with the database `db`.
+/// The admin token of test servers.
+pub const ADMIN: &str = "test-admin-token-0123456789";
+/// [`ADMIN`] as an `Authorization` header value.
+pub const ADMIN_BEARER: &str = "Bearer test-admin-token-0123456789";
+
+/// Options for a test server: port 0 on loopback with the database `db` and the admin token
+/// [`ADMIN`].
 pub fn test_options(db: &str) -> Options {
     Options {
         db: db.to_owned(),
         port: 0,
+        admin_token: Some(ADMIN.to_owned()),
         ..Options::default()
     }
 }
