@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { brotliCompressSync, constants as zc, gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { EVENT, PAYLOAD, blankPage, sdks as allSdks } from "./sdks.mjs";
-import { startCollector } from "../e2e/lib.mjs";
+import { ADMIN_AUTH, startCollector } from "../e2e/lib.mjs";
 
 const benchDir = import.meta.dirname;
 const root = resolve(process.env.SHOPTRAIL_ROOT || join(benchDir, ".."));
@@ -272,7 +272,7 @@ async function fullRun(browser, base, sdk, opts) {
       const aid = await page.evaluate(() => window.__benchAnonymousId && window.__benchAnonymousId()).catch(() => null);
       if (aid) {
         const qs = new URLSearchParams({ event: EVENT, anonymousId: aid, limit: "10000" });
-        const r = await fetch(`${base}/v1/events?${qs}`);
+        const r = await fetch(`${base}/v1/events?${qs}`, { headers: ADMIN_AUTH });
         if (r.ok) collectorStored = (await r.json()).events.length;
       }
     }

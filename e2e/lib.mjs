@@ -17,11 +17,16 @@ export function tempDir() {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** The admin token of every collector the suites start: their reads of stored events need it. */
+export const ADMIN_TOKEN = "e2e-admin-token-0123456789";
+/** `Authorization` with [`ADMIN_TOKEN`], for the suites' own reads. */
+export const ADMIN_AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
 /** Starts the collector serving the demo store, dist/ and the fixtures (or the given
- * `statics`, as `/prefix=dir` mounts). `rateLimit` sets `--rate-limit` (the collector's
- * default when not given), `journeys` a `--journeys` file, `args` any other flags. Resolves
- * once listening. */
-export function startCollector({ db, port = 0, statics, adminToken, rateLimit, journeys, args = [] }) {
+ * `statics`, as `/prefix=dir` mounts) with the admin token `ADMIN_TOKEN`. `rateLimit` sets
+ * `--rate-limit` (the collector's default when not given), `journeys` a `--journeys` file,
+ * `args` any other flags. Resolves once listening. */
+export function startCollector({ db, port = 0, statics, adminToken = ADMIN_TOKEN, rateLimit, journeys, args = [] }) {
   const mounts = statics ?? [join(root, "www"), `/dist=${join(root, "dist")}`, `/fixtures=${join(root, "e2e/fixtures")}`];
   const admin = adminToken ? ["--admin-token", adminToken] : [];
   const limit = rateLimit === undefined ? [] : ["--rate-limit", String(rateLimit)];
@@ -168,7 +173,7 @@ export async function forgetShopper(page, base) {
 /** The collector's stored events for a query object. */
 export async function events(base, query = {}) {
   const qs = new URLSearchParams({ limit: "10000", ...query });
-  const r = await fetch(`${base}/v1/events?${qs}`);
+  const r = await fetch(`${base}/v1/events?${qs}`, { headers: ADMIN_AUTH });
   if (!r.ok) throw new Error(`GET /v1/events: HTTP ${r.status}`);
   return (await r.json()).events;
 }

@@ -562,6 +562,100 @@ fn admin_token_rules_hold_for_every_source_and_a_public_bind_needs_one() {
 }
 
 #[test]
+fn read_tokens_and_dashboard_origins_as_readme_runs_it_in_public() {
+    // README's "Running it in public", on a free port.
+    const ADMIN_TOKEN: &str = "0f3a9c2e7b41d8a6e5c3b2a1f0e9d8c7";
+    const DASHBOARD: &str = "dashboard-token-0123456789";
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    let reader = format!("Bearer {DASHBOARD}");
+    let c = start(
+        &[
+            "--bind",
+            "0.0.0.0",
+            "--read-token",
+            DASHBOARD,
+            "--allow-origin",
+            "https://shop.example",
+            "--write-keys",
+            "wk_live_123",
+        ],
+        &[("SHOPTRAIL_ADMIN_TOKEN", ADMIN_TOKEN)],
+    );
+    let mut body = batch("public-1");
+    body["writeKey"] = json!("wk_live_123");
+    assert_eq!(c.post_json("/v1/batch", &body).status, 200);
+    let events = c.get("/v1/events?limit=5", &[("Authorization", &admin)]);
+    assert_eq!(events.status, 200, "{}", events.text());
+    assert_eq!(events.json()["events"][0]["messageId"], "public-1");
+    assert_eq!(c.get("/v1/events?limit=5", &[]).status, 401);
+    // The dashboard's token: numbers yes, people no.
+    assert_eq!(
+        c.get("/v1/metrics", &[("Authorization", &reader)]).status,
+        200
+    );
+    assert_eq!(
+        c.get("/v1/events", &[("Authorization", &reader)]).status,
+        403
+    );
+    drop(c);
+
+    // Read tokens from a file, and a dashboard on another origin.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("read-tokens");
+    std::fs::write(
+        &file,
+        format!("{DASHBOARD}\n\nsecond-dashboard-0123456789\n"),
+    )
+    .expect("write");
+    let file = file.display().to_string();
+    let c = start(
+        &[
+            "--read-token-file",
+            &file,
+            "--dashboard-origin",
+            "https://dash.example",
+        ],
+        &[],
+    );
+    for token in [DASHBOARD, "second-dashboard-0123456789"] {
+        let auth = format!("Bearer {token}");
+        let r = c.get(
+            "/v1/metrics",
+            &[("Authorization", &auth), ("Origin", "https://dash.example")],
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://dash.example")
+        );
+    }
+    let r = c.get(
+        "/v1/metrics",
+        &[
+            ("Authorization", &reader),
+            ("Origin", "https://shop.example"),
+        ],
+    );
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    drop(c);
+
+    let short = dir.path().join("short");
+    std::fs::write(&short, "fine-token-0123456789\nshort\n").expect("write");
+    let (code, err) = exit_of(&["--read-token-file", &short.display().to_string()], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("at least 16"),
+        "{err}"
+    );
+    assert!(!err.contains("short\n"), "{err}");
+    let (code, err) = exit_of(&["--read-token", "short"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = exit_of(&["--dashboard-origin", "*"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--dashboard-origin"), "{err}");
+}
+
+#[test]
 fn write_keys_accepts_listed_keys_in_the_body_or_as_basic_auth() {
     let c = start(&["--write-keys", "wk_live,wk_test"], &[]);
     let mut body = batch("wk-body");

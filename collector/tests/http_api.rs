@@ -607,7 +607,9 @@ async fn static_files_live_page_health_and_json_404() {
         .header("content-type")
         .is_some_and(|c| c.starts_with("text/html")));
     let html = live.text();
-    assert!(html.contains("EventSource(\"stream\")") && html.contains("/v1/events"));
+    // The stream is read with fetch, which sends the admin token (an EventSource cannot).
+    assert!(html.contains("fetch(\"stream\", { headers: shoptrailAuth()"));
+    assert!(html.contains("/v1/events") && html.contains("Authorization: \"Bearer \""));
     assert!(
         !html.contains("innerHTML"),
         "the page must not use innerHTML"

@@ -4,10 +4,9 @@
 // it was sent.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite } from "../lib.mjs";
+import { suite, ADMIN_TOKEN as ADMIN } from "../lib.mjs";
 
-const ADMIN = "collector-pages-admin-token";
-const ctx = suite("collector-pages", { adminToken: ADMIN });
+const ctx = suite("collector-pages");
 const X = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>`;
 
 test("event values on the live page and the person panel are text, never markup", async () => {

@@ -14,7 +14,7 @@ async function fresh() {
   const context = ctx.browser.context;
   await context.clearCookies();
   const page = await context.newPage();
-  await page.goto(`${ctx.collector.url}/v1/events?limit=1`);
+  await page.goto(`${ctx.collector.url}/health`);
   await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
   await page.close();
   return context;

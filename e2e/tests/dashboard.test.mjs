@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { events, fillCheckout, launch, launchMobile, startCollector, tempDir, until } from "../lib.mjs";
+import { ADMIN_AUTH, ADMIN_TOKEN, events, fillCheckout, launch, launchMobile, startCollector, tempDir, until } from "../lib.mjs";
 
 const ctx = {};
 const PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36";
@@ -94,13 +94,15 @@ test("the Metrics view shows what /v1/metrics says after shoppers use the demo s
   const problems = [];
   d.on("pageerror", (e) => problems.push(e.message));
   d.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  // The operator has entered the admin token in this tab before.
+  await d.addInitScript((t) => sessionStorage.setItem("shoptrail-admin", t), ADMIN_TOKEN);
   await d.goto(`${base}/_shoptrail/#metrics`);
   await d.waitForFunction(() => document.getElementById("metrics").dataset.state === "ready", null, { timeout: 15000 });
   const { from, to } = await d.evaluate(() => ({ ...document.getElementById("metrics").dataset }));
   const range = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
-  const api = await (await fetch(`${base}/v1/metrics?${range}`)).json();
-  const byChannel = await (await fetch(`${base}/v1/metrics?${range}&by=channel`)).json();
-  const flows = await (await fetch(`${base}/v1/journeys`)).json();
+  const api = await (await fetch(`${base}/v1/metrics?${range}`, { headers: ADMIN_AUTH })).json();
+  const byChannel = await (await fetch(`${base}/v1/metrics?${range}&by=channel`, { headers: ADMIN_AUTH })).json();
+  const flows = await (await fetch(`${base}/v1/journeys`, { headers: ADMIN_AUTH })).json();
 
   // What the test knows from driving the store.
   const t = api.totals;

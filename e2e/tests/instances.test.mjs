@@ -87,7 +87,7 @@ after(async () => {
 });
 
 async function stored(collector) {
-  const r = await fetch(`${collector.url}/v1/events?limit=10000`);
+  const r = await fetch(`${collector.url}/v1/events?limit=10000`, { headers: { Authorization: `Bearer ${ADMIN}` } });
   return (await r.json()).events;
 }
 

@@ -87,12 +87,28 @@ pub async fn sleep(ms: i32) {
     JsFuture::from(p).await.unwrap();
 }
 
-/// GET a collector URL and parse its JSON.
+/// The collector's admin token (`cargo xtask test` starts it with one, and names this page's
+/// origin with `--dashboard-origin` so the suites may read what it stored).
+pub fn admin_token() -> &'static str {
+    option_env!("SHOPTRAIL_TEST_ADMIN").unwrap_or_default()
+}
+
+/// GET a collector URL as its operator (with the admin token) and parse its JSON.
 pub async fn get_json(path: &str) -> JsValue {
     let url = format!("{}{}", collector(), path);
-    let resp = JsFuture::from(web_sys::window().unwrap().fetch_with_str(&url))
-        .await
-        .expect("collector reachable");
+    let headers = web_sys::Headers::new().unwrap();
+    headers
+        .set("Authorization", &format!("Bearer {}", admin_token()))
+        .unwrap();
+    let init = web_sys::RequestInit::new();
+    init.set_headers(&headers);
+    let resp = JsFuture::from(
+        web_sys::window()
+            .unwrap()
+            .fetch_with_str_and_init(&url, &init),
+    )
+    .await
+    .expect("collector reachable");
     let resp: web_sys::Response = resp.dyn_into().unwrap();
     assert!(resp.ok(), "GET {url}: HTTP {}", resp.status());
     JsFuture::from(resp.json().unwrap()).await.unwrap()

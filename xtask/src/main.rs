@@ -11,7 +11,8 @@
 //! - `load`   the release collector under concurrent clients POSTing batches on loopback
 //!   (`--clients N --batch N --events N --seconds N --instances N`): events/s, p50 and p99;
 //!   `--postgres` stores the events in a throwaway PostgreSQL cluster instead of SQLite.
-//! - `postgres` a throwaway PostgreSQL cluster (no fsync, trust authentication): prints its URL
+//! - `postgres [--tls]` a throwaway PostgreSQL cluster (no fsync, trust authentication; with
+//!   `--tls`, TLS connections only, a self-signed certificate for `localhost`): prints its URL
 //!   for the collector's `--db` and runs until Enter, end of input or Ctrl-C.
 //! - `api`    rewrites what `pkg-config/api.json` generates in committed files (the method table
 //!   of `js/host.js`, the snippet and tables of the READMEs); `--check` only verifies them.
@@ -26,7 +27,7 @@ mod wasm_check;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] [--postgres] | postgres | api [--check]>";
+    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] [--postgres] | postgres [--tls] | api [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

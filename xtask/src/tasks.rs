@@ -383,8 +383,16 @@ pub fn demo(args: &[String]) -> Result {
     let journeys_file = root().join("target/demo-journeys.toml");
     std::fs::write(&journeys_file, journeys)
         .map_err(|e| format!("{}: {e}", journeys_file.display()))?;
-    eprintln!("\nDemo store:   http://127.0.0.1:{port}/\nLive events:  http://127.0.0.1:{port}/_shoptrail/\nEvents API:   http://127.0.0.1:{port}/v1/events\nJourneys:     http://127.0.0.1:{port}/v1/journeys (webhook calls: /_shoptrail/inbox)\n(Ctrl-C stops it)\n");
+    // A fresh admin token for this run: the live page and the events API ask for it.
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    eprintln!("\nDemo store:   http://127.0.0.1:{port}/\nLive events:  http://127.0.0.1:{port}/_shoptrail/ (admin token: {token})\nEvents API:   curl -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/v1/events\nJourneys:     http://127.0.0.1:{port}/v1/journeys (webhook calls: /_shoptrail/inbox)\n(Ctrl-C stops it)\n");
     run(Command::new(collector_bin()).current_dir(root()).args([
+        "--admin-token",
+        &token,
         "--port",
         &port,
         "--db",
@@ -398,7 +406,10 @@ pub fn demo(args: &[String]) -> Result {
     ]))
 }
 
-fn wasm_pack_tests(browser: &[&str], collector: &str) -> Result {
+/// The collector's admin token in the browser suites (they read what it stored).
+const BROWSER_ADMIN: &str = "browser-suites-admin-token-0123";
+
+fn wasm_pack_tests(browser: &[&str], collector: &str, page: &str) -> Result {
     let mut c = cmd("wasm-pack");
     c.args(["test", "--mode", "no-install", "--headless"])
         .args(browser);
@@ -418,7 +429,10 @@ fn wasm_pack_tests(browser: &[&str], collector: &str) -> Result {
     for s in &suites {
         c.args(["--test", s]);
     }
-    c.env("SHOPTRAIL_TEST_COLLECTOR", collector);
+    c.env("SHOPTRAIL_TEST_COLLECTOR", collector)
+        .env("SHOPTRAIL_TEST_ADMIN", BROWSER_ADMIN)
+        // The suites' page, at the origin the collector lets read its data.
+        .env("WASM_BINDGEN_TEST_ADDRESS", page);
     run(&mut c)
 }
 
@@ -543,16 +557,37 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     std::fs::create_dir_all(&tmp).map_err(fs_err(&tmp))?;
     let db = tmp.join("browser.db");
     {
-        let collector = start_collector(&["--port", "0", "--db", &db.display().to_string()])?;
+        // The suites' page is served from a fixed address so that the collector can name its
+        // origin as the one dashboard allowed to read (with the admin token).
+        let page = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port for the suites' page: {e}"))?
+            .to_string();
+        let origin = format!("http://{page}");
+        let collector = start_collector(&[
+            "--port",
+            "0",
+            "--db",
+            &db.display().to_string(),
+            "--admin-token",
+            BROWSER_ADMIN,
+            "--dashboard-origin",
+            &origin,
+        ])?;
         steps.run("wasm-pack test --chrome", || {
             wasm_pack_tests(
                 &["--chrome", "--chromedriver", "/usr/bin/chromedriver"],
                 &collector.url,
+                &page,
             )
         })?;
         let gecko = tools::geckodriver().display().to_string();
         steps.run("wasm-pack test --firefox", || {
-            wasm_pack_tests(&["--firefox", "--geckodriver", &gecko], &collector.url)
+            wasm_pack_tests(
+                &["--firefox", "--geckodriver", &gecko],
+                &collector.url,
+                &page,
+            )
         })?;
     }
 

@@ -25,7 +25,9 @@
   function count(n) { return n === null || n === undefined ? "—" : String(n); }
 
   function fetchJson(url) {
-    return fetch(url, { cache: "no-store" }).then(function (r) {
+    // The live page's token (a read token is enough for these routes).
+    var auth = window.shoptrailAuth ? window.shoptrailAuth() : {};
+    return fetch(url, { cache: "no-store", headers: auth }).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body && body.error ? body.error : "HTTP " + r.status);
         return body;
