@@ -79,6 +79,9 @@ async fn check(
     req: Request,
     next: Next,
 ) -> Response {
+    if let Err(e) = host_allowed(&state, req.headers()) {
+        return e.into_response();
+    }
     match allowed(&state, access, req.headers()) {
         Ok(()) => next.run(req).await,
         Err(e) => {
@@ -90,6 +93,44 @@ async fn check(
             response
         }
     }
+}
+
+/// Whether the request names this collector in its `Host`: on loopback, `localhost`,
+/// `127.x.y.z` or `[::1]` (any port), and the `--public-host`s. A page whose DNS name was
+/// rebound to the collector's address sends its own name and gets 403. A request without a
+/// `Host` (no browser sends one) passes: the token still decides.
+fn host_allowed(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(names) = &state.hosts else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let name = if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    // No Host at all is no browser's request (browsers always send one).
+    let loopback = name.is_empty()
+        || names.iter().any(|n| n == "localhost")
+            && (name == "[::1]"
+                || name
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback()));
+    if loopback || names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "Host '{name}' is not a name of this collector: name it with --public-host to read \
+             through it"
+        ),
+        None,
+    ))
 }
 
 /// Whether the request's bearer token opens a route of `access`.

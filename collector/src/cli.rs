@@ -88,12 +88,18 @@ struct Cli {
     /// with a token (repeatable); without it those routes answer no cross-origin request
     #[arg(long = "dashboard-origin", value_name = "ORIGIN", value_parser = parse_origin)]
     dashboard_origins: Vec<String>,
+    /// A host name the read and admin routes answer to in the Host header, besides
+    /// localhost and 127.0.0.1 on a loopback bind (repeatable): the name a proxy or a
+    /// dashboard reaches the collector by; other names get 403 (DNS rebinding)
+    #[arg(long = "public-host", value_name = "NAME", value_parser = parse_host)]
+    public_hosts: Vec<String>,
     /// Accept only batches with one of these writeKeys, in the body or as the Basic auth
     /// user name (401 otherwise)
     #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
     write_keys: Option<WriteKeys>,
-    /// POST requests a second per client address, in bursts of four seconds' worth; over it,
-    /// 429 with Retry-After; 0 turns it off
+    /// API requests (POSTs, and GETs under /v1/) a second per client (an IPv4 address or an
+    /// IPv6 /64), in bursts of four seconds' worth; over it, 429 with Retry-After; 0 turns it
+    /// off
     #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT)]
     rate_limit: u32,
     /// Run the journeys in FILE (TOML): abandoned-cart, welcome and post-purchase steps
@@ -247,6 +253,7 @@ where
         admin_token,
         read_tokens,
         dashboard_origins: cli.dashboard_origins,
+        public_hosts: cli.public_hosts,
         write_keys: cli.write_keys.map(|k| k.0).unwrap_or_default(),
         rate_limit: cli.rate_limit,
         journeys,
@@ -325,6 +332,23 @@ fn parse_bind(value: &str) -> Result<IpAddr, String> {
         .trim_end_matches(']')
         .parse()
         .map_err(|_| format!("'{value}' is not an IP address"))
+}
+
+/// A host name as the `Host` header carries it, without a port: `collect.shop.example`,
+/// `10.0.0.5`, `[fd00::5]`.
+fn parse_host(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && (value.starts_with('[') && value.ends_with(']')
+            || value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')));
+    if ok {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "'{value}' is not a host name (such as collect.shop.example, without a scheme or port)"
+        ))
+    }
 }
 
 /// Accepts `*` or a browser origin such as `https://shop.example:8443`.

@@ -40,8 +40,23 @@ impl ApiError {
         self.field.as_deref()
     }
 
+    /// A failure of the collector itself (the database, a task): the caller gets "internal
+    /// error" and an id; the details, which may name tables, SQL or the driver, go to the
+    /// log under that id.
     pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message, None)
+        let mut id = [0u8; 6];
+        // Without randomness the id is still unique enough in a log read by time.
+        let _ = getrandom::fill(&mut id);
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        eprintln!(
+            "shoptrail-collector: internal error {id}: {}",
+            message.into()
+        );
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error (id {id}; the details are in the collector's log)"),
+            None,
+        )
     }
 
     pub(crate) fn too_large(max_body: usize) -> Self {

@@ -352,8 +352,33 @@ async fn live_page() -> Response {
         .into_response()
 }
 
-/// `GET /_shoptrail/stream`: newly stored events as Server-Sent Events.
+/// Live-stream subscribers at once; more get 503.
+pub(crate) const MAX_SUBSCRIBERS: usize = 32;
+
+/// One live-stream subscriber, counted while its stream lives.
+struct Subscriber(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `GET /_shoptrail/stream`: newly stored events as Server-Sent Events. A subscriber that
+/// falls more than the feed's buffer behind is told `lagged` (with how many it missed) and
+/// goes on from the newest: nothing is buffered for it.
 async fn live_stream(State(state): State<AppState>) -> Response {
+    let count = &state.subscribers;
+    if count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= MAX_SUBSCRIBERS {
+        count.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{MAX_SUBSCRIBERS} live streams are open already; try again later"),
+            None,
+        )
+        .into_response();
+    }
+    let subscriber = Subscriber(Arc::clone(count));
     let receiver = state.live.subscribe();
     let shutdown = state.shutdown.clone();
     let hello = stream::once(async {
@@ -364,8 +389,8 @@ async fn live_stream(State(state): State<AppState>) -> Response {
         )
     });
     let events = stream::unfold(
-        (receiver, shutdown),
-        |(mut receiver, mut shutdown)| async move {
+        (receiver, shutdown, subscriber),
+        |(mut receiver, mut shutdown, subscriber)| async move {
             let message = tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|stop| *stop) => None,
@@ -378,7 +403,7 @@ async fn live_stream(State(state): State<AppState>) -> Response {
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
-            Some((Ok(event), (receiver, shutdown)))
+            Some((Ok(event), (receiver, shutdown, subscriber)))
         },
     );
     (

@@ -85,6 +85,8 @@ pub struct Options {
     pub read_tokens: Vec<String>,
     /// Origins whose pages may call the read and admin routes (with a token); empty: none.
     pub dashboard_origins: Vec<String>,
+    /// Host names (without port) the read and admin routes answer besides this machine's.
+    pub public_hosts: Vec<String>,
     /// Accepted write keys; empty accepts every batch.
     pub write_keys: Vec<String>,
     /// POST requests a second per client address (bursts of four seconds' worth); 0: no
@@ -115,6 +117,7 @@ impl Default for Options {
             admin_token: None,
             read_tokens: Vec::new(),
             dashboard_origins: Vec::new(),
+            public_hosts: Vec::new(),
             write_keys: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
             journeys: None,

@@ -1,8 +1,12 @@
-//! Request rates per client address: a token bucket for each address that writes (POSTs),
+//! Request rates per client: a token bucket for each client that calls the API (every POST,
+//! and GETs under `/v1/`; the static files and the live page's own files are not counted),
 //! refilled at `rate` requests a second up to a burst of `rate * BURST_SECONDS`; a request
-//! over it gets 429 with `Retry-After` (the seconds until a token is back). Reads are not
-//! limited. The SDK sends a request a second at most in normal use, so a limit only meets
-//! floods.
+//! over it gets 429 with `Retry-After` (the seconds until a token is back). The SDK sends a
+//! request a second at most in normal use, so a limit only meets floods.
+//!
+//! A client is its IPv4 address, or its IPv6 /64 (one subscriber's whole network: an address
+//! a second within it is no way around the limit). At most `MAX_CLIENTS` buckets are kept:
+//! full ones (quiet clients) go first, then the longest unused.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -38,17 +42,26 @@ impl Limiter {
         }
     }
 
-    /// Takes a token for `ip` at `now`; `Err(seconds)` to wait when there is none.
+    /// Takes a token for the client at `ip` at `now`; `Err(seconds)` to wait when there is
+    /// none.
     pub fn take(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
         let burst = self.rate * BURST_SECONDS;
+        let key = client(ip);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_CLIENTS {
+        if buckets.len() >= MAX_CLIENTS && !buckets.contains_key(&key) {
             let rate = self.rate;
             buckets.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
             });
+            if buckets.len() >= MAX_CLIENTS {
+                // Every client is busy: forget the half unused longest.
+                let mut times: Vec<Instant> = buckets.values().map(|(_, at)| *at).collect();
+                let (_, middle, _) = times.select_nth_unstable(MAX_CLIENTS / 2);
+                let cut = *middle;
+                buckets.retain(|_, (_, at)| *at > cut);
+            }
         }
-        let (tokens, at) = buckets.entry(ip).or_insert((burst, now));
+        let (tokens, at) = buckets.entry(key).or_insert((burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(burst);
         *at = now;
         if *tokens >= 1.0 {
@@ -60,9 +73,23 @@ impl Limiter {
     }
 }
 
-/// The middleware: POSTs over the client's rate get 429 and `Retry-After`.
+/// The bucket an address counts against: an IPv4 address, or an IPv6 /64 (an IPv4 address
+/// mapped into IPv6 counts as itself).
+fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
+    }
+}
+
+/// The middleware: API calls over the client's rate get 429 and `Retry-After`.
 pub(crate) async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let (Some(limiter), true) = (state.limiter(), req.method() == Method::POST) else {
+    let counted = req.method() == Method::POST
+        || (req.method() == Method::GET && req.uri().path().starts_with("/v1/"));
+    let (Some(limiter), true) = (state.limiter(), counted) else {
         return next.run(req).await;
     };
     let ip = req
@@ -105,5 +132,34 @@ mod tests {
         // Half a second later one token is back.
         assert_eq!(l.take(a, t + Duration::from_millis(500)), Ok(()));
         assert_eq!(l.take(a, t + Duration::from_millis(500)), Err(1));
+    }
+
+    #[test]
+    fn ipv6_clients_are_their_64() {
+        let l = Limiter::new(1);
+        let t = Instant::now();
+        // Four addresses of one /64 share its burst of four.
+        for i in 1..=4 {
+            let ip: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+            assert_eq!(l.take(ip, t), Ok(()));
+        }
+        let fifth: IpAddr = "2001:db8:1:2:ffff::5".parse().unwrap();
+        assert_eq!(l.take(fifth, t), Err(1));
+        let neighbour: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(l.take(neighbour, t), Ok(()));
+        let mapped: IpAddr = "::ffff:10.0.0.9".parse().unwrap();
+        assert_eq!(client(mapped), "10.0.0.9".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn the_buckets_stay_bounded_when_every_client_is_busy() {
+        let l = Limiter::new(1);
+        let t = Instant::now();
+        for i in 0..(MAX_CLIENTS as u32 + 10) {
+            let ip = IpAddr::V4(i.into());
+            let _ = l.take(ip, t + Duration::from_micros(u64::from(i)));
+        }
+        let kept = l.buckets.lock().unwrap().len();
+        assert!(kept <= MAX_CLIENTS, "{kept}");
     }
 }

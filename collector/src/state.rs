@@ -28,6 +28,12 @@ pub(crate) struct AppState {
     pub(crate) ingest_cors: tower_http::cors::CorsLayer,
     /// CORS of the read and admin routes: the `--dashboard-origin`s, if any.
     pub(crate) dashboard_cors: Option<tower_http::cors::CorsLayer>,
+    /// The `Host` names read and admin routes answer (DNS rebinding gets nothing): this
+    /// machine's names when bound to loopback, and the `--public-host`s; `None`: any (a
+    /// public bind without `--public-host`).
+    pub(crate) hosts: Option<Arc<Vec<String>>>,
+    /// Live-stream subscribers now.
+    pub(crate) subscribers: Arc<std::sync::atomic::AtomicUsize>,
     pub(crate) write_keys: Arc<Vec<String>>,
     pub(crate) limiter: Option<Arc<crate::limit::Limiter>>,
     pub(crate) journeys: Option<Arc<crate::journeys::config::JourneysConfig>>,
@@ -85,6 +91,16 @@ impl AppState {
             max_body: options.max_body,
             admin_token: options.admin_token.as_deref().map(Arc::from),
             read_tokens: Arc::new(options.read_tokens.clone()),
+            hosts: if options.bind.is_loopback() || !options.public_hosts.is_empty() {
+                let mut names = options.public_hosts.clone();
+                if options.bind.is_loopback() {
+                    names.push("localhost".into());
+                }
+                Some(Arc::new(names))
+            } else {
+                None
+            },
+            subscribers: Arc::default(),
             ingest_cors,
             dashboard_cors,
             write_keys: Arc::new(options.write_keys.clone()),

@@ -11,6 +11,73 @@ pub(crate) const MAX_BATCH: usize = 2500;
 /// The longest accepted `messageId`, in characters.
 pub(crate) const MAX_MESSAGE_ID_CHARS: usize = 128;
 
+/// The largest event, serialised (as the SDK refuses larger ones).
+pub(crate) const MAX_EVENT_BYTES: usize = 32 * 1024;
+
+/// The longest `anonymousId`, `userId`, `previousId` or `groupId`, in bytes.
+pub(crate) const MAX_ID_BYTES: usize = 256;
+
+/// The longest event name (`event` of a track, `name` of a page or screen), in characters.
+pub(crate) const MAX_NAME_CHARS: usize = 200;
+
+/// Counts the bytes written to it.
+struct Count(usize);
+
+impl std::io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The limits every event is held to: its size, its ids' and its name's lengths.
+fn check_limits(ev: &Map<String, Value>, prefix: &str) -> Result<(), Invalid> {
+    for key in ["anonymousId", "userId", "previousId", "groupId"] {
+        if let Some(Value::String(id)) = ev.get(key) {
+            if id.len() > MAX_ID_BYTES {
+                return Err(Invalid::at(
+                    prefix,
+                    key,
+                    format!(
+                        "{key} is {} bytes; ids are at most {MAX_ID_BYTES}",
+                        id.len()
+                    ),
+                ));
+            }
+        }
+    }
+    for key in ["event", "name"] {
+        if let Some(Value::String(name)) = ev.get(key) {
+            let chars = name.chars().count();
+            if chars > MAX_NAME_CHARS {
+                return Err(Invalid::at(
+                    prefix,
+                    key,
+                    format!("{key} is {chars} characters; names are at most {MAX_NAME_CHARS}"),
+                ));
+            }
+        }
+    }
+    let mut size = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut size, ev);
+    if size.0 > MAX_EVENT_BYTES {
+        let at = prefix.trim_end_matches('.');
+        return Err(Invalid {
+            message: format!(
+                "the event is {} bytes serialised; events are at most {MAX_EVENT_BYTES} (32 KiB)",
+                size.0
+            ),
+            field: (!at.is_empty()).then(|| at.to_owned()),
+        });
+    }
+    Ok(())
+}
+
 /// Why a payload was rejected: a sentence for people and the path of the
 /// first offending field (`None` when the payload as a whole is at fault).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +291,7 @@ fn check_event(ev: &Map<String, Value>, prefix: &str) -> Result<(), Invalid> {
             }
         }
     }
+    check_limits(ev, prefix)?;
     let anonymous_id = non_empty_str(ev.get("anonymousId"));
     let user_id = non_empty_str(ev.get("userId"));
     if anonymous_id.is_none() && user_id.is_none() {
@@ -356,6 +424,38 @@ mod tests {
         assert_eq!(out[0].event.as_deref(), Some("Viewed"));
         assert_eq!(out[1].user_id.as_deref(), Some("u"));
         assert_eq!(out[1].anonymous_id, None);
+    }
+
+    #[test]
+    fn events_ids_and_names_are_bounded() {
+        // The offending field, or None when the batch is accepted.
+        let at = |ev: Value| {
+            prepare_batch(json!({ "batch": [track("ok"), ev] }), NOW)
+                .err()
+                .map(|e| e.field.unwrap_or_default())
+        };
+        let mut big = track("big");
+        big["properties"] = json!({ "blob": "x".repeat(MAX_EVENT_BYTES) });
+        assert_eq!(at(big).as_deref(), Some("batch[1]"));
+        let mut fits = track("fits");
+        fits["properties"] = json!({ "blob": "x".repeat(MAX_EVENT_BYTES - 200) });
+        assert_eq!(at(fits), None);
+        for key in ["anonymousId", "userId", "previousId", "groupId"] {
+            let mut ev = track("id");
+            ev[key] = json!("i".repeat(MAX_ID_BYTES + 1));
+            assert_eq!(at(ev).as_deref(), Some(format!("batch[1].{key}").as_str()));
+            let mut ev = track("id");
+            ev[key] = json!("i".repeat(MAX_ID_BYTES));
+            assert_eq!(at(ev), None, "{key} of {MAX_ID_BYTES} bytes");
+        }
+        let mut ev = track("name");
+        ev["event"] = json!("é".repeat(MAX_NAME_CHARS));
+        assert_eq!(at(ev), None, "200 characters, whatever their bytes");
+        let mut ev = track("name");
+        ev["event"] = json!("e".repeat(MAX_NAME_CHARS + 1));
+        assert_eq!(at(ev).as_deref(), Some("batch[1].event"));
+        let page = json!({"type":"page","messageId":"p","anonymousId":"a","name":"n".repeat(201)});
+        assert_eq!(at(page).as_deref(), Some("batch[1].name"));
     }
 
     #[test]

@@ -177,7 +177,10 @@ fn http(
     let mut stream = TcpStream::connect_timeout(&addr, WAIT).expect("connect");
     stream.set_read_timeout(Some(WAIT)).expect("timeout");
     stream.set_write_timeout(Some(WAIT)).expect("timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -656,6 +659,21 @@ fn read_tokens_and_dashboard_origins_as_readme_runs_it_in_public() {
 }
 
 #[test]
+fn public_host_names_the_host_data_routes_answer() {
+    let c = start(&["--public-host", "collect.shop.example"], &[]);
+    let port = c.addr.port();
+    let ok = c.get("/v1/events", &[("Host", "collect.shop.example")]);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let local = format!("localhost:{port}");
+    assert_eq!(c.get("/v1/events", &[("Host", &local)]).status, 200);
+    let other = c.get("/v1/events", &[("Host", "rebound.example")]);
+    assert_eq!(other.status, 403, "{}", other.text());
+    let (code, err) = exit_of(&["--public-host", "https://collect.shop.example/"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a host name"), "{err}");
+}
+
+#[test]
 fn write_keys_accepts_listed_keys_in_the_body_or_as_basic_auth() {
     let c = start(&["--write-keys", "wk_live,wk_test"], &[]);
     let mut body = batch("wk-body");
@@ -730,8 +748,10 @@ fn rate_limit_answers_429_with_retry_after_past_the_burst() {
     assert_eq!(over.status, 429, "{}", over.text());
     assert!(passed >= 4, "only {passed} writes passed before the 429");
     assert_eq!(over.header("retry-after"), Some("1"));
-    // Reads are not limited.
-    assert_eq!(c.get("/v1/events", &[]).status, 200);
+    // API reads count against the same bucket; the health check and the live page do not.
+    assert_eq!(c.get("/v1/events", &[]).status, 429);
+    assert_eq!(c.get("/health", &[]).status, 200);
+    assert_eq!(c.get("/_shoptrail/", &[]).status, 200);
 }
 
 #[test]
