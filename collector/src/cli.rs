@@ -93,6 +93,11 @@ struct Cli {
     /// dashboard reaches the collector by; other names get 403 (DNS rebinding)
     #[arg(long = "public-host", value_name = "NAME", value_parser = parse_host)]
     public_hosts: Vec<String>,
+    /// A proxy in front (an address or a network such as 10.0.0.0/8; repeatable): its
+    /// X-Forwarded-For names the client the rate limit counts, its X-Forwarded-Host and
+    /// -Proto are believed; from anyone else those headers are ignored
+    #[arg(long = "trust-proxy", value_name = "ADDR[/BITS]", value_parser = crate::proxy::Trusted::parse)]
+    trusted_proxies: Vec<crate::proxy::Trusted>,
     /// Accept only batches with one of these writeKeys, in the body or as the Basic auth
     /// user name (401 otherwise)
     #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
@@ -254,6 +259,7 @@ where
         read_tokens,
         dashboard_origins: cli.dashboard_origins,
         public_hosts: cli.public_hosts,
+        trusted_proxies: cli.trusted_proxies,
         write_keys: cli.write_keys.map(|k| k.0).unwrap_or_default(),
         rate_limit: cli.rate_limit,
         journeys,

@@ -103,6 +103,10 @@ pub(crate) fn router(state: AppState, max_body: usize) -> Router {
             state.clone(),
             crate::limit::limit,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::proxy::client,
+        ))
         .with_state(state)
 }
 

@@ -37,6 +37,7 @@ mod live;
 mod metrics;
 mod outbound;
 mod profiles;
+mod proxy;
 mod state;
 mod store;
 mod time;
@@ -55,6 +56,7 @@ pub use cli::{parse_args, usage, ArgError, Command};
 pub use clock::Clock;
 pub use forward::{Destination, Format as ForwardFormat};
 pub use journeys::config::JourneysConfig;
+pub use proxy::Trusted;
 
 /// The default `--max-body`: 512 KiB.
 pub const DEFAULT_MAX_BODY: usize = 512 * 1024;
@@ -87,6 +89,8 @@ pub struct Options {
     pub dashboard_origins: Vec<String>,
     /// Host names (without port) the read and admin routes answer besides this machine's.
     pub public_hosts: Vec<String>,
+    /// Proxies whose `X-Forwarded-*` headers are believed (`--trust-proxy`).
+    pub trusted_proxies: Vec<Trusted>,
     /// Accepted write keys; empty accepts every batch.
     pub write_keys: Vec<String>,
     /// POST requests a second per client address (bursts of four seconds' worth); 0: no
@@ -118,6 +122,7 @@ impl Default for Options {
             read_tokens: Vec::new(),
             dashboard_origins: Vec::new(),
             public_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             write_keys: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
             journeys: None,

@@ -9,16 +9,17 @@
 //! full ones (quiet clients) go first, then the longest unused.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::proxy::Client;
 use crate::state::AppState;
 
 /// Seconds of requests a client may send at once after a quiet time.
@@ -92,10 +93,7 @@ pub(crate) async fn limit(State(state): State<AppState>, req: Request, next: Nex
     let (Some(limiter), true) = (state.limiter(), counted) else {
         return next.run(req).await;
     };
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let ip = req.extensions().get::<Client>().map(|c| c.0);
     if let Some(ip) = ip {
         if let Err(wait) = limiter.take(ip, Instant::now()) {
             let mut r = ApiError::new(

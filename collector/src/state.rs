@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     /// machine's names when bound to loopback, and the `--public-host`s; `None`: any (a
     /// public bind without `--public-host`).
     pub(crate) hosts: Option<Arc<Vec<String>>>,
+    /// Proxies whose forwarding headers are believed.
+    pub(crate) trusted_proxies: Arc<Vec<crate::proxy::Trusted>>,
     /// Live-stream subscribers now.
     pub(crate) subscribers: Arc<std::sync::atomic::AtomicUsize>,
     pub(crate) write_keys: Arc<Vec<String>>,
@@ -101,6 +103,7 @@ impl AppState {
                 None
             },
             subscribers: Arc::default(),
+            trusted_proxies: Arc::new(options.trusted_proxies.clone()),
             ingest_cors,
             dashboard_cors,
             write_keys: Arc::new(options.write_keys.clone()),

@@ -674,6 +674,68 @@ fn public_host_names_the_host_data_routes_answer() {
 }
 
 #[test]
+fn trust_proxy_believes_forwarding_headers_from_the_proxy_alone() {
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let cookie = b"anonymousId=aid-proxy-1&domain=shop.example";
+    let forwarded = [
+        form,
+        ("X-Forwarded-Host", "www.shop.example"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    // Without --trust-proxy the headers are anyone's: ignored.
+    let c = start(&["--rate-limit", "1"], &[]);
+    let r = c.post("/v1/id-cookie", &forwarded, cookie);
+    assert_eq!(r.status, 400, "{}", r.text());
+    let mut last = 0;
+    for i in 0..8 {
+        let ip = format!("203.0.113.{i}");
+        last = c
+            .post(
+                "/v1/batch",
+                &[("X-Forwarded-For", &ip)],
+                batch(&format!("nf-{i}")).to_string().as_bytes(),
+            )
+            .status;
+    }
+    assert_eq!(
+        last, 429,
+        "addresses in X-Forwarded-For do not escape the limit"
+    );
+    drop(c);
+
+    // From the trusted proxy: the host and scheme it names, and each client its own bucket.
+    let c = start(&["--rate-limit", "1", "--trust-proxy", "127.0.0.0/8"], &[]);
+    let r = c.post("/v1/id-cookie", &forwarded, cookie);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let set = r.header("set-cookie").unwrap_or_default().to_owned();
+    assert!(
+        set.contains("Domain=shop.example") && set.contains("Secure"),
+        "{set}"
+    );
+    let send = |client: &str, id: String| {
+        c.post(
+            "/v1/batch",
+            &[("X-Forwarded-For", &format!("{client}, 127.0.0.1"))],
+            batch(&id).to_string().as_bytes(),
+        )
+        .status
+    };
+    let statuses: Vec<u16> = (0..5)
+        .map(|i| send("198.51.100.7", format!("a-{i}")))
+        .collect();
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert_eq!(
+        send("198.51.100.8", "b-0".into()),
+        200,
+        "another client, its own bucket"
+    );
+
+    let (code, err) = exit_of(&["--trust-proxy", "proxy.internal"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not an address or a network"), "{err}");
+}
+
+#[test]
 fn write_keys_accepts_listed_keys_in_the_body_or_as_basic_auth() {
     let c = start(&["--write-keys", "wk_live,wk_test"], &[]);
     let mut body = batch("wk-body");

@@ -697,7 +697,11 @@ async fn gzip_bodies_said_in_the_url_are_inflated() {
 
 #[tokio::test]
 async fn id_cookie_is_set_by_the_server_on_the_sites_own_domain() {
-    let t = TestServer::start().await;
+    // Behind the shop's https proxy (this machine), whose X-Forwarded-Proto is believed.
+    let t = TestServer::start_with(|o| {
+        o.trusted_proxies = vec![shoptrail_collector::Trusted::parse("127.0.0.1").unwrap()]
+    })
+    .await;
     let form = "application/x-www-form-urlencoded";
     let aid = "5f0c8a4e-1b2d-4c3e-9f00-0000000000aa";
     let post = |headers: Vec<(&'static str, &'static str)>, body: String| {
