@@ -98,6 +98,10 @@ struct Cli {
     /// -Proto are believed; from anyone else those headers are ignored
     #[arg(long = "trust-proxy", value_name = "ADDR[/BITS]", value_parser = crate::proxy::Trusted::parse)]
     trusted_proxies: Vec<crate::proxy::Trusted>,
+    /// Connections served at once; more wait until one closes. Each has 10 s to send a
+    /// request's headers and 30 s for its body (408), and at most 32 live streams are open
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = count)]
+    max_connections: usize,
     /// Accept only batches with one of these writeKeys, in the body or as the Basic auth
     /// user name (401 otherwise)
     #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
@@ -260,6 +264,10 @@ where
         dashboard_origins: cli.dashboard_origins,
         public_hosts: cli.public_hosts,
         trusted_proxies: cli.trusted_proxies,
+        connections: crate::ConnectionLimits {
+            max_connections: cli.max_connections,
+            ..crate::ConnectionLimits::default()
+        },
         write_keys: cli.write_keys.map(|k| k.0).unwrap_or_default(),
         rate_limit: cli.rate_limit,
         journeys,
@@ -285,6 +293,13 @@ fn database(value: &str) -> Result<String, String> {
         ));
     }
     Ok(value.to_owned())
+}
+
+fn count(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{value}' is not a positive number")),
+    }
 }
 
 fn positive(value: &str) -> Result<usize, String> {

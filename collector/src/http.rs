@@ -95,6 +95,11 @@ pub(crate) fn router(state: AppState, max_body: usize) -> Router {
         )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        // A body trickled in slower than this gets 408 (headers have their own limit, see
+        // `serve`).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             reject_declared_oversize,
@@ -355,6 +360,9 @@ async fn live_page() -> Response {
     )
         .into_response()
 }
+
+/// Time a request has to send its whole body.
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Live-stream subscribers at once; more get 503.
 pub(crate) const MAX_SUBSCRIBERS: usize = 32;

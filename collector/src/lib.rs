@@ -38,6 +38,7 @@ mod metrics;
 mod outbound;
 mod profiles;
 mod proxy;
+mod serve;
 mod state;
 mod store;
 mod time;
@@ -57,6 +58,7 @@ pub use clock::Clock;
 pub use forward::{Destination, Format as ForwardFormat};
 pub use journeys::config::JourneysConfig;
 pub use proxy::Trusted;
+pub use serve::ConnectionLimits;
 
 /// The default `--max-body`: 512 KiB.
 pub const DEFAULT_MAX_BODY: usize = 512 * 1024;
@@ -91,6 +93,8 @@ pub struct Options {
     pub public_hosts: Vec<String>,
     /// Proxies whose `X-Forwarded-*` headers are believed (`--trust-proxy`).
     pub trusted_proxies: Vec<Trusted>,
+    /// Connections at once and the time each has for a request's headers.
+    pub connections: ConnectionLimits,
     /// Accepted write keys; empty accepts every batch.
     pub write_keys: Vec<String>,
     /// POST requests a second per client address (bursts of four seconds' worth); 0: no
@@ -123,6 +127,7 @@ impl Default for Options {
             dashboard_origins: Vec::new(),
             public_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
+            connections: ConnectionLimits::default(),
             write_keys: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
             journeys: None,
@@ -293,18 +298,13 @@ pub async fn start(options: Options) -> io::Result<Server> {
     let state = state::AppState::new(store, &options, shutdown_rx.clone())?;
     let app = http::router(state, options.max_body);
 
-    let mut until = shutdown_rx;
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            // Also ends when the `Server` handle is dropped.
-            let _ = until.wait_for(|stop| *stop).await;
-        })
-        .await
-    });
+    // Ends when told to, and when the `Server` handle is dropped.
+    let task = tokio::spawn(serve::serve(
+        listener,
+        app,
+        options.connections,
+        shutdown_rx,
+    ));
     Ok(Server {
         addr,
         shutdown,

@@ -736,6 +736,21 @@ fn trust_proxy_believes_forwarding_headers_from_the_proxy_alone() {
 }
 
 #[test]
+fn max_connections_caps_the_connections_served_at_once() {
+    let c = start(&["--max-connections", "2"], &[]);
+    // Two silent connections take both places; a request waits until the server closes one
+    // (10 s of header time) — so here one of them leaves, and the request is answered.
+    let first = TcpStream::connect(c.addr).expect("connect");
+    let second = TcpStream::connect(c.addr).expect("connect");
+    drop(first);
+    assert_eq!(c.get("/health", &[]).status, 200);
+    drop(second);
+    let (code, err) = exit_of(&["--max-connections", "0"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a positive number"), "{err}");
+}
+
+#[test]
 fn write_keys_accepts_listed_keys_in_the_body_or_as_basic_auth() {
     let c = start(&["--write-keys", "wk_live,wk_test"], &[]);
     let mut body = batch("wk-body");

@@ -155,3 +155,96 @@ async fn live_stream_subscribers_are_capped() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Reads until the server closes the connection or `STEP` passes; whether it closed.
+async fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 256];
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline {
+        match tokio::time::timeout(STEP, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_client_that_sends_no_headers_or_trickles_them_is_closed() {
+    let t =
+        TestServer::start_with(|o| o.connections.header_timeout = Duration::from_millis(300)).await;
+    let mut silent = TcpStream::connect(t.addr).await.expect("connect");
+    let mut trickle = TcpStream::connect(t.addr).await.expect("connect");
+    trickle
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
+        .await
+        .expect("write");
+    assert!(
+        closed_by_server(&mut silent).await,
+        "a silent connection stays"
+    );
+    assert!(
+        closed_by_server(&mut trickle).await,
+        "a trickling one stays"
+    );
+    // A normal request is answered.
+    assert_eq!(
+        request(t.addr, "GET", "/health", &[], None).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_for_a_free_one() {
+    let timeout = Duration::from_millis(800);
+    let t = TestServer::start_with(|o| {
+        o.connections.max_connections = 3;
+        o.connections.header_timeout = timeout;
+    })
+    .await;
+    let started = Instant::now();
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(TcpStream::connect(t.addr).await.expect("connect"));
+    }
+    // The fourth is answered only once the server has closed an idle one (they send nothing,
+    // so their header time runs out).
+    let answer = request(t.addr, "GET", "/health", &[], None).await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() >= timeout.mul_f32(0.9),
+        "answered after {:?}, before any idle connection was closed",
+        started.elapsed()
+    );
+    for mut s in idle {
+        assert!(closed_by_server(&mut s).await);
+    }
+}
+
+#[tokio::test]
+async fn fifty_idle_connections_leave_a_normal_batch_answered_within_a_second() {
+    let t = TestServer::start().await;
+    let mut idle = Vec::new();
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(t.addr).await.expect("connect");
+        s.write_all(b"POST /v1/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .expect("write");
+        idle.push(s);
+    }
+    let started = Instant::now();
+    let r = t
+        .post_json(
+            "/v1/batch",
+            &json!({ "batch": [track("normal", "a1", "Viewed")] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
