@@ -335,8 +335,7 @@ fn init(args: &str) {
         Ok(cfg) => cfg,
         Err(e) => {
             set_state(State::Inert);
-            let m = ["init: option `", &e.option, "` ", e.message].concat();
-            return host::notify(5, "invalid_config", &m);
+            return host::notify(5, "invalid_config", &e.describe());
         }
     };
     let urls = core::iter::once(&cfg.endpoint).chain(cfg.destinations.iter().map(|d| &d.endpoint));

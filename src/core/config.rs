@@ -129,6 +129,21 @@ pub struct ConfigError {
     pub message: &'static str,
 }
 
+/// The message of an unknown option: [`ConfigError::describe`] lists [`OPTIONS`] after it.
+const UNKNOWN: &str = "is not an option; the options are ";
+
+impl ConfigError {
+    /// What `init` reports: ``init: option `name` `` and the message (an unknown option's
+    /// followed by the options, written once in [`OPTIONS`]).
+    pub fn describe(&self) -> String {
+        let mut m = ["init: option `", &self.option, "` ", self.message].concat();
+        if self.message == UNKNOWN {
+            m.push_str(&OPTIONS.join(", "));
+        }
+        m
+    }
+}
+
 fn err(option: &'static str, message: &'static str) -> ConfigError {
     ConfigError {
         option: option.to_string(),
@@ -214,7 +229,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
-            message: "is not an option; the options are endpoint, destinations, writeKey, batchSize, flushInterval, maxRetries, debug, onError, beforeSend, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii",
+            message: UNKNOWN,
         });
     }
     let insecure = flag(
@@ -604,7 +619,15 @@ mod tests {
         }
         let e = run(&[ep.clone(), ("batchsize", Value::Num("5".into()))]).unwrap_err();
         assert_eq!(e.option, "batchsize");
-        assert!(e.message.contains("batchSize"));
+        assert_eq!(
+            e.describe(),
+            "init: option `batchsize` is not an option; the options are endpoint, destinations, writeKey, batchSize, flushInterval, maxRetries, debug, onError, beforeSend, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii"
+        );
+        let e = run(&[ep.clone(), ("batchSize", Value::Num("0".into()))]).unwrap_err();
+        assert_eq!(
+            e.describe(),
+            "init: option `batchSize` must be an integer from 1 to 500"
+        );
         let ok = run(&[
             ep,
             ("batchSize", Value::Num("500".into())),

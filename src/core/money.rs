@@ -42,7 +42,7 @@ impl MoneyError {
         match self {
             Self::BadCurrency => "currency must be a three-letter ISO 4217 code such as USD",
             Self::BadAmount => {
-                "amounts must be decimal numbers such as 19.99, without symbols or separators"
+                "amount must be a decimal number such as 19.99, without symbols or separators"
             }
             Self::TooPrecise => "amount has more decimal places than the currency allows",
             Self::AmountTooLarge => "amount is too large to be counted exactly",

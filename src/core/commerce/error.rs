@@ -24,6 +24,31 @@ pub enum Field {
     Discount,
 }
 
+impl Field {
+    /// The property's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Amount => "amount",
+            Field::Price => "price",
+            Field::Total => "total",
+            Field::Revenue => "revenue",
+            Field::Shipping => "shipping",
+            Field::Tax => "tax",
+            Field::Discount => "discount",
+        }
+    }
+
+    /// A valid amount of the property, for messages.
+    fn example(self) -> &'static str {
+        match self {
+            Field::Shipping => "4.99",
+            Field::Tax => "1.99",
+            Field::Discount => "5.00",
+            _ => "19.99",
+        }
+    }
+}
+
 /// Why a product, cart change or payload was refused. Each message says what to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommerceError {
@@ -87,7 +112,7 @@ impl CommerceError {
             Self::BadCurrency => "currency must be a three-letter ISO 4217 code such as USD",
             Self::BadAmount(f) => match f {
                 Amount => {
-                    "amounts must be decimal numbers such as 19.99, without symbols or separators"
+                    "amount must be a decimal number such as 19.99, without symbols or separators"
                 }
                 Price => {
                     "price must be a decimal number such as 19.99, without symbols or separators"
@@ -152,8 +177,26 @@ impl CommerceError {
     }
 
     /// [`CommerceError::message`] with the currencies named where they matter, such as
-    /// `a cart holds one currency: this product is in EUR but the cart is in USD`.
+    /// `a cart holds one currency: this product is in EUR but the cart is in USD`. The amount
+    /// errors about a named property are put together from the property's name here (the
+    /// same sentences as [`CommerceError::message`], without a copy of each in the tracker).
     pub fn describe(self) -> String {
+        let (f, tail) = match self {
+            Self::BadAmount(f) => (f, " must be a decimal number such as "),
+            Self::TooPrecise(f) => (f, " has more decimal places than the currency allows"),
+            Self::AmountTooLarge(f) => (f, " is too large to be counted exactly"),
+            _ => return self.describe_other(),
+        };
+        let mut s = String::from(f.name());
+        s.push_str(tail);
+        if let Self::BadAmount(_) = self {
+            s.push_str(f.example());
+            s.push_str(", without symbols or separators");
+        }
+        s
+    }
+
+    fn describe_other(self) -> String {
         let (head, what, a, b) = match self {
             Self::CurrencyMismatch { product, cart } => (
                 "a cart holds one currency: ",
@@ -271,6 +314,7 @@ mod tests {
                 CommerceError::AmountTooLarge(f),
             ] {
                 assert!(e.message().starts_with(name), "{e:?}");
+                assert_eq!(e.describe(), e.message());
                 assert_eq!(e.code(), "invalid_argument");
                 assert_eq!(
                     CommerceError::BadAmount(Field::Amount).in_field(f),
