@@ -1,6 +1,8 @@
 // Identity carried by links: a channel link token goes out once as context.linkToken and
 // leaves the address bar and every reported URL; a click to the shop's other site (a second
-// hostname) carries the anonymous id, adopted there when fresh, refused when 3 minutes old.
+// hostname) carries the anonymous id, adopted there when fresh and the referrer is a listed
+// site, refused when 3 minutes old; an st_x planted by an unlisted site, or arriving with no
+// referrer, is stripped and never becomes anyone's anonymous id.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { suite, events, until, launchHosts } from "../lib.mjs";
@@ -48,7 +50,7 @@ test("a click to the shop's other site carries the anonymous id; a 3-minute-old 
     await page.waitForFunction(() => window.shoptrail && window.shoptrail.loaded === true);
     assert.equal(await page.evaluate(() => window.shoptrail.anonymousId()), aid, "adopted on the other site");
     await until(() => !page.url().includes("st_x"), 3000, "st_x gone from the address bar");
-    assert.equal(new URL(page.url()).searchParams.get("from"), a);
+    assert.equal(new URL(page.url()).searchParams.get("to"), a, "the other site lists this one");
     // A GET form to the other site carries it too.
     await page.goto(`http://${a}/fixtures/links.html?to=${b}`);
     await page.waitForFunction(() => window.shoptrail.loaded === true);
@@ -56,14 +58,16 @@ test("a click to the shop's other site carries the anonymous id; a 3-minute-old 
     await page.waitForFunction(() => window.shoptrail && window.shoptrail.loaded === true);
     assert.equal(await page.evaluate(() => window.shoptrail.anonymousId()), aid);
     assert.equal(new URL(page.url()).searchParams.get("q"), "mugs");
-    // Three minutes old: another device's stale link is not adopted, and still stripped.
+    // Three minutes old: another device's stale link is not adopted, and still stripped, even
+    // from the listed site.
     const fresh = await browser.context.newPage();
     await fresh.context().clearCookies();
     await fresh.goto(`http://${b}/fixtures/links.html`);
     await fresh.evaluate(() => localStorage.clear());
     const old = Math.floor(Date.now() / 1000) - 180;
     const other = "5f0c8a4e-1b2d-4c3e-9f00-0000000000bb";
-    await fresh.goto(`http://${b}/fixtures/links.html?st_x=${other}.${old}`);
+    await fresh.goto(`http://${b}/fixtures/links.html?to=${a}&st_x=${other}.${old}`, { referer: `http://${a}/` });
+    assert.equal(await fresh.evaluate(() => document.referrer), `http://${a}/`);
     await fresh.waitForFunction(() => window.shoptrail.loaded === true);
     assert.notEqual(await fresh.evaluate(() => window.shoptrail.anonymousId()), other);
     await until(() => !fresh.url().includes("st_x"), 3000, "the stale st_x stripped");
@@ -77,6 +81,51 @@ test("a click to the shop's other site carries the anonymous id; a 3-minute-old 
     assert.ok(!JSON.stringify(evs).includes("st_x"), "st_x in a reported URL");
     const hosts = new Set(evs.filter((e) => e.type === "page").map((e) => new URL(e.properties.url).host));
     assert.deepEqual([...hosts].sort(), [a, b].sort(), "one anonymous id across both sites");
+  } finally {
+    await browser.close();
+  }
+});
+
+test("an st_x planted by an unlisted site, or with no referrer, is stripped and not adopted", async () => {
+  const port = new URL(ctx.collector.url).port;
+  const [a, b, evil] = [`shop-a.test:${port}`, `shop-b.test:${port}`, `evil.test:${port}`];
+  const browser = await launchHosts(["shop-a.test", "shop-b.test", "evil.test"]);
+  try {
+    // The hostile page links the shopper to B (which lists A) with an id it chose, fresh.
+    const planted = "5f0c8a4e-1b2d-4c3e-9f00-0000000000cc";
+    const page = await browser.context.newPage();
+    await page.goto(`http://${evil}/fixtures/links.html`);
+    const href = `http://${b}/fixtures/links.html?to=${a}&st_x=${planted}.${Math.floor(Date.now() / 1000)}`;
+    await page.evaluate((h) => { document.getElementById("other").href = h; }, href);
+    await Promise.all([page.waitForURL(`http://${b}/**`), page.click("#other")]);
+    await page.waitForFunction(() => window.shoptrail && window.shoptrail.loaded === true);
+    assert.equal(await page.evaluate(() => document.referrer), `http://${evil}/`, "the origin is sent");
+    const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+    assert.notEqual(aid, planted, "not adopted from an unlisted site");
+    await until(() => !page.url().includes("st_x"), 3000, "the planted st_x stripped");
+    assert.deepEqual(await page.evaluate(() => window.errors), [], "refused silently");
+    // The same link opened with no referrer (typed, or a no-referrer page): not adopted either.
+    const bare = await browser.context.newPage();
+    await bare.context().clearCookies();
+    await bare.goto(`http://${b}/fixtures/links.html`);
+    await bare.evaluate(() => localStorage.clear());
+    await bare.goto(href.replace(/\.\d+$/, "." + Math.floor(Date.now() / 1000)));
+    await bare.waitForFunction(() => window.shoptrail.loaded === true);
+    assert.equal(await bare.evaluate(() => document.referrer), "");
+    const aid2 = await bare.evaluate(() => window.shoptrail.anonymousId());
+    assert.notEqual(aid2, planted, "not adopted without a referrer");
+    await until(() => !bare.url().includes("st_x"), 3000, "st_x stripped without a referrer");
+    // Both page views are stored under the shopper's own ids, none under the planted one.
+    assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+    assert.equal(await bare.evaluate(() => window.shoptrail.flush()), true);
+    for (const id of [aid, aid2]) {
+      const evs = await until(async () => {
+        const e = await events(ctx.collector.url, { anonymousId: id });
+        return e.some((x) => x.type === "page" && new URL(x.properties.url).host === b) && e;
+      }, 10000, "the page view on the linked site");
+      assert.ok(!JSON.stringify(evs).includes("st_x"), "st_x in a reported URL");
+    }
+    assert.deepEqual(await events(ctx.collector.url, { anonymousId: planted }), [], "nothing under the planted id");
   } finally {
     await browser.close();
   }

@@ -81,19 +81,16 @@ fn within(host: &str, domain: &str) -> bool {
             .is_some_and(|rest| rest.ends_with('.'))
 }
 
-/// `href` with `st_x=<anonymous id>.<now in seconds>` (replacing any), when it leads to one of
-/// `domains` and not to `page_host`'s own site; otherwise `None`.
-pub fn decorate(
-    href: &str,
-    domains: &[String],
-    page_host: &str,
-    aid: &str,
-    now: u64,
-) -> Option<String> {
-    let host = host_of(href)?;
-    if within(&host, page_host) || !domains.iter().any(|d| within(&host, d)) {
-        return None;
-    }
+/// Whether `url` is on one of the shop's other sites: its host is one of `domains` or a
+/// subdomain of one (`other-shop.example` covers `www.other-shop.example`, not the reverse),
+/// and not `page_host` or one of its subdomains (the page's own site).
+pub fn linked(url: &str, domains: &[String], page_host: &str) -> bool {
+    host_of(url).is_some_and(|h| !within(&h, page_host) && domains.iter().any(|d| within(&h, d)))
+}
+
+/// `href` with `st_x=<anonymous id>.<now in seconds>` (replacing any), for a link that is
+/// [`linked`].
+pub fn decorate(href: &str, aid: &str, now: u64) -> String {
     let clean = super::page::redact(href, &[CROSS_PARAM]);
     let (base, hash) = match clean.find('#') {
         Some(i) => clean.split_at(i),
@@ -107,7 +104,7 @@ pub fn decorate(
     out.push('.');
     json::push_u64(&mut out, now / 1000);
     out.push_str(hash);
-    Some(out)
+    out
 }
 
 #[cfg(test)]
@@ -149,30 +146,52 @@ mod tests {
 
     #[test]
     fn links_to_the_shops_other_sites_are_decorated() {
-        let domains = vec!["other-shop.example".to_string()];
-        let d = |href: &str| decorate(href, &domains, "shop.example", AID, NOW);
         let secs = NOW / 1000;
         assert_eq!(
-            d("https://other-shop.example/cart").unwrap(),
+            decorate("https://other-shop.example/cart", AID, NOW),
             format!("https://other-shop.example/cart?st_x={AID}.{secs}")
         );
         assert_eq!(
-            d("https://www.other-shop.example/p?x=1&st_x=old.1#top").unwrap(),
+            decorate(
+                "https://www.other-shop.example/p?x=1&st_x=old.1#top",
+                AID,
+                NOW
+            ),
             format!("https://www.other-shop.example/p?x=1&st_x={AID}.{secs}#top")
-        );
-        assert_eq!(d("https://elsewhere.example/"), None);
-        assert_eq!(d("https://shop.example/other-shop.example"), None);
-        assert_eq!(d("https://notother-shop.example/"), None);
-        assert_eq!(d("mailto:a@other-shop.example"), None);
-        // A link to the page's own site is never decorated.
-        let own = vec!["shop.example".to_string()];
-        assert_eq!(
-            decorate("https://shop.example/x", &own, "shop.example", AID, NOW),
-            None
         );
         assert_eq!(
             host_of("https://user:pw@Other-Shop.example:8443/x").as_deref(),
             Some("other-shop.example")
         );
+    }
+
+    #[test]
+    fn the_shops_other_sites_are_the_listed_domains_and_their_subdomains() {
+        let domains = vec!["other-shop.example".to_string()];
+        let l = |url: &str| linked(url, &domains, "shop.example");
+        assert!(l("https://other-shop.example/cart"));
+        assert!(l("https://www.other-shop.example/"), "a subdomain");
+        assert!(l("http://Other-Shop.example:8080/"));
+        for not in [
+            "https://elsewhere.example/",
+            "https://shop.example/other-shop.example",
+            "https://notother-shop.example/",
+            "https://other-shop.example.evil.com/",
+            "https://evil.com/?other-shop.example",
+            "https://other-shop.example@evil.com/",
+            "mailto:a@other-shop.example",
+            "other-shop.example",
+            "",
+        ] {
+            assert!(!l(not), "{not}");
+        }
+        // `www.` listed covers that host and its subdomains, not the bare domain.
+        let www = vec!["www.other-shop.example".to_string()];
+        assert!(!linked("https://other-shop.example/", &www, "shop.example"));
+        // The page's own site is never one of the others, even when listed.
+        let own = vec!["shop.example".to_string(), "other-shop.example".to_string()];
+        assert!(!linked("https://shop.example/x", &own, "shop.example"));
+        assert!(!linked("https://blog.shop.example/x", &own, "shop.example"));
+        assert!(linked("https://other-shop.example/", &own, "shop.example"));
     }
 }

@@ -158,10 +158,11 @@ impl<H: Host> Engine<H> {
         t
     }
 
-    /// Reads the link parameters of the page's URL: a fresh cross-domain id is adopted, a
-    /// channel link token is kept for [`Engine::handle_start`] (once per device: the
-    /// fingerprints of tokens sent are kept, never the tokens), and both leave the address bar
-    /// and every reported URL.
+    /// Reads the link parameters of the page's URL: a fresh cross-domain id is adopted when
+    /// the shopper came from one of `linkDomains` (the referrer says so: any other page could
+    /// plant an id it knows), a channel link token is kept for [`Engine::handle_start`] (once
+    /// per device: the fingerprints of tokens sent are kept, never the tokens), and both leave
+    /// the address bar and every reported URL.
     pub(super) fn read_link_params(&mut self, now: u64) {
         let param = self.cfg.link_param.clone();
         let href = self.store.backend().fact(Fact::Href);
@@ -170,7 +171,8 @@ impl<H: Host> Engine<H> {
         let cross = link::param(&href, link::CROSS_PARAM);
         let token = link::param(&href, &param);
         if let Some(id) = cross.as_deref().and_then(|v| link::cross_id(v, now)) {
-            if id != self.anonymous_id {
+            let from = self.store.backend().fact(Fact::Referrer);
+            if id != self.anonymous_id && self.linked(&from) {
                 self.load_anonymous_id(Some(id), now);
             }
         }
@@ -201,12 +203,16 @@ impl<H: Host> Engine<H> {
         if self.cfg.link_domains.is_empty() || !self.may_send() {
             return None;
         }
-        let host = self
-            .store
-            .backend()
-            .fact(Fact::Hostname)
-            .to_ascii_lowercase();
-        link::decorate(href, &self.cfg.link_domains, &host, &self.anonymous_id, now)
+        if !self.linked(href) {
+            return None;
+        }
+        Some(link::decorate(href, &self.anonymous_id, now))
+    }
+
+    /// Whether `url` is on one of the shop's other sites ([`link::linked`]).
+    fn linked(&self, url: &str) -> bool {
+        let host = self.store.backend().fact(Fact::Hostname);
+        link::linked(url, &self.cfg.link_domains, &host.to_ascii_lowercase())
     }
 
     /// The device now belongs to user `u`. Another user than the one stored first gets what

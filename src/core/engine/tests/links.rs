@@ -46,29 +46,92 @@ fn a_link_token_is_sent_once_and_never_reported_in_a_url() {
     assert_eq!(c.replaced, ["https://s.example/"]);
 }
 
-#[test]
-fn a_fresh_cross_domain_id_is_adopted_and_links_to_the_other_site_carry_it() {
-    const AID: &str = "5f0c8a4e-1b2d-4c3e-9f00-0000000000aa";
-    let now = 1_800_000_000_000u64;
-    let at = |age_s: u64| format!("https://shop.example/p?st_x={AID}.{}", now / 1000 - age_s);
-    let fresh = Run::start(Fake::new(&at(60)), cfg(""), now);
-    assert_eq!(fresh.e.anonymous_id(), AID);
-    assert_eq!(fresh.replaced, ["https://shop.example/p"]);
-    let stale = Run::start(Fake::new(&at(180)), cfg(""), now);
-    assert_ne!(stale.e.anonymous_id(), AID, "3 minutes old: refused");
+const AID: &str = "5f0c8a4e-1b2d-4c3e-9f00-0000000000aa";
+const NOW: u64 = 1_800_000_000_000;
+const LINKING: &str = ",\"linkDomains\":[\"other-shop.example\"]";
+
+/// A shopper lands on `https://shop.example/p?st_x=<AID>.<age_s ago>` from `referrer`: the
+/// run, once its first page view was delivered.
+fn arrive(referrer: &str, age_s: u64, extra: &str) -> Run {
+    let host = Fake::new(&format!(
+        "https://shop.example/p?st_x={AID}.{}&q=1",
+        NOW / 1000 - age_s
+    ));
+    host.page.borrow_mut().referrer = referrer.into();
+    let mut r = Run::start(host, cfg(extra), NOW);
+    r.call("flush", "[]");
+    let body = r.answer(200);
+    assert!(body.contains("\"type\":\"page\""), "{body}");
+    assert!(!body.contains("st_x"), "st_x in a reported URL: {body}");
     assert_eq!(
-        stale.replaced,
-        ["https://shop.example/p"],
-        "and stripped all the same"
+        r.replaced,
+        ["https://shop.example/p?q=1"],
+        "stripped from the address bar, whoever sent it ({referrer})"
     );
-    let linking = ",\"linkDomains\":[\"other-shop.example\"]";
-    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(linking), now);
+    assert_eq!(r.errors, [], "refused silently ({referrer})");
+    r
+}
+
+#[test]
+fn a_cross_domain_id_is_adopted_when_the_shopper_comes_from_a_linked_site() {
+    for from in [
+        "https://other-shop.example/",
+        "https://www.other-shop.example/cart?x=1",
+        "http://Other-Shop.example:8080/",
+    ] {
+        assert_eq!(arrive(from, 60, LINKING).e.anonymous_id(), AID, "{from}");
+    }
+    let stale = arrive("https://other-shop.example/", 180, LINKING);
+    assert_ne!(stale.e.anonymous_id(), AID, "3 minutes old: refused");
+}
+
+#[test]
+fn a_cross_domain_id_from_any_other_page_is_stripped_and_not_adopted() {
+    for from in [
+        "",
+        "https://search.example/",
+        "https://other-shop.example.evil.com/",
+        "https://evilother-shop.example/",
+        "https://evil.com/other-shop.example",
+        "https://other-shop.example@evil.com/",
+        "about:blank",
+        "not a url",
+    ] {
+        let r = arrive(from, 60, LINKING);
+        assert_ne!(r.e.anonymous_id(), AID, "planted from {from:?}");
+        assert_eq!(
+            r.stored(store::K_AID).as_deref(),
+            Some(r.e.anonymous_id()),
+            "{from:?}"
+        );
+    }
+    // Without `linkDomains`, no site is linked.
+    assert_ne!(
+        arrive("https://other-shop.example/", 60, "")
+            .e
+            .anonymous_id(),
+        AID
+    );
+    // The page's own site is never a linked one, even when listed: a link a shopper posted
+    // on the shop (a review, say) plants nothing.
+    let listed = ",\"linkDomains\":[\"shop.example\",\"other-shop.example\"]";
+    for own in [
+        "https://www.shop.example/reviews",
+        "https://a.www.shop.example/",
+    ] {
+        assert_ne!(arrive(own, 60, listed).e.anonymous_id(), AID, "{own}");
+    }
+}
+
+#[test]
+fn links_to_the_other_site_carry_the_anonymous_id() {
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(LINKING), NOW);
     let aid = r.e.anonymous_id().to_string();
     assert_eq!(
         r.call("~link", "https://other-shop.example/cart"),
         Some(format!(
             "https://other-shop.example/cart?st_x={aid}.{}",
-            now / 1000
+            NOW / 1000
         ))
     );
     assert_eq!(r.call("~link", "https://www.shop.example/cart"), None);
