@@ -57,7 +57,17 @@ pub(crate) fn router(state: AppState, max_body: usize) -> Router {
         .route("/v1/events", admin(s, get(list_events)))
         .route("/_shoptrail/stream", admin(s, get(live_stream)))
         .route("/v1/profiles", admin(s, get(crate::profiles::search)))
-        .route("/v1/profiles/{id}", admin(s, get(crate::profiles::profile)))
+        .route(
+            "/v1/profiles/{id}",
+            admin(
+                s,
+                get(crate::profiles::profile).delete(crate::erasure::erase),
+            ),
+        )
+        .route(
+            "/v1/profiles/{id}/export",
+            admin(s, get(crate::erasure::export)),
+        )
         .route(
             "/v1/identity/conflicts",
             admin(s, get(crate::profiles::conflicts)),
@@ -195,6 +205,8 @@ struct Accepted {
     success: bool,
     accepted: usize,
     duplicates: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<usize>,
 }
 
 /// Inflates (see [`decode_body`]), parses, validates and stores a batch (`single` is
@@ -262,6 +274,7 @@ async fn try_ingest(
         success: true,
         accepted: outcome.stored.len(),
         duplicates: outcome.duplicates,
+        suppressed: (outcome.suppressed > 0).then_some(outcome.suppressed),
     })
 }
 

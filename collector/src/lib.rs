@@ -26,6 +26,7 @@ mod cli;
 mod clock;
 mod db;
 mod encoding;
+mod erasure;
 mod error;
 pub mod forward;
 mod http;

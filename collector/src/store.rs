@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "metrics facts",
         sql: crate::metrics::SCHEMA,
     },
+    Migration {
+        version: 7,
+        name: "erasure suppressions",
+        sql: crate::erasure::SCHEMA,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).
@@ -77,6 +82,8 @@ pub(crate) struct InsertOutcome {
     pub stored: Vec<(usize, i64)>,
     /// Events whose `messageId` was already stored (or repeated in the batch).
     pub duplicates: usize,
+    /// Events dropped because they carry an erased id (see [`crate::erasure`]).
+    pub suppressed: usize,
 }
 
 /// Filters and paging for reading events back.
@@ -133,7 +140,8 @@ impl Store {
         &self.forward
     }
 
-    /// Inserts a batch in one transaction, ignoring known `messageId`s; `now` (ms) is the
+    /// Inserts a batch in one transaction, ignoring known `messageId`s and dropping events
+    /// that carry an erased person's id (see [`crate::erasure`]); `now` (ms) is the
     /// collector's clock, from which journey steps are scheduled. Returns once the
     /// transaction is committed.
     pub fn insert(&self, events: &[PreparedEvent], now: i64) -> db::Result<InsertOutcome> {
@@ -148,11 +156,15 @@ impl Store {
     ) -> db::Result<InsertOutcome> {
         let mut outcome = InsertOutcome::default();
         let mut graph_locked = false;
+        // Events carrying an erased id are dropped, in this transaction.
+        crate::erasure::ingest_lock(sql)?;
+        let kept = crate::erasure::unsuppressed(sql, events)?;
+        outcome.suppressed = events.len() - kept.len();
         // The new events' sequence numbers by messageId (a repeat in the batch is not new).
-        let mut seqs: HashMap<String, i64> = HashMap::with_capacity(events.len());
-        for chunk in events.chunks(ROWS_PER_INSERT) {
+        let mut seqs: HashMap<String, i64> = HashMap::with_capacity(kept.len());
+        for chunk in kept.chunks(ROWS_PER_INSERT) {
             let mut params = Vec::with_capacity(chunk.len() * 8);
-            for ev in chunk {
+            for ev in chunk.iter().map(|&i| &events[i]) {
                 params.extend(vals![
                     &ev.message_id,
                     &ev.kind,
@@ -176,12 +188,11 @@ impl Store {
             )?;
             seqs.extend(stored);
         }
-        let new: Vec<(usize, i64)> = events
+        let new: Vec<(usize, i64)> = kept
             .iter()
-            .enumerate()
-            .filter_map(|(i, ev)| seqs.remove(&ev.message_id).map(|seq| (i, seq)))
+            .filter_map(|&i| seqs.remove(&events[i].message_id).map(|seq| (i, seq)))
             .collect();
-        outcome.duplicates = events.len() - new.len();
+        outcome.duplicates = kept.len() - new.len();
         if sql.engine() == Engine::Postgres {
             // Sequence numbers do not follow commit order on a server with several writers,
             // so the facts cannot be derived behind a watermark: they are written with their
