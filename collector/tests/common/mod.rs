@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
