@@ -34,7 +34,8 @@ use serde_json::{json, Map, Value};
 
 use crate::db::{self, vals, Engine, Sql, Val};
 use crate::error::ApiError;
-use crate::identity::{email_node, sha256_hex, Graph, Node};
+use crate::identity::{email_node, sha256_hex, Graph};
+use crate::profiles::candidates;
 use crate::state::AppState;
 use crate::validate::PreparedEvent;
 
@@ -176,15 +177,6 @@ impl Person {
             .collect();
         (filter, args)
     }
-}
-
-/// The nodes an id given by the operator may be: a user id, an anonymous id, an email.
-fn candidates(id: &str) -> Vec<Node> {
-    let mut c = vec![("userId", id.to_string()), ("anonymousId", id.to_string())];
-    if id.contains('@') {
-        c.push(email_node(id));
-    }
-    c
 }
 
 /// The person `id` names: their identity component, or, for an id the graph does not know

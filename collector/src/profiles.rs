@@ -17,7 +17,7 @@ use crate::identity::{email_node, Graph, Node};
 use crate::state::AppState;
 
 /// The nodes an id given by an admin may be: a user id, an anonymous id, an email.
-fn candidates(id: &str) -> Vec<Node> {
+pub(crate) fn candidates(id: &str) -> Vec<Node> {
     let mut c = vec![("userId", id.to_string()), ("anonymousId", id.to_string())];
     if id.contains('@') {
         c.push(email_node(id));
