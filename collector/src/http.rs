@@ -76,6 +76,10 @@ pub(crate) fn router(state: AppState, max_body: usize) -> Router {
             "/v1/link-tokens",
             admin(s, post(crate::tokens::issue).get(crate::tokens::stats)),
         )
+        .route(
+            "/v1/link-tokens/{id}",
+            admin(s, axum::routing::delete(crate::tokens::revoke)),
+        )
         .route("/v1/forwarding", admin(s, get(crate::forward::status)))
         .route(
             "/v1/journeys/deliveries",

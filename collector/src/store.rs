@@ -62,6 +62,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "erasure suppressions",
         sql: crate::erasure::SCHEMA,
     },
+    Migration {
+        version: 8,
+        name: "link tokens' own device limit",
+        sql: crate::tokens::MAX_DEVICES_SCHEMA,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).

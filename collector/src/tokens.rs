@@ -1,8 +1,11 @@
 //! Channel link tokens: an email, SMS or push system asks for one per person and message
 //! (`POST /v1/link-tokens`, admin), puts it in its links as `st_lt=`, and the SDK sends it
 //! once per device as `context.linkToken`. A redeemed token joins the device to the person in
-//! the identity graph; an unknown, expired or overused (100 devices) token joins nothing and
-//! is counted. Tokens are stored as SHA-256 only.
+//! the identity graph; an unknown (or revoked), expired or overused token (5 devices unless
+//! issued with `maxDevices`, up to 100) joins nothing and is counted. Tokens are kept as their
+//! SHA-256 only, which is also their id: an event's `context.linkToken` is replaced by
+//! `context.linkTokenId` before it is stored (validate.rs), so no raw token is stored or
+//! forwarded. `DELETE /v1/link-tokens/{id}` (admin) revokes one.
 
 use crate::db::{self, vals, DbError, Sql};
 use axum::extract::State;
@@ -39,8 +42,14 @@ CREATE TABLE IF NOT EXISTS link_token_misses (
 );
 ";
 
-/// Devices one token may join.
+/// Devices one token may join unless issued with `maxDevices`.
+pub(crate) const DEFAULT_DEVICES: i64 = 5;
+/// The most `maxDevices` may be.
 pub(crate) const MAX_DEVICES: i64 = 100;
+
+/// Migration: each token's own device limit (tokens issued before keep 100).
+pub(crate) const MAX_DEVICES_SCHEMA: &str =
+    "ALTER TABLE link_tokens ADD COLUMN max_devices INTEGER NOT NULL DEFAULT 100;";
 /// The default lifetime, seconds (30 days); at most a year.
 const DEFAULT_TTL_S: u64 = 30 * 86_400;
 const MAX_TTL_S: u64 = 365 * 86_400;
@@ -54,6 +63,8 @@ pub(crate) struct Issue {
     campaign: Option<String>,
     /// Lifetime in seconds.
     ttl: Option<u64>,
+    /// Devices the token may join (1 to 100).
+    max_devices: Option<i64>,
 }
 
 /// `POST /v1/link-tokens` (admin): `{ userId | email, channel, campaign?, ttl? }` gives
@@ -91,6 +102,13 @@ pub(crate) async fn issue(
             Some("ttl"),
         ));
     }
+    let max_devices = req.max_devices.unwrap_or(DEFAULT_DEVICES);
+    if !(1..=MAX_DEVICES).contains(&max_devices) {
+        return Err(ApiError::bad_request(
+            "must be 1 to 100 devices",
+            Some("maxDevices"),
+        ));
+    }
     let now = state.clock().now_ms();
     let expires = now + (ttl as i64) * 1000;
     let email_hash = email.map(|e| email_node(&e).1);
@@ -98,7 +116,8 @@ pub(crate) async fn issue(
     let token = tokio::task::spawn_blocking(move || {
         store.with(|sql| {
             let who = (user.as_deref(), email_hash.as_deref());
-            mint(sql, who, &channel, req.campaign.as_deref(), now, expires)
+            let channel = (channel.as_str(), req.campaign.as_deref());
+            mint(sql, who, channel, max_devices, now, expires)
         })
     })
     .await
@@ -107,6 +126,7 @@ pub(crate) async fn issue(
     Ok((
         StatusCode::CREATED,
         Json(json!({
+            "id": sha256_hex(token.as_bytes()),
             "token": token,
             "expiresAt": crate::time::format_iso8601(
                 std::time::UNIX_EPOCH + std::time::Duration::from_millis(expires as u64)
@@ -115,12 +135,13 @@ pub(crate) async fn issue(
     ))
 }
 
-/// Stores a new token for `(user id, email hash)` and gives it (only its hash is kept).
+/// Stores a new token for `(user id, email hash)` on `(channel, campaign)`, joining at most
+/// `max_devices`, and gives it (only its hash is kept).
 pub(crate) fn mint(
     sql: &dyn Sql,
     (user, email_hash): (Option<&str>, Option<&str>),
-    channel: &str,
-    campaign: Option<&str>,
+    (channel, campaign): (&str, Option<&str>),
+    max_devices: i64,
     now: i64,
     expires: i64,
 ) -> db::Result<String> {
@@ -128,8 +149,9 @@ pub(crate) fn mint(
     getrandom::fill(&mut raw).map_err(|e| DbError::new(format!("no random bytes: {e}")))?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     sql.execute(
-        "INSERT INTO link_tokens (hash, user_id, email, channel, campaign, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO link_tokens
+             (hash, user_id, email, channel, campaign, created_at, expires_at, max_devices)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &vals![
             sha256_hex(token.as_bytes()),
             user,
@@ -137,10 +159,40 @@ pub(crate) fn mint(
             channel,
             campaign,
             now,
-            expires
+            expires,
+            max_devices
         ],
     )?;
     Ok(token)
+}
+
+/// `DELETE /v1/link-tokens/{id}` (admin): the token stops joining devices (later uses count
+/// as unknown); the devices it joined stay joined. 204, or 404 for an id never issued.
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store();
+    let removed = tokio::task::spawn_blocking(move || {
+        store.with(|sql| {
+            sql.execute(
+                "DELETE FROM link_token_devices WHERE hash = ?1",
+                &vals![&id],
+            )?;
+            sql.execute("DELETE FROM link_tokens WHERE hash = ?1", &vals![&id])
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    if removed == 0 {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no link token has this id",
+            None,
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/link-tokens` (admin): tokens that joined nothing, by reason.
@@ -172,22 +224,24 @@ fn miss(sql: &dyn Sql, reason: &str) -> db::Result<()> {
     Ok(())
 }
 
+/// A token's user id, email hash, expiry, devices joined and devices it may join.
+type TokenRow = (Option<String>, Option<String>, i64, i64, i64);
+
 /// The edge a stored event's `context.linkToken` gives: the device and the token's person,
 /// or nothing (counted) for an unknown, expired or overused token.
 pub(crate) fn redeem(sql: &dyn Sql, ev: &PreparedEvent) -> db::Result<Option<(Node, Node)>> {
-    let Some(token) = carried(ev) else {
+    let Some(hash) = carried(ev) else {
         return Ok(None);
     };
     let Some(anon) = ev.anonymous_id.clone() else {
         return Ok(None);
     };
-    let hash = sha256_hex(token.as_bytes());
-    let row: Option<(Option<String>, Option<String>, i64, i64)> = sql.opt(
-        "SELECT user_id, email, expires_at, devices FROM link_tokens WHERE hash = ?1",
-        &vals![&hash],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    let row: Option<TokenRow> = sql.opt(
+        "SELECT user_id, email, expires_at, devices, max_devices FROM link_tokens WHERE hash = ?1",
+        &vals![hash],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
-    let Some((user, email, expires, devices)) = row else {
+    let Some((user, email, expires, devices, max_devices)) = row else {
         miss(sql, "unknown")?;
         return Ok(None);
     };
@@ -200,22 +254,22 @@ pub(crate) fn redeem(sql: &dyn Sql, ev: &PreparedEvent) -> db::Result<Option<(No
     let known = sql
         .opt(
             "SELECT 1 FROM link_token_devices WHERE hash = ?1 AND anonymous_id = ?2",
-            &vals![&hash, &anon],
+            &vals![hash, &anon],
             |_| Ok(()),
         )?
         .is_some();
     if !known {
-        if devices >= MAX_DEVICES {
+        if devices >= max_devices {
             miss(sql, "overused")?;
             return Ok(None);
         }
         sql.execute(
             "INSERT INTO link_token_devices (hash, anonymous_id) VALUES (?1, ?2)",
-            &vals![&hash, &anon],
+            &vals![hash, &anon],
         )?;
         sql.execute(
             "UPDATE link_tokens SET devices = devices + 1 WHERE hash = ?1",
-            &vals![&hash],
+            &vals![hash],
         )?;
     }
     let person: Node = match (user, email) {
@@ -248,11 +302,12 @@ pub(crate) fn channels(
     Ok(out)
 }
 
-/// The link token an event carries (`context.linkToken`).
+/// The id of the link token an event carried (`context.linkTokenId`, which validation put in
+/// the token's place).
 pub(crate) fn carried(ev: &PreparedEvent) -> Option<&str> {
     ev.object
         .get("context")
-        .and_then(|c| c.get("linkToken"))
+        .and_then(|c| c.get("linkTokenId"))
         .and_then(Value::as_str)
 }
 

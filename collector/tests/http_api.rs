@@ -1015,7 +1015,7 @@ async fn link_tokens_join_a_device_once_and_count_what_they_cannot() {
     // One token on 100 devices at most (a forwarded email); the same device again is fine.
     let wide = post(
         "/v1/link-tokens",
-        json!({ "userId": "u-7", "channel": "push" }),
+        json!({ "userId": "u-7", "channel": "push", "maxDevices": 100 }),
     )
     .await
     .json();
@@ -1067,6 +1067,118 @@ async fn link_tokens_join_a_device_once_and_count_what_they_cannot() {
         Some(b"{\"userId\":\"u\",\"channel\":\"email\"}"),
     )
     .await;
+    assert_eq!(r.status, 401);
+    let bad = post(
+        "/v1/link-tokens",
+        json!({ "userId": "u", "channel": "email", "maxDevices": 101 }),
+    )
+    .await;
+    assert_eq!(bad.json()["field"], "maxDevices");
+}
+
+#[tokio::test]
+async fn link_tokens_are_never_stored_join_five_devices_and_can_be_revoked() {
+    let t = TestServer::start().await;
+    let issue = |body: Value| {
+        let addr = t.addr;
+        async move {
+            let text = body.to_string();
+            request(
+                addr,
+                "POST",
+                "/v1/link-tokens",
+                &[
+                    ("Authorization", ADMIN_BEARER),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(text.as_bytes()),
+            )
+            .await
+            .json()
+        }
+    };
+    let issued = issue(json!({ "userId": "u-5", "channel": "sms" })).await;
+    let (token, id) = (
+        issued["token"].as_str().unwrap(),
+        issued["id"].as_str().unwrap(),
+    );
+    let events: Vec<Value> = (0..7)
+        .map(|i| {
+            ev(
+                "identify",
+                &format!("five-{i}"),
+                &format!("dev-five-{i}"),
+                None,
+                json!({ "context": { "linkToken": token } }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        t.post_json("/v1/batch", &json!({ "batch": events }))
+            .await
+            .status,
+        200
+    );
+    // The stored events (and so what is forwarded and exported) carry the token's id only.
+    let stored = t.events("").await;
+    assert_eq!(stored.len(), 7);
+    for e in &stored {
+        assert_eq!(e["context"]["linkTokenId"], id);
+        assert!(!e.to_string().contains(token), "{e}");
+    }
+    let rows = t
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM events WHERE body LIKE '%{token}%'"
+        ))
+        .await;
+    assert_eq!(rows, 0);
+    // Five devices by default; the sixth and seventh are counted as overused.
+    let p = t.get("/v1/profiles/u-5").await.json();
+    assert_eq!(anonymous_ids(&p).len(), 5);
+    let stats = t.get("/v1/link-tokens").await.json();
+    assert_eq!(stats["misses"]["overused"], 2);
+
+    // Revoked: a new device with it joins nothing; the five stay joined.
+    let path = format!("/v1/link-tokens/{id}");
+    let r = request(
+        t.addr,
+        "DELETE",
+        &path,
+        &[("Authorization", ADMIN_BEARER)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let again = request(
+        t.addr,
+        "DELETE",
+        &path,
+        &[("Authorization", ADMIN_BEARER)],
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 404);
+    let late = ev(
+        "identify",
+        "late",
+        "dev-late",
+        None,
+        json!({ "context": { "linkToken": token } }),
+    );
+    assert_eq!(
+        t.post_json("/v1/batch", &json!({ "batch": [late] }))
+            .await
+            .status,
+        200
+    );
+    let p = t.get("/v1/profiles/u-5").await.json();
+    assert_eq!(anonymous_ids(&p).len(), 5);
+    assert_eq!(
+        t.get("/v1/link-tokens").await.json()["misses"]["unknown"],
+        1
+    );
+    // The operator's alone.
+    let r = request(t.addr, "DELETE", &path, &[], None).await;
     assert_eq!(r.status, 401);
 }
 

@@ -154,8 +154,14 @@ pub(crate) fn prepare(sql: &dyn Sql, cfg: &JourneysConfig, id: i64, now: i64) ->
                 .map(|e| crate::identity::email_node(e).1);
             let who = (users.first().map(String::as_str), email_hash.as_deref());
             let expires = now + 30 * 86_400_000;
-            let token =
-                crate::tokens::mint(sql, who, &cfg.link_channel, Some(&journey.id), now, expires)?;
+            let token = crate::tokens::mint(
+                sql,
+                who,
+                (&cfg.link_channel, Some(&journey.id)),
+                crate::tokens::DEFAULT_DEVICES,
+                now,
+                expires,
+            )?;
             let sep = if url.contains('?') { '&' } else { '?' };
             json!(format!("{url}{sep}{}={token}", cfg.link_param))
         }
