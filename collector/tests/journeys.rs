@@ -356,6 +356,44 @@ async fn an_order_before_the_hour_cancels_the_cart_journey() {
 }
 
 #[tokio::test]
+async fn a_withdrawal_cancels_the_pending_steps_at_once_and_nothing_is_sent() {
+    let (t, hook, clock) = setup().await;
+    ada_fills_a_cart(&t).await;
+    clock.set(NOON + 20 * MINUTE);
+    // The SDK's last event when Ada withdraws: Segment's consent event, marketing now false.
+    let withdrawal = json!({ "type": "track", "messageId": "m-consent", "anonymousId": "a1",
+        "event": "Segment Consent Preference Updated",
+        "context": { "consent": { "categoryPreferences": { "analytics": false, "marketing": false } } } });
+    send(&t, &[withdrawal]).await;
+    // Cancelled at once, before any step was due.
+    let cart: Vec<Value> = deliveries(&t)
+        .await
+        .into_iter()
+        .filter(|d| d["journey"] == "abandoned_cart")
+        .collect();
+    assert_eq!(cart.len(), 2, "{cart:?}");
+    for d in &cart {
+        assert_eq!(d["status"], "cancelled");
+        assert_eq!(d["reason"], "the shopper withdrew marketing consent");
+    }
+    assert_eq!(at(&t, &clock, NOON + 2 * DAY).await, 0);
+    assert!(hook.calls().is_empty(), "{:?}", hook.calls());
+
+    // A consent event that keeps marketing cancels nothing.
+    let (t, _hook, _clock) = setup().await;
+    ada_fills_a_cart(&t).await;
+    let analytics_only = json!({ "type": "track", "messageId": "m-consent-2", "anonymousId": "a1",
+        "event": "Segment Consent Preference Updated",
+        "context": { "consent": { "categoryPreferences": { "analytics": false, "marketing": true } } } });
+    send(&t, &[analytics_only]).await;
+    assert!(deliveries(&t)
+        .await
+        .iter()
+        .filter(|d| d["journey"] == "abandoned_cart")
+        .all(|d| d["status"] == "scheduled"));
+}
+
+#[tokio::test]
 async fn an_order_on_another_device_of_the_same_shopper_cancels_too() {
     let (t, hook, clock) = setup().await;
     let mut laptop = identify("laptop", Some("ada@example.com"), true);

@@ -104,6 +104,9 @@ pub(crate) fn observe(
     if name == "Order Completed" {
         ordered(sql, ev, cart_id, now)?;
     }
+    if name == CONSENT_UPDATED && !marketing_granted(ev) {
+        withdrawn(sql, ev, now)?;
+    }
     for (j, journey) in cfg.journeys.iter().enumerate() {
         match &journey.trigger {
             Trigger::AbandonedCart => {
@@ -301,6 +304,41 @@ fn ordered(sql: &dyn Sql, ev: &PreparedEvent, cart_id: Option<&str>, now: i64) -
             &vals![run, now],
         )?;
         cancel_pending(sql, run, "the shopper ordered", now)?;
+    }
+    Ok(())
+}
+
+/// The event Segment's consent spec names for a changed choice; the SDK sends it when a
+/// shopper withdraws or refuses, with the new `context.consent.categoryPreferences`.
+pub(crate) const CONSENT_UPDATED: &str = "Segment Consent Preference Updated";
+
+/// Whether an event's `context.consent.categoryPreferences` grants `marketing`.
+fn marketing_granted(ev: &PreparedEvent) -> bool {
+    ev.object
+        .get("context")
+        .and_then(|c| c.get("consent"))
+        .and_then(|c| c.get("categoryPreferences"))
+        .and_then(|p| p.get("marketing"))
+        == Some(&Value::Bool(true))
+}
+
+/// Marketing withdrawn: every run of the person ends and its steps not sent yet are
+/// cancelled at once (the consent check before each attempt would skip them anyway, on
+/// every device of the person).
+fn withdrawn(sql: &dyn Sql, ev: &PreparedEvent, now: i64) -> db::Result<()> {
+    let (anon, users) = person(sql, ev.anonymous_id.as_deref(), ev.user_id.as_deref())?;
+    let (filter, args) = who(&anon, &users, 1);
+    let runs: Vec<i64> = sql.rows(
+        &format!("SELECT r.id FROM journey_runs r WHERE r.state <> 'ended' AND ({filter})"),
+        &args,
+        |r| r.get(0),
+    )?;
+    for run in runs {
+        sql.execute(
+            "UPDATE journey_runs SET state = 'ended', ended_reason = 'withdrawn' WHERE id = ?1",
+            &vals![run],
+        )?;
+        cancel_pending(sql, run, "the shopper withdrew marketing consent", now)?;
     }
     Ok(())
 }

@@ -101,6 +101,7 @@ pub(crate) fn prepare(sql: &dyn Sql, cfg: &JourneysConfig, id: i64, now: i64) ->
         let why = match row.ended_reason.as_deref() {
             Some("ordered") => "the shopper ordered",
             Some("emptied") => "the cart was emptied",
+            Some("withdrawn") => "the shopper withdrew marketing consent",
             _ => "the journey ended",
         };
         return close(sql, id, CANCELLED, why, now);
