@@ -20,10 +20,15 @@ or the admin token; admin: the --admin-token, as Authorization: Bearer <token>):
     GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&limit= (admin)
     GET  /v1/profiles/{id}         the person an id names (admin): ids, devices, traits, cart,
                                    orders, timeline (?limit=&before=)
+    DELETE /v1/profiles/{id}       erases the person, with a suppression of later events (admin)
+    GET  /v1/profiles/{id}/export  the profile and every event, JSON or ?format=ndjson (admin)
     GET  /v1/profiles?q=           profiles by user id or email (admin)
     GET  /v1/identity/conflicts    merges refused because they would join two users (admin)
-    POST /v1/link-tokens           {userId|email, channel, campaign?, ttl?}: a link token (admin)
+    POST /v1/link-tokens           {userId|email, channel, campaign?, ttl?, maxDevices?}: a link
+                                   token and its id (admin)
     GET  /v1/link-tokens           tokens that joined nothing, by reason (admin)
+    DELETE /v1/link-tokens/{id}    revokes a link token (admin)
+    GET  /v1/retention             --retention's period, last purge and rows removed (admin)
     GET  /v1/forwarding            each --forward destination: delivered, pending, dead, errors
                                    (admin)
     GET  /v1/metrics               the shop's numbers (read)
@@ -102,6 +107,11 @@ struct Cli {
     /// request's headers and 30 s for its body (408), and at most 32 live streams are open
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = count)]
     max_connections: usize,
+    /// Keep events, and what derives from them, this long (such as 400d or 13months): older
+    /// ones are purged at start and every ten minutes (GET /v1/retention tells what); off by
+    /// default
+    #[arg(long, value_name = "DURATION", value_parser = retention)]
+    retention: Option<std::time::Duration>,
     /// Accept only batches with one of these writeKeys, in the body or as the Basic auth
     /// user name (401 otherwise)
     #[arg(long, value_name = "K1,K2", value_parser = write_keys)]
@@ -264,6 +274,7 @@ where
         dashboard_origins: cli.dashboard_origins,
         public_hosts: cli.public_hosts,
         trusted_proxies: cli.trusted_proxies,
+        retention: cli.retention,
         connections: crate::ConnectionLimits {
             max_connections: cli.max_connections,
             ..crate::ConnectionLimits::default()
@@ -293,6 +304,16 @@ fn database(value: &str) -> Result<String, String> {
         ));
     }
     Ok(value.to_owned())
+}
+
+fn retention(value: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(value) {
+        Ok(d) if d >= std::time::Duration::from_secs(86_400) => Ok(d),
+        Ok(_) => Err(format!("'{value}' is less than a day")),
+        Err(_) => Err(format!(
+            "'{value}' is not a duration such as 400d or 13months"
+        )),
+    }
 }
 
 fn count(value: &str) -> Result<usize, String> {

@@ -81,6 +81,7 @@ pub(crate) fn router(state: AppState, max_body: usize) -> Router {
             admin(s, axum::routing::delete(crate::tokens::revoke)),
         )
         .route("/v1/forwarding", admin(s, get(crate::forward::status)))
+        .route("/v1/retention", admin(s, get(crate::retention::status)))
         .route(
             "/v1/journeys/deliveries",
             admin(s, get(journeys::deliveries)),

@@ -39,6 +39,7 @@ mod metrics;
 mod outbound;
 mod profiles;
 mod proxy;
+mod retention;
 mod serve;
 mod state;
 mod store;
@@ -96,6 +97,9 @@ pub struct Options {
     pub trusted_proxies: Vec<Trusted>,
     /// Connections at once and the time each has for a request's headers.
     pub connections: ConnectionLimits,
+    /// How long events and what derives from them are kept (`--retention`); `None`: for
+    /// ever.
+    pub retention: Option<std::time::Duration>,
     /// Accepted write keys; empty accepts every batch.
     pub write_keys: Vec<String>,
     /// POST requests a second per client address (bursts of four seconds' worth); 0: no
@@ -129,6 +133,7 @@ impl Default for Options {
             public_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             connections: ConnectionLimits::default(),
+            retention: None,
             write_keys: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
             journeys: None,
@@ -178,6 +183,7 @@ pub struct Server {
     task: JoinHandle<io::Result<()>>,
     scheduler: Option<Arc<journeys::scheduler::Scheduler>>,
     sender: Option<Arc<forward::sender::Sender>>,
+    retention: Option<retention::Purger>,
 }
 
 impl Server {
@@ -204,6 +210,15 @@ impl Server {
         match &self.sender {
             Some(s) => s.round().await,
             None => 0,
+        }
+    }
+
+    /// Purges what `--retention` no longer keeps (by the server's clock); gives the rows
+    /// removed (0 without it). The server also does this at start and every ten minutes.
+    pub async fn run_retention(&self) -> io::Result<u64> {
+        match &self.retention {
+            Some(p) => p.run().await,
+            None => Ok(0),
         }
     }
 
@@ -296,7 +311,25 @@ pub async fn start(options: Options) -> io::Result<Server> {
             options.scheduler_interval,
         ));
     }
-    let state = state::AppState::new(store, &options, shutdown_rx.clone())?;
+    let retention = options.retention.map(retention::Retention::new);
+    if let Some(r) = &retention {
+        if !options.scheduler_interval.is_zero() {
+            tokio::spawn(retention::run(
+                Arc::clone(r),
+                Arc::clone(&store),
+                options.clock.clone(),
+                shutdown_rx.clone(),
+                std::time::Duration::from_secs(600),
+            ));
+        }
+    }
+    let kept = retention.clone().map(|r| retention::Purger {
+        retention: r,
+        store: Arc::clone(&store),
+        clock: options.clock.clone(),
+    });
+    let mut state = state::AppState::new(store, &options, shutdown_rx.clone())?;
+    state.retention = retention;
     let app = http::router(state, options.max_body);
 
     // Ends when told to, and when the `Server` handle is dropped.
@@ -312,6 +345,7 @@ pub async fn start(options: Options) -> io::Result<Server> {
         task,
         scheduler,
         sender,
+        retention: kept,
     })
 }
 

@@ -34,6 +34,8 @@ pub(crate) struct AppState {
     pub(crate) hosts: Option<Arc<Vec<String>>>,
     /// Proxies whose forwarding headers are believed.
     pub(crate) trusted_proxies: Arc<Vec<crate::proxy::Trusted>>,
+    /// `--retention`'s purge and its report.
+    pub(crate) retention: Option<Arc<crate::retention::Retention>>,
     /// Live-stream subscribers now.
     pub(crate) subscribers: Arc<std::sync::atomic::AtomicUsize>,
     pub(crate) write_keys: Arc<Vec<String>>,
@@ -103,6 +105,7 @@ impl AppState {
                 None
             },
             subscribers: Arc::default(),
+            retention: None,
             trusted_proxies: Arc::new(options.trusted_proxies.clone()),
             ingest_cors,
             dashboard_cors,

@@ -33,6 +33,7 @@ const ROUTES: &[(&str, &str, Option<&str>, Who)] = &[
         Who::Admin,
     ),
     ("GET", "/v1/forwarding", None, Who::Admin),
+    ("GET", "/v1/retention", None, Who::Admin),
     ("GET", "/v1/journeys/deliveries", None, Who::Admin),
 ];
 

@@ -547,6 +547,22 @@ fn max_connections_caps_the_connections_served_at_once() {
 }
 
 #[test]
+fn retention_purges_at_start_and_reports_it() {
+    let c = start(&["--retention", "400d"], &[]);
+    // The purge runs at start (nothing to remove yet) and says so.
+    let report = until("the first purge", || {
+        let r = c.get("/v1/retention", &[]).json();
+        (!r["lastRunAt"].is_null()).then_some(r)
+    });
+    assert_eq!(report["retentionDays"], 400.0);
+    for bad in ["soon", "12h"] {
+        let (code, err) = exit_of(&["--retention", bad], &[]);
+        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert!(err.contains("--retention"), "{err}");
+    }
+}
+
+#[test]
 fn write_keys_accepts_listed_keys_in_the_body_or_as_basic_auth() {
     let c = start(&["--write-keys", "wk_live,wk_test"], &[]);
     let mut body = batch("wk-body");
