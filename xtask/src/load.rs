@@ -86,8 +86,24 @@ pub fn load(args: &[String]) -> Result {
         }
     };
     let bin = root().join("target/release/shoptrail-collector");
+    // The closing metrics query is a dashboard's: it takes a read token.
+    const READ_TOKEN: &str = "load-read-token-0123456789";
     let collectors = (0..o.instances)
-        .map(|_| start_collector_at(&bin, &["--port", "0", "--db", db, "--rate-limit", "0"]))
+        .map(|_| {
+            start_collector_at(
+                &bin,
+                &[
+                    "--port",
+                    "0",
+                    "--db",
+                    db,
+                    "--rate-limit",
+                    "0",
+                    "--read-token",
+                    READ_TOKEN,
+                ],
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     let mut c = cmd(root()
         .join("target/release/shoptrail-load")
@@ -96,6 +112,7 @@ pub fn load(args: &[String]) -> Result {
     for collector in &collectors {
         c.args(["--target", &collector.url]);
     }
+    c.env("SHOPTRAIL_READ_TOKEN", READ_TOKEN);
     c.args([
         "--clients",
         &o.clients.to_string(),

@@ -33,6 +33,10 @@ struct Cli {
     /// Print the result as one JSON object instead of text
     #[arg(long)]
     json: bool,
+    /// A read token (or the admin token) for the closing GET /v1/metrics (or
+    /// SHOPTRAIL_READ_TOKEN)
+    #[arg(long, value_name = "SECRET", env = "SHOPTRAIL_READ_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 /// What one client measured.
@@ -176,11 +180,14 @@ async fn main() -> ExitCode {
     // The metrics' facts are derived behind ingestion: the first query after the load waits
     // for what is still missing, so its time shows how far behind they were.
     let metrics_started = Instant::now();
-    let metrics = reqwest::Client::new()
-        .get(format!(
-            "{}/v1/metrics",
-            cli.targets[0].trim_end_matches('/')
-        ))
+    let mut metrics = reqwest::Client::new().get(format!(
+        "{}/v1/metrics",
+        cli.targets[0].trim_end_matches('/')
+    ));
+    if let Some(token) = &cli.token {
+        metrics = metrics.bearer_auth(token);
+    }
+    let metrics = metrics
         .send()
         .await
         .map(|r| r.status().is_success());
