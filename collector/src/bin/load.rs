@@ -35,7 +35,12 @@ struct Cli {
     json: bool,
     /// A read token (or the admin token) for the closing GET /v1/metrics (or
     /// SHOPTRAIL_READ_TOKEN)
-    #[arg(long, value_name = "SECRET", env = "SHOPTRAIL_READ_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "SHOPTRAIL_READ_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
 }
 
@@ -187,10 +192,7 @@ async fn main() -> ExitCode {
     if let Some(token) = &cli.token {
         metrics = metrics.bearer_auth(token);
     }
-    let metrics = metrics
-        .send()
-        .await
-        .map(|r| r.status().is_success());
+    let metrics = metrics.send().await.map(|r| r.status().is_success());
     let metrics_ms = match metrics {
         Ok(true) => Some(metrics_started.elapsed().as_millis() as u64),
         _ => None,
