@@ -25,7 +25,7 @@ use std::collections::HashSet;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream;
@@ -35,7 +35,7 @@ use serde_json::{json, Map, Value};
 use crate::db::{self, vals, Engine, Sql, Val};
 use crate::error::ApiError;
 use crate::identity::{email_node, sha256_hex, Graph};
-use crate::profiles::candidates;
+use crate::profiles::{candidates, not_found};
 use crate::state::AppState;
 use crate::validate::PreparedEvent;
 
@@ -449,14 +449,6 @@ fn mentions(v: &Value, needles: &HashSet<String>) -> bool {
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("database: {e}"))
-}
-
-fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no profile has this id",
-        Some("id".into()),
-    )
 }
 
 /// `DELETE /v1/profiles/{id}` (admin): erases the person `id` names (see the module's notes).

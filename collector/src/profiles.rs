@@ -301,13 +301,16 @@ pub(crate) async fn profile(
     .await
     .map_err(internal)?
     .map_err(internal)?;
-    found.map(Json).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no profile has this id",
-            Some("id".into()),
-        )
-    })
+    found.map(Json).ok_or_else(not_found)
+}
+
+/// 404 for an id no stored data has.
+pub(crate) fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no profile has this id",
+        Some("id".into()),
+    )
 }
 
 /// `GET /v1/profiles?q=`: profiles whose user id or email is `q` (exact; emails in any case).

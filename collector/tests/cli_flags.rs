@@ -534,13 +534,20 @@ fn trust_proxy_believes_forwarding_headers_from_the_proxy_alone() {
 #[test]
 fn max_connections_caps_the_connections_served_at_once() {
     let c = start(&["--max-connections", "2"], &[]);
-    // Two silent connections take both places; a request waits until the server closes one
-    // (10 s of header time) — so here one of them leaves, and the request is answered.
-    let first = TcpStream::connect(c.addr).expect("connect");
-    let second = TcpStream::connect(c.addr).expect("connect");
-    drop(first);
+    // Two silent connections take both places: a request waits until the server closes them,
+    // when their 10 s of header time run out.
+    let started = Instant::now();
+    let silent = [
+        TcpStream::connect(c.addr()).expect("connect"),
+        TcpStream::connect(c.addr()).expect("connect"),
+    ];
     assert_eq!(c.get("/health", &[]).status, 200);
-    drop(second);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9),
+        "answered after {waited:?}, with both places taken"
+    );
+    drop(silent);
     let (code, err) = exit_of(&["--max-connections", "0"], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("not a positive number"), "{err}");
