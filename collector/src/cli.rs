@@ -29,8 +29,8 @@ or the admin token; admin: the --admin-token, as Authorization: Bearer <token>):
     GET  /v1/link-tokens           tokens that joined nothing, by reason (admin)
     DELETE /v1/link-tokens/{id}    revokes a link token (admin)
     GET  /v1/retention             --retention's period, last purge and rows removed (admin)
-    GET  /v1/forwarding            each --forward destination: delivered, pending, dead, errors
-                                   (admin)
+    GET  /v1/forwarding            each --forward and --forward-marketing destination: its
+                                   kind, delivered, pending, dead, errors (admin)
     GET  /v1/metrics               the shop's numbers (read)
     GET  /v1/journeys              each journey's steps counted by status, cart recoveries
                                    (read)
@@ -129,6 +129,12 @@ struct Cli {
     /// (repeatable; https://KEY@host/... sends KEY as the Basic auth user, as Segment wants)
     #[arg(long = "forward", value_name = "URL")]
     forward: Vec<String>,
+    /// Forward to URL only the events of people who consent to marketing: the event's own
+    /// context.consent.categoryPreferences.marketing, or (an event without it) the person's
+    /// latest recorded choice; after a withdrawal nothing more of theirs, and their events
+    /// not yet sent are removed (repeatable; the same URL rules and --forward-format)
+    #[arg(long = "forward-marketing", value_name = "URL")]
+    forward_marketing: Vec<String>,
     /// The forwarded body: segment ({"batch": [...]}) or json (an array of events)
     #[arg(long, value_name = "FORMAT", default_value = "segment", value_parser = ["segment", "json"])]
     forward_format: String,
@@ -202,12 +208,32 @@ where
     } else {
         crate::forward::Format::Segment
     };
-    let forward = cli
-        .forward
-        .iter()
-        .map(|u| crate::forward::Destination::parse(u, format))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ArgError(format!("--forward: {e}")))?;
+    let mut forward = Vec::new();
+    let kinds = [
+        ("--forward", &cli.forward, crate::forward::Kind::All),
+        (
+            "--forward-marketing",
+            &cli.forward_marketing,
+            crate::forward::Kind::Marketing,
+        ),
+    ];
+    for (flag, urls, kind) in kinds {
+        for url in urls {
+            let mut d = crate::forward::Destination::parse(url, format)
+                .map_err(|e| ArgError(format!("{flag}: {e}")))?;
+            if forward
+                .iter()
+                .any(|f: &crate::forward::Destination| f.url == d.url)
+            {
+                return Err(ArgError(format!(
+                    "{flag}: '{}' is given twice; give each destination once",
+                    crate::forward::shown(url)
+                )));
+            }
+            d.kind = kind;
+            forward.push(d);
+        }
+    }
     let admin_token = match (cli.admin_token, &cli.admin_token_file) {
         (Some(_), Some(_)) => {
             return Err(ArgError(
@@ -490,6 +516,42 @@ mod tests {
         assert_eq!(o.rate_limit, 0);
         assert_eq!(o.forward.len(), 1);
         assert_eq!(o.forward[0].format, crate::forward::Format::Json);
+        assert_eq!(o.forward[0].kind, crate::forward::Kind::All);
+    }
+
+    #[test]
+    fn marketing_destinations_follow_the_others_and_each_url_is_given_once() {
+        let o = run(&[
+            "--forward-marketing",
+            "https://ads.example/in",
+            "--forward",
+            "https://crm.example/in",
+        ]);
+        let kinds: Vec<_> = o.forward.iter().map(|d| (d.url.as_str(), d.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("https://crm.example/in", crate::forward::Kind::All),
+                ("https://ads.example/in", crate::forward::Kind::Marketing),
+            ]
+        );
+        let e = parse_args(["--forward-marketing", "ads.example"]).unwrap_err();
+        assert_eq!(
+            e.0,
+            "--forward-marketing: 'ads.example' is not an http:// or https:// URL"
+        );
+        let e = parse_args([
+            "--forward",
+            "https://k@x.example/in",
+            "--forward-marketing",
+            "https://k@x.example/in",
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.0,
+            "--forward-marketing: 'https://***@x.example/in' is given twice; give each \
+             destination once"
+        );
     }
 
     #[test]
@@ -526,6 +588,7 @@ mod tests {
             "--db",
             "--rate-limit",
             "--write-keys",
+            "--forward-marketing",
             "ENDPOINTS (",
             "/v1/batch",
         ] {

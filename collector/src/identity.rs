@@ -207,6 +207,44 @@ impl<'c> Graph<'c> {
     }
 }
 
+/// The anonymous ids and user ids of the person an event's ids name (one device when the
+/// graph knows nothing of them).
+pub(crate) fn person(
+    sql: &dyn Sql,
+    anonymous_id: Option<&str>,
+    user_id: Option<&str>,
+) -> db::Result<(Vec<String>, Vec<String>)> {
+    let graph = Graph::new(sql);
+    graph.lock()?;
+    let mut root = None;
+    if let Some(u) = user_id {
+        root = graph.root_of(&("userId", u.to_string()))?;
+    }
+    if root.is_none() {
+        if let Some(a) = anonymous_id {
+            root = graph.root_of(&("anonymousId", a.to_string()))?;
+        }
+    }
+    let (mut anon, mut users) = (Vec::new(), Vec::new());
+    if let Some(root) = root {
+        for (kind, value) in graph.members(root)? {
+            match kind.as_str() {
+                "anonymousId" => anon.push(value),
+                "userId" => users.push(value),
+                _ => {}
+            }
+        }
+    }
+    for (list, id) in [(&mut anon, anonymous_id), (&mut users, user_id)] {
+        if let Some(id) = id {
+            if !list.iter().any(|x| x == id) {
+                list.push(id.to_string());
+            }
+        }
+    }
+    Ok((anon, users))
+}
+
 /// Whether an event may give edges (see [`edges`]): it names a user, or is an alias or an
 /// identify.
 pub(crate) fn may_link(ev: &PreparedEvent) -> bool {

@@ -24,6 +24,7 @@
 mod access;
 mod cli;
 mod clock;
+mod consent;
 mod db;
 mod encoding;
 mod erasure;
@@ -57,7 +58,7 @@ use tokio::task::JoinHandle;
 
 pub use cli::{parse_args, usage, ArgError, Command};
 pub use clock::Clock;
-pub use forward::{Destination, Format as ForwardFormat};
+pub use forward::{Destination, Format as ForwardFormat, Kind as ForwardKind};
 pub use journeys::config::JourneysConfig;
 pub use proxy::Trusted;
 pub use serve::ConnectionLimits;
@@ -109,7 +110,8 @@ pub struct Options {
     pub journeys: Option<Arc<JourneysConfig>>,
     /// The clock events are received and journeys scheduled by.
     pub clock: Clock,
-    /// Where every accepted event is forwarded (`--forward URL`).
+    /// Where accepted events are forwarded: every one (`--forward URL`), or those of people
+    /// who consent to marketing (`--forward-marketing URL`); see [`ForwardKind`].
     pub forward: Vec<Destination>,
     /// How often the scheduler looks for due journey steps, the forwarder for outbox rows and
     /// the metrics for events without facts; zero: never by itself (a caller runs

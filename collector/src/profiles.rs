@@ -39,7 +39,7 @@ fn root_for(sql: &dyn Sql, id: &str) -> db::Result<Option<i64>> {
 }
 
 /// `?from, ?from+1, ...`; `NULL` (which no value equals) for none.
-fn placeholders(n: usize, from: usize) -> String {
+pub(crate) fn placeholders(n: usize, from: usize) -> String {
     if n == 0 {
         return "NULL".to_owned();
     }
@@ -156,12 +156,8 @@ pub(crate) fn build_of(
                 trait_meta.insert(k.clone(), json!({ "at": at, "anonymousId": device }));
             }
         }
-        if let Some(p @ Value::Object(_)) = e
-            .get("context")
-            .and_then(|c| c.get("consent"))
-            .and_then(|c| c.get("categoryPreferences"))
-        {
-            consent = p.clone();
+        if let Some(p) = e.as_object().and_then(crate::consent::preferences) {
+            consent = Value::Object(p.clone());
         }
         if let Some(c @ Value::Object(_)) = e.get("context").and_then(|c| c.get("campaign")) {
             if first_touch.is_null() {

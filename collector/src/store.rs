@@ -67,6 +67,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "link tokens' own device limit",
         sql: crate::tokens::MAX_DEVICES_SCHEMA,
     },
+    Migration {
+        version: 9,
+        name: "forwarding destinations' kind",
+        sql: crate::forward::KIND_SCHEMA,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).
@@ -76,8 +81,9 @@ const ROWS_PER_INSERT: usize = 250;
 pub(crate) struct Store {
     db: Db,
     journeys: Option<std::sync::Arc<crate::journeys::config::JourneysConfig>>,
-    /// The forwarding destinations' ids: each stored event enters their outboxes.
-    forward: Vec<i64>,
+    /// The forwarding destinations: each stored event enters the outboxes of those that
+    /// take it.
+    forward: crate::forward::Outboxes,
 }
 
 /// What happened to a batch on insertion.
@@ -114,7 +120,7 @@ impl Store {
         Ok(Store {
             db: Db::open(spec, MIGRATIONS)?,
             journeys: None,
-            forward: Vec::new(),
+            forward: crate::forward::Outboxes::default(),
         })
     }
 
@@ -133,16 +139,15 @@ impl Store {
         mut self,
         destinations: &[crate::forward::Destination],
     ) -> Result<Store, String> {
-        let ids = self
+        self.forward = self
             .with(|sql| crate::forward::register(sql, destinations))
             .map_err(|e| format!("cannot register the forwarding destinations: {e}"))?;
-        self.forward = ids;
         Ok(self)
     }
 
-    /// The forwarding destinations' ids, in `--forward` order.
+    /// The forwarding destinations' ids, in the order of [`crate::Options::forward`].
     pub fn forwarding(&self) -> &[i64] {
-        &self.forward
+        self.forward.ids()
     }
 
     /// Inserts a batch in one transaction, ignoring known `messageId`s and dropping events
@@ -233,7 +238,7 @@ impl Store {
                     crate::tokens::link(&graph, ev, edge)?;
                 }
             }
-            crate::forward::enqueue(sql, &self.forward, seq)?;
+            self.forward.enqueue(sql, ev, seq)?;
             if let Some(journeys) = &self.journeys {
                 crate::journeys::observe(sql, journeys, ev, now)?;
             }

@@ -769,3 +769,40 @@ fn forward_format_json_sends_an_array_of_events() {
         .collect();
     assert_eq!(ids, ["fj-1", "fj-2"]);
 }
+
+#[test]
+fn forward_marketing_sends_only_the_events_of_people_who_consent() {
+    let (crm, ads) = (Receiver::start(), Receiver::start());
+    let (crm_url, ads_url) = (
+        format!("http://{}/crm", crm.addr),
+        format!("http://{}/ads", ads.addr),
+    );
+    let c = start(
+        &["--forward", &crm_url, "--forward-marketing", &ads_url],
+        &[],
+    );
+    let choice = |id: &str, marketing: bool| {
+        let mut e = track(id);
+        e["context"] = json!({ "consent": { "categoryPreferences": { "marketing": marketing } } });
+        e
+    };
+    let two = json!({ "batch": [choice("fm-no", false), choice("fm-yes", true)] });
+    assert_eq!(c.post_json("/v1/batch", &two).status, 200);
+    let ids = |call: Received| -> Vec<String> {
+        let body: Value = serde_json::from_slice(&call.body).expect("JSON");
+        let events = body["batch"].as_array().expect("a Segment batch").iter();
+        events
+            .map(|e| e["messageId"].as_str().unwrap_or("?").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(crm.next("the regular destination's batch")),
+        ["fm-no", "fm-yes"]
+    );
+    assert_eq!(
+        ids(ads.next("the marketing destination's batch")),
+        ["fm-yes"]
+    );
+    let status = c.get("/v1/forwarding", &[]).json();
+    assert_eq!(status["destinations"][1]["kind"], "marketing", "{status}");
+}

@@ -1,6 +1,8 @@
 //! Forwarding to a flaky destination (a real TCP server that drops connections, answers 500,
 //! goes away for ten seconds): every event arrives, in order, none twice; a destination that
-//! fails for a day gets its head batch dead-lettered and the rest delivered.
+//! fails for a day gets its head batch dead-lettered and the rest delivered. A marketing-only
+//! destination gets the events of people who consent to marketing, and nothing of theirs after
+//! a withdrawal.
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use shoptrail_collector::{Clock, Destination, ForwardFormat};
+use shoptrail_collector::{Clock, Destination, ForwardFormat, ForwardKind};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use common::{request, TestServer};
@@ -278,4 +280,175 @@ async fn the_status_needs_the_admin_token_and_hides_credentials() {
         "https://***@127.0.0.1:9/v1/batch"
     );
     assert!(!s.to_string().contains("wk_secret"));
+}
+
+/// A regular destination and a marketing-only one, each a real HTTP server.
+async fn setup_marketing() -> (TestServer, Dest, Dest) {
+    let clock = Clock::manual(T0);
+    let (all, marketing) = (Dest::default(), Dest::default());
+    let all_addr = serve(all.clone(), clock.clone()).await;
+    let marketing_addr = serve(marketing.clone(), clock.clone()).await;
+    let t = TestServer::start_with(move |o| {
+        let url = |addr: SocketAddr| format!("http://{addr}/v1/batch");
+        let mut ads = Destination::parse(&url(marketing_addr), ForwardFormat::Segment).unwrap();
+        ads.kind = ForwardKind::Marketing;
+        o.forward = vec![
+            Destination::parse(&url(all_addr), ForwardFormat::Segment).unwrap(),
+            ads,
+        ];
+        o.clock = clock;
+        o.scheduler_interval = Duration::ZERO;
+        o.admin_token = Some(ADMIN.into());
+    })
+    .await;
+    (t, all, marketing)
+}
+
+/// A track event of `anon` and `user`; `marketing` is its consent choice (none: a server's
+/// event, without `context.consent`).
+fn shopper(
+    id: &str,
+    (anon, user): (Option<&str>, Option<&str>),
+    event: &str,
+    marketing: Option<bool>,
+) -> Value {
+    let mut e = json!({ "type": "track", "messageId": id, "event": event });
+    if let Some(a) = anon {
+        e["anonymousId"] = json!(a);
+    }
+    if let Some(u) = user {
+        e["userId"] = json!(u);
+    }
+    if let Some(m) = marketing {
+        e["context"] = json!({ "consent": { "categoryPreferences": {
+            "analytics": true, "marketing": m } } });
+    }
+    e
+}
+
+async fn post_all(t: &TestServer, events: Vec<Value>) {
+    let r = t.post_json("/v1/batch", &json!({ "batch": events })).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+fn ids(dest: &Dest) -> Vec<String> {
+    dest.events()
+        .iter()
+        .map(|e| e["messageId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_marketing_destination_gets_only_the_events_of_people_who_consent() {
+    let (t, all, marketing) = setup_marketing().await;
+    let ann = (Some("ann-laptop"), None);
+    post_all(
+        &t,
+        vec![
+            shopper("a-1", ann, "Product Viewed", Some(true)),
+            shopper("b-1", (Some("bob"), None), "Product Viewed", Some(false)),
+            shopper("c-1", (Some("cy"), None), "Product Viewed", None),
+            // Ann logs in: her laptop is her user id.
+            shopper(
+                "a-2",
+                (Some("ann-laptop"), Some("u-ann")),
+                "Signed In",
+                Some(true),
+            ),
+        ],
+    )
+    .await;
+    // Events from the shop's server, without a consent context: the person's latest choice
+    // decides, found through the identity graph (her phone is linked by the identify).
+    let identify_phone = json!({ "type": "identify", "messageId": "a-3",
+                                 "anonymousId": "ann-phone", "userId": "u-ann" });
+    post_all(
+        &t,
+        vec![
+            identify_phone,
+            shopper("a-4", (None, Some("u-ann")), "Order Completed", None),
+            shopper("a-5", (Some("ann-phone"), None), "Product Viewed", None),
+            shopper("b-2", (Some("bob"), None), "Order Completed", None),
+            shopper("c-2", (Some("cy"), None), "Order Completed", None),
+        ],
+    )
+    .await;
+    t.server.run_forwarding().await;
+    assert_eq!(
+        ids(&all),
+        ["a-1", "b-1", "c-1", "a-2", "a-3", "a-4", "a-5", "b-2", "c-2"]
+    );
+    assert_eq!(ids(&marketing), ["a-1", "a-2", "a-3", "a-4", "a-5"]);
+
+    let s = status(&t).await;
+    let kinds: Vec<&str> = s["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["all", "marketing"]);
+    assert_eq!(s["destinations"][1]["delivered"], 5, "{s}");
+}
+
+#[tokio::test]
+async fn after_a_withdrawal_the_person_goes_to_the_regular_destination_only() {
+    let (t, all, marketing) = setup_marketing().await;
+    let ann = (Some("ann-laptop"), Some("u-ann"));
+    post_all(&t, vec![shopper("w-1", ann, "Product Viewed", Some(true))]).await;
+    t.server.run_forwarding().await;
+    assert_eq!(ids(&marketing), ["w-1"]);
+
+    // Two more while she consents, not sent yet; then she withdraws.
+    post_all(
+        &t,
+        vec![
+            shopper("w-2", ann, "Product Added", Some(true)),
+            shopper("w-3", ann, "Cart Viewed", Some(true)),
+            shopper("d-1", (Some("dee"), None), "Product Viewed", Some(true)),
+        ],
+    )
+    .await;
+    assert_eq!(status(&t).await["destinations"][1]["pending"], 3);
+    post_all(
+        &t,
+        vec![shopper(
+            "w-4",
+            ann,
+            "Segment Consent Preference Updated",
+            Some(false),
+        )],
+    )
+    .await;
+    // Her waiting events left the marketing outbox with the withdrawal; Dee's stay.
+    assert_eq!(status(&t).await["destinations"][1]["pending"], 1);
+
+    // Later events of hers, with and without a consent context, from her other devices too;
+    // and a shopper whose withdrawal carries no preferences at all, in one batch.
+    let phone = json!({ "type": "identify", "messageId": "w-5", "anonymousId": "ann-phone",
+                        "userId": "u-ann", "context": { "consent": { "categoryPreferences": {
+                        "marketing": false } } } });
+    let eve = (Some("eve"), None);
+    post_all(
+        &t,
+        vec![
+            phone,
+            shopper("w-6", (None, Some("u-ann")), "Order Completed", None),
+            shopper("w-7", (Some("ann-phone"), None), "Product Viewed", None),
+            shopper("e-1", eve, "Product Viewed", Some(true)),
+            shopper("e-2", eve, "Segment Consent Preference Updated", None),
+            shopper("e-3", eve, "Order Completed", None),
+        ],
+    )
+    .await;
+    t.server.run_forwarding().await;
+    assert_eq!(
+        ids(&all),
+        ["w-1", "w-2", "w-3", "d-1", "w-4", "w-5", "w-6", "w-7", "e-1", "e-2", "e-3"]
+    );
+    // Eve's consenting event was still waiting when her withdrawal (in the same batch) came.
+    assert_eq!(ids(&marketing), ["w-1", "d-1"]);
+    let s = status(&t).await;
+    assert_eq!(s["destinations"][1]["pending"], 0, "{s}");
+    assert_eq!(s["destinations"][1]["dead"], 0, "{s}");
 }

@@ -1,13 +1,18 @@
 //! Forwarding: every accepted event is sent on to each `--forward` destination through a
-//! durable outbox. The outbox row is written in the event's own insert transaction, so an
-//! event is forwarded exactly when it is stored; a sender takes a destination's oldest rows
-//! in batches (order kept), removes them once the destination answers 2xx, and otherwise
-//! waits with backoff; a batch still failing 24 hours after its first failure goes to the
-//! dead letters and the next one is tried. `GET /v1/forwarding` (admin) shows it all.
+//! durable outbox, and the events of people who consent to marketing to each
+//! `--forward-marketing` destination. The outbox row is written in the event's own insert
+//! transaction, so an event is forwarded exactly when it is stored; a sender takes a
+//! destination's oldest rows in batches (order kept), removes them once the destination
+//! answers 2xx, and otherwise waits with backoff; a batch still failing 24 hours after its
+//! first failure goes to the dead letters and the next one is tried. `GET /v1/forwarding`
+//! (admin) shows it all.
 //!
 //! - [`sender`]: the lease on a destination, the batch, the POST, the bookkeeping.
+//! - [`marketing`]: who consents to marketing when an event is stored, and what a
+//!   withdrawal removes from the marketing-only outboxes.
 //! - this file: the tables, the destinations, the enqueue, the status endpoint.
 
+pub(crate) mod marketing;
 pub(crate) mod sender;
 
 use axum::extract::State;
@@ -18,6 +23,7 @@ use crate::db::{self, vals, Sql};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::time::format_millis;
+use crate::validate::PreparedEvent;
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS forward_destinations (
@@ -48,6 +54,10 @@ CREATE TABLE IF NOT EXISTS forward_dead (
 );
 ";
 
+/// A destination's kind, on databases from before marketing-only destinations.
+pub(crate) const KIND_SCHEMA: &str =
+    "ALTER TABLE forward_destinations ADD COLUMN kind TEXT NOT NULL DEFAULT 'all';";
+
 /// How a destination wants its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -67,6 +77,26 @@ impl Format {
     }
 }
 
+/// Which events a destination gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Every stored event (`--forward`).
+    All,
+    /// The events of people who consent to marketing when the event is stored: its own
+    /// `context.consent.categoryPreferences.marketing` is `true`, or, when it carries no
+    /// choice, the person's latest recorded choice grants it (`--forward-marketing`).
+    Marketing,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::All => "all",
+            Kind::Marketing => "marketing",
+        }
+    }
+}
+
 /// A place events are forwarded to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
@@ -75,10 +105,12 @@ pub struct Destination {
     pub url: String,
     /// The body's shape.
     pub format: Format,
+    /// Which events it gets.
+    pub kind: Kind,
 }
 
 impl Destination {
-    /// Parses a `--forward` URL.
+    /// Parses a `--forward` URL: a destination of [`Kind::All`].
     pub fn parse(url: &str, format: Format) -> Result<Destination, String> {
         let ok = url
             .strip_prefix("https://")
@@ -90,6 +122,7 @@ impl Destination {
         Ok(Destination {
             url: url.to_owned(),
             format,
+            kind: Kind::All,
         })
     }
 }
@@ -106,23 +139,62 @@ pub(crate) fn shown(url: &str) -> String {
     }
 }
 
-/// Registers the destinations (kept across restarts by URL) and gives their ids.
-pub(crate) fn register(sql: &dyn Sql, destinations: &[Destination]) -> db::Result<Vec<i64>> {
-    destinations
-        .iter()
-        .map(|d| {
-            sql.one(
-                "INSERT INTO forward_destinations (url, format) VALUES (?1, ?2)
-                 ON CONFLICT (url) DO UPDATE SET format = excluded.format RETURNING id",
-                &vals![&d.url, d.format.name()],
-                |r| r.get(0),
-            )
-        })
-        .collect()
+/// The registered destinations' ids, by kind, which each stored event enters.
+#[derive(Debug, Default)]
+pub(crate) struct Outboxes {
+    /// Every destination, in the order given.
+    ids: Vec<i64>,
+    all: Vec<i64>,
+    marketing: Vec<i64>,
 }
 
-/// Puts stored event `seq` in each destination's outbox (in the event's transaction).
-pub(crate) fn enqueue(sql: &dyn Sql, destinations: &[i64], seq: i64) -> db::Result<()> {
+impl Outboxes {
+    /// The destinations' ids, in the order given.
+    pub(crate) fn ids(&self) -> &[i64] {
+        &self.ids
+    }
+
+    /// Puts stored event `seq` in the outbox of each destination that takes it (in the
+    /// event's transaction). Only with a marketing-only destination does it look at the
+    /// person: a withdrawal of marketing consent also removes the person's rows waiting for
+    /// those destinations.
+    pub(crate) fn enqueue(&self, sql: &dyn Sql, ev: &PreparedEvent, seq: i64) -> db::Result<()> {
+        enqueue(sql, &self.all, seq)?;
+        if self.marketing.is_empty() {
+            return Ok(());
+        }
+        if crate::consent::withdraws_marketing(ev) {
+            return marketing::withdrawn(sql, &self.marketing, ev);
+        }
+        if marketing::consents(sql, ev, seq)? {
+            enqueue(sql, &self.marketing, seq)?;
+        }
+        Ok(())
+    }
+}
+
+/// Registers the destinations (kept across restarts by URL, with their format and kind).
+pub(crate) fn register(sql: &dyn Sql, destinations: &[Destination]) -> db::Result<Outboxes> {
+    let mut out = Outboxes::default();
+    for d in destinations {
+        let id = sql.one(
+            "INSERT INTO forward_destinations (url, format, kind) VALUES (?1, ?2, ?3)
+             ON CONFLICT (url) DO UPDATE SET format = excluded.format, kind = excluded.kind
+             RETURNING id",
+            &vals![&d.url, d.format.name(), d.kind.name()],
+            |r| r.get(0),
+        )?;
+        out.ids.push(id);
+        match d.kind {
+            Kind::All => out.all.push(id),
+            Kind::Marketing => out.marketing.push(id),
+        }
+    }
+    Ok(out)
+}
+
+/// Puts stored event `seq` in each of `destinations`' outboxes.
+fn enqueue(sql: &dyn Sql, destinations: &[i64], seq: i64) -> db::Result<()> {
     for d in destinations {
         sql.execute(
             "INSERT INTO forward_outbox (destination, seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -132,8 +204,8 @@ pub(crate) fn enqueue(sql: &dyn Sql, destinations: &[i64], seq: i64) -> db::Resu
     Ok(())
 }
 
-/// `GET /v1/forwarding` (admin): each destination's pending, delivered and dead counts, its
-/// failing state, and the last 100 dead letters.
+/// `GET /v1/forwarding` (admin): each destination's kind, pending, delivered and dead counts,
+/// its failing state, and the last 100 dead letters.
 pub(crate) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store();
     let body = tokio::task::spawn_blocking(move || store.read(report))
@@ -149,7 +221,7 @@ fn report(sql: &dyn Sql) -> db::Result<Value> {
         "SELECT d.id, d.url, d.format, d.delivered, d.attempts, d.next_at, d.failing_since,
                 d.last_status, d.last_error,
                 (SELECT COUNT(*) FROM forward_outbox o WHERE o.destination = d.id),
-                (SELECT COUNT(*) FROM forward_dead x WHERE x.destination = d.id)
+                (SELECT COUNT(*) FROM forward_dead x WHERE x.destination = d.id), d.kind
          FROM forward_destinations d ORDER BY d.id",
         &[],
         |r| {
@@ -157,6 +229,7 @@ fn report(sql: &dyn Sql) -> db::Result<Value> {
             Ok(json!({
                 "url": shown(&r.get::<String>(1)?),
                 "format": r.get::<String>(2)?,
+                "kind": r.get::<String>(11)?,
                 "delivered": r.get::<i64>(3)?,
                 "pending": r.get::<i64>(9)?,
                 "dead": r.get::<i64>(10)?,

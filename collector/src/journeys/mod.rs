@@ -21,7 +21,7 @@ pub(crate) mod scheduler;
 use serde_json::Value;
 
 use crate::db::{self, vals, DbError, Sql, Val};
-use crate::identity::Graph;
+use crate::identity::person;
 use crate::validate::PreparedEvent;
 use config::{JourneysConfig, Trigger};
 
@@ -104,7 +104,7 @@ pub(crate) fn observe(
     if name == "Order Completed" {
         ordered(sql, ev, cart_id, now)?;
     }
-    if name == CONSENT_UPDATED && !marketing_granted(ev) {
+    if crate::consent::withdraws_marketing(ev) {
         withdrawn(sql, ev, now)?;
     }
     for (j, journey) in cfg.journeys.iter().enumerate() {
@@ -308,20 +308,6 @@ fn ordered(sql: &dyn Sql, ev: &PreparedEvent, cart_id: Option<&str>, now: i64) -
     Ok(())
 }
 
-/// The event Segment's consent spec names for a changed choice; the SDK sends it when a
-/// shopper withdraws or refuses, with the new `context.consent.categoryPreferences`.
-pub(crate) const CONSENT_UPDATED: &str = "Segment Consent Preference Updated";
-
-/// Whether an event's `context.consent.categoryPreferences` grants `marketing`.
-fn marketing_granted(ev: &PreparedEvent) -> bool {
-    ev.object
-        .get("context")
-        .and_then(|c| c.get("consent"))
-        .and_then(|c| c.get("categoryPreferences"))
-        .and_then(|p| p.get("marketing"))
-        == Some(&Value::Bool(true))
-}
-
 /// Marketing withdrawn: every run of the person ends and its steps not sent yet are
 /// cancelled at once (the consent check before each attempt would skip them anyway, on
 /// every device of the person).
@@ -351,44 +337,6 @@ pub(crate) fn cancel_pending(sql: &dyn Sql, run: i64, reason: &str, now: i64) ->
         &vals![run, reason, now],
     )?;
     Ok(())
-}
-
-/// The anonymous ids and user ids of the person an event's ids name (one device when the
-/// graph knows nothing of them).
-pub(crate) fn person(
-    sql: &dyn Sql,
-    anonymous_id: Option<&str>,
-    user_id: Option<&str>,
-) -> db::Result<(Vec<String>, Vec<String>)> {
-    let graph = Graph::new(sql);
-    graph.lock()?;
-    let mut root = None;
-    if let Some(u) = user_id {
-        root = graph.root_of(&("userId", u.to_string()))?;
-    }
-    if root.is_none() {
-        if let Some(a) = anonymous_id {
-            root = graph.root_of(&("anonymousId", a.to_string()))?;
-        }
-    }
-    let (mut anon, mut users) = (Vec::new(), Vec::new());
-    if let Some(root) = root {
-        for (kind, value) in graph.members(root)? {
-            match kind.as_str() {
-                "anonymousId" => anon.push(value),
-                "userId" => users.push(value),
-                _ => {}
-            }
-        }
-    }
-    for (list, id) in [(&mut anon, anonymous_id), (&mut users, user_id)] {
-        if let Some(id) = id {
-            if !list.iter().any(|x| x == id) {
-                list.push(id.to_string());
-            }
-        }
-    }
-    Ok((anon, users))
 }
 
 /// `r.anonymous_id IN (?n, ...) OR r.user_id IN (...)`, its parameters numbered from

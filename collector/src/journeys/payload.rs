@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::config::{JourneysConfig, Trigger};
-use super::{cancel_pending, person, CANCELLED, SKIPPED};
+use super::{cancel_pending, CANCELLED, SKIPPED};
+use crate::identity::person;
 use crate::time::format_millis;
 
 /// What an attempt of a step does.
