@@ -72,6 +72,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "forwarding destinations' kind",
         sql: crate::forward::KIND_SCHEMA,
     },
+    Migration {
+        version: 10,
+        name: "journey steps' contact addresses",
+        sql: crate::journeys::CONTACTS_SCHEMA,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).

@@ -575,6 +575,96 @@ async fn no_step_without_marketing_consent_an_opt_out_or_a_contact() {
 }
 
 #[tokio::test]
+async fn five_profiles_claiming_one_email_get_three_steps_a_day() {
+    let (t, hook, clock) = setup().await;
+    // Five accounts (five user ids, so five profiles: the graph refuses to join them through
+    // the address) give one email address, written differently; four more share a phone
+    // number; all sign up at noon.
+    let account = |i: usize, email: &str| {
+        let mut e = identify(&format!("e{i}"), Some(email), true);
+        e["userId"] = json!(format!("u{i}"));
+        e
+    };
+    let mut events = Vec::new();
+    for (i, email) in [
+        "ann@shop.example",
+        " Ann@Shop.example",
+        "ANN@shop.example ",
+        "ann@shop.example",
+        "ann@SHOP.example",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let anon = format!("e{i}");
+        events.push(account(i, email));
+        events.push(track(&anon, &format!("se{i}"), "Signed Up", json!({})));
+    }
+    for (i, phone) in ["+1 555 0100", "1-555-0100", "15550100", "(1) 555 0100"]
+        .iter()
+        .enumerate()
+    {
+        let anon = format!("p{i}");
+        events.push(
+            json!({ "type": "identify", "messageId": format!("id-{anon}"),
+                            "anonymousId": anon, "traits": { "phone": phone },
+                            "context": consent(true) }),
+        );
+        events.push(track(&anon, &format!("sp{i}"), "Signed Up", json!({})));
+    }
+    send(&t, &events).await;
+    assert_eq!(
+        at(&t, &clock, NOON).await,
+        6,
+        "three to the email, three to the phone"
+    );
+    let skipped: Vec<Value> = deliveries(&t)
+        .await
+        .into_iter()
+        .filter(|d| d["status"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    for d in &skipped {
+        assert_eq!(d["reason"], "contact address reached its daily limit");
+    }
+
+    // At 22:00 the first of them fills a cart: its reminder, due within the same 24 hours,
+    // is skipped too; a sign-up after the window is sent.
+    clock.set(NOON + 10 * HOUR);
+    send(&t, &[added("e0", "c-e0", "cart-e0")]).await;
+    assert_eq!(at(&t, &clock, NOON + 11 * HOUR).await, 0);
+    clock.set(NOON + DAY + MINUTE);
+    send(
+        &t,
+        &[
+            account(5, "ann@shop.example"),
+            track("e5", "se5", "Signed Up", json!({})),
+        ],
+    )
+    .await;
+    assert_eq!(at(&t, &clock, NOON + DAY + MINUTE).await, 1);
+    let ann: Vec<i64> = hook
+        .calls()
+        .iter()
+        .filter(|c| c.json()["profile"]["traits"]["email"].is_string())
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(ann, [NOON, NOON, NOON, NOON + DAY + MINUTE]);
+    let reminder = deliveries(&t)
+        .await
+        .into_iter()
+        .find(|d| d["stepName"] == "reminder")
+        .expect("the reminder");
+    assert_eq!(
+        (&reminder["status"], &reminder["reason"]),
+        (
+            &json!("skipped"),
+            &json!("contact address reached its daily limit")
+        )
+    );
+}
+
+#[tokio::test]
 async fn welcome_runs_once_per_person_over_a_week() {
     let (t, hook, clock) = setup().await;
     let signed = |id: &str| track("a1", id, "Signed Up", json!({ "method": "popup" }));

@@ -10,6 +10,13 @@ use serde::Deserialize;
 /// The environment variable that may hold the webhook secret instead of the file.
 pub const SECRET_ENV: &str = "SHOPTRAIL_WEBHOOK_SECRET";
 
+/// Steps sent to one contact address in any 24 hours, by default
+/// (`webhook.max_per_contact_per_day`).
+pub const DEFAULT_MAX_PER_CONTACT_PER_DAY: u32 = 3;
+
+/// The largest `webhook.max_per_contact_per_day` accepted.
+pub const MAX_PER_CONTACT_PER_DAY: u32 = 100;
+
 /// The journeys, their webhook and links, as read from the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JourneysConfig {
@@ -21,6 +28,9 @@ pub struct JourneysConfig {
     pub timeout: Duration,
     /// How long a failing step is retried after it fell due.
     pub retry_for: Duration,
+    /// Steps sent to one email address or phone number in any 24 hours, whichever profiles
+    /// claim it; a step past it is skipped.
+    pub max_per_contact_per_day: u32,
     /// The shop's cart page; abandoned-cart steps link to it with a link token.
     pub cart_url: Option<String>,
     /// The query parameter of the link token (the SDK's `linkParam`).
@@ -91,6 +101,7 @@ struct WebhookFile {
     secret: Option<String>,
     timeout: Option<String>,
     retry_for: Option<String>,
+    max_per_contact_per_day: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +166,18 @@ pub fn parse(text: &str, env_secret: Option<String>) -> Result<JourneysConfig, S
     if retry_for > Duration::from_secs(7 * 86_400) {
         return Err("webhook.retry_for: must be at most 7d".into());
     }
+    let per_contact = w
+        .max_per_contact_per_day
+        .unwrap_or(i64::from(DEFAULT_MAX_PER_CONTACT_PER_DAY));
+    let max_per_contact_per_day = u32::try_from(per_contact)
+        .ok()
+        .filter(|n| (1..=MAX_PER_CONTACT_PER_DAY).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "webhook.max_per_contact_per_day: the steps one email address or phone number \
+                 may get in 24 hours must be 1 to {MAX_PER_CONTACT_PER_DAY}, not {per_contact}"
+            )
+        })?;
     if let Some(url) = &file.links.cart_url {
         check_url(url, "links.cart_url")?;
     }
@@ -244,6 +267,7 @@ pub fn parse(text: &str, env_secret: Option<String>) -> Result<JourneysConfig, S
         secret,
         timeout,
         retry_for,
+        max_per_contact_per_day,
         cart_url: file.links.cart_url,
         link_param,
         link_channel,
@@ -328,6 +352,30 @@ mod tests {
         assert_eq!(welcome, [0, 2 * 86_400, 7 * 86_400]);
         assert_eq!(c.timeout, Duration::from_secs(10));
         assert_eq!(c.retry_for, Duration::from_secs(86_400));
+        assert_eq!(c.max_per_contact_per_day, DEFAULT_MAX_PER_CONTACT_PER_DAY);
+    }
+
+    #[test]
+    fn reads_and_checks_the_daily_limit_per_contact() {
+        let with = |n: &str| {
+            let text = format!(
+                "{HEAD}max_per_contact_per_day = {n}\n[[journey]]\nid = \"a\"\n\
+                 trigger = \"abandoned_cart\"\n[[journey.step]]\nname = \"s\"\nafter = \"1h\"\n"
+            );
+            parse(&text, None)
+        };
+        assert_eq!(with("5").expect("parses").max_per_contact_per_day, 5);
+        for bad in ["0", "-1", "101"] {
+            assert_eq!(
+                with(bad).expect_err("refused"),
+                format!(
+                    "webhook.max_per_contact_per_day: the steps one email address or phone \
+                     number may get in 24 hours must be 1 to 100, not {bad}"
+                )
+            );
+        }
+        let e = with("\"3\"").expect_err("refused");
+        assert!(e.contains("max_per_contact_per_day"), "{e}");
     }
 
     #[test]

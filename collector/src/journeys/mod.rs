@@ -10,9 +10,11 @@
 //!   cart, order), built once into a payload and POSTed; failures are retried with backoff.
 //! - [`payload`]: the profile, cart, order, discount code and cart link a step carries, and
 //!   the `Shoptrail-Signature`.
+//! - [`cap`]: the daily limit of steps per email address or phone number.
 //! - [`routes`]: `GET /v1/journeys/deliveries` (admin), `GET /v1/journeys` (counts), and the
 //!   demo's signature-checking inbox.
 
+pub(crate) mod cap;
 pub mod config;
 pub(crate) mod payload;
 pub(crate) mod routes;
@@ -74,6 +76,15 @@ CREATE TABLE IF NOT EXISTS discount_codes (
 );
 ";
 
+/// The addresses each step was let through for (see [`cap`]), on databases from before the
+/// daily limit per contact.
+pub(crate) const CONTACTS_SCHEMA: &str = "
+ALTER TABLE journey_steps ADD COLUMN email_hash TEXT;
+ALTER TABLE journey_steps ADD COLUMN phone_hash TEXT;
+CREATE INDEX IF NOT EXISTS journey_steps_email_hash ON journey_steps (email_hash);
+CREATE INDEX IF NOT EXISTS journey_steps_phone_hash ON journey_steps (phone_hash);
+";
+
 /// A step waiting for its time (or for its next attempt after a failure).
 pub(crate) const SCHEDULED: &str = "scheduled";
 /// The webhook answered 2xx.
@@ -82,7 +93,8 @@ pub(crate) const DELIVERED: &str = "delivered";
 pub(crate) const FAILED: &str = "failed";
 /// The journey ended first (an order, an emptied cart).
 pub(crate) const CANCELLED: &str = "cancelled";
-/// Not sent to this profile: no marketing consent, unsubscribed, or no contact.
+/// Not sent to this profile: no marketing consent, unsubscribed, no contact, or its contact
+/// address reached its daily limit.
 pub(crate) const SKIPPED: &str = "skipped";
 
 /// How far a stored event moves the journeys. Runs in the event's insert transaction; `now`

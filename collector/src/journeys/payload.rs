@@ -1,13 +1,15 @@
 //! What one step sends: the checks made before every attempt (the journey still runs, the
-//! person consents to marketing and can be reached, the cart still waits), the payload built
-//! once at the first attempt (every retry sends the same bytes), its discount code and cart
-//! link, and the `Shoptrail-Signature` header.
+//! person consents to marketing and can be reached, the cart still waits), the daily limit
+//! per contact address checked at the first attempt, the payload built then (every retry
+//! sends the same bytes), its discount code and cart link, and the `Shoptrail-Signature`
+//! header.
 
 use crate::db::{self, vals, DbError, Sql};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use super::cap::{self, Contacts};
 use super::config::{JourneysConfig, Trigger};
 use super::{cancel_pending, CANCELLED, SKIPPED};
 use crate::identity::person;
@@ -141,6 +143,10 @@ pub(crate) fn prepare(sql: &dyn Sql, cfg: &JourneysConfig, id: i64, now: i64) ->
     if let Some(body) = row.payload {
         return Ok(Ready::Send { body, key: row.key });
     }
+    let contacts = Contacts::of(traits);
+    if contacts.reached(sql, id, cfg.max_per_contact_per_day, now)? {
+        return close(sql, id, SKIPPED, cap::REASON, now);
+    }
 
     let discount = match &step.discount {
         Some(d) => {
@@ -206,8 +212,8 @@ pub(crate) fn prepare(sql: &dyn Sql, cfg: &JourneysConfig, id: i64, now: i64) ->
     })
     .to_string();
     sql.execute(
-        "UPDATE journey_steps SET payload = ?2 WHERE id = ?1",
-        &vals![id, &body],
+        "UPDATE journey_steps SET payload = ?2, email_hash = ?3, phone_hash = ?4 WHERE id = ?1",
+        &vals![id, &body, &contacts.email, &contacts.phone],
     )?;
     Ok(Ready::Send { body, key: row.key })
 }
