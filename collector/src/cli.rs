@@ -17,7 +17,8 @@ or the admin token; admin: the --admin-token, as Authorization: Bearer <token>):
     POST /v1/{track,page,identify,alias,group,screen}   one event (ingest)
     POST /v1/id-cookie             anonymousId=&domain= (form): sets the SDK's id cookie
                                    (ingest; the site's own pages only)
-    GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&limit= (admin)
+    GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&before=&limit=
+                                   &order= (admin)
     GET  /v1/profiles/{id}         the person an id names (admin): ids, devices, traits, cart,
                                    orders, timeline (?limit=&before=)
     DELETE /v1/profiles/{id}       erases the person, with a suppression of later events (admin)

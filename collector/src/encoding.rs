@@ -73,6 +73,23 @@ fn body_coding(headers: &axum::http::HeaderMap, url_gzip: bool) -> Result<Coding
     }
 }
 
+/// Whether `?compression=` says gzip: `gzip` does, `identity` (or none) says the body is
+/// plain; any other coding is refused with 415, naming the parameter.
+pub(crate) fn url_coding(compression: Option<&str>) -> Result<bool, ApiError> {
+    match compression {
+        None | Some("identity") => Ok(false),
+        Some("gzip") => Ok(true),
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "compression '{other}' is not supported: say compression=gzip, or send the body \
+                 uncompressed"
+            ),
+            Some("compression".into()),
+        )),
+    }
+}
+
 /// 415: the body's coding is not one of [`ACCEPTED_CODINGS`].
 fn unsupported(message: String) -> ApiError {
     ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message, None)

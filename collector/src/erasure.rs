@@ -24,7 +24,7 @@
 use std::collections::HashSet;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -35,6 +35,7 @@ use serde_json::{json, Map, Value};
 use crate::db::{self, vals, Engine, Sql, Val};
 use crate::error::ApiError;
 use crate::identity::{email_node, sha256_hex, Graph};
+use crate::params::{opt, Param, Params};
 use crate::profiles::{candidates, not_found};
 use crate::state::AppState;
 use crate::validate::PreparedEvent;
@@ -512,10 +513,30 @@ pub(crate) async fn erase(
     })))
 }
 
-/// The export's query string.
+/// The query string of `GET /v1/profiles/{id}/export`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ExportQuery {
-    format: Option<String>,
+    /// `json` (the default) or `ndjson`.
+    #[serde(default, deserialize_with = "opt")]
+    format: Option<ExportFormat>,
+}
+
+/// The export's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportFormat {
+    Json,
+    Ndjson,
+}
+
+impl Param for ExportFormat {
+    fn parse(text: &str) -> Result<ExportFormat, String> {
+        match text {
+            "json" => Ok(ExportFormat::Json),
+            "ndjson" => Ok(ExportFormat::Ndjson),
+            other => Err(format!("must be json or ndjson, not '{other}'")),
+        }
+    }
 }
 
 /// Where an export's body is.
@@ -597,18 +618,9 @@ async fn next_piece(mut c: Cursor) -> Option<(Result<Bytes, std::io::Error>, Cur
 pub(crate) async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<ExportQuery>,
+    Params(q): Params<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let ndjson = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("ndjson") => true,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "must be json or ndjson",
-                Some("format"),
-            ))
-        }
-    };
+    let ndjson = q.format == Some(ExportFormat::Ndjson);
     let store = state.store();
     let found = tokio::task::spawn_blocking(move || {
         store.with(|sql| {

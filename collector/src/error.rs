@@ -1,7 +1,9 @@
 //! The error every route answers with: a status and `{"error": "...", "field": ...}`.
 
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
 use axum::http::header::{self, HeaderValue};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -38,6 +40,65 @@ impl ApiError {
     #[cfg(test)]
     pub(crate) fn field(&self) -> Option<&str> {
         self.field.as_deref()
+    }
+
+    /// The message.
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// 400 for a query string axum's `Query<T>` refused (`rejection`), naming the parameter
+    /// at fault: each `key=value` of `uri` is read alone as `T` (every parameter of ours is
+    /// optional), so the first one `T` refuses is the one; a parameter given twice is named
+    /// too. Only a query string that is not one at all gets axum's text.
+    pub(crate) fn query<T: serde::de::DeserializeOwned>(
+        uri: &Uri,
+        rejection: &QueryRejection,
+    ) -> ApiError {
+        let mut seen: Vec<String> = Vec::new();
+        for pair in uri.query().unwrap_or_default().split('&') {
+            let Ok(alone) = format!("/?{pair}").parse::<Uri>() else {
+                continue;
+            };
+            let key = match Query::<Vec<(String, String)>>::try_from_uri(&alone) {
+                Ok(Query(pairs)) => match pairs.into_iter().next() {
+                    Some((key, _)) => key,
+                    None => continue,
+                },
+                Err(_) => continue,
+            };
+            if let Err(e) = Query::<T>::try_from_uri(&alone) {
+                let text = e.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                let detail = detail.strip_prefix(&format!("{key}: ")).unwrap_or(detail);
+                let message = if detail.starts_with("unknown field") {
+                    let known: Vec<&str> = detail
+                        .split_once(", expected")
+                        .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+                        .unwrap_or_default();
+                    match known.as_slice() {
+                        [] => format!("unknown query parameter '{key}': this endpoint takes none"),
+                        names => format!(
+                            "unknown query parameter '{key}': this endpoint takes {}",
+                            names.join(", ")
+                        ),
+                    }
+                } else if detail.starts_with("must ") {
+                    format!("{key} {detail}")
+                } else {
+                    format!("{key}: {detail}")
+                };
+                return ApiError::bad_request(message, Some(&key));
+            }
+            if seen.contains(&key) {
+                return ApiError::bad_request(format!("{key} is given more than once"), Some(&key));
+            }
+            seen.push(key);
+        }
+        ApiError::bad_request(format!("bad query string: {}", rejection.body_text()), None)
     }
 
     /// A failure of the collector itself (the database, a task): the caller gets "internal

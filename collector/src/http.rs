@@ -1,13 +1,12 @@
 //! HTTP routes, handlers and middleware.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, RawQuery, Request, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, Uri};
@@ -17,13 +16,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 use tower::ServiceExt;
 
 use crate::encoding::decode_body;
 use crate::error::ApiError;
+use crate::params::{opt, Param, Params};
 use crate::state::AppState;
 use crate::store::EventQuery;
 use crate::validate::{prepare_batch, prepare_single, PreparedEvent, EVENT_TYPES};
@@ -192,17 +192,26 @@ fn check_write_key(
     }
 }
 
+/// The query string of `POST /v1/batch`. Other parameters are ignored: clients of Segment's
+/// API may add their own.
+#[derive(Debug, Deserialize)]
+struct BatchQuery {
+    /// The body's coding, said in the URL (`gzip`) to spare browsers a CORS preflight.
+    #[serde(default, deserialize_with = "opt")]
+    compression: Option<String>,
+}
+
 /// `POST /v1/batch`; the body may be compressed (see [`decode_body`]).
 async fn ingest_batch(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Params(q): Params<BatchQuery>,
     headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let url_gzip = query
-        .as_deref()
-        .is_some_and(|q| q.split('&').any(|kv| kv == "compression=gzip"));
-    store_events(state, &headers, body, url_gzip, None).await
+    match crate::encoding::url_coding(q.compression.as_deref()) {
+        Ok(url_gzip) => store_events(state, &headers, body, url_gzip, None).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 #[derive(Serialize)]
@@ -289,57 +298,82 @@ fn live_json(event: &PreparedEvent, seq: i64) -> String {
     Value::Object(object).to_string()
 }
 
+/// The query string of `GET /v1/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EventsQuery {
+    #[serde(default, deserialize_with = "opt")]
+    anonymous_id: Option<String>,
+    #[serde(default, deserialize_with = "opt")]
+    user_id: Option<String>,
+    #[serde(default, deserialize_with = "opt", rename = "type")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "opt")]
+    event: Option<String>,
+    /// Only events with a greater seq.
+    #[serde(default, deserialize_with = "opt")]
+    after: Option<i64>,
+    /// Only events with a smaller seq.
+    #[serde(default, deserialize_with = "opt")]
+    before: Option<i64>,
+    #[serde(default, deserialize_with = "opt")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "opt")]
+    order: Option<Order>,
+}
+
+/// `GET /v1/events?order=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Asc,
+    Desc,
+}
+
+impl Param for Order {
+    fn parse(text: &str) -> Result<Order, String> {
+        match text {
+            "asc" => Ok(Order::Asc),
+            "desc" => Ok(Order::Desc),
+            other => Err(format!("must be 'asc' or 'desc', not '{other}'")),
+        }
+    }
+}
+
 /// `GET /v1/events`: stored events in arrival order, filtered and paged.
 async fn list_events(
     State(state): State<AppState>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    Params(p): Params<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(params) = query
-        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text()), None))?;
-    let text = |key: &str| params.get(key).filter(|v| !v.is_empty()).cloned();
-    let seq = |key: &str| -> Result<Option<i64>, ApiError> {
-        match text(key) {
-            None => Ok(None),
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if n >= 0 => Ok(Some(n)),
-                _ => Err(ApiError::bad_request(
-                    format!("{key} must be a non-negative integer (a seq), not '{v}'"),
-                    Some(key),
-                )),
-            },
+    let seq = |key: &str, value: Option<i64>| -> Result<Option<i64>, ApiError> {
+        match value {
+            Some(n) if n < 0 => Err(ApiError::bad_request(
+                format!("{key} must be a non-negative integer (a seq), not '{n}'"),
+                Some(key),
+            )),
+            v => Ok(v),
         }
     };
-    let limit = match text("limit") {
+    let limit = match p.limit {
         None => DEFAULT_LIMIT,
-        Some(v) => match v.parse::<u32>() {
+        Some(n) => match u32::try_from(n) {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
                 return Err(ApiError::bad_request(
-                    format!("limit must be an integer from 1 to {MAX_LIMIT}, not '{v}'"),
+                    format!("limit must be an integer from 1 to {MAX_LIMIT}, not '{n}'"),
                     Some("limit"),
                 ))
             }
         },
     };
-    let descending = match text("order").as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                format!("order must be 'asc' or 'desc', not '{other}'"),
-                Some("order"),
-            ))
-        }
-    };
     let q = EventQuery {
-        anonymous_id: text("anonymousId"),
-        user_id: text("userId"),
-        kind: text("type"),
-        event: text("event"),
-        after: seq("after")?,
-        before: seq("before")?,
+        anonymous_id: p.anonymous_id,
+        user_id: p.user_id,
+        kind: p.kind,
+        event: p.event,
+        after: seq("after", p.after)?,
+        before: seq("before", p.before)?,
         limit,
-        descending,
+        descending: p.order == Some(Order::Desc),
     };
 
     let store = Arc::clone(&state.store);

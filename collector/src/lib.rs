@@ -38,6 +38,7 @@ mod limit;
 mod live;
 mod metrics;
 mod outbound;
+mod params;
 mod profiles;
 mod proxy;
 mod retention;

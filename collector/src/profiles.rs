@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::{self, Sql, Val};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::identity::{email_node, Graph, Node};
+use crate::params::{opt, Params};
 use crate::state::AppState;
 
 /// The nodes an id given by an admin may be: a user id, an anonymous id, an email.
@@ -269,10 +270,24 @@ fn current_cart(all: &[(i64, Value)], id: &str) -> Value {
     json!({ "cart_id": id, "products": products })
 }
 
+/// The query string of `GET /v1/profiles/{id}`: the timeline's page.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Paging {
-    limit: Option<u32>,
+    /// Events in the timeline (100 by default, at most 1,000).
+    #[serde(default, deserialize_with = "opt")]
+    limit: Option<i64>,
+    /// Only events with a smaller seq (the previous page's `nextBefore`).
+    #[serde(default, deserialize_with = "opt")]
     before: Option<i64>,
+}
+
+/// The query string of `GET /v1/profiles`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Search {
+    /// A user id or an email.
+    #[serde(default, deserialize_with = "opt")]
     q: Option<String>,
 }
 
@@ -284,9 +299,20 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 pub(crate) async fn profile(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(p): Query<Paging>,
+    Params(p): Params<Paging>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = match p.limit {
+        None => 100,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    format!("limit must be an integer from 1 to 1000, not '{n}'"),
+                    Some("limit"),
+                )
+            })?,
+    };
     let store = state.store();
     let found = tokio::task::spawn_blocking(move || {
         store.with(|sql| match root_for(sql, &id)? {
@@ -312,7 +338,7 @@ pub(crate) fn not_found() -> ApiError {
 /// `GET /v1/profiles?q=`: profiles whose user id or email is `q` (exact; emails in any case).
 pub(crate) async fn search(
     State(state): State<AppState>,
-    Query(p): Query<Paging>,
+    Params(p): Params<Search>,
 ) -> Result<Json<Value>, ApiError> {
     let q = p.q.unwrap_or_default();
     if q.trim().is_empty() {

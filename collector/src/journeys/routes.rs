@@ -3,17 +3,17 @@
 //! `POST|GET /_shoptrail/inbox`, a webhook receiver that checks the signature, for the demo
 //! and for trying a configuration out.
 
-use std::collections::HashMap;
-
 use crate::db::{self, Sql, Val};
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::config::{JourneysConfig, Trigger};
 use crate::error::ApiError;
+use crate::params::{opt, Param, Params};
 use crate::state::AppState;
 use crate::time::format_millis;
 
@@ -51,23 +51,52 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("database: {e}")))
 }
 
+/// The query string of `GET /v1/journeys/deliveries`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeliveriesQuery {
+    /// One journey's steps.
+    #[serde(default, deserialize_with = "opt")]
+    journey: Option<String>,
+    /// Steps with this status.
+    #[serde(default, deserialize_with = "opt")]
+    status: Option<Status>,
+    /// How many (100 by default, at most 1,000).
+    #[serde(default, deserialize_with = "opt")]
+    limit: Option<i64>,
+}
+
+/// One of [`STATUSES`].
+#[derive(Debug, Clone, Copy)]
+struct Status(&'static str);
+
+impl Param for Status {
+    fn parse(text: &str) -> Result<Status, String> {
+        match STATUSES.iter().find(|s| **s == text) {
+            Some(s) => Ok(Status(s)),
+            None => Err(format!(
+                "must be one of {}, not '{text}'",
+                STATUSES.join(", ")
+            )),
+        }
+    }
+}
+
 /// `GET /v1/journeys/deliveries?journey=&status=&limit=` (admin): steps, newest first.
 pub(crate) async fn deliveries(
     State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
+    Params(q): Params<DeliveriesQuery>,
 ) -> Result<Json<Value>, ApiError> {
     config(&state)?;
-    let limit = match q.get("limit") {
+    let limit = match q.limit {
         None => 100,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(
-                    format!("limit must be 1 to 1000, not '{v}'"),
-                    Some("limit"),
-                ))
-            }
-        },
+        Some(n) if (1..=1000).contains(&n) => n,
+        Some(n) => {
+            return Err(ApiError::bad_request(
+                format!("limit must be 1 to 1000, not '{n}'"),
+                Some("limit"),
+            ))
+        }
     };
     let mut query = String::from(
         "SELECT s.id, s.idempotency_key, r.journey, s.step, s.name, s.status, s.attempts,
@@ -76,30 +105,17 @@ pub(crate) async fn deliveries(
          FROM journey_steps s JOIN journey_runs r ON r.id = s.run WHERE 1 = 1",
     );
     let mut args: Vec<Val> = Vec::new();
-    if let Some(j) = q.get("journey").filter(|j| !j.is_empty()) {
-        args.push(Val::from(j.clone()));
+    if let Some(j) = q.journey {
+        args.push(Val::from(j));
         query.push_str(&format!(" AND r.journey = ?{}", args.len()));
     }
-    match q
-        .get("status")
-        .map(String::as_str)
-        .filter(|s| !s.is_empty())
-    {
+    match q.status.map(|s| s.0) {
         None => {}
         Some("retrying") => query.push_str(" AND s.status = 'scheduled' AND s.attempts > 0"),
         Some("scheduled") => query.push_str(" AND s.status = 'scheduled' AND s.attempts = 0"),
-        Some(s) if STATUSES.contains(&s) => {
-            args.push(Val::from(s.to_string()));
+        Some(s) => {
+            args.push(Val::from(s));
             query.push_str(&format!(" AND s.status = ?{}", args.len()));
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                format!(
-                    "status must be one of {}, not '{other}'",
-                    STATUSES.join(", ")
-                ),
-                Some("status"),
-            ))
         }
     }
     args.push(Val::Int(limit));

@@ -78,17 +78,18 @@ mod money;
 mod query;
 mod stats;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 pub(crate) use facts::{catch_up_chunk, record, SCHEMA};
 use query::{By, Counts, Report, Window};
 
 use crate::error::ApiError;
+use crate::params::{opt, Param, Params};
 use crate::state::AppState;
 use crate::time;
 
@@ -100,13 +101,58 @@ const DEFAULT_DAYS: i64 = 30;
 /// The longest window, in days (about ten years).
 const MAX_DAYS: i64 = 3660;
 
+/// The query string of `GET /v1/metrics`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MetricsQuery {
+    /// The window's start (default: 30 days before its end).
+    #[serde(default, deserialize_with = "opt")]
+    from: Option<Instant>,
+    /// The window's end (default: now).
+    #[serde(default, deserialize_with = "opt")]
+    to: Option<Instant>,
+    /// The groups, if any.
+    #[serde(default, deserialize_with = "opt")]
+    by: Option<By>,
+}
+
+/// A `from` or `to`: a date or an ISO-8601 date-time, as ms since 1970.
+#[derive(Debug, Clone, Copy)]
+struct Instant(i64);
+
+impl Param for Instant {
+    fn parse(text: &str) -> Result<Instant, String> {
+        let v = text.trim();
+        match time::parse_iso8601(v) {
+            Some(ms) if ms >= 0 => Ok(Instant(ms)),
+            Some(_) => Err(format!("must not be before 1970-01-01, not '{v}'")),
+            None => Err(format!(
+                "must be a date (YYYY-MM-DD) or an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SSZ), \
+                 not '{v}'"
+            )),
+        }
+    }
+}
+
+impl Param for By {
+    fn parse(text: &str) -> Result<By, String> {
+        match text {
+            "channel" => Ok(By::Channel),
+            "device" => Ok(By::Device),
+            "devices" => Ok(By::Devices),
+            "variant" => Ok(By::Variant),
+            other => Err(format!(
+                "must be channel, device, devices or variant, not '{other}'"
+            )),
+        }
+    }
+}
+
 /// `GET /v1/metrics`.
 pub(crate) async fn metrics(
     State(state): State<AppState>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    Params(params): Params<MetricsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(params) = query
-        .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text()), None))?;
     let (window, by) = parse_params(&params, state.clock().now_ms())?;
     let store = state.store();
     let report = tokio::task::spawn_blocking(move || {
@@ -120,31 +166,9 @@ pub(crate) async fn metrics(
     Ok(Json(to_json(window, by, &report)))
 }
 
-/// Reads `from`, `to` and `by`; `now` is the default end of the window.
-fn parse_params(
-    params: &HashMap<String, String>,
-    now: i64,
-) -> Result<(Window, Option<By>), ApiError> {
-    let instant = |key: &str| -> Result<Option<i64>, ApiError> {
-        match params.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(v) => match time::parse_iso8601(v) {
-                Some(ms) if ms >= 0 => Ok(Some(ms)),
-                Some(_) => Err(ApiError::bad_request(
-                    format!("{key} must not be before 1970-01-01, not '{v}'"),
-                    Some(key),
-                )),
-                None => Err(ApiError::bad_request(
-                    format!(
-                        "{key} must be a date (YYYY-MM-DD) or an ISO-8601 date-time \
-                         (YYYY-MM-DDTHH:MM:SSZ), not '{v}'"
-                    ),
-                    Some(key),
-                )),
-            },
-        }
-    };
-    let (from, to) = match (instant("from")?, instant("to")?) {
+/// The window `params` name (`now` is the default end) and the grouping.
+fn parse_params(params: &MetricsQuery, now: i64) -> Result<(Window, Option<By>), ApiError> {
+    let (from, to) = match (params.from.map(|i| i.0), params.to.map(|i| i.0)) {
         (Some(f), Some(t)) => (f, t),
         (Some(f), None) => (f, now),
         (None, Some(t)) => (t.saturating_sub(DEFAULT_DAYS * DAY_MS).max(0), t),
@@ -170,20 +194,7 @@ fn parse_params(
             Some("to"),
         ));
     }
-    let by = match params.get("by").map(String::as_str) {
-        None | Some("") => None,
-        Some("channel") => Some(By::Channel),
-        Some("device") => Some(By::Device),
-        Some("devices") => Some(By::Devices),
-        Some("variant") => Some(By::Variant),
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                format!("by must be channel, device, devices or variant, not '{other}'"),
-                Some("by"),
-            ))
-        }
-    };
-    Ok((Window { from, to }, by))
+    Ok((Window { from, to }, params.by))
 }
 
 fn by_name(by: By) -> &'static str {
@@ -360,44 +371,37 @@ fn to_json(w: Window, by: Option<By>, report: &Report) -> Value {
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    /// The window and grouping a query string gives at `now`.
+    fn read(query: &str, now: i64) -> Result<(Window, Option<By>), ApiError> {
+        let uri = format!("/v1/metrics?{query}").parse().expect("a URI");
+        parse_params(&crate::params::read::<MetricsQuery>(&uri)?, now)
     }
 
     #[test]
     fn reads_the_window_and_grouping() {
         let now = 1_764_547_200_000; // 2025-12-01
-        let (w, by) = parse_params(&params(&[]), now).expect("defaults");
+        let (w, by) = read("", now).expect("defaults");
         assert_eq!((w.from, w.to, by), (now - 30 * DAY_MS, now, None));
-        let (w, by) = parse_params(
-            &params(&[
-                ("from", "2025-11-01"),
-                ("to", "2025-11-02T12:00:00Z"),
-                ("by", "devices"),
-            ]),
-            now,
-        )
-        .expect("valid");
+        let (w, by) =
+            read("from=2025-11-01&to=2025-11-02T12:00:00Z&by=devices", now).expect("valid");
         assert_eq!(
             (w.from, w.to, by),
             (1_761_955_200_000, 1_762_084_800_000, Some(By::Devices))
         );
-        let (w, _) = parse_params(&params(&[("to", "2025-11-01")]), now).expect("valid");
+        let (w, _) = read("to=2025-11-01", now).expect("valid");
         assert_eq!(w.to - w.from, 30 * DAY_MS);
         for (bad, field) in [
-            (vec![("from", "yesterday")], "from"),
-            (vec![("to", "2025-02-30")], "to"),
-            (vec![("from", "2025-11-02"), ("to", "2025-11-01")], "from"),
-            (vec![("from", "2025-11-01"), ("to", "2025-11-01")], "from"),
-            (vec![("from", "1969-12-31")], "from"),
-            (vec![("from", "2000-01-01"), ("to", "2025-01-01")], "to"),
-            (vec![("by", "country")], "by"),
+            ("from=yesterday", "from"),
+            ("to=2025-02-30", "to"),
+            ("from=2025-11-02&to=2025-11-01", "from"),
+            ("from=2025-11-01&to=2025-11-01", "from"),
+            ("from=1969-12-31", "from"),
+            ("from=2000-01-01&to=2025-01-01", "to"),
+            ("by=country", "by"),
+            ("since=2025-11-01", "since"),
         ] {
-            let err = parse_params(&params(&bad), now).expect_err("rejected");
-            assert_eq!(err.field(), Some(field), "{bad:?}");
+            let err = read(bad, now).expect_err("rejected");
+            assert_eq!(err.field(), Some(field), "{bad}");
         }
     }
 
