@@ -19,6 +19,7 @@
 
 mod api;
 mod load;
+mod minify;
 mod postgres;
 mod tasks;
 mod tools;

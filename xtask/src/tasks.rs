@@ -188,24 +188,35 @@ fn bindgen_pair(wasm: &Path, name: &str, pkg: &Path, web: &Path) -> Result {
     Ok(())
 }
 
-/// One script-tag module in `dist/`: `<file>.wasm` (the `web` build's `<name>_bg.wasm`) and
-/// `<file>.js`, bundled from `imports` and the loader at `loader` with `wasm_placeholder`
+/// One script-tag module in `dist/`: `<file>.wasm` (the `web` build's `<name>_bg.wasm`, `<name>`
+/// being `<file>` with `_` for `-`, with short boundary names: see [`crate::minify`]) and
+/// `<file>.js`, bundled from `glue_names` of
+/// the glue rewritten for it, `imports` and the loader at `loader` with `wasm_placeholder`
 /// replaced by the wasm's SRI hash and each of `fill`'s placeholders by its value; both also
 /// under versioned names. Returns the two lines of SRI.txt.
 fn script_tag(
     file: &str,
-    name: &str,
     web: &Path,
     loader: &str,
     wasm_placeholder: &str,
     fill: &[(&str, &str)],
+    glue_names: &str,
     imports: &str,
 ) -> Result<(String, String)> {
     let (root, version) = (root(), version()?);
+    let name = file.replace('-', "_");
     let dist = root.join("dist");
     let wasm = dist.join(format!("{file}.wasm"));
-    let bg = web.join(format!("{name}_bg.wasm"));
-    write(&wasm, &std::fs::read(&bg).map_err(fs_err(&bg))?)?;
+    let glue = root.join(format!("target/shoptrail-script/{file}-glue.js"));
+    for dir in [&dist, &root.join("target/shoptrail-script")] {
+        std::fs::create_dir_all(dir).map_err(fs_err(dir))?;
+    }
+    crate::minify::boundary(
+        &web.join(format!("{name}_bg.wasm")),
+        &web.join(format!("{name}.js")),
+        &wasm,
+        &glue,
+    )?;
     let wasm_sri = sri(&wasm)?;
     let mut text = read(&root.join(loader))?.replace(wasm_placeholder, &wasm_sri);
     for (k, v) in fill {
@@ -216,7 +227,8 @@ fn script_tag(
     write(
         &entry,
         format!(
-            "{imports}import {{ compileWasm }} from {:?};\n{text}",
+            "{}{imports}import {{ compileWasm }} from {:?};\n{text}",
+            import(glue_names, &glue),
             compile.display().to_string()
         )
         .as_bytes(),
@@ -274,25 +286,21 @@ pub fn build() -> Result<Sizes> {
     let _ = std::fs::remove_dir_all(root.join("dist"));
     let (engage_js, engage_wasm) = script_tag(
         "shoptrail-engage",
-        "shoptrail_engage",
         &engage_web,
         "pkg-config/engage-loader.js",
         "__SHOPTRAIL_ENGAGE_WASM_SRI__",
         &[],
-        &import(
-            "initSync, start, add, shutdown",
-            &engage_web.join("shoptrail_engage.js"),
-        ),
+        "initSync, start, add, shutdown",
+        "",
     )?;
     let (js_sri, wasm_sri) = script_tag(
-        "shoptrail",
         "shoptrail",
         &web,
         "pkg-config/loader.js",
         "__SHOPTRAIL_WASM_SRI__",
         &[("__SHOPTRAIL_ENGAGE_SRI__", &engage_js)],
-        &(import("initSync, boot", &web.join("shoptrail.js"))
-            + &import("NAMES", &host_snippet(&web)?)),
+        "initSync, boot",
+        &import("NAMES", &host_snippet(&web)?),
     )?;
     eprintln!(
         "\nScript tag (versioned, with SRI; the wasm is checked by the loader):\n  \
