@@ -1,7 +1,8 @@
 //! Consent in a real browser (Chromium and Firefox): with `consent: { required: true }` nothing
 //! reaches localStorage, sessionStorage or cookies and nothing is sent until `consent.grant()`;
-//! the held event then reaches the collector with `context.consent`; `consent.revoke()`
-//! erases every stored key and the id cookie and stops sending.
+//! the held event then reaches the collector with `context.consent`; `consent.revoke()` sends
+//! `Segment Consent Preference Updated` with the new preferences, then erases every stored key
+//! and the id cookie and stops sending.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -64,6 +65,20 @@ async fn nothing_is_stored_or_sent_before_a_grant_and_a_revoke_erases_everything
     api::method("consent.revoke", &[]);
     assert_eq!(stored_keys(), Vec::<String>::new());
     assert_eq!(cookie("shoptrail_aid"), None);
+    // The collector was told, by beacon, for the id it knew.
+    let mut told = Vec::new();
+    for _ in 0..50 {
+        told = events(&format!("anonymousId={aid}")).await;
+        told.retain(|e| get_str(e, "event") == "Segment Consent Preference Updated");
+        if !told.is_empty() {
+            break;
+        }
+        sleep(100).await;
+    }
+    assert_eq!(told.len(), 1);
+    let prefs = get(&told[0], "context.consent.categoryPreferences");
+    assert_eq!(get(&prefs, "analytics").as_bool(), Some(false));
+    assert_eq!(get(&prefs, "marketing").as_bool(), Some(false));
     api::track("After Revoke".into(), obj(&[]));
     assert!(!flush().await);
     sleep(100).await;

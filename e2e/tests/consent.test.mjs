@@ -1,7 +1,8 @@
 // Consent, in Chromium against the real collector: with data-consent="required" nothing is
 // stored (cookie, localStorage, sessionStorage) or sent, and the popup module is not even
 // fetched, until the shopper accepts in the page's banner; held events then arrive carrying
-// context.consent; a refusal drops them; a withdrawal erases what was stored; a returning
+// context.consent; a refusal drops them; a withdrawal sends `Segment Consent Preference Updated`
+// with the new preferences, then erases what was stored; a returning
 // shopper is not asked again; Global Privacy Control denies marketing (and so popups).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -78,9 +79,15 @@ test("nothing is stored or sent before the banner's Accept; then the held events
   assert.equal(await again.page.locator("#consent-banner").isVisible(), false);
   assert.equal(await again.page.evaluate(() => window.shoptrail.anonymousId()), aid);
 
-  // Withdrawing erases the id, the cookie and every stored key; nothing more is sent.
+  // Withdrawing tells the collector (Segment's consent event, with the new preferences, for
+  // the id it had), then erases the id, the cookie and every stored key; nothing more is sent.
   await again.page.click("#consent-withdraw");
   assert.deepEqual(await stored(again.page), { cookie: "", local: [], session: [] });
+  const [last] = await until(
+    () => named(aid, "Segment Consent Preference Updated").then((l) => l.length && l), 10000, "the withdrawal event");
+  assert.equal(last.type, "track");
+  assert.deepEqual(last.context.consent, { categoryPreferences: { analytics: false, marketing: false } });
+  assert.notEqual(await again.page.evaluate(() => window.shoptrail.anonymousId()), aid);
   const sent = again.seen.batches;
   await tracked(again.page, "After Withdrawal");
   await again.page.waitForTimeout(1500);

@@ -1,6 +1,7 @@
 // Journeys end to end: a shopper signs up in a real browser, the collector (started with
 // --journeys) POSTs the welcome step to a real webhook server, and the signature verifies with
-// the very snippet README.md documents.
+// the very snippet README.md documents; a shopper who withdraws consent in the page has their
+// pending cart reminder cancelled, and it never reaches the webhook.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -52,6 +53,13 @@ event = "Signed Up"
   [[journey.step]]
   name = "getting_started"
   after = "2d"
+
+[[journey]]
+id = "abandoned_cart"
+trigger = "abandoned_cart"
+  [[journey.step]]
+  name = "reminder"
+  after = "4s"
 `);
   ctx.collector = await startCollector({ db: join(ctx.tmp.dir, "journeys.db"), adminToken: ADMIN, journeys: file });
   ctx.browser = await launch();
@@ -106,4 +114,54 @@ test("a sign-up in the browser reaches the webhook, signed as README.md document
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(ctx.calls.length, 1);
   await page.close();
+});
+
+/** A shopper (a browser of their own) on the consent fixture who accepts everything, leaves
+ * `email` and a cart; returns their page and anonymous id once the collector has the events. */
+async function cartShopper(email) {
+  const browser = await launch();
+  const page = await browser.context.newPage();
+  await page.goto(`${ctx.collector.url}/fixtures/consent.html`);
+  await page.waitForFunction(() => window.shoptrail.loaded === true);
+  await page.click("#consent-all");
+  const aid = await page.evaluate(async (email) => {
+    window.shoptrail.identify({ email });
+    window.shoptrail.cart.add({ product_id: "sku-1", name: "Mug", price: 12, quantity: 1 });
+    await window.shoptrail.flush();
+    return window.shoptrail.anonymousId();
+  }, email);
+  return { browser, page, aid };
+}
+
+async function deliveries() {
+  const r = await fetch(`${ctx.collector.url}/v1/journeys/deliveries?journey=abandoned_cart`,
+    { headers: { Authorization: `Bearer ${ADMIN}` } });
+  assert.equal(r.status, 200);
+  return (await r.json()).deliveries;
+}
+
+test("a withdrawal in the page cancels the shopper's pending cart reminder; it is never sent", async () => {
+  // Two shoppers with a reminder due in 4 s; one withdraws (what the fixture's "Withdraw
+  // consent" button calls; the cart's popup covers the button).
+  const stays = await cartShopper("stays@example.com");
+  const leaves = await cartShopper("leaves@example.com");
+  await until(async () => (await deliveries()).filter((d) => d.status === "scheduled").length === 2,
+    10000, "both reminders scheduled");
+  await leaves.page.evaluate(() => window.shoptrail.consent.revoke());
+
+  const cancelled = await until(async () => (await deliveries()).find(
+    (d) => d.anonymousId === leaves.aid && d.status === "cancelled"), 10000, "the withdrawn reminder cancelled");
+  assert.equal(cancelled.reason, "the shopper withdrew marketing consent");
+
+  // The other shopper's reminder, due at the same time, arrives: by then the withdrawn one
+  // would have too.
+  const reminders = () => ctx.calls.map((c) => JSON.parse(c.body)).filter((p) => p.journey === "abandoned_cart");
+  await until(() => reminders().some((p) => p.profile.anonymousIds.includes(stays.aid)), 20000,
+    "the other shopper's reminder at the webhook");
+  await until(async () => (await deliveries()).find((d) => d.anonymousId === stays.aid)?.status === "delivered",
+    10000, "the other reminder delivered");
+  assert.ok(!reminders().some((p) => p.profile.anonymousIds.includes(leaves.aid)), "no reminder for the shopper who withdrew");
+  assert.equal((await deliveries()).find((d) => d.anonymousId === leaves.aid).status, "cancelled");
+  await stays.browser.close();
+  await leaves.browser.close();
 });

@@ -262,6 +262,10 @@ fn perform(a: Action) {
                 }
             });
         }
+        Action::Last { lane, body } => {
+            host::part(body.as_bytes());
+            endpoint(lane, |ep| host::beacon(&ep.plain));
+        }
         Action::Timer(due) => host::timer(due.saturating_sub(now()) as f64),
         Action::Scan(ms) => host::scan(ms),
         Action::Error { code, message } => host::notify(0, code, &message),

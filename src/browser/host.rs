@@ -21,7 +21,7 @@ extern "C" {
     fn fact(i: u32) -> String;
     /// One part of the next body (`send`, `beacon`, `sput`), as UTF-8 bytes of whole
     /// characters: large bodies cross in parts, so the wasm never holds one whole.
-    fn part(bytes: &[u8]);
+    pub fn part(bytes: &[u8]);
     fn sput(key: &str) -> bool;
     /// POSTs the parts given so far (see `Action::Send`); the answer comes back as `~res`
     /// with the lane first.

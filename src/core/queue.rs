@@ -491,6 +491,21 @@ impl Queue {
         self.write_batch(self.in_flight, count, now, out)
     }
 
+    /// The body of the last request before an erasure (a withdrawal of consent): every event,
+    /// those under way too (the collector keeps an event once, by messageId), newest first
+    /// kept when they pass [`UNLOAD_BODY_BYTES`] together; in parts.
+    pub fn write_last(&self, now: u64, out: &mut dyn FnMut(&str)) {
+        let mut bytes = 100;
+        let count = (self.items.iter().rev())
+            .take_while(|i| {
+                bytes += i.len() + 1;
+                bytes <= UNLOAD_BODY_BYTES
+            })
+            .count()
+            .max(1);
+        self.write_batch(self.items.len().saturating_sub(count), count, now, out)
+    }
+
     /// Removes the `count` events of the batch [`Queue::poll_unload_batch`] gave.
     pub fn unload_sent(&mut self, count: usize) {
         let start = self.in_flight;

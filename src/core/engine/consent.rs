@@ -1,12 +1,17 @@
 //! The shopper's consent, applied: `consent.grant`, `consent.deny` and `consent.revoke`, and
 //! what the rest of the engine asks before storing, sending or linking.
 
-use super::{Engine, Fact, Host};
+use super::{Action, Engine, Fact, Host};
 use crate::core::config::CookieDomain;
 use crate::core::consent::Analytics;
+use crate::core::event::Body;
 use crate::core::store;
 use crate::prelude::*;
 use alloc::rc::Rc;
+
+/// The event that tells the collector the shopper's new choice, named as in Segment's consent
+/// spec; `context.consent.categoryPreferences` carries the choice.
+pub const CONSENT_EVENT: &str = "Segment Consent Preference Updated";
 
 impl<H: Host> Engine<H> {
     /// Whether events may be stored and sent.
@@ -40,6 +45,7 @@ impl<H: Host> Engine<H> {
     pub fn grant(&mut self, categories: Option<Vec<String>>, now: u64) {
         let all = self.consent.settings().categories.clone();
         let before = self.consent.analytics();
+        let was = self.consent.context_member();
         if let Err(bad) = self.consent.set(categories.unwrap_or(all.clone())) {
             let mut m = String::from("consent.grant(categories): \"");
             m.push_str(&bad);
@@ -48,9 +54,14 @@ impl<H: Host> Engine<H> {
             return self.report("invalid_argument", &m);
         }
         match (before, self.consent.analytics()) {
-            (Analytics::Granted, Analytics::Granted) => {}
+            // Categories changed while events are sent: the collector is told.
+            (Analytics::Granted, Analytics::Granted) => {
+                if self.consent.context_member() != was {
+                    self.preferences_updated(now);
+                }
+            }
             (_, Analytics::Granted) => self.begin_storing(now),
-            (Analytics::Granted, _) => self.erase(now),
+            (Analytics::Granted, _) => self.erase(true, now),
             _ => self.clear_lanes(),
         }
         let record = self.consent.encode();
@@ -60,12 +71,14 @@ impl<H: Host> Engine<H> {
 
     /// `consent.deny()` and `consent.revoke()`: every category denied; the stored ids, queues,
     /// cart, profile, campaign and popup state are deleted (with the id cookie), held events
-    /// dropped, and nothing is stored or sent until a later grant. A site that does not require
+    /// dropped, and nothing is stored or sent until a later grant. Where events were being
+    /// sent, the last request of each lane tells the collector first (see [`Engine::erase`]). A site that does not require
     /// consent remembers the refusal (an empty `shoptrail:consent`), or it would resume on the
     /// next page; one that requires it stores nothing at all.
     pub fn revoke(&mut self, now: u64) {
+        let sending = self.may_send();
         let _ = self.consent.set(Vec::new());
-        self.erase(now);
+        self.erase(sending, now);
         if !self.consent.settings().required {
             self.store.set_direct(store::K_CONSENT, "");
         }
@@ -96,8 +109,19 @@ impl<H: Host> Engine<H> {
         }
     }
 
-    /// Deletes everything stored, forgets the queue and starts a new identity in memory.
-    fn erase(&mut self, now: u64) {
+    /// Deletes everything stored, forgets the queue and starts a new identity in memory. When
+    /// events were being sent (`last`), every lane first sends its queue (those accepted while
+    /// consent held, see [`Queue::write_last`](crate::core::queue::Queue::write_last)) and
+    /// [`CONSENT_EVENT`] with the new preferences, for the current ids, in one last request.
+    fn erase(&mut self, last: bool, now: u64) {
+        if last {
+            self.preferences_updated(now);
+            for (lane, l) in self.lanes.iter().enumerate() {
+                let mut body = String::new();
+                l.queue.write_last(now, &mut |s| body.push_str(s));
+                self.out.push(Action::Last { lane, body });
+            }
+        }
         let domain = self.cookie_domain.clone();
         self.store.hold();
         self.store
@@ -106,6 +130,20 @@ impl<H: Host> Engine<H> {
         self.reset(now);
         if self.flush_pending {
             self.settle(false);
+        }
+    }
+
+    /// [`CONSENT_EVENT`], with the consent as it is now, queued in every lane (not shown to
+    /// `beforeSend`).
+    fn preferences_updated(&mut self, now: u64) {
+        self.ctx = Rc::from("");
+        let body = Body::Track {
+            event: CONSENT_EVENT,
+            properties: "{}",
+        };
+        if let Some((id, head)) = self.build(&body, now) {
+            let ctx = self.ctx.clone();
+            self.accept(id, head, ctx, u8::MAX, now);
         }
     }
 

@@ -84,6 +84,15 @@ pub enum Action {
         /// Abort the request if unanswered after this long, ms.
         timeout_ms: u32,
     },
+    /// The last request of a lane before its state is erased (consent withdrawn): hand `body`
+    /// to `sendBeacon` for the lane's endpoint; nothing is answered (a refused beacon is not
+    /// retried: there is no state left to retry from).
+    Last {
+        /// The lane, as in [`Action::Send`].
+        lane: usize,
+        /// The request's body.
+        body: String,
+    },
     /// Hand a body to `sendBeacon` for a lane's endpoint ([`Engine::write_beacon`] writes it);
     /// answer with [`Engine::handle_beacon`].
     Beacon {
@@ -499,22 +508,9 @@ impl<H: Host> Engine<H> {
                 return self.report("invalid_argument", &m);
             }
         }
-        self.refresh_context(now);
-        let message_id = self.new_id();
-        let env = Envelope {
-            message_id: &message_id,
-            anonymous_id: &self.anonymous_id,
-            user_id: self.user_id.as_deref(),
-            timestamp: now,
-            context: &self.ctx,
-            page: &self.page,
+        let Some((message_id, head)) = self.build(&body, now) else {
+            return;
         };
-        let mut head = match event::build_head(&env, &body) {
-            Ok(t) => t,
-            Err(e) => return self.report(e.code(), e.message()),
-        };
-        // Queued events are kept until delivered: without the slack of a growing string.
-        head.shrink_to_fit();
         let lanes = self.route(body.kind());
         let ctx = match self.one_off_ctx.take() {
             Some(member) => {
@@ -529,6 +525,32 @@ impl<H: Host> Engine<H> {
             return;
         }
         self.accept(message_id, head, ctx, lanes, now);
+    }
+
+    /// A new event's messageId and its text up to the context, in the current page and session
+    /// (`None` when it cannot be built, reported).
+    fn build(&mut self, body: &Body, now: u64) -> Option<(String, String)> {
+        self.refresh_context(now);
+        let message_id = self.new_id();
+        let env = Envelope {
+            message_id: &message_id,
+            anonymous_id: &self.anonymous_id,
+            user_id: self.user_id.as_deref(),
+            timestamp: now,
+            context: &self.ctx,
+            page: &self.page,
+        };
+        match event::build_head(&env, body) {
+            Ok(mut head) => {
+                // Queued events are kept until delivered: without the slack of a growing string.
+                head.shrink_to_fit();
+                Some((message_id, head))
+            }
+            Err(e) => {
+                self.report(e.code(), e.message());
+                None
+            }
+        }
     }
 
     /// Queues an event built by [`Engine::enqueue`] (after `beforeSend` kept it as it was) in

@@ -68,7 +68,9 @@ fn a_denial_drops_the_held_events_and_stores_nothing() {
     r.call("consent.deny", "[]");
     r.call("track", r#"["B",{}]"#);
     r.advance(60_000);
+    // Nothing was ever allowed to leave: not even the refusal does.
     assert!(r.sent.is_empty() && r.beacons.is_empty());
+    assert!(r.events.iter().all(|e| !e.contains("Consent Preference")));
     assert_eq!(r.e.queued(), 0);
     r.e.handle_hide(true, r.now);
     r.drain();
@@ -122,8 +124,23 @@ fn revoking_erases_every_stored_thing_and_stops_sending() {
     r.advance(2_000);
     assert!(r.in_flight.is_some());
     host.mem.borrow_mut().set("shoptrail:q:other", "x");
+    r.call("track", r#"["Queued",{}]"#);
     let aid = r.e.anonymous_id().to_string();
     r.call("consent.revoke", "[]");
+    // One last request: the events accepted while consent held (the one under way too: the
+    // collector keeps an event once) and the new preferences, for the ids they were sent with.
+    assert_eq!(r.beacons_to, [0]);
+    let last = &r.beacons[0];
+    assert_eq!(count(last, "\"messageId\""), 3, "{last}");
+    assert!(last.contains("\"Late\"") && last.contains("\"Queued\""));
+    let tail = last
+        .split("Segment Consent Preference Updated")
+        .nth(1)
+        .unwrap();
+    assert!(
+        tail.contains(r#""consent":{"categoryPreferences":{"analytics":false,"marketing":false}}"#)
+    );
+    assert!(last.contains(&aid) && last.contains(r#""userId":"u-1""#));
     r.answer(503);
     let m = host.mem.borrow().clone();
     let keys: Vec<_> = m.items.iter().map(|(k, _)| k.as_str()).collect();
@@ -136,7 +153,10 @@ fn revoking_erases_every_stored_thing_and_stops_sending() {
     r.call("track", r#"["After",{}]"#);
     r.advance(120_000);
     assert_eq!(r.sent.len(), 2);
+    assert_eq!(r.beacons.len(), 1);
     assert_eq!(r.e.queued(), 0);
+    r.call("consent.deny", "[]");
+    assert_eq!(r.beacons.len(), 1);
     // The refusal lasts across pages.
     let mut r2 = Run::start(host.clone(), cfg(""), 200_000);
     r2.call("track", r#"["Next page",{}]"#);
@@ -189,4 +209,81 @@ fn links_to_other_sites_carry_no_id_without_consent() {
         .call("~link", "https://other.example/p")
         .unwrap()
         .contains("st_x="));
+}
+
+#[test]
+fn a_revocation_after_a_grant_tells_every_lane_then_erases_and_sends_nothing_more() {
+    let host = Fake::new("https://www.shop.example/");
+    let dest = r#","destinations":[{"endpoint":"https://d.example/v1/batch","events":["Order Completed"]}]"#;
+    let mut r = Run::start(host.clone(), cfg(&[OPT_IN, dest].concat()), 0);
+    r.call("consent.grant", "[]");
+    r.advance(2_000);
+    r.answer(200);
+    r.call("identify", r#"["u-9",{}]"#);
+    let aid = r.e.anonymous_id().to_string();
+    r.advance(500);
+    r.call("consent.revoke", "[]");
+    // Every lane, the destination's too although its `events` do not name it.
+    assert_eq!(r.beacons_to, [0, 1]);
+    for body in &r.beacons {
+        let at = body
+            .find(crate::core::engine::consent::CONSENT_EVENT)
+            .expect(body);
+        let head = &body[body[..at].rfind("{\"").unwrap()..];
+        assert!(head.contains(r#""type":"track""#), "{body}");
+        assert!(head.contains(&[r#""anonymousId":""#, &aid, "\""].concat()));
+        assert!(head.contains(r#""userId":"u-9""#));
+        assert!(head.contains(
+            r#""consent":{"categoryPreferences":{"analytics":false,"marketing":false}}"#
+        ));
+    }
+    assert!(r.beacons[0].contains(r#""type":"identify""#));
+    assert_eq!(count(&r.beacons[1], "\"messageId\""), 1);
+    // Then: nothing stored (an opt-in site keeps no refusal), nothing queued or sent.
+    assert!(host.mem.borrow().items.is_empty() && host.mem.borrow().cookies.is_empty());
+    assert_eq!(r.e.queued(), 0);
+    r.call("track", r#"["After",{}]"#);
+    r.call("flush", "[]");
+    r.advance(600_000);
+    r.hide(true, r.now);
+    assert_eq!(r.sent.len(), 1);
+    assert_eq!(r.beacons.len(), 2);
+    assert!(host.mem.borrow().items.is_empty());
+}
+
+#[test]
+fn a_denial_on_an_opt_out_site_sends_the_new_preferences() {
+    let host = Fake::new("https://www.shop.example/");
+    let mut r = Run::start(host.clone(), cfg(""), 0);
+    r.call("consent.deny", "[]");
+    assert_eq!(r.beacons_to, [0]);
+    let body = &r.beacons[0];
+    // The page view accepted before the refusal, then the refusal.
+    assert_eq!(count(body, "\"messageId\""), 2, "{body}");
+    assert!(body.contains(r#""event":"Segment Consent Preference Updated""#));
+    assert!(body.contains(r#""categoryPreferences":{"analytics":false,"marketing":false}"#));
+    assert!(r.sent.is_empty());
+    assert_eq!(r.stored(store::K_CONSENT).as_deref(), Some(""));
+    assert_eq!(host.mem.borrow().items.len(), 1);
+}
+
+#[test]
+fn a_grant_that_changes_categories_sends_them_with_the_queue() {
+    let host = Fake::new("https://www.shop.example/");
+    let mut r = Run::start(host.clone(), cfg(",\"pageViews\":false"), 0);
+    // Granting what is already granted changes nothing.
+    r.call("consent.grant", "[]");
+    r.advance(60_000);
+    assert!(r.sent.is_empty());
+    r.call("consent.grant", r#"[["analytics"]]"#);
+    r.advance(2_000);
+    let body = r.answer(200);
+    assert_eq!(count(&body, "\"messageId\""), 1);
+    assert!(body.contains(r#""event":"Segment Consent Preference Updated""#));
+    assert!(body.contains(r#""categoryPreferences":{"analytics":true,"marketing":false}"#));
+    assert!(r.beacons.is_empty());
+    // Withdrawing analytics by a grant is a withdrawal.
+    r.call("consent.grant", r#"[["marketing"]]"#);
+    assert_eq!(r.beacons.len(), 1);
+    assert!(r.beacons[0].contains(r#""categoryPreferences":{"analytics":false,"marketing":true}"#));
 }

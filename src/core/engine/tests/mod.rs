@@ -198,6 +198,10 @@ impl Run {
                     let ok = self.beacon_ok;
                     self.e.handle_beacon(ok, self.now);
                 }
+                Action::Last { lane, body } => {
+                    self.beacons_to.push(lane);
+                    self.beacons.push(body);
+                }
                 Action::Timer(t) => self.timer = Some(t),
                 Action::Scan(ms) => self.scans.push(ms),
                 Action::Error { code, message } => self.errors.push((code, message)),
