@@ -1,6 +1,6 @@
 // Records exit-intent traces in headless Chromium: real browser events, driven by Playwright's
 // mouse and keyboard, written in the trace format the detector's host tests replay
-// (engage/traces/chromium-*.trace; see engage/src/core/detect_tests.rs). The page listens the
+// (engage/traces/chromium-*.trace; see engage/src/engage_core/detect_tests.rs). The page listens the
 // way the engage module does (clientX/Y and buttons of mousemove, mouseout without a
 // relatedTarget, scrollY and scrollHeight, focus on form fields), so each trace is what the
 // detector would be fed. Each scenario's `expect` line is what a shopper meant: an exit or not.

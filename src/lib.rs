@@ -1,6 +1,7 @@
 //! shoptrail: storefront analytics for the browser, compiled to WebAssembly.
 //!
-//! `core` makes every decision and is tested on the host; `browser` (wasm32 only) connects it
+//! `tracker_core` makes every decision and is tested on the host (named so that it never
+//! shadows Rust's `core`); `browser` (wasm32 only) connects it
 //! to the JavaScript host in `js/host.js`, which does the web platform work and holds the
 //! public API. The wasm exports one function, `boot` (wasm32 only).
 #![no_std]
@@ -12,7 +13,7 @@ extern crate alloc;
 #[macro_use]
 extern crate std;
 
-pub mod core;
+pub mod tracker_core;
 
 /// What `std`'s prelude would give: the crate is `no_std` so that the shipped wasm holds no
 /// formatting machinery (std's panic handler formats its message).

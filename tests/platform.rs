@@ -2,8 +2,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use shoptrail::browser::host::Page;
-use shoptrail::core::engine::Host;
-use shoptrail::core::store::{Backend, Port};
+use shoptrail::tracker_core::engine::Host;
+use shoptrail::tracker_core::store::{Backend, Port};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -37,7 +37,7 @@ fn cookies_set_read_and_delete() {
 fn random_ids_are_v4_and_distinct() {
     let page = Page::default();
     let ids: Vec<String> = (0..100)
-        .map(|_| shoptrail::core::id::uuid_v4(page.random()))
+        .map(|_| shoptrail::tracker_core::id::uuid_v4(page.random()))
         .collect();
     for id in &ids {
         assert_eq!(id.len(), 36);

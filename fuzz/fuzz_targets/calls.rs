@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shoptrail::core::config;
-use shoptrail::core::engine::{Engine, Fact, Host};
-use shoptrail::core::store::{Backend, Memory};
+use shoptrail::tracker_core::config;
+use shoptrail::tracker_core::engine::{Engine, Fact, Host};
+use shoptrail::tracker_core::store::{Backend, Memory};
 
 #[derive(Debug, Default)]
 struct Page(Memory);

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shoptrail::core::config;
+use shoptrail::tracker_core::config;
 
 fuzz_target!(|text: &str| {
     if let Err(e) = config::parse_json(text) {

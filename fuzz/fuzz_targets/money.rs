@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shoptrail::core::money::{parse_amount, Currency};
+use shoptrail::tracker_core::money::{parse_amount, Currency};
 
 fuzz_target!(|input: (&str, &str)| {
     let (code, amount) = input;

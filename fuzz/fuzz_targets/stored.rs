@@ -4,10 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shoptrail::core::commerce::Cart;
-use shoptrail::core::consent::{Consent, Settings};
-use shoptrail::core::identity::Session;
-use shoptrail::core::{campaign, profile, queue};
+use shoptrail::tracker_core::commerce::Cart;
+use shoptrail::tracker_core::consent::{Consent, Settings};
+use shoptrail::tracker_core::identity::Session;
+use shoptrail::tracker_core::{campaign, profile, queue};
 
 fuzz_target!(|text: &str| {
     if let Some(stored) = queue::decode(text) {

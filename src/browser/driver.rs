@@ -7,12 +7,12 @@
 //! storage or location getter) is deferred and runs as soon as the borrow ends.
 
 use super::host::{self, Page, Parts};
-use crate::core::args::Args;
-use crate::core::config;
-use crate::core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
-use crate::core::json;
-use crate::core::queue::UNLOAD_BODY_BYTES;
 use crate::prelude::*;
+use crate::tracker_core::args::Args;
+use crate::tracker_core::config;
+use crate::tracker_core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
+use crate::tracker_core::json;
+use crate::tracker_core::queue::UNLOAD_BODY_BYTES;
 use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -271,7 +271,7 @@ fn perform(a: Action) {
         Action::Error { code, message } => host::notify(0, code, &message),
         Action::Event(text) => host::notify(1, &text, ""),
         Action::Delivered { count, lane } => {
-            let count = crate::core::json::u64_text(count as u64);
+            let count = crate::tracker_core::json::u64_text(count as u64);
             endpoint(lane, |ep| host::notify(2, &count, &ep.plain));
         }
         Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),

@@ -1,9 +1,9 @@
 //! The JavaScript host's functions (`js/host.js`), and [`Page`], the engine's [`Host`] on top of
 //! them. Only strings, numbers and booleans cross the boundary.
 
-use crate::core::engine::{Fact, Host};
-use crate::core::store::{Backend, Writer};
 use crate::prelude::*;
+use crate::tracker_core::engine::{Fact, Host};
+use crate::tracker_core::store::{Backend, Writer};
 use core::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 

@@ -98,20 +98,26 @@ pub fn categories(wasm: &[u8]) -> Result<Vec<(&'static str, usize)>> {
     }
     const CATEGORIES: &[(&str, &str)] = &[
         (
-            "shoptrail::core::engine",
+            "shoptrail::tracker_core::engine",
             "engine (calls, pages, shop handle)",
         ),
         (
-            "shoptrail::core::commerce",
+            "shoptrail::tracker_core::commerce",
             "commerce (cart, codec, payloads)",
         ),
-        ("shoptrail::core::money", "commerce (money)"),
-        ("shoptrail::core::args", "call arguments, markup, JSON-LD"),
-        ("shoptrail::core::json", "JSON writer and scanner"),
-        ("shoptrail::core::queue", "queue"),
-        ("shoptrail::core::store", "storage port"),
-        ("shoptrail::core::config", "config"),
-        ("shoptrail::core", "other core (event, page, campaign, ...)"),
+        ("shoptrail::tracker_core::money", "commerce (money)"),
+        (
+            "shoptrail::tracker_core::args",
+            "call arguments, markup, JSON-LD",
+        ),
+        ("shoptrail::tracker_core::json", "JSON writer and scanner"),
+        ("shoptrail::tracker_core::queue", "queue"),
+        ("shoptrail::tracker_core::store", "storage port"),
+        ("shoptrail::tracker_core::config", "config"),
+        (
+            "shoptrail::tracker_core",
+            "other tracker_core (event, page, campaign, ...)",
+        ),
         ("shoptrail::browser", "browser driver and host imports"),
         ("talc", "allocator"),
         ("wasm_bindgen", "wasm-bindgen"),

@@ -11,12 +11,12 @@ mod popup;
 mod strict;
 mod tracker;
 
-use crate::core::campaign::{self, Campaign, Items};
-use crate::core::cap::Caps;
-use crate::core::detect::{Fire, Sample};
-use crate::core::runner::{Decision, Runner};
-use crate::core::target::Visit;
-use crate::core::template;
+use crate::engage_core::campaign::{self, Campaign, Items};
+use crate::engage_core::cap::Caps;
+use crate::engage_core::detect::{Fire, Sample};
+use crate::engage_core::runner::{Decision, Runner};
+use crate::engage_core::target::Visit;
+use crate::engage_core::template;
 use dom::{is_field, now, Listener};
 use gloo_timers::callback::Timeout;
 use js_sys::{Array, Function, Object};

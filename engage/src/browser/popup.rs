@@ -7,8 +7,8 @@
 //! Every text, the merchant's or the shopper's, is set as text content, never as HTML.
 
 use super::dom::{attrs, el, text_el, Listener};
-use crate::core::campaign::{Content, Form, Need, Nps, Theme, NPS_COMMENT_MAX};
-use crate::core::form;
+use crate::engage_core::campaign::{Content, Form, Need, Nps, Theme, NPS_COMMENT_MAX};
+use crate::engage_core::form;
 use js_sys::{Array, Object};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;

@@ -4,7 +4,7 @@
 //! given, numbers as `String(number)`), validates it into a [`Line`] and applies it to the
 //! [`Cart`]. The payload writers produce the `properties` object text of `Product Added`,
 //! `Cart Viewed`, `Checkout Started`, `Order Completed`, `Coupon Entered` and the like, with
-//! every amount exact (see [`money`](crate::core::money)).
+//! every amount exact (see [`money`](crate::tracker_core::money)).
 //!
 //! The parts, each with its tests:
 //!

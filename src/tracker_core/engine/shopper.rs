@@ -3,11 +3,11 @@
 
 use super::Action;
 use super::{is_valid_user_id, Engine, Fact, Host};
-use crate::core::event::{is_object_text, Body, EventError};
-use crate::core::identity::{self, Session};
-use crate::core::profile;
-use crate::core::{args, json, link, store};
 use crate::prelude::*;
+use crate::tracker_core::event::{is_object_text, Body, EventError};
+use crate::tracker_core::identity::{self, Session};
+use crate::tracker_core::profile;
+use crate::tracker_core::{args, json, link, store};
 use alloc::rc::Rc;
 
 impl<H: Host> Engine<H> {
@@ -125,7 +125,7 @@ impl<H: Host> Engine<H> {
         }
         if let Some(mut t) = traits {
             if self.cfg.hash_pii {
-                t = crate::core::pii::hash_traits(&t);
+                t = crate::tracker_core::pii::hash_traits(&t);
             }
             match args::assign(&self.traits, &t) {
                 Some(m) => {
@@ -177,7 +177,7 @@ impl<H: Host> Engine<H> {
             }
         }
         if cross.is_some() || token.is_some() {
-            let clean = crate::core::page::redact(&href, &[&param, link::CROSS_PARAM]);
+            let clean = crate::tracker_core::page::redact(&href, &[&param, link::CROSS_PARAM]);
             self.out.push(Action::ReplaceUrl(clean));
         }
         let Some(t) = token.filter(|t| link::token_ok(t)) else {

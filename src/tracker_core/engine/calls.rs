@@ -3,10 +3,10 @@
 
 use super::shop::{Shop, ShopResult, Step};
 use super::{Engine, Host};
-use crate::core::args::{self, Args, Markup};
-use crate::core::event::EventError;
-use crate::core::json::{self, scan};
 use crate::prelude::*;
+use crate::tracker_core::args::{self, Args, Markup};
+use crate::tracker_core::event::EventError;
+use crate::tracker_core::json::{self, scan};
 
 const NOT_A_PRODUCT: &str =
     "the product must be an object such as { product_id: \"sku-1\", price: 19.99 }";

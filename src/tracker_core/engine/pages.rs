@@ -2,9 +2,9 @@
 //! page view has reported.
 
 use super::{Action, Engine, Fact, Host, RESCAN_DELAY_MS};
-use crate::core::event::{Body, PageInfo};
-use crate::core::page;
 use crate::prelude::*;
+use crate::tracker_core::event::{Body, PageInfo};
+use crate::tracker_core::page;
 
 /// The state of the current page view.
 #[derive(Debug, Clone)]

@@ -548,15 +548,15 @@ mod tests {
             .iter()
             .map(|e| e["code"].as_str().unwrap())
             .collect();
-        use crate::core::commerce::CommerceError as C;
-        use crate::core::event::EventError as E;
+        use crate::tracker_core::commerce::CommerceError as C;
+        use crate::tracker_core::event::EventError as E;
         let used = [
             C::BadCurrency.code(),
             C::CartFull.code(),
             C::NotInCart.code(),
             C::CurrencyMismatch {
-                cart: crate::core::money::Currency::parse("USD").unwrap(),
-                product: crate::core::money::Currency::parse("EUR").unwrap(),
+                cart: crate::tracker_core::money::Currency::parse("USD").unwrap(),
+                product: crate::tracker_core::money::Currency::parse("EUR").unwrap(),
             }
             .code(),
             E::TooLarge.code(),

@@ -8,7 +8,7 @@
 //! [`MAX_DEPTH`]. No input makes these functions panic, and none of them uses `core::fmt`.
 //!
 //! ```
-//! use shoptrail::core::json::scan;
+//! use shoptrail::tracker_core::json::scan;
 //!
 //! let order = r#"{ "id": "o-1", "items": [ {"sku":"a"}, 2 ], "note": "say \"hi\"" }"#;
 //! assert!(scan::is_valid(order));

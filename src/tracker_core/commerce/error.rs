@@ -1,13 +1,13 @@
 //! Why a product, cart change or payload was refused: [`CommerceError`], its messages and
 //! codes, and the [`Field`] an amount error is about.
 
-use crate::core::money::{Currency, MoneyError};
 use crate::prelude::*;
+use crate::tracker_core::money::{Currency, MoneyError};
 
 /// The property an amount error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
-    /// An amount read by [`money::parse_amount`](crate::core::money::parse_amount) without a
+    /// An amount read by [`money::parse_amount`](crate::tracker_core::money::parse_amount) without a
     /// named property.
     Amount,
     /// A product's `price`.

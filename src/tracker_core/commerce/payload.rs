@@ -3,9 +3,9 @@
 
 use super::product::{amount, extra_text, non_blank};
 use super::{Cart, CommerceError, Field, Line, COUPON_KEYS, ORDER_KEYS, PRODUCT_KEYS};
-use crate::core::json::{self, scan};
-use crate::core::money::{self, Currency};
 use crate::prelude::*;
+use crate::tracker_core::json::{self, scan};
+use crate::tracker_core::money::{self, Currency};
 
 /// The fields of an `Order Completed` or `Checkout Started` event, as text from JavaScript.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,9 +2,9 @@
 //! tab-separated line per cart line, with tab, newline, carriage return and backslash escaped.
 
 use super::{Cart, Line, ProductInput};
-use crate::core::json;
-use crate::core::money::{self, Currency};
 use crate::prelude::*;
+use crate::tracker_core::json;
+use crate::tracker_core::money::{self, Currency};
 
 impl Cart {
     /// The persisted form: a header line `sc1 <cart_id> <currency or ->`, then one line per

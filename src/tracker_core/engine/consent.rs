@@ -2,11 +2,11 @@
 //! what the rest of the engine asks before storing, sending or linking.
 
 use super::{Action, Engine, Fact, Host};
-use crate::core::config::CookieDomain;
-use crate::core::consent::Analytics;
-use crate::core::event::Body;
-use crate::core::store;
 use crate::prelude::*;
+use crate::tracker_core::config::CookieDomain;
+use crate::tracker_core::consent::Analytics;
+use crate::tracker_core::event::Body;
+use crate::tracker_core::store;
 use alloc::rc::Rc;
 
 /// The event that tells the collector the shopper's new choice, named as in Segment's consent
@@ -22,13 +22,13 @@ impl<H: Host> Engine<H> {
     /// Whether an event may be queued now: always when granted, up to [`HOLD_MAX`] while the
     /// shopper decides, never after a refusal.
     ///
-    /// [`HOLD_MAX`]: crate::core::consent::HOLD_MAX
+    /// [`HOLD_MAX`]: crate::tracker_core::consent::HOLD_MAX
     pub(super) fn may_queue(&mut self) -> bool {
         match self.consent.analytics() {
             Analytics::Granted => true,
             Analytics::Denied => false,
             // `endpoint`'s lane holds every event.
-            Analytics::Pending if self.held() < crate::core::consent::HOLD_MAX => true,
+            Analytics::Pending if self.held() < crate::tracker_core::consent::HOLD_MAX => true,
             Analytics::Pending => {
                 if !self.hold_warned {
                     self.hold_warned = true;
@@ -111,7 +111,7 @@ impl<H: Host> Engine<H> {
 
     /// Deletes everything stored, forgets the queue and starts a new identity in memory. When
     /// events were being sent (`last`), every lane first sends its queue (those accepted while
-    /// consent held, see [`Queue::write_last`](crate::core::queue::Queue::write_last)) and
+    /// consent held, see [`Queue::write_last`](crate::tracker_core::queue::Queue::write_last)) and
     /// [`CONSENT_EVENT`] with the new preferences, for the current ids, in one last request.
     fn erase(&mut self, last: bool, now: u64) {
         if last {
@@ -159,7 +159,7 @@ impl<H: Host> Engine<H> {
 
     /// The categories a grant names (`consent.grant(["analytics"])`), `None` for all.
     pub(super) fn categories_arg(list: Option<&str>) -> Result<Option<Vec<String>>, ()> {
-        use crate::core::json::scan;
+        use crate::tracker_core::json::scan;
         let Some(list) = list else { return Ok(None) };
         let items = scan::array_items(list).ok_or(())?;
         items

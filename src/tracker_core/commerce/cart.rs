@@ -3,8 +3,8 @@
 //! [`payload`](super::payload).
 
 use super::{CommerceError, Line, Product, MAX_LINES, MAX_QUANTITY};
-use crate::core::money::Currency;
 use crate::prelude::*;
+use crate::tracker_core::money::Currency;
 
 /// Which way a [`Cart::update`] moved a line's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,7 +266,7 @@ impl Cart {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::core::json;
+    use crate::tracker_core::json;
 
     #[test]
     fn add_merges_lines_of_the_same_product_and_variant() {
@@ -454,7 +454,7 @@ mod tests {
 mod props {
     use super::super::ProductInput;
     use super::*;
-    use crate::core::money;
+    use crate::tracker_core::money;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 

@@ -183,7 +183,7 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::campaign;
+    use crate::engage_core::campaign;
 
     fn campaign(json: &str) -> Campaign {
         campaign::read(&mut serde_json::Deserializer::from_str(json)).unwrap()

@@ -341,7 +341,7 @@ mod tests {
             (1280, 720),
             "1.5",
         );
-        let c = crate::core::campaign::campaign_json(&p.search);
+        let c = crate::tracker_core::campaign::campaign_json(&p.search);
         context(&s, p, 1_763_805_600_000, c.as_deref())
     }
 

@@ -3,9 +3,9 @@
 
 use super::lanes::{split_key, ABANDONED_MS};
 use super::{Action, Engine, Host, GZIP_MIN_BYTES, PERSIST_DELAY_MS, REQUEST_TIMEOUT_MS};
-use crate::core::queue;
-use crate::core::store;
 use crate::prelude::*;
+use crate::tracker_core::queue;
+use crate::tracker_core::store;
 
 impl<H: Host> Engine<H> {
     /// `flush()`: sends everything queued now, in every lane; [`Action::Settle`] follows with

@@ -2,9 +2,9 @@
 //! with a quantity ([`Line`]), and the readers of quantities, positions and amounts.
 
 use super::{CommerceError, Field, MAX_ID_BYTES, MAX_QUANTITY};
-use crate::core::json::scan;
-use crate::core::money::{self, Currency};
 use crate::prelude::*;
+use crate::tracker_core::json::scan;
+use crate::tracker_core::money::{self, Currency};
 
 /// A product as the browser layer reads it from a JavaScript object: every value as text
 /// (numbers as `String(number)`), `None` when the property is absent.

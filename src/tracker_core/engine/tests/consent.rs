@@ -227,7 +227,7 @@ fn a_revocation_after_a_grant_tells_every_lane_then_erases_and_sends_nothing_mor
     assert_eq!(r.beacons_to, [0, 1]);
     for body in &r.beacons {
         let at = body
-            .find(crate::core::engine::consent::CONSENT_EVENT)
+            .find(crate::tracker_core::engine::consent::CONSENT_EVENT)
             .expect(body);
         let head = &body[body[..at].rfind("{\"").unwrap()..];
         assert!(head.contains(r#""type":"track""#), "{body}");

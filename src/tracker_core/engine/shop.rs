@@ -5,10 +5,12 @@
 //! returns the events to track; the engine tracks them.
 
 use super::{Host, Port};
-use crate::core::args::Markup;
-use crate::core::commerce::{self, Cart, Change, CommerceError, Line, OrderInput, ProductInput};
-use crate::core::{id, json, store};
 use crate::prelude::*;
+use crate::tracker_core::args::Markup;
+use crate::tracker_core::commerce::{
+    self, Cart, Change, CommerceError, Line, OrderInput, ProductInput,
+};
+use crate::tracker_core::{id, json, store};
 
 /// An event to track: its name and properties (JSON object text).
 pub type Tracked = (&'static str, String);

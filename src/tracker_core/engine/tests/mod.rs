@@ -2,9 +2,9 @@
 //! the harness here, the tests by concern in the modules below.
 
 use super::*;
-use crate::core::config;
-use crate::core::store::Memory;
-use crate::core::{identity, queue};
+use crate::tracker_core::config;
+use crate::tracker_core::store::Memory;
+use crate::tracker_core::{identity, queue};
 use core::cell::{Cell, RefCell};
 use std::rc::Rc;
 

@@ -3,9 +3,9 @@
 //! driver asks the page with no borrow held, so the middleware may call the SDK.
 
 use super::{Action, Engine, Host};
-use crate::core::event::MAX_EVENT_BYTES;
-use crate::core::json::scan;
 use crate::prelude::*;
+use crate::tracker_core::event::MAX_EVENT_BYTES;
+use crate::tracker_core::json::scan;
 
 impl<H: Host> Engine<H> {
     /// The answer of `beforeSend` to the oldest event handed to it: `None` keeps it as it was

@@ -3,10 +3,10 @@
 //! lane takes the events its `events` list names.
 
 use super::{Engine, Host};
-use crate::core::config::Config;
-use crate::core::queue::{Queue, Settings};
-use crate::core::store;
 use crate::prelude::*;
+use crate::tracker_core::config::Config;
+use crate::tracker_core::queue::{Queue, Settings};
+use crate::tracker_core::store;
 
 /// Events older than this in a stored queue whose destination no page names any more are
 /// dropped.
@@ -19,7 +19,7 @@ pub(super) struct Lane {
     /// Where the queue is stored: `shoptrail:q:<page id>` (also the name of the page's Web
     /// Lock), then `:<tag>` for a destination.
     pub(super) key: String,
-    /// The destination's [tag](crate::core::destination::Destination::tag); empty for
+    /// The destination's [tag](crate::tracker_core::destination::Destination::tag); empty for
     /// `endpoint`.
     tag: String,
     /// Batches of 1 KiB and more are gzip-compressed (`compress`).
