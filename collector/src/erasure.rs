@@ -75,7 +75,10 @@ pub(crate) fn ingest_lock(sql: &dyn Sql) -> db::Result<()> {
     Ok(())
 }
 
-fn erase_lock(sql: &dyn Sql) -> db::Result<()> {
+/// Takes the ingestion lock exclusively (PostgreSQL): no insert is under way until the
+/// transaction ends, and what the inserts before stored is seen. Erasure and the retention's
+/// removal of graph components take it, before the graph's lock.
+pub(crate) fn erase_lock(sql: &dyn Sql) -> db::Result<()> {
     if sql.engine() == Engine::Postgres {
         sql.query("SELECT pg_advisory_xact_lock(?1)", &vals![INGEST_LOCK])?;
     }

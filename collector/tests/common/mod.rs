@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod catalog;
 
 use std::net::SocketAddr;
 use std::path::Path;
