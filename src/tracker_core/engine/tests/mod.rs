@@ -282,6 +282,7 @@ fn count(body: &str, needle: &str) -> usize {
     body.matches(needle).count()
 }
 
+mod calls;
 mod consent;
 mod delivery;
 mod destinations;
