@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod backfill;
 mod cli;
 mod clock;
 mod consent;
@@ -187,6 +188,7 @@ pub struct Server {
     scheduler: Option<Arc<journeys::scheduler::Scheduler>>,
     sender: Option<Arc<forward::sender::Sender>>,
     retention: Option<retention::Purger>,
+    backfilled: watch::Receiver<bool>,
 }
 
 impl Server {
@@ -223,6 +225,14 @@ impl Server {
             Some(p) => p.run().await,
             None => Ok(0),
         }
+    }
+
+    /// Waits until the rewrites of stored rows that start with the server are over (done,
+    /// failed or stopped by shutdown): at present, hiding the raw link tokens of events
+    /// stored before ingestion hid them.
+    pub async fn backfilled(&self) {
+        let mut done = self.backfilled.clone();
+        let _ = done.wait_for(|done| *done).await;
     }
 
     /// Stops accepting connections, ends live streams, lets requests in
@@ -307,6 +317,13 @@ pub async fn start(options: Options) -> io::Result<Server> {
             tokio::spawn(Arc::clone(s).run(shutdown_rx.clone(), options.scheduler_interval));
         }
     }
+    let (backfill_done, backfilled) = watch::channel(false);
+    tokio::spawn(backfill::run(
+        Arc::clone(&store),
+        options.clock.clone(),
+        shutdown_rx.clone(),
+        backfill_done,
+    ));
     if !options.scheduler_interval.is_zero() {
         tokio::spawn(derive_facts(
             Arc::clone(&store),
@@ -349,6 +366,7 @@ pub async fn start(options: Options) -> io::Result<Server> {
         scheduler,
         sender,
         retention: kept,
+        backfilled,
     })
 }
 

@@ -77,6 +77,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "journey steps' contact addresses",
         sql: crate::journeys::CONTACTS_SCHEMA,
     },
+    Migration {
+        version: 11,
+        name: "raw link tokens hidden in stored events",
+        sql: crate::backfill::SCHEMA,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).

@@ -5,7 +5,8 @@
 //! issued with `maxDevices`, up to 100) joins nothing and is counted. Tokens are kept as their
 //! SHA-256 only, which is also their id: an event's `context.linkToken` is replaced by
 //! `context.linkTokenId` before it is stored (validate.rs), so no raw token is stored or
-//! forwarded. `DELETE /v1/link-tokens/{id}` (admin) revokes one.
+//! forwarded; events stored before that are rewritten once, in the background
+//! (backfill.rs). `DELETE /v1/link-tokens/{id}` (admin) revokes one.
 
 use crate::db::{self, vals, DbError, Sql};
 use axum::extract::State;
@@ -309,6 +310,19 @@ pub(crate) fn carried(ev: &PreparedEvent) -> Option<&str> {
         .get("context")
         .and_then(|c| c.get("linkTokenId"))
         .and_then(Value::as_str)
+}
+
+/// Replaces an event context's raw `linkToken` by `linkTokenId`, the token's id (its SHA-256,
+/// whether the collector knows the token or not); whether there was one. Ingestion does it
+/// before storing an event, and [`crate::backfill`] to the events stored before it did.
+pub(crate) fn hide_raw_token(context: &mut serde_json::Map<String, Value>) -> bool {
+    let Some(Value::String(token)) = context.get("linkToken") else {
+        return false;
+    };
+    let id = sha256_hex(token.as_bytes());
+    context.remove("linkToken");
+    context.insert("linkTokenId".to_owned(), Value::String(id));
+    true
 }
 
 /// Links a redeemed token's edge, recording a conflict as any other edge.

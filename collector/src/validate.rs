@@ -373,11 +373,7 @@ fn prepare(
     // A channel link token signs a device in to a person: it is never stored or forwarded,
     // only its id (the SHA-256 the collector keeps it by).
     if let Some(Value::Object(context)) = map.get_mut("context") {
-        if let Some(Value::String(token)) = context.get("linkToken") {
-            let id = crate::identity::sha256_hex(token.as_bytes());
-            context.remove("linkToken");
-            context.insert("linkTokenId".to_owned(), Value::String(id));
-        }
+        crate::tokens::hide_raw_token(context);
     }
     let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_owned);
     PreparedEvent {
