@@ -198,6 +198,8 @@ where
             };
         }
     };
+    // Here rather than in the value parser, whose message would show the URL's password.
+    crate::db::check(&cli.db).map_err(|e| ArgError(format!("--db (or SHOPTRAIL_DB): {e}")))?;
     let journeys = match &cli.journeys {
         Some(path) => Some(std::sync::Arc::new(
             crate::journeys::config::load(path).map_err(ArgError)?,

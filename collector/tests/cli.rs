@@ -238,3 +238,62 @@ fn a_database_that_is_neither_a_file_nor_postgres_exits_2_and_an_unreachable_ser
         "{err}"
     );
 }
+
+#[test]
+fn an_unknown_sslmode_exits_2_naming_the_accepted_ones() {
+    for (flag, env) in [
+        (
+            Some("postgres://shop:s3cret@db.example/events?sslmode=verify_full"),
+            None,
+        ),
+        (
+            None,
+            Some("postgresql://shop:s3cret@db.example/events?connect_timeout=5&sslmode=on"),
+        ),
+    ] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--port", "0"]).env_remove("SHOPTRAIL_DB");
+        if let Some(url) = flag {
+            cmd.args(["--db", url]);
+        }
+        if let Some(url) = env {
+            cmd.env("SHOPTRAIL_DB", url);
+        }
+        let out = cmd.output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{flag:?} {env:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--db (or SHOPTRAIL_DB): unknown sslmode"),
+            "{err}"
+        );
+        assert!(
+            err.contains("use disable, prefer, require, verify-ca or verify-full"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    // A bad %-escape in the query is the flag's fault too; a known mode goes on to connect.
+    let out = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            "postgres://shop@127.0.0.1:1/events?sslrootcert=%zz",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            "postgres://shop@127.0.0.1:1/events?sslmode=disable",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot open database"), "{err}");
+}

@@ -357,6 +357,16 @@ pub(crate) fn is_postgres(spec: &str) -> bool {
     spec.starts_with("postgres://") || spec.starts_with("postgresql://")
 }
 
+/// Checks a `--db` value without opening it: a PostgreSQL URL must parse and name a known
+/// `sslmode`; a file path is checked when opened. The message hides the password.
+pub(crate) fn check(spec: &str) -> std::result::Result<(), String> {
+    if is_postgres(spec) {
+        postgres::check_url(spec)
+    } else {
+        Ok(())
+    }
+}
+
 /// A `--db` value fit to show: a URL's password replaced by `***`.
 pub(crate) fn shown(spec: &str) -> String {
     if is_postgres(spec) {

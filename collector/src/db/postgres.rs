@@ -296,6 +296,15 @@ impl Drop for Postgres {
     }
 }
 
+/// Checks `url` without connecting: its `sslmode` and `sslrootcert` (see [`tls`]) and the
+/// rest as tokio-postgres reads it. The message says what to fix and hides the password.
+pub(crate) fn check_url(url: &str) -> std::result::Result<(), String> {
+    let (rest, _) = tls::split_url(url)?;
+    tokio_postgres::Config::from_str(&rest)
+        .map_err(|e| format!("not a PostgreSQL URL ({e}): {}", redact(url)))?;
+    Ok(())
+}
+
 /// A URL with its password replaced by `***`, for messages.
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
