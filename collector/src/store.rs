@@ -94,6 +94,9 @@ pub(crate) struct Store {
     /// The forwarding destinations: each stored event enters the outboxes of those that
     /// take it.
     forward: crate::forward::Outboxes,
+    /// Set once the database is seen to hold a suppression (they are never removed): until
+    /// then an insert asks whether any exists instead of looking up every id's hash.
+    suppressions: std::sync::atomic::AtomicBool,
 }
 
 /// What happened to a batch on insertion.
@@ -131,6 +134,7 @@ impl Store {
             db: Db::open(spec, MIGRATIONS)?,
             journeys: None,
             forward: crate::forward::Outboxes::default(),
+            suppressions: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -178,7 +182,7 @@ impl Store {
         let mut graph_locked = false;
         // Events carrying an erased id are dropped, in this transaction.
         crate::erasure::ingest_lock(sql)?;
-        let kept = crate::erasure::unsuppressed(sql, events)?;
+        let kept = crate::erasure::unsuppressed(sql, events, &self.suppressions)?;
         outcome.suppressed = events.len() - kept.len();
         // The new events' sequence numbers by messageId (a repeat in the batch is not new).
         let mut seqs: HashMap<String, i64> = HashMap::with_capacity(kept.len());

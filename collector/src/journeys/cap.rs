@@ -46,7 +46,7 @@ impl Contacts {
             return Ok(false);
         }
         if sql.engine() == Engine::Postgres {
-            sql.query("SELECT pg_advisory_xact_lock(7403)", &[])?;
+            sql.query("SELECT pg_advisory_xact_lock(7404)", &[])?;
         }
         for (column, value) in [("email_hash", &self.email), ("phone_hash", &self.phone)] {
             let Some(value) = value else { continue };
