@@ -26,12 +26,15 @@ async fn unreachable_endpoint_keeps_events_persisted() {
     );
     assert!(!flush().await, "flush resolves false when delivery fails");
     assert_eq!(errors.codes(), ["delivery_failing"]);
-    sleep(150).await;
     let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
-    let keys: Vec<String> = (0..storage.length().unwrap())
-        .filter_map(|i| storage.key(i).unwrap())
-        .filter(|k| k.starts_with("shoptrail:q:"))
-        .collect();
+    let keys = || -> Vec<String> {
+        (0..storage.length().unwrap())
+            .filter_map(|i| storage.key(i).unwrap())
+            .filter(|k| k.starts_with("shoptrail:q:"))
+            .collect()
+    };
+    until("the queue persisted", 5000, || !keys().is_empty()).await;
+    let keys = keys();
     assert_eq!(keys.len(), 1, "one persisted queue: {keys:?}");
     let stored = local(&keys[0]).unwrap();
     assert!(stored.starts_with("st2 a "), "{stored}");

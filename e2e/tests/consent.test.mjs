@@ -35,6 +35,12 @@ async function open(context = ctx.browser.context) {
   return { page, seen };
 }
 
+/** Resolves after the idle callbacks the page registered before it (the host loads the engage
+ * module from one, with the same 2 s timeout): by then, a module it decided to load has been
+ * requested. */
+const idle = (page) =>
+  page.evaluate(() => new Promise((r) => requestIdleCallback(() => r(), { timeout: 2000 })));
+
 /** The exit-offer popup (it lives in a closed shadow root: found in the accessibility tree). */
 const popup = async (page) => (await ax(page)).find((n) => n.role === "dialog" && n.name.includes("Take 10% off"));
 
@@ -57,7 +63,7 @@ test("nothing is stored or sent before the banner's Accept; then the held events
   const { page, seen } = await open(context);
   assert.equal(await page.locator("#consent-banner").isVisible(), true);
   await tracked(page, "Before Consent");
-  await page.waitForTimeout(1500);
+  // flush() settles once the calls before it are done: false, nothing may leave.
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), false);
   assert.deepEqual(await stored(page), { cookie: "", local: [], session: [] });
   assert.equal(seen.batches, 0);
@@ -90,7 +96,7 @@ test("nothing is stored or sent before the banner's Accept; then the held events
   assert.notEqual(await again.page.evaluate(() => window.shoptrail.anonymousId()), aid);
   const sent = again.seen.batches;
   await tracked(again.page, "After Withdrawal");
-  await again.page.waitForTimeout(1500);
+  assert.equal(await again.page.evaluate(() => window.shoptrail.flush()), false);
   assert.equal(again.seen.batches, sent);
   assert.equal(await popup(again.page), undefined, "no popup after the withdrawal");
   assert.deepEqual([...seen.errors, ...again.seen.errors], []);
@@ -102,7 +108,8 @@ test("Reject drops the held events and stores nothing; Analytics only sends with
   const { page, seen } = await open(context);
   await tracked(page, "Rejected Event");
   await page.click("#consent-none");
-  await page.waitForTimeout(1500);
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), false);
+  await idle(page);
   assert.equal(seen.batches, 0);
   assert.equal(seen.engage, 0);
   assert.deepEqual(await stored(page), { cookie: "", local: [], session: [] });
@@ -115,7 +122,7 @@ test("Reject drops the held events and stores nothing; Analytics only sends with
   const aid = await next.page.evaluate(() => window.shoptrail.anonymousId());
   const [e] = await until(() => named(aid, "Analytics Only").then((l) => l.length && l), 10000, "the event");
   assert.deepEqual(e.context.consent, { categoryPreferences: { analytics: true, marketing: false } });
-  await next.page.waitForTimeout(1000);
+  await idle(next.page);
   assert.equal(next.seen.engage, 0, "no popups without marketing");
   for (const p of context.pages()) await p.close();
 });
@@ -132,7 +139,7 @@ test("Global Privacy Control denies marketing: events say so and no popup module
   assert.deepEqual(await page.evaluate(() => window.shoptrail.consent.get()), {
     required: true, categories: ["analytics", "marketing"], granted: ["analytics"], decided: true, gpc: true,
   });
-  await page.waitForTimeout(1000);
+  await idle(page);
   assert.equal(seen.engage, 0);
   for (const p of context.pages()) await p.close();
 });

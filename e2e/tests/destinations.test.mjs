@@ -48,9 +48,12 @@ test("a destination that is down keeps its own events while the others deliver",
     assert.equal(copied[0].messageId, shopEvents[2].messageId, "one event, one messageId everywhere");
 
     // Only the archive's copy is stored; it survives a reload, and the next page takes it over.
-    await new Promise((r) => setTimeout(r, 200));
-    const keys = await queueKeys(page);
-    assert.equal(keys.length, 1, keys.join(", "));
+    const keys = await until(async () => {
+      const k = await queueKeys(page);
+      return k.length === 1 && k;
+    }, 5000, "only the archive's queue in storage").catch(async (e) => {
+      throw new Error(`${e.message}: ${(await queueKeys(page)).join(", ")}`);
+    });
     assert.equal(keys[0].split(":").length, 4, "a destination's key");
     await page.reload();
     await page.waitForFunction(() => window.shoptrail.loaded === true);
@@ -63,8 +66,9 @@ test("a destination that is down keeps its own events while the others deliver",
     const names = archived.map((e) => e.event || e.type).sort();
     assert.deepEqual(names, ["Order Completed", "Page Left", "Product Viewed", "page", "page"]);
     assert.equal(await page.evaluate(() => window.shoptrail.flush()), true, "every lane delivered");
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(await queueKeys(page), []);
+    await until(async () => (await queueKeys(page)).length === 0, 5000, "no queue left in storage").catch(async (e) => {
+      assert.deepEqual(await queueKeys(page), [], e.message);
+    });
     assert.equal((await events(archive.url)).length, 5);
     assert.equal((await events(orders.url)).length, 1, "the page views are not copied to orders");
     assert.equal((await events(shop.url)).length, 5);

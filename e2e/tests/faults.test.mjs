@@ -46,14 +46,36 @@ function track(page, tag, from, to, handOver, pad = 0) {
   }, [tag, from, to, handOver, pad]);
 }
 
+/** What the proxy injected for the current case, against what it was asked to. */
+const faults = { expected: null, injected: 0 };
+
 /** Faults for the first `n` batches that carry the tag's events. */
 function faultFirst(tag, n, fault) {
-  let left = n;
-  proxy.fault = (b) => (b && b.events.some((e) => e.event === tag) && left-- > 0 ? fault : null);
+  faults.expected = n;
+  faults.injected = 0;
+  proxy.fault = (b) => {
+    if (!b || !b.events.some((e) => e.event === tag) || faults.injected >= n) return null;
+    faults.injected += 1;
+    return fault;
+  };
 }
 
-/** Waits for the tag's `count` events (up to `ms`), then records the row and checks it. */
-async function settle(name, tag, count, ms = 30000) {
+/** Resolves once the page has seen a request to the collector fail (`requestfailed`). */
+function aSendFails(page) {
+  return new Promise((resolve) => {
+    const seen = (r) => {
+      if (!r.url().includes("/v1/batch")) return;
+      page.off("requestfailed", seen);
+      resolve();
+    };
+    page.on("requestfailed", seen);
+  });
+}
+
+/** Waits for the tag's `count` events (up to `ms`), then for each page's `flush()` (every
+ * lane delivered: nothing more will leave those pages), then records the row and checks it.
+ * When the case injected faults through the proxy, they must all have been injected. */
+async function settle(name, tag, count, pages, ms = 30000) {
   let stored = [];
   try {
     await until(async () => {
@@ -61,8 +83,12 @@ async function settle(name, tag, count, ms = 30000) {
       return new Set(stored.map((e) => e.properties.i)).size >= count;
     }, ms, `${count} "${tag}" events`);
   } catch { /* counted below */ }
-  await new Promise((r) => setTimeout(r, 500));
+  for (const p of pages) assert.equal(await p.evaluate(() => window.shoptrail.flush()), true, `${name}: flush()`);
   stored = await events(ctx.collector.url, { event: tag });
+  if (faults.expected !== null) {
+    assert.equal(faults.injected, faults.expected, `${name}: the proxy injected ${faults.injected} of ${faults.expected} faults`);
+    faults.expected = null;
+  }
   proxy.fault = null;
   proxy.delayMs = 0;
   const unique = new Set(stored.map((e) => e.properties.i)).size;
@@ -84,7 +110,7 @@ test("connection dropped", async () => {
   const tag = uniq("Dropped");
   faultFirst(tag, 3, { drop: true });
   await track(page, tag, 0, 30);
-  await settle("connection dropped (3 requests)", tag, 30);
+  await settle("connection dropped (3 requests)", tag, 30, [page]);
   await page.close();
 });
 
@@ -95,7 +121,7 @@ for (const [status, headers, n] of [[500, {}, 3], [503, { "Retry-After": "1" }, 
     faultFirst(tag, n, { status, headers });
     await track(page, tag, 0, 30);
     const after = headers["Retry-After"] ? ", Retry-After: 1" : "";
-    await settle(`HTTP ${status}${after} (${n} requests)`, tag, 30);
+    await settle(`HTTP ${status}${after} (${n} requests)`, tag, 30, [page]);
     await page.close();
   });
 }
@@ -105,7 +131,7 @@ test("10 s latency", async () => {
   const tag = uniq("Latency");
   faultFirst(tag, 2, { delayMs: 10000 });
   await track(page, tag, 0, 30);
-  await settle("10 s latency (2 requests)", tag, 30, 40000);
+  await settle("10 s latency (2 requests)", tag, 30, [page], 40000);
   await page.close();
 });
 
@@ -113,10 +139,13 @@ test("browser offline", async () => {
   const page = await open();
   const tag = uniq("Offline");
   await ctx.browser.context.setOffline(true);
+  const failed = aSendFails(page);
+  const before = proxy.sent.length;
   await track(page, tag, 0, 30);
-  await new Promise((r) => setTimeout(r, 3000));
+  await failed;
+  assert.ok(!proxy.sent.slice(before).some((b) => b.events.some((e) => e.event === tag)), "nothing passed while offline");
   await ctx.browser.context.setOffline(false);
-  await settle("browser offline for 3 s", tag, 30);
+  await settle("browser offline until a send failed", tag, 30, [page]);
   await page.close();
 });
 
@@ -125,10 +154,11 @@ test("collector killed and restarted", async () => {
   const tag = uniq("Killed");
   const { port } = ctx.collector;
   await ctx.collector.stop();
+  const failed = aSendFails(page);
   await track(page, tag, 0, 30);
-  await new Promise((r) => setTimeout(r, 3000));
+  await failed;
   ctx.collector = await startCollector({ db: join(ctx.tmp.dir, "faults.db"), port });
-  await settle("collector killed, restarted 3 s later", tag, 30);
+  await settle("collector killed, restarted after a send failed", tag, 30, [page]);
   await page.close();
 });
 
@@ -142,7 +172,7 @@ test("tab reloaded mid-flight", async () => {
     location.reload();
   }, tag).catch(() => { /* the reload ends the call's context */ });
   await page.waitForLoadState("load");
-  await settle("tab reloaded with a request under way", tag, 30);
+  await settle("tab reloaded with a request under way", tag, 30, [page]);
   await page.close();
 });
 
@@ -157,7 +187,7 @@ test("tab closed mid-flight", async () => {
   // The shopper comes back later: the next page takes over what the closed tab left.
   const next = await open();
   proxy.delayMs = 0;
-  await settle("tab closed with 80 events of 1 KB queued, 20 under way; a next page opens", tag, 80);
+  await settle("tab closed with 80 events of 1 KB queued, 20 under way; a next page opens", tag, 80, [next]);
   await next.close();
 });
 
@@ -165,7 +195,7 @@ test("five tabs at once", async () => {
   const tag = uniq("Five tabs");
   const pages = await Promise.all([0, 1, 2, 3, 4].map(() => open()));
   await Promise.all(pages.map((p, t) => track(p, tag, t * 20, t * 20 + 20)));
-  await settle("five tabs tracking at once", tag, 100);
+  await settle("five tabs tracking at once", tag, 100, pages);
   for (const p of pages) await p.close();
 });
 
@@ -176,6 +206,6 @@ test("storage full", async () => {
   const tag = uniq("Storage full");
   faultFirst(tag, 2, { status: 500 });
   await track(page, tag, 0, 30);
-  await settle("storage full (and HTTP 500 for 2 requests)", tag, 30);
+  await settle("storage full (and HTTP 500 for 2 requests)", tag, 30, [page]);
   await page.close();
 });

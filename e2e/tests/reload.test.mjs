@@ -31,12 +31,14 @@ async function trackThenReload(page, tag, handOver) {
   await page.waitForFunction(() => window.shoptrail.loaded === true);
 }
 
-async function storedOnce(tag) {
+/** Waits for the tag's 40 events, then for the reloaded page's `flush()` (every lane
+ * delivered: nothing more of them will leave), and checks each was stored once. */
+async function storedOnce(page, tag) {
   const got = await until(async () => {
     const e = await events(ctx.collector.url, { event: tag });
     return e.length >= 40 && e;
   }, 20000, `40 "${tag}" events`);
-  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
   const final = await events(ctx.collector.url, { event: tag });
   assert.equal(final.length, 40, "stored exactly once each");
   assert.deepEqual(got.map((e) => e.properties.i).sort((a, b) => a - b), [...Array(40).keys()]);
@@ -54,7 +56,7 @@ test("a reload with events queued, not yet sent, loses nothing and sends each on
   const page = await open("batchSize=500&flushInterval=60000");
   const tag = `Reload queued ${Date.now()}`;
   await trackThenReload(page, tag, false);
-  await storedOnce(tag);
+  await storedOnce(page, tag);
   const { carriers, n } = sends(tag);
   assert.equal(n.size, 40, "every event was sent");
   assert.deepEqual([...n.values()].filter((c) => c !== 1), [], "none was sent twice");
@@ -68,7 +70,7 @@ test("a reload in the middle of a batch loses nothing; only the batch under way 
   proxy.delayMs = 400; // a slow endpoint: the first batch is still under way at the reload
   const tag = `Reload mid-batch ${Date.now()}`;
   await trackThenReload(page, tag, true);
-  await storedOnce(tag);
+  await storedOnce(page, tag);
 
   proxy.delayMs = 0;
   const { carriers, n } = sends(tag);

@@ -13,18 +13,22 @@ test("pushState, replaceState, hashchange and popstate give one page view per re
   await page.goto(landing);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
-  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight / 2));
-  await page.waitForTimeout(250);
+  await page.evaluate(() => { window.scrolledAt = performance.now(); window.scrollTo(0, document.documentElement.scrollHeight / 2); });
+  // A quarter of a second on the landing view (Page Left's time on page says so).
+  await page.waitForFunction(() => performance.now() - window.scrolledAt >= 250);
 
   await page.evaluate(() => history.pushState({}, "", "/fixtures/spa.html?view=product"));
   await page.evaluate(() => history.replaceState({ x: 1 }, "", "/fixtures/spa.html?view=product"));
   await page.evaluate(() => history.replaceState({}, "", "/fixtures/spa.html?view=product&color=red"));
-  await page.evaluate(() => { location.hash = "reviews"; });
-  await page.waitForFunction(() => location.hash === "#reviews");
-  await page.waitForTimeout(100);
-  await page.evaluate(() => history.back());
-  await page.waitForFunction(() => location.hash === "");
-  await page.waitForTimeout(100);
+  // Each waits for the browser's own event, heard after the SDK's listener (added first).
+  await page.evaluate(() => new Promise((r) => {
+    addEventListener("hashchange", () => r(), { once: true });
+    location.hash = "reviews";
+  }));
+  await page.evaluate(() => new Promise((r) => {
+    addEventListener("hashchange", () => r(), { once: true });
+    history.back();
+  }));
   await page.evaluate(() => window.shoptrail.identify("spa-shopper", { plan: "basic" }));
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
 
@@ -70,8 +74,8 @@ test("leaving the page sends Page Left by beacon", async () => {
   // Batches wait a minute: only the unload path can deliver in time.
   await page.goto(`${ctx.collector.url}/fixtures/spa.html?leave=1&flushInterval=60000`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
-  const aid = await page.evaluate(() => window.shoptrail.anonymousId());
-  await page.waitForTimeout(300);
+  const aid = await page.evaluate(() => { window.openedAt = performance.now(); return window.shoptrail.anonymousId(); });
+  await page.waitForFunction(() => performance.now() - window.openedAt >= 300);
   await page.goto("about:blank");
   const left = await until(async () => {
     const e = (await events(ctx.collector.url, { anonymousId: aid, event: "Page Left" }))

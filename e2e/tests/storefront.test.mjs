@@ -89,7 +89,7 @@ test("a tampered wasm is refused by its integrity hash", async () => {
     await route.fulfill({ response: res, body });
   });
   await page.goto(`${ctx.collector.url}/fixtures/twice.html`);
-  await page.waitForTimeout(1000);
+  await until(() => errors.some((e) => e.includes("shoptrail: could not load")), 10000, "the loader's error").catch(() => {});
   assert.notEqual(await page.evaluate(() => window.shoptrail.loaded), true);
   assert.ok(errors.some((e) => e.includes("shoptrail: could not load")), errors.join("\n"));
   assert.ok(errors.some((e) => e.includes("integrity")), errors.join("\n"));

@@ -87,6 +87,19 @@ pub async fn sleep(ms: i32) {
     JsFuture::from(p).await.unwrap();
 }
 
+/// Polls `cond` every 20 ms until it holds, failing with `what` after `ms`: a wait with a
+/// condition and a deadline, never a bare sleep before an assertion.
+pub async fn until(what: &str, ms: u32, mut cond: impl FnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !cond() {
+        assert!(
+            js_sys::Date::now() - start < f64::from(ms),
+            "{what}: not within {ms} ms"
+        );
+        sleep(20).await;
+    }
+}
+
 /// The collector's admin token (`cargo xtask test` starts it with one, and names this page's
 /// origin with `--dashboard-origin` so the suites may read what it stored).
 pub fn admin_token() -> &'static str {
