@@ -362,7 +362,7 @@ fn admin_token_rules_hold_for_every_source_and_a_public_bind_needs_one() {
 
 #[test]
 fn read_tokens_and_dashboard_origins_as_readme_runs_it_in_public() {
-    // README's "Running it in public", on a free port.
+    // collector/README.md's "Running it in public", on a free port.
     const ADMIN_TOKEN: &str = "0f3a9c2e7b41d8a6e5c3b2a1f0e9d8c7";
     const DASHBOARD: &str = "dashboard-token-0123456789";
     let admin = format!("Bearer {ADMIN_TOKEN}");

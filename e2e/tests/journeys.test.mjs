@@ -1,7 +1,7 @@
 // Journeys end to end: a shopper signs up in a real browser, the collector (started with
 // --journeys) POSTs the welcome step to a real webhook server, and the signature verifies with
-// the very snippet README.md documents; a shopper who withdraws consent in the page has their
-// pending cart reminder cancelled, and it never reaches the webhook.
+// the very snippet collector/README.md documents; a shopper who withdraws consent in the page
+// has their pending cart reminder cancelled, and it never reaches the webhook.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -14,11 +14,11 @@ const ADMIN = "e2e-admin-token-0123456789";
 const SECRET = "whsec-e2e-0123456789abcdef";
 const ctx = {};
 
-/** The README's Node verification snippet, as a module. */
+/** collector/README.md's Node verification snippet, as a module. */
 async function readmeVerifier(dir) {
-  const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+  const readme = readFileSync(join(import.meta.dirname, "../../collector/README.md"), "utf8");
   const m = readme.match(/<!-- verify-node -->\s*```js\n([\s\S]*?)```/);
-  assert.ok(m, "README.md has the verify-node snippet");
+  assert.ok(m, "collector/README.md has the verify-node snippet");
   const file = join(dir, "verify.mjs");
   writeFileSync(file, m[1]);
   return (await import(pathToFileURL(file).href)).verifyShoptrail;
