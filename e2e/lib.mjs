@@ -269,6 +269,18 @@ export async function recordingProxy(collector, { delayMs = 0 } = {}) {
   return proxy;
 }
 
+/** Playwright's clock for `context`: Date, performance, timers and idle callbacks keep flowing
+ * in real time, and a test moves them on at once with `advance` instead of sleeping (the exit
+ * trigger arms after `minTime` on the page: 5 s by default). */
+export function fakeClock(context) {
+  clocks.set(context, clocks.get(context) || context.clock.install());
+  return clocks.get(context);
+}
+const clocks = new WeakMap();
+
+/** Moves the page's clock `ms` on, firing the timers due meanwhile (see `fakeClock`). */
+export const advance = (page, ms) => page.clock.fastForward(ms);
+
 /** The usual suite: a temp dir, a collector on a fresh database and one Chromium, started
  * before the tests and stopped after them. Fields fill in once `before` has run. */
 export function suite(name, { adminToken } = {}) {

@@ -4,12 +4,14 @@
 // stays text, and the events a shop measures with.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite, events, until, launchMobile, ax, dialog, focused, exitTop, forgetShopper } from "../lib.mjs";
+import { suite, events, until, launchMobile, ax, dialog, focused, exitTop, forgetShopper, fakeClock, advance } from "../lib.mjs";
 
 const ctx = suite("engage");
 
 /** Opens the fixture with the campaigns of `query` for a new shopper (storage cleared). */
 async function open(page, query) {
+  // Time on the page (triggers arm after minTime) is moved on with `advance`, not waited for.
+  await fakeClock(page.context());
   await forgetShopper(page, ctx.collector.url);
   const requests = [];
   page.on("request", (r) => requests.push(new URL(r.url()).pathname));
@@ -41,9 +43,9 @@ test("a page without campaigns requests nothing of the engage module", async () 
   const page = await ctx.browser.context.newPage();
   const requests = await open(page, "c=");
   await page.mouse.move(640, 300);
-  await page.waitForTimeout(1500);
+  await advance(page, 1500);
   await exitTop(page);
-  await page.waitForTimeout(500);
+  await advance(page, 500);
   assert.deepEqual(requests.filter((p) => p.includes("shoptrail-engage")), []);
   assert.equal(await page.evaluate(() => !!document.querySelector("[data-shoptrail-popup]")), false);
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
@@ -60,13 +62,13 @@ test("leaving through the top shows the popup once; misfires do not; Escape dism
   await page.evaluate(() => window.shoptrail.cart.add({ product_id: "tea", name: "Green tea", price: 4.5 }, 2));
   // Too early (minTime 1 s), then out by the side, then with a field focused: nothing.
   await exitTop(page);
-  await page.waitForTimeout(1200);
+  await advance(page, 1200);
   for (const x of [400, 200, 60, 10]) await page.mouse.move(x, 400);
   await page.mouse.move(-5, 400);
   await page.mouse.move(300, 300);
   await page.focus("#search");
   await exitTop(page);
-  await page.waitForTimeout(500);
+  await advance(page, 500);
   assert.equal(await dialog(page), undefined, "no popup on a misfire");
   await page.click("#outside");
   await exitTop(page);
@@ -87,9 +89,9 @@ test("leaving through the top shows the popup once; misfires do not; Escape dism
   await page.reload();
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   await page.mouse.move(640, 300);
-  await page.waitForTimeout(1300);
+  await advance(page, 1300);
   await exitTop(page);
-  await page.waitForTimeout(600);
+  await advance(page, 600);
   assert.equal(await dialog(page), undefined, "not again after a dismissal");
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
   await page.evaluate(() => window.shoptrail.flush());
@@ -181,7 +183,7 @@ test("merchant and shopper text stays text: an XSS corpus renders inert", async 
     assert.ok(names.includes(text), `${text} in ${names.join("|")}`);
   }
   await page.mouse.move(300, 300);
-  await page.waitForTimeout(300);
+  await advance(page, 300);
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   assert.equal(await page.evaluate(() => document.querySelectorAll("img,script:not([src]):not(:first-of-type),svg,b").length), 0);
   await page.close();
@@ -193,8 +195,17 @@ test("experiments: Experiment Viewed for control and variants alike; control see
     const page = await ctx.browser.context.newPage();
     // A new shopper each time: a fresh anonymous id.
     await open(page, "c=ab");
-    const aid = await page.evaluate(() => window.shoptrail.anonymousId());
-    await page.waitForTimeout(1600);
+    const aid = await page.evaluate(() => {
+      window.heard = [];
+      window.shoptrail.on("event", (e) => window.heard.push(e.event));
+      return window.shoptrail.anonymousId();
+    });
+    // The time trigger's clock runs once the module has started: moved on until the arm is
+    // decided (Experiment Viewed is queued with the decision, for control too).
+    await until(async () => {
+      await advance(page, 200);
+      return page.evaluate(() => window.heard.includes("Experiment Viewed"));
+    }, 10000, "Experiment Viewed");
     const d = await dialog(page);
     await page.evaluate(() => window.shoptrail.flush());
     const evs = await stored(aid, (e) => e.some((x) => x.event === "Experiment Viewed"), "Experiment Viewed");
@@ -212,9 +223,11 @@ test("phone: a fast scroll up after scrolling down, and the return to a tab hidd
   const mobile = await launchMobile();
   try {
     const page = await mobile.context.newPage();
-    await open(page, "c=mobile");
+    // The invalid campaign's report says the module has started: the clock may move on.
+    await open(page, "c=mobile,bad");
+    await until(() => page.evaluate(() => window.errors.length > 0), 5000, "the engage module");
     await page.mouse.wheel(0, 1200);
-    await page.waitForTimeout(1300);
+    await advance(page, 1300);
     assert.equal(await dialog(page), undefined);
     await page.mouse.wheel(0, -800);
     const d = await until(() => dialog(page), 3000, "the popup on scroll up");
@@ -225,15 +238,16 @@ test("phone: a fast scroll up after scrolling down, and the return to a tab hidd
     // Tab return. Headless Chromium does not hide a background tab, so the page is told it is
     // hidden the way a browser tells it: `document.hidden` and a visibilitychange event.
     const tab = await mobile.context.newPage();
-    await open(tab, "c=mobile&minTime=500");
-    await tab.waitForTimeout(800);
+    await open(tab, "c=mobile,bad&minTime=500");
+    await until(() => tab.evaluate(() => window.errors.length > 0), 5000, "the engage module");
+    await advance(tab, 800);
     const visibility = (hidden) => tab.evaluate((h) => {
       Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
       Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (h ? "hidden" : "visible") });
       document.dispatchEvent(new Event("visibilitychange"));
     }, hidden);
     await visibility(true);
-    await tab.waitForTimeout(1300);
+    await advance(tab, 1300);
     assert.equal(await dialog(tab), undefined, "never while hidden");
     await visibility(false);
     await until(() => dialog(tab), 3000, "the popup on return");
@@ -250,7 +264,7 @@ test("a flick: one move from a pointer resting mid-page to above the top shows t
   await until(() => page.evaluate(() => window.errors.length > 0), 5000, "the engage module");
   await page.mouse.move(640, 360, { steps: 3 });
   // Armed (minTime 1 s), the pointer resting well past the detector's motion window.
-  await page.waitForTimeout(1200);
+  await advance(page, 1200);
   await page.mouse.move(640, -20);
   const d = await until(() => dialog(page), 3000, "the popup");
   assert.equal(d.name, "Wait, friend!");
