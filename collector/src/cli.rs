@@ -1,4 +1,6 @@
-//! Command-line parsing for the `shoptrail-collector` binary (clap).
+//! Command-line parsing for the `shoptrail-collector` binary (clap): the options, their checks
+//! (a bad value exits 2 naming what to fix), and `--help` with every endpoint and who may call
+//! it.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};

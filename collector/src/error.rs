@@ -1,4 +1,5 @@
-//! The error every route answers with: a status and `{"error": "...", "field": ...}`.
+//! The error every route answers with: a status and `{"error": "...", "field": ...}`. A refused
+//! query string is a 400 naming the parameter ([`ApiError::query`]).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;

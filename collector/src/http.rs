@@ -1,4 +1,6 @@
-//! HTTP routes, handlers and middleware.
+//! HTTP routes, handlers and middleware: the router, where each route is declared with who may
+//! call it (see [`crate::access`]); ingestion (the write-key check, validation, the insert);
+//! the events query; the live stream; the static files.
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -6,7 +6,8 @@
 //!
 //! A client is its IPv4 address, or its IPv6 /64 (one subscriber's whole network: an address
 //! a second within it is no way around the limit). At most `MAX_CLIENTS` buckets are kept:
-//! full ones (quiet clients) go first, then the longest unused.
+//! full ones (quiet clients) go first, then the longest unused. Each instance counts its own
+//! requests.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

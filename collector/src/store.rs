@@ -1,4 +1,6 @@
-//! Storage of events, over SQLite or PostgreSQL (see [`crate::db`]).
+//! Storage of events, over SQLite or PostgreSQL (see [`crate::db`]): the schema's migrations in
+//! order, a batch's insert transaction (events, identity edges, journeys, forwarding rows), and
+//! the events query.
 
 use std::collections::HashMap;
 

@@ -1,5 +1,7 @@
 //! The driver: one [`Engine`] in a thread-local cell, fed by the host's calls and timers, its
-//! actions carried out through the host.
+//! actions carried out through the host. Before `init` it keeps the calls made (up to 1,000)
+//! and replays them after it; after a refused `init` it is inert. It also writes each lane's
+//! URL with `compression=gzip` for compressed bodies.
 //!
 //! Every entry point borrows the engine, collects its actions, releases the borrow and only
 //! then calls JavaScript, so a page callback that calls back into the SDK never meets a held

@@ -1,5 +1,6 @@
 //! The JavaScript host's functions (`js/host.js`), and [`Page`], the engine's [`Host`] on top of
-//! them. Only strings, numbers and booleans cross the boundary.
+//! them. Only strings, numbers and booleans cross the boundary. Random bytes come from a pool
+//! refilled 256 at a time.
 
 use crate::prelude::*;
 use crate::tracker_core::engine::{Fact, Host};

@@ -1,4 +1,6 @@
-//! Campaign attribution read from a page's query string (`utm_*`).
+//! Campaign attribution read from a page's query string: `utm_*` and the ad click ids (`gclid`,
+//! `fbclid`, `msclkid`, ...) become `context.campaign`; the query-string decoding it needs is
+//! here too.
 
 use super::json;
 use crate::prelude::*;

@@ -1,7 +1,8 @@
 //! Consent: the categories the shopper granted and what follows from them. Events need
 //! `analytics` (without it nothing is stored or sent), popups need `marketing`, and Global
 //! Privacy Control denies `marketing` whatever was granted. Every event carries the outcome as
-//! `context.consent.categoryPreferences`, the member Segment's consent enforcement reads.
+//! `context.consent.categoryPreferences`, the member Segment's consent enforcement reads. The
+//! stored record of a choice and what `consent.get()` returns are here too.
 
 use super::json;
 use crate::prelude::*;

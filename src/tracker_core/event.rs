@@ -1,4 +1,5 @@
-//! The Segment-spec event envelope: `page`, `track`, `identify` and `alias` messages.
+//! The Segment-spec event envelope: `page`, `track`, `identify` and `alias` messages, their
+//! `context`, and the limits an event must keep (size, name length, nesting depth).
 
 use super::{json, time};
 use crate::prelude::*;

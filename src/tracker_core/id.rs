@@ -1,4 +1,5 @@
-//! Identifiers: UUID v4 text from caller-supplied random bytes.
+//! Identifiers: UUID v4 text from caller-supplied random bytes, and the check a stored id must
+//! pass to be used again.
 
 use crate::prelude::*;
 

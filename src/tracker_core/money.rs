@@ -2,7 +2,8 @@
 //!
 //! Prices reach the SDK as decimal text (JavaScript's `String(number)` or a merchant's string)
 //! and leave it as JSON number text. Neither direction goes through a float, so `19.99` stays
-//! `19.99` and a sum of line totals is exact.
+//! `19.99` and a sum of line totals is exact. Its errors are its own ([`MoneyError`]): money
+//! imports nothing from commerce.
 
 use super::json;
 use crate::prelude::*;

@@ -1,4 +1,5 @@
-//! Page engagement: scroll depth and the `Page Left` event.
+//! Page engagement: scroll depth and the `Page Left` event; a URL's path and query, and the
+//! redaction of reported URLs (registered parameters removed from url, search and referrer).
 
 use super::event::PageInfo;
 use super::json;

@@ -1,4 +1,5 @@
-//! The delivery queue: batching thresholds, the retry schedule and the persisted format.
+//! The delivery queue: batching thresholds, the retry schedule, the split of a batch refused
+//! with 413, the bodies sent while the page unloads, and the persisted format.
 //!
 //! Sans-IO: the caller passes `now` (Unix ms) and random numbers in, asks [`Queue::poll_batch`]
 //! for a batch to send and has [`Queue::write_in_flight`] write its body in parts, reports the

@@ -4,6 +4,10 @@
 //! A port writes through to its [`Backend`] (the browser's storage, or a map in tests), or holds
 //! writes in memory (reads see them) until [`Port::write_through`] applies them: a page that must
 //! not store anything yet (consent) runs the same code on a port that holds.
+//!
+//! A write the browser refuses is kept in memory for the page and flagged, so it is told once.
+//! The port also erases every key of the SDK, names the keys, and probes cookie domains;
+//! [`Memory`] is the backend of host tests.
 
 use super::{identity, json};
 use crate::prelude::*;

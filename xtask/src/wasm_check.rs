@@ -1,4 +1,5 @@
-//! Checks on the shipped wasm that keep size regressions from coming back silently.
+//! Checks on the shipped wasm that keep size regressions from coming back silently: the build
+//! fails when the tracker's wasm holds any `core::fmt` function.
 
 use crate::tools::Result;
 use std::path::Path;

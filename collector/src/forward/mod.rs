@@ -7,8 +7,8 @@
 //! first failure goes to the dead letters and the next one is tried. `GET /v1/forwarding`
 //! (admin) shows it all.
 //!
-//! - [`sender`]: the lease on a destination, the batch, the POST, the bookkeeping.
-//! - [`marketing`]: who consents to marketing when an event is stored, and what a
+//! - `sender`: the lease on a destination, the batch, the POST, the bookkeeping.
+//! - `marketing`: who consents to marketing when an event is stored, and what a
 //!   withdrawal removes from the marketing-only outboxes.
 //! - this file: the tables, the destinations, the enqueue, the status endpoint.
 

@@ -3,15 +3,15 @@
 //! twice for one step.
 //!
 //! - [`config`]: the TOML file.
-//! - this file: the tables and what each stored event does to them ([`observe`], called in
+//! - this file: the tables and what each stored event does to them (`observe`, called in
 //!   the event's own insert transaction, so a step exists exactly when its trigger is
 //!   stored).
-//! - [`scheduler`]: due steps are claimed with a lease in the database, checked (consent,
+//! - `scheduler`: due steps are claimed with a lease in the database, checked (consent,
 //!   cart, order), built once into a payload and POSTed; failures are retried with backoff.
-//! - [`payload`]: the profile, cart, order, discount code and cart link a step carries, and
+//! - `payload`: the profile, cart, order, discount code and cart link a step carries, and
 //!   the `Shoptrail-Signature`.
-//! - [`cap`]: the daily limit of steps per email address or phone number.
-//! - [`routes`]: `GET /v1/journeys/deliveries` (admin), `GET /v1/journeys` (counts), and the
+//! - `cap`: the daily limit of steps per email address or phone number.
+//! - `routes`: `GET /v1/journeys/deliveries` (admin), `GET /v1/journeys` (counts), and the
 //!   demo's signature-checking inbox.
 
 pub(crate) mod cap;

@@ -1,6 +1,6 @@
 //! The engage module in the browser: DOM events become the detector's samples, the runner's
-//! decisions become popups and events. The tracker hands over its public API object; nothing
-//! else of it is reached.
+//! decisions become popups and events; wake-ups are one gloo-timers `Timeout`. The tracker
+//! hands over its public API object; nothing else of it is reached.
 //!
 //! Re-entrancy: the state lives in one cell that is never borrowed while page code can run
 //! (tracker calls, rendering, listeners of the page). A call that arrives while it is borrowed

@@ -1,6 +1,8 @@
 //! The popup: a modal dialog in a closed shadow root, styled by a constructable stylesheet (so
 //! it works under `style-src 'self'`, the shop's CSS cannot reach it and it never reaches the
-//! shop's), fixed over the page (no layout shift), a bottom sheet on narrow screens.
+//! shop's), fixed over the page (no layout shift), a bottom sheet on narrow screens. It holds
+//! the content, the opt-in form and the NPS question (0 to 10 as one radio group, a comment);
+//! `popup.css` is its stylesheet.
 //!
 //! Accessible: `role="dialog"`, `aria-modal`, named by its headline; focus moves in and is
 //! trapped; Escape, the close button and the overlay dismiss; focus returns where it was.

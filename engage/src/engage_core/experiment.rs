@@ -1,6 +1,6 @@
 //! Experiment assignment: deterministic from the anonymous id and the campaign id, so it is
 //! stable across reloads and across devices that share the id, and independent between
-//! campaigns.
+//! campaigns: 64-bit FNV-1a with murmur3's finalizer, then a slot by weight.
 
 /// Which arm a shopper is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

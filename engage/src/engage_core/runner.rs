@@ -1,6 +1,7 @@
 //! The campaigns of one page view: a detector per campaign fed with every sample; when one
 //! fires, targeting (against the visit of that moment), the frequency caps and the experiment
-//! decide what happens. At most one popup per page view.
+//! decide what happens. At most one popup per page view. Campaigns are shared by `Rc`, never
+//! copied to render one.
 
 use super::campaign::Campaign;
 use super::cap::Caps;

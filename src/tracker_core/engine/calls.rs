@@ -1,5 +1,5 @@
 //! The API calls by name, with their arguments as the host hands them over (one JSON array),
-//! and the shop data read from the page.
+//! and the shop data read from the page (markup and JSON-LD), each product once per page view.
 
 use super::shop::{Shop, ShopResult, Step};
 use super::{Engine, Host};

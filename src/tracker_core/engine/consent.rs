@@ -72,7 +72,7 @@ impl<H: Host> Engine<H> {
     /// `consent.deny()` and `consent.revoke()`: every category denied; the stored ids, queues,
     /// cart, profile, campaign and popup state are deleted (with the id cookie), held events
     /// dropped, and nothing is stored or sent until a later grant. Where events were being
-    /// sent, the last request of each lane tells the collector first (see [`Engine::erase`]). A site that does not require
+    /// sent, the last request of each lane tells the collector first (see `Engine::erase`). A site that does not require
     /// consent remembers the refusal (an empty `shoptrail:consent`), or it would resume on the
     /// next page; one that requires it stores nothing at all.
     pub fn revoke(&mut self, now: u64) {

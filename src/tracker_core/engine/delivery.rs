@@ -1,5 +1,7 @@
 //! Delivery and the page's lifecycle: flush, requests and their answers, timers, persisting
-//! and adopting queues, and handing events to beacons when the page goes away.
+//! and adopting queues, and handing events to beacons when the page goes away. A changed queue
+//! is written [`PERSIST_DELAY_MS`] later (changes in between coalesce), at once when the page is
+//! hidden; a page back from the back-forward cache, or a browser back online, sends again.
 
 use super::lanes::{split_key, ABANDONED_MS};
 use super::{Action, Engine, Host, GZIP_MIN_BYTES, PERSIST_DELAY_MS, REQUEST_TIMEOUT_MS};

@@ -5,6 +5,10 @@
 //! [`Engine::poll_action`] and carries out: bodies to send, beacons, timers, errors, events for
 //! listeners, flush results. Storage goes through the [`Port`]; page facts (URL, title) and
 //! randomness come from the [`Host`]. Tests drive it on the host with a virtual clock.
+//!
+//! This file: the [`Engine`], [`Action`], [`Host`] and [`Fact`]; start, reporting, the page
+//! context (the raw URL, for change detection, and the reported one, redacted; the campaign)
+//! and `enqueue`. The other files of this module each take one concern of it.
 
 use crate::prelude::*;
 
