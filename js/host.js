@@ -1,8 +1,10 @@
 /* shoptrail's JavaScript host: the web platform work the wasm asks for, in a few coarse calls
    that pass strings and numbers (storage, cookies, fetch, beacons, timers, page facts, DOM
    listeners), and the public API, which turns each call's arguments into one JSON array for the
-   wasm. Every decision (what to send, when, what is valid) is made in Rust; nothing here throws
-   into the page. */
+   wasm. What to send, when, and what is valid is decided in Rust; a few decisions still live
+   here (ARCHITECTURE.md's table names them): call batching per task, the 64K-character
+   pre-check of arguments, absolute endpoint URLs, when the engage module loads (campaigns and
+   marketing consent), the listener registry of on()/off(). Nothing here throws into the page. */
 
 const FN = "\u0000f";
 /* Methods by kind. 0: fire and forget; 1: shop data (numbers through 15 significant digits,

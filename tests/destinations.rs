@@ -88,9 +88,11 @@ async fn each_destination_delivers_or_keeps_its_own_events() {
         failing.starts_with("destinations[1] (http://127.0.0.1:9/v1/batch): delivery is failing"),
         "{failing}"
     );
-    until("only the unreachable destination's queue stored", 5000, || {
-        queue_keys().len() == 1
-    })
+    until(
+        "only the unreachable destination's queue stored",
+        5000,
+        || queue_keys().len() == 1,
+    )
     .await;
     let keys = queue_keys();
     assert_eq!(keys.len(), 1, "{keys:?}");
