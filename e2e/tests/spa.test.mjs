@@ -2,7 +2,7 @@
 // Page Left with time on page and scroll depth, and the landing campaign kept for the session.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite, events, until } from "../lib.mjs";
+import { suite, events, until, fakeClock, advance } from "../lib.mjs";
 
 const ctx = suite("spa");
 
@@ -89,6 +89,9 @@ test("leaving the page sends Page Left by beacon", async () => {
 });
 
 test("after an in-app navigation the new route's JSON-LD product is viewed, a stale one is not", async () => {
+  // The page is read for products 500 ms after an in-app navigation: the clock is moved on
+  // past it, so each route's reading has happened (or not) before the next route.
+  await fakeClock(ctx.browser.context);
   const page = await ctx.browser.context.newPage();
   await page.goto(`${ctx.collector.url}/fixtures/spa.html?route=home`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
@@ -104,14 +107,19 @@ test("after an in-app navigation the new route's JSON-LD product is viewed, a st
       document.head.appendChild(s);
     }
     history.pushState({}, "", path);
+    // A getter hands over the calls waiting in this task (the navigation among them).
+    window.shoptrail.anonymousId();
   }, [id, path]);
   await route("spa-a", "/fixtures/spa.html?route=a");
-  await page.waitForTimeout(800);
+  await advance(page, 800);
   // The list route: the app has not removed product A's block yet.
-  await page.evaluate(() => history.pushState({}, "", "/fixtures/spa.html?route=list"));
-  await page.waitForTimeout(800);
+  await page.evaluate(() => {
+    history.pushState({}, "", "/fixtures/spa.html?route=list");
+    window.shoptrail.anonymousId();
+  });
+  await advance(page, 800);
   await route("spa-b", "/fixtures/spa.html?route=b");
-  await page.waitForTimeout(800);
+  await advance(page, 800);
   assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
   const viewed = await events(ctx.collector.url, { anonymousId: aid, event: "Product Viewed" });
   assert.deepEqual(viewed.map((e) => [e.properties.product_id, e.context.page.url.split("?")[1]]),
