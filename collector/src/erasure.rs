@@ -32,7 +32,7 @@ use futures_util::stream;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::db::{self, vals, Engine, Sql, Val};
+use crate::db::{self, marks, vals, Engine, Sql, Val};
 use crate::error::ApiError;
 use crate::identity::{email_node, sha256_hex, Graph};
 use crate::params::{opt, Param, Params};
@@ -155,17 +155,6 @@ pub(crate) fn unsuppressed(
         .filter(|(_, hashes)| !hashes.iter().any(|h| suppressed.contains(h)))
         .map(|(i, _)| i)
         .collect())
-}
-
-/// `?from, ?from+1, ...` for `n` values; `NULL` (which no value equals) for none.
-fn marks(from: usize, n: usize) -> String {
-    if n == 0 {
-        return "NULL".to_owned();
-    }
-    (from..from + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// A person's ids: the members of their identity component.

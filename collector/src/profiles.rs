@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::db::{self, Sql, Val};
+use crate::db::{self, marks, Sql, Val};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -39,17 +39,6 @@ fn root_for(sql: &dyn Sql, id: &str) -> db::Result<Option<i64>> {
     Ok(None)
 }
 
-/// `?from, ?from+1, ...`; `NULL` (which no value equals) for none.
-pub(crate) fn placeholders(n: usize, from: usize) -> String {
-    if n == 0 {
-        return "NULL".to_owned();
-    }
-    (from..from + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// The person's events (bodies), in arrival order, `before` a seq when paging backwards.
 fn events(
     sql: &dyn Sql,
@@ -64,8 +53,8 @@ fn events(
         .collect();
     let mut query = format!(
         "SELECT seq, body FROM events WHERE (anonymous_id IN ({}) OR user_id IN ({}))",
-        placeholders(anon.len(), 1),
-        placeholders(users.len(), anon.len() + 1)
+        marks(1, anon.len()),
+        marks(anon.len() + 1, users.len())
     );
     match newest_first {
         Some((limit, before)) => {

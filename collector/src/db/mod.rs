@@ -334,6 +334,18 @@ impl Db {
     }
 }
 
+/// The parameters of an `IN (...)` list: `?from, ?from+1, ...` for `n` values; `NULL` (which no
+/// value equals) for none, so the statement stays valid.
+pub(crate) fn marks(from: usize, n: usize) -> String {
+    if n == 0 {
+        return "NULL".to_owned();
+    }
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The `VALUES` list of a multi-row insert: `rows` groups of `columns` parameters,
 /// `(?1, ?2), (?3, ?4)`.
 pub(crate) fn value_rows(columns: usize, rows: usize) -> String {

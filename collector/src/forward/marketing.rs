@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use crate::consent::{grants_marketing, preferences, CONSENT_UPDATED};
+use crate::db::marks;
 use crate::db::{self, Sql, Val};
 use crate::identity::person;
-use crate::profiles::placeholders;
 use crate::validate::PreparedEvent;
 
 /// Events read at a time while looking back for the person's latest choice.
@@ -40,8 +40,8 @@ fn latest_choice(
          WHERE (anonymous_id IN ({}) OR user_id IN ({})) AND seq < ?{}
            AND (event = ?{} OR body LIKE '%\"categoryPreferences\"%')
          ORDER BY seq DESC LIMIT ?{}",
-        placeholders(anon.len(), 1),
-        placeholders(users.len(), anon.len() + 1),
+        marks(1, anon.len()),
+        marks(anon.len() + 1, users.len()),
         n + 1,
         n + 2,
         n + 3
@@ -87,9 +87,9 @@ pub(crate) fn withdrawn(sql: &dyn Sql, marketing: &[i64], ev: &PreparedEvent) ->
         &format!(
             "DELETE FROM forward_outbox WHERE destination IN ({}) AND seq IN
              (SELECT seq FROM events WHERE anonymous_id IN ({}) OR user_id IN ({}))",
-            placeholders(m, 1),
-            placeholders(anon.len(), m + 1),
-            placeholders(users.len(), m + anon.len() + 1)
+            marks(1, m),
+            marks(m + 1, anon.len()),
+            marks(m + anon.len() + 1, users.len())
         ),
         &args,
     )?;

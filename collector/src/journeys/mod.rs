@@ -22,7 +22,7 @@ pub(crate) mod scheduler;
 
 use serde_json::Value;
 
-use crate::db::{self, vals, DbError, Sql, Val};
+use crate::db::{self, marks, vals, DbError, Sql, Val};
 use crate::identity::person;
 use crate::validate::PreparedEvent;
 use config::{JourneysConfig, Trigger};
@@ -354,16 +354,6 @@ pub(crate) fn cancel_pending(sql: &dyn Sql, run: i64, reason: &str, now: i64) ->
 /// `r.anonymous_id IN (?n, ...) OR r.user_id IN (...)`, its parameters numbered from
 /// `first`.
 fn who<'a>(anon: &'a [String], users: &'a [String], first: usize) -> (String, Vec<Val<'a>>) {
-    let marks = |from: usize, n: usize| {
-        if n == 0 {
-            // No value equals NULL.
-            return "NULL".to_owned();
-        }
-        (from..from + n)
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     let filter = format!(
         "r.anonymous_id IN ({}) OR r.user_id IN ({})",
         marks(first, anon.len()),

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::db::{self, vals, Sql, Val};
+use crate::db::{self, marks, vals, Sql, Val};
 use crate::identity::{Graph, Node};
 use crate::store::Store;
 
@@ -31,14 +31,6 @@ const MAX_DEPTH: usize = 256;
 
 /// Rows removed, by table.
 pub(super) type Counts = Vec<(&'static str, u64)>;
-
-/// `?from, ?from+1, ...` for `n` values.
-fn marks(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// The root of `node`'s component, read without shortening paths (a snapshot may not
 /// write); none when the graph does not know the node.
