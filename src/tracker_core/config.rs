@@ -1,5 +1,7 @@
 //! The `init` options: parsing and validation with errors that say what to fix.
 
+pub use super::rules::ConfigError;
+use super::rules::{endpoint_rule, HTTP_URL, WRITE_KEY};
 use crate::prelude::*;
 
 /// A JavaScript value as the config parser sees it.
@@ -118,15 +120,6 @@ pub enum CookieDomain {
     HostOnly,
     /// This domain.
     Domain(String),
-}
-
-/// An invalid option: which one and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The option's name, such as `batchSize`.
-    pub option: String,
-    /// What is wrong and what is expected.
-    pub message: &'static str,
 }
 
 /// The message of an unknown option: [`ConfigError::describe`] lists [`OPTIONS`] after it.
@@ -356,39 +349,6 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
     })
 }
 
-/// What a `writeKey` must be.
-pub(crate) const WRITE_KEY: &str = "must be a non-empty string of at most 256 characters";
-
-const HTTP_URL: &str =
-    "must be an http(s) URL string, such as https://collect.example.com/v1/batch";
-
-/// What is wrong with an endpoint URL, if anything: it is http(s), and https unless it is on
-/// this machine or `insecure` (`allowInsecureEndpoint`): events travel encrypted.
-pub(crate) fn endpoint_rule(url: &str, insecure: bool) -> Option<&'static str> {
-    if !url.starts_with("https://") && !url.starts_with("http://") {
-        return Some(HTTP_URL);
-    }
-    if !url.starts_with("https://") && !is_loopback(url) && !insecure {
-        return Some(
-            "must be https (http only on this machine, or with allowInsecureEndpoint: true)",
-        );
-    }
-    None
-}
-
-/// Whether an http URL's host is this machine (localhost, 127.0.0.0/8, [::1]).
-fn is_loopback(url: &str) -> bool {
-    let rest = url.strip_prefix("http://").unwrap_or(url).as_bytes();
-    let end = rest
-        .iter()
-        .position(|&b| matches!(b, b':' | b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let host = rest.get(..end).unwrap_or_default();
-    host.eq_ignore_ascii_case(b"localhost")
-        || rest.starts_with(b"[::1]")
-        || (host.starts_with(b"127.") && host.iter().all(|b| b.is_ascii_digit() || *b == b'.'))
-}
-
 /// A hostname: labels of letters, digits and `-`, separated by dots.
 fn is_hostname(h: &str) -> bool {
     !h.is_empty()
@@ -415,7 +375,7 @@ fn identity(v: Value) -> Result<Identity, ConfigError> {
         let value = scan::string_value(m.value);
         match (key.as_str(), value) {
             ("anonymousId", Some(a)) if super::id::is_valid_id(&a) => out.anonymous_id = Some(a),
-            ("userId", Some(u)) if super::engine::is_valid_user_id(&u) => out.user_id = Some(u),
+            ("userId", Some(u)) if super::identity::is_valid_user_id(&u) => out.user_id = Some(u),
             _ => return Err(err("identity", MSG)),
         }
     }

@@ -91,6 +91,11 @@ pub fn cookie_domains(host: &str) -> Vec<&str> {
     out
 }
 
+/// The one rule for user ids: 1 to 128 bytes, not blank, no control characters.
+pub fn is_valid_user_id(s: &str) -> bool {
+    !s.trim().is_empty() && s.len() <= 128 && !s.chars().any(char::is_control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,5 +20,6 @@ pub mod page;
 pub mod pii;
 pub mod profile;
 pub mod queue;
+pub mod rules;
 pub mod store;
 pub mod time;

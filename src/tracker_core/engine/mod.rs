@@ -27,7 +27,7 @@ pub use pages::PageViews;
 use super::config::{Config, CookieDomain};
 use super::consent::{Analytics, Consent};
 use super::event::{self, Body, Envelope, PageInfo};
-use super::identity::Session;
+use super::identity::{is_valid_user_id, Session};
 use super::queue::Report;
 use super::store::{self, Backend, Port};
 use super::{campaign, id, json, page};
@@ -191,11 +191,6 @@ pub struct Engine<H: Host> {
     /// Events handed to `beforeSend` and not answered yet, oldest first: messageId, head,
     /// context and lanes.
     at_middleware: Vec<(String, String, Rc<str>, u8)>,
-}
-
-/// The one rule for user ids: 1 to 128 bytes, not blank, no control characters.
-pub fn is_valid_user_id(s: &str) -> bool {
-    !s.trim().is_empty() && s.len() <= 128 && !s.chars().any(char::is_control)
 }
 
 impl<H: Host> Engine<H> {

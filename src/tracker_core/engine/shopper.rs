@@ -2,10 +2,10 @@
 //! session, `identify`, `alias` and `reset`.
 
 use super::Action;
-use super::{is_valid_user_id, Engine, Fact, Host};
+use super::{Engine, Fact, Host};
 use crate::prelude::*;
 use crate::tracker_core::event::{is_object_text, Body, EventError};
-use crate::tracker_core::identity::{self, Session};
+use crate::tracker_core::identity::{self, is_valid_user_id, Session};
 use crate::tracker_core::profile;
 use crate::tracker_core::{args, json, link, store};
 use alloc::rc::Rc;
