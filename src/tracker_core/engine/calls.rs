@@ -59,7 +59,7 @@ impl<H: Host> Engine<H> {
             "anonymousId" => return Some(self.anonymous_id.clone()),
             "userId" => return self.user_id.clone(),
             "sessionId" => return Some(json::u64_text(self.session.id)),
-            "cart.get" => return Some(Shop::new(&mut self.store).state()),
+            "cart.get" => return Some(Shop::new(&mut self.io.store).state()),
             "profile" => return Some(self.profile()),
             "consent.get" => return Some(self.consent_state()),
             "consent.grant" => match Self::categories_arg(a.raw(0)) {
@@ -72,7 +72,7 @@ impl<H: Host> Engine<H> {
             "consent.deny" | "consent.revoke" => self.revoke(now),
             "~link" => return self.decorate_link(args_json, now),
             "~markup" if self.cfg.capture => {
-                let r = Shop::new(&mut self.store).markup(args::markup(args_json));
+                let r = Shop::new(&mut self.io.store).markup(args::markup(args_json));
                 self.track_all(r, now);
             }
             _ => {
@@ -105,7 +105,7 @@ impl<H: Host> Engine<H> {
             Some(r) => Ok(args::product(r)),
             None => Err(("invalid_argument", NOT_A_PRODUCT.into())),
         };
-        let mut shop = Shop::new(&mut self.store);
+        let mut shop = Shop::new(&mut self.io.store);
         let id = a.text(0).unwrap_or_default();
         match method {
             "cart.add" => shop.add(product(0)?, a.text(1)),
@@ -191,7 +191,7 @@ impl<H: Host> Engine<H> {
         }
         for (id, m) in found {
             if self.pages.first_view_of(&id) {
-                let r = Shop::new(&mut self.store).markup(m);
+                let r = Shop::new(&mut self.io.store).markup(m);
                 self.track_all(r, now);
             }
         }

@@ -65,7 +65,7 @@ impl<H: Host> Engine<H> {
             _ => self.clear_lanes(),
         }
         let record = self.consent.encode();
-        self.store.set_direct(store::K_CONSENT, &record);
+        self.io.store.set_direct(store::K_CONSENT, &record);
         self.consent_changed(now);
     }
 
@@ -80,7 +80,7 @@ impl<H: Host> Engine<H> {
         let _ = self.consent.set(Vec::new());
         self.erase(sending, now);
         if !self.consent.settings().required {
-            self.store.set_direct(store::K_CONSENT, "");
+            self.io.store.set_direct(store::K_CONSENT, "");
         }
         self.consent_changed(now);
     }
@@ -93,12 +93,12 @@ impl<H: Host> Engine<H> {
     /// Storage starts: the writes held so far are applied, the cookie moves to the broadest
     /// domain, and the held events get the consent in their context and leave.
     fn begin_storing(&mut self, now: u64) {
-        self.store.write_through();
+        self.io.store.write_through();
         if self.cfg.cookie_domain == CookieDomain::Probe {
-            let host = self.store.backend().fact(Fact::Hostname);
-            self.cookie_domain = self.store.cookie_domain(&host);
+            let host = self.io.fact(Fact::Hostname);
+            self.cookie_domain = self.io.store.cookie_domain(&host);
             if self.cookie_domain.is_some() {
-                self.store.set_cookie(store::COOKIE, "", 0, None);
+                self.io.store.set_cookie(store::COOKIE, "", 0, None);
             }
         }
         self.keep_cookie(now, true);
@@ -119,12 +119,13 @@ impl<H: Host> Engine<H> {
             for (lane, l) in self.lanes.iter().enumerate() {
                 let mut body = String::new();
                 l.queue.write_last(now, &mut |s| body.push_str(s));
-                self.out.push(Action::Last { lane, body });
+                self.io.out.push(Action::Last { lane, body });
             }
         }
         let domain = self.cookie_domain.clone();
-        self.store.hold();
-        self.store
+        self.io.store.hold();
+        self.io
+            .store
             .erase(store::PREFIX, store::COOKIE, domain.as_deref());
         self.clear_lanes();
         self.reset(now);

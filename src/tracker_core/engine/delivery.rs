@@ -33,7 +33,7 @@ impl<H: Host> Engine<H> {
     /// an abort) and its Retry-After header.
     pub fn handle_response(&mut self, lane: usize, status: u16, retry: Option<&str>, now: u64) {
         let outcome = queue::classify(status, retry);
-        let rand = self.rand_u32();
+        let rand = self.io.rand_u32();
         let report = self.lanes.get_mut(lane).map(|l| {
             l.keepalive = 0;
             l.queue.on_response(outcome, now, rand)
@@ -71,7 +71,7 @@ impl<H: Host> Engine<H> {
                 l.keepalive = if bytes < quota { bytes } else { 0 };
                 quota -= l.keepalive;
                 l.sent_at = now;
-                self.out.push(Action::Send {
+                self.io.out.push(Action::Send {
                     lane,
                     gzip: l.gzip && b.bytes >= GZIP_MIN_BYTES,
                     keepalive: l.keepalive > 0,
@@ -93,7 +93,7 @@ impl<H: Host> Engine<H> {
         if let Some(due) = next {
             if self.timer.is_none_or(|t| due < t) {
                 self.timer = Some(due);
-                self.out.push(Action::Timer(due));
+                self.io.out.push(Action::Timer(due));
             }
         }
     }
@@ -109,11 +109,12 @@ impl<H: Host> Engine<H> {
             }
             l.unsaved = false;
             if l.queue.is_empty() {
-                self.store.remove(&l.key);
+                self.io.store.remove(&l.key);
                 continue;
             }
             let queue = &l.queue;
-            self.store
+            self.io
+                .store
                 .set_from(&l.key, &mut |out| queue.write_persisted(released, now, out));
         }
         self.warn_refused();
@@ -122,7 +123,7 @@ impl<H: Host> Engine<H> {
     /// The first write the browser refused (disabled or full storage, blocked cookies) is told
     /// once: state is kept in memory for the page.
     pub(super) fn warn_refused(&mut self) {
-        if self.store.take_refused() && !self.storage_warned {
+        if self.io.store.take_refused() && !self.storage_warned {
             self.storage_warned = true;
             self.report("storage_unavailable", "the browser refused to store shoptrail's state (storage disabled or full, or cookies blocked): it is kept in memory for this page, and undelivered events will not survive a reload");
         }
@@ -149,25 +150,25 @@ impl<H: Host> Engine<H> {
     pub(super) fn adopt_queues(&mut self, now: u64, held: Option<&str>) -> bool {
         let mut corrupt = false;
         let mut adopted = Vec::new();
-        for key in self.store.keys(store::Q_PREFIX) {
+        for key in self.io.store.keys(store::Q_PREFIX) {
             let (lock, tag) = split_key(&key);
             if lock == self.queue_key() {
                 continue;
             }
             let orphan = held.is_some_and(|h| !h.lines().any(|l| l == lock));
-            let stored = self.store.get(&key).and_then(|t| queue::decode(&t));
+            let stored = self.io.store.get(&key).and_then(|t| queue::decode(&t));
             match (stored, self.lane_of(tag)) {
                 (Some(s), Some(lane)) if orphan || s.adoptable(now) => {
                     self.lanes[lane].queue.restore(s.events, now);
                     adopted.push(key);
                 }
                 (Some(s), None) if now.saturating_sub(s.written) >= ABANDONED_MS => {
-                    self.store.remove(&key)
+                    self.io.store.remove(&key)
                 }
                 (Some(_), _) => {}
                 (None, _) => {
                     corrupt = true;
-                    self.store.remove(&key);
+                    self.io.store.remove(&key);
                 }
             }
         }
@@ -175,7 +176,7 @@ impl<H: Host> Engine<H> {
             // Write our copy before deleting theirs, so a crash in between loses nothing.
             self.persist(false, false, now);
             for k in adopted {
-                self.store.remove(&k);
+                self.io.store.remove(&k);
             }
         }
         corrupt
@@ -218,7 +219,7 @@ impl<H: Host> Engine<H> {
                 if let Some(b) = l.queue.poll_unload_batch() {
                     self.pending_beacon = (lane, b.count);
                     l.sent_at = now;
-                    return self.out.push(Action::Beacon { lane });
+                    return self.io.out.push(Action::Beacon { lane });
                 }
             }
         }

@@ -33,7 +33,7 @@ impl<H: Host> Engine<H> {
             return self.accept(id, head, ctx, lanes, now);
         };
         if self.wants_events {
-            self.out.push(Action::Event(text.to_string()));
+            self.io.out.push(Action::Event(text.to_string()));
         }
         self.queue_in(lanes, new_id, text.to_string(), None, now);
     }

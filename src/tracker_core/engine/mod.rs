@@ -144,11 +144,48 @@ pub enum Action {
     },
 }
 
+/// What the engine lends its parts for a step: storage (and the host behind it) and the
+/// actions for the driver.
+#[derive(Debug)]
+pub(super) struct Io<H: Host> {
+    /// The storage port; its backend is the host.
+    pub(super) store: Port<H>,
+    /// Actions not yet polled, oldest first (a few at a time).
+    pub(super) out: Vec<Action>,
+}
+
+impl<H: Host> Io<H> {
+    /// Reports a problem to `onError` and `error` listeners.
+    pub(super) fn report(&mut self, code: &'static str, message: &str) {
+        self.out.push(Action::Error {
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    /// A fact about the page.
+    pub(super) fn fact(&self, fact: Fact) -> String {
+        self.store.backend().fact(fact)
+    }
+
+    /// A new random (v4) UUID.
+    pub(super) fn new_id(&self) -> String {
+        id::uuid_v4(self.store.backend().random())
+    }
+
+    /// 32 random bits.
+    pub(super) fn rand_u32(&self) -> u32 {
+        let b = self.store.backend().random();
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
 /// The tracker's state and policies.
 #[derive(Debug)]
 pub struct Engine<H: Host> {
     cfg: Config,
-    store: Port<H>,
+    /// Storage and the actions out, lent to the parts.
+    io: Io<H>,
     /// `endpoint` first (every event), then one per destination: queue, stored copy, request.
     lanes: Vec<Lane>,
     cookie_domain: Option<String>,
@@ -178,8 +215,6 @@ pub struct Engine<H: Host> {
     unloading: Option<bool>,
     /// Events in the beacon handed over last, and its lane.
     pending_beacon: (usize, usize),
-    /// Actions not yet polled, oldest first (a few at a time).
-    out: Vec<Action>,
     /// A channel link token this page came with, to send at start.
     link_token: Option<String>,
     /// A `context` member for the next event only (`"linkToken":"…"`).
@@ -249,15 +284,17 @@ impl<H: Host> Engine<H> {
             wants_events: false,
             unloading: None,
             pending_beacon: (0, 0),
-            out: Vec::new(),
             link_token: None,
             one_off_ctx: None,
             consent,
             hold_warned: false,
             at_middleware: Vec::new(),
-            store,
+            io: Io {
+                store,
+                out: Vec::new(),
+            },
         };
-        let page_id = e.new_id();
+        let page_id = e.io.new_id();
         e.lanes = lanes::lanes(&e.cfg, page_id.get(..8).unwrap_or_default());
         e.wants_events = e.cfg.debug;
         // A server-rendered page's ids: another user than the stored one starts afresh.
@@ -270,10 +307,10 @@ impl<H: Host> Engine<H> {
             e.load_anonymous_id(Some(a), now);
         }
         e.read_link_params(now);
-        let stored = e
-            .store
-            .get(store::K_SESSION)
-            .and_then(|s| Session::decode(&s));
+        let stored =
+            e.io.store
+                .get(store::K_SESSION)
+                .and_then(|s| Session::decode(&s));
         match stored {
             Some(s) => e.session = s,
             // The first session of this device (or of its storage).
@@ -305,7 +342,7 @@ impl<H: Host> Engine<H> {
             self.enqueue(Body::Identify { traits: &traits }, now);
         }
         if self.cfg.capture || self.cfg.json_ld {
-            self.out.push(Action::Scan(0));
+            self.io.out.push(Action::Scan(0));
         }
         if self.cfg.page_views {
             self.page_view(None, "{}", now);
@@ -320,7 +357,7 @@ impl<H: Host> Engine<H> {
 
     /// The storage port (the driver and tests look at it).
     pub fn store(&self) -> &Port<H> {
-        &self.store
+        &self.io.store
     }
 
     /// Keeps query parameter `name` out of every URL the engine reports.
@@ -337,7 +374,7 @@ impl<H: Host> Engine<H> {
 
     /// The next thing to do, if any.
     pub fn poll_action(&mut self) -> Option<Action> {
-        (!self.out.is_empty()).then(|| self.out.remove(0))
+        (!self.io.out.is_empty()).then(|| self.io.out.remove(0))
     }
 
     /// The anonymous id.
@@ -361,23 +398,11 @@ impl<H: Host> Engine<H> {
         self.lanes.iter().map(|l| l.queue.len()).sum()
     }
 
-    fn new_id(&mut self) -> String {
-        id::uuid_v4(self.store.backend().random())
-    }
-
-    fn rand_u32(&mut self) -> u32 {
-        let b = self.store.backend().random();
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    }
-
     // ---- reporting ----
 
     /// Reports a problem to `onError` and `error` listeners.
     pub fn report(&mut self, code: &'static str, message: &str) {
-        self.out.push(Action::Error {
-            code,
-            message: message.to_string(),
-        });
+        self.io.report(code, message)
     }
 
     /// What happened in lane `lane`: reports about a destination start with its name
@@ -399,7 +424,7 @@ impl<H: Host> Engine<H> {
                 if let Some(l) = self.lanes.get_mut(lane) {
                     l.failing = false;
                 }
-                self.out.push(Action::Delivered { count, lane })
+                self.io.out.push(Action::Delivered { count, lane })
             }
             Report::Rejected { count, status } => {
                 self.flush_failed = true;
@@ -428,7 +453,7 @@ impl<H: Host> Engine<H> {
 
     fn settle(&mut self, ok: bool) {
         if self.flush_pending {
-            self.out.push(Action::Settle(ok));
+            self.io.out.push(Action::Settle(ok));
         }
         self.flush_pending = false;
         self.flush_failed = false;
@@ -439,19 +464,19 @@ impl<H: Host> Engine<H> {
     fn refresh_context(&mut self, now: u64) {
         self.touch_session(now, false);
         if self.static_ctx.is_empty() {
-            self.static_ctx = device_context(&self.store.backend().fact(Fact::Device));
+            self.static_ctx = device_context(&self.io.fact(Fact::Device));
         }
-        let href = self.store.backend().fact(Fact::Href);
+        let href = self.io.fact(Fact::Href);
         let url_changed = href != self.raw_url;
         if url_changed || self.ctx_session != self.session.id || self.ctx.is_empty() {
             if url_changed {
                 // After an in-app navigation the previous URL is the referrer.
                 let referrer = if self.raw_url.is_empty() {
-                    self.store.backend().fact(Fact::Referrer)
+                    self.io.fact(Fact::Referrer)
                 } else {
                     self.page.url.clone()
                 };
-                let title = self.store.backend().fact(Fact::Title);
+                let title = self.io.fact(Fact::Title);
                 let redact: Vec<&str> = self.redact.iter().map(String::as_str).collect();
                 self.page = page::page_info(&href, &referrer, &title, &redact);
                 self.raw_url = href;
@@ -476,16 +501,16 @@ impl<H: Host> Engine<H> {
     /// first touch if there was none); later pages of the session keep it.
     fn refresh_campaign(&mut self) {
         let landing = campaign::campaign_json(page::search_of(&self.raw_url));
-        let stored = self.store.get(store::K_CAMPAIGN);
+        let stored = self.io.store.get(store::K_CAMPAIGN);
         let (c, new) = campaign::for_session(stored.as_deref(), self.session.id, landing);
         if let (Some(c), true) = (&c, new) {
-            self.store.set(
+            self.io.store.set(
                 store::K_CAMPAIGN,
                 &campaign::encode_session(self.session.id, c),
             );
-            self.store.set(store::K_LAST_TOUCH, c);
-            if self.store.get(store::K_FIRST_TOUCH).is_none() {
-                self.store.set(store::K_FIRST_TOUCH, c);
+            self.io.store.set(store::K_LAST_TOUCH, c);
+            if self.io.store.get(store::K_FIRST_TOUCH).is_none() {
+                self.io.store.set(store::K_FIRST_TOUCH, c);
             }
         }
         self.campaign = c;
@@ -518,7 +543,8 @@ impl<H: Host> Engine<H> {
             None => self.ctx.clone(),
         };
         if self.cfg.before_send {
-            self.out
+            self.io
+                .out
                 .push(Action::Middleware([head.as_str(), &ctx, "}"].concat()));
             self.at_middleware.push((message_id, head, ctx, lanes));
             return;
@@ -530,7 +556,7 @@ impl<H: Host> Engine<H> {
     /// (`None` when it cannot be built, reported).
     fn build(&mut self, body: &Body, now: u64) -> Option<(String, String)> {
         self.refresh_context(now);
-        let message_id = self.new_id();
+        let message_id = self.io.new_id();
         let env = Envelope {
             message_id: &message_id,
             anonymous_id: &self.anonymous_id,
@@ -556,7 +582,8 @@ impl<H: Host> Engine<H> {
     /// the lanes whose bits are set in `lanes`.
     fn accept(&mut self, message_id: String, head: String, ctx: Rc<str>, lanes: u8, now: u64) {
         if self.wants_events {
-            self.out
+            self.io
+                .out
                 .push(Action::Event([head.as_str(), &ctx, "}"].concat()));
         }
         self.queue_in(lanes, message_id, head, Some(ctx), now);

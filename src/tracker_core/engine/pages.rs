@@ -107,14 +107,14 @@ impl<H: Host> Engine<H> {
         if !self.cfg.history {
             return;
         }
-        let href = self.store.backend().fact(Fact::Href);
+        let href = self.io.fact(Fact::Href);
         if self.pages.is_current(&href) {
             return;
         }
         self.page_left(now);
         self.page_view(None, "{}", now);
         if self.cfg.capture || self.cfg.json_ld {
-            self.out.push(Action::Scan(RESCAN_DELAY_MS));
+            self.io.out.push(Action::Scan(RESCAN_DELAY_MS));
         }
     }
 

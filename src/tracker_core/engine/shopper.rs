@@ -14,17 +14,17 @@ impl<H: Host> Engine<H> {
     /// The anonymous id: `given` (a server-rendered page's, or a linked site's), else the
     /// cookie's, else the stored one, else a new one. Each copy restores the other.
     pub(super) fn load_anonymous_id(&mut self, given: Option<String>, now: u64) {
-        let cookie = self.store.cookie(store::COOKIE);
-        let stored = self.store.get(store::K_AID);
+        let cookie = self.io.store.cookie(store::COOKIE);
+        let stored = self.io.store.get(store::K_AID);
         let id = match given {
             Some(id) => id,
             None => match identity::pick_anonymous_id(cookie.as_deref(), stored.as_deref()) {
                 Some(id) => id.to_string(),
-                None => self.new_id(),
+                None => self.io.new_id(),
             },
         };
         if stored.as_deref() != Some(id.as_str()) {
-            self.store.set(store::K_AID, &id);
+            self.io.store.set(store::K_AID, &id);
         }
         self.anonymous_id = id;
         self.keep_cookie(now, cookie.as_deref() != Some(self.anonymous_id.as_str()));
@@ -35,6 +35,7 @@ impl<H: Host> Engine<H> {
     /// re-sets it from the server (Safari keeps script-written cookies 7 days only).
     pub(super) fn keep_cookie(&mut self, now: u64, force: bool) {
         let last = self
+            .io
             .store
             .get(store::K_AID_AT)
             .and_then(|t| json::parse_u64(&t));
@@ -43,20 +44,21 @@ impl<H: Host> Engine<H> {
         }
         let domain = self.cookie_domain.clone();
         let id = self.anonymous_id.clone();
-        self.store
+        self.io
+            .store
             .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
-        if self.store.cookie(store::COOKIE).as_deref() != Some(id.as_str()) {
+        if self.io.store.cookie(store::COOKIE).as_deref() != Some(id.as_str()) {
             // Cookies are blocked: the id lives in localStorage (or memory) only.
-            self.store.note_refused();
+            self.io.store.note_refused();
         }
-        self.store.set(store::K_AID_AT, &json::u64_text(now));
+        self.io.store.set(store::K_AID_AT, &json::u64_text(now));
         if let Some(url) = self
             .cfg
             .cookie_refresh_url
             .clone()
-            .filter(|_| !self.store.is_holding())
+            .filter(|_| !self.io.store.is_holding())
         {
-            self.out.push(Action::RefreshCookie {
+            self.io.out.push(Action::RefreshCookie {
                 url,
                 id,
                 domain: domain.unwrap_or_default(),
@@ -75,13 +77,14 @@ impl<H: Host> Engine<H> {
             return;
         }
         let stored = self
+            .io
             .store
             .get(store::K_SESSION)
             .and_then(|s| Session::decode(&s));
         let before = stored.unwrap_or(self.session).id;
         let (s, write) = Session::touch(stored.or(Some(self.session)), now);
         if write || stored.is_none() {
-            self.store.set(store::K_SESSION, &s.encode());
+            self.io.store.set(store::K_SESSION, &s.encode());
             self.keep_cookie(now, false);
         }
         self.session = s;
@@ -92,21 +95,21 @@ impl<H: Host> Engine<H> {
 
     /// Counts a session or an order (`key`) in the stored profile.
     pub(super) fn count(&mut self, key: &str) {
-        let n = profile::count_up(self.store.get(key).as_deref());
-        self.store.set(key, &n);
+        let n = profile::count_up(self.io.store.get(key).as_deref());
+        self.io.store.set(key, &n);
     }
 
     /// Keeps a Product Viewed in the recently viewed list.
     pub(super) fn remember_view(&mut self, properties: &str) {
-        let list = self.store.get(store::K_VIEWED).unwrap_or_default();
+        let list = self.io.store.get(store::K_VIEWED).unwrap_or_default();
         if let Some(l) = profile::viewed(&list, properties) {
-            self.store.set(store::K_VIEWED, &l);
+            self.io.store.set(store::K_VIEWED, &l);
         }
     }
 
     /// `profile()`: traits, visits, orders and recently viewed products, as JSON.
     pub(super) fn profile(&self) -> String {
-        let get = |k| self.store.get(k);
+        let get = |k| self.io.store.get(k);
         profile::to_json(
             &self.traits,
             get(store::K_VISITS).as_deref(),
@@ -129,7 +132,7 @@ impl<H: Host> Engine<H> {
             }
             match args::assign(&self.traits, &t) {
                 Some(m) => {
-                    self.store.set(store::K_TRAITS, &m);
+                    self.io.store.set(store::K_TRAITS, &m);
                     self.traits = m;
                 }
                 None => return self.report("invalid_argument", EventError::NotAnObject.message()),
@@ -148,7 +151,7 @@ impl<H: Host> Engine<H> {
             (store::K_FIRST_TOUCH, "first_touch"),
             (store::K_LAST_TOUCH, "last_touch"),
         ] {
-            if let Some(c) = self.store.get(key).filter(|c| is_object_text(c)) {
+            if let Some(c) = self.io.store.get(key).filter(|c| is_object_text(c)) {
                 json::push_key(&mut t, name, first);
                 t.push_str(&c);
                 first = false;
@@ -165,26 +168,26 @@ impl<H: Host> Engine<H> {
     /// the address bar and every reported URL.
     pub(super) fn read_link_params(&mut self, now: u64) {
         let param = self.cfg.link_param.clone();
-        let href = self.store.backend().fact(Fact::Href);
+        let href = self.io.fact(Fact::Href);
         self.redact_param(&param);
         self.redact_param(link::CROSS_PARAM);
         let cross = link::param(&href, link::CROSS_PARAM);
         let token = link::param(&href, &param);
         if let Some(id) = cross.as_deref().and_then(|v| link::cross_id(v, now)) {
-            let from = self.store.backend().fact(Fact::Referrer);
+            let from = self.io.fact(Fact::Referrer);
             if id != self.anonymous_id && self.linked(&from) {
                 self.load_anonymous_id(Some(id), now);
             }
         }
         if cross.is_some() || token.is_some() {
             let clean = crate::tracker_core::page::redact(&href, &[&param, link::CROSS_PARAM]);
-            self.out.push(Action::ReplaceUrl(clean));
+            self.io.out.push(Action::ReplaceUrl(clean));
         }
         let Some(t) = token.filter(|t| link::token_ok(t)) else {
             return;
         };
         let mark = json::u64_text(link::fingerprint(&t));
-        let seen = self.store.get(store::K_LINKS).unwrap_or_default();
+        let seen = self.io.store.get(store::K_LINKS).unwrap_or_default();
         if seen.lines().any(|l| l == mark) {
             return;
         }
@@ -193,7 +196,7 @@ impl<H: Host> Engine<H> {
             kept.push('\n');
             kept.push_str(l);
         }
-        self.store.set(store::K_LINKS, &kept);
+        self.io.store.set(store::K_LINKS, &kept);
         self.link_token = Some(t);
     }
 
@@ -211,7 +214,7 @@ impl<H: Host> Engine<H> {
 
     /// Whether `url` is on one of the shop's other sites ([`link::linked`]).
     fn linked(&self, url: &str) -> bool {
-        let host = self.store.backend().fact(Fact::Hostname);
+        let host = self.io.fact(Fact::Hostname);
         link::linked(url, &self.cfg.link_domains, &host.to_ascii_lowercase())
     }
 
@@ -224,7 +227,7 @@ impl<H: Host> Engine<H> {
             Some(_) => self.reset(now),
             None => {}
         }
-        self.store.set(store::K_UID, &u);
+        self.io.store.set(store::K_UID, &u);
         self.user_id = Some(u);
     }
 
@@ -236,7 +239,7 @@ impl<H: Host> Engine<H> {
         let previous = previous_id
             .or_else(|| self.user_id.clone())
             .unwrap_or_else(|| self.anonymous_id.clone());
-        self.store.set(store::K_UID, &user_id);
+        self.io.store.set(store::K_UID, &user_id);
         self.user_id = Some(user_id);
         self.enqueue(
             Body::Alias {
@@ -264,16 +267,17 @@ impl<H: Host> Engine<H> {
             store::K_ENGAGE[0],
             store::K_ENGAGE[1],
         ] {
-            self.store.remove(k);
+            self.io.store.remove(k);
         }
         let domain = self.cookie_domain.clone();
-        self.store
+        self.io
+            .store
             .set_cookie(store::COOKIE, "", 0, domain.as_deref());
         self.user_id = None;
         self.traits = "{}".into();
         self.load_anonymous_id(None, now);
         self.session = Session { id: now, last: now };
-        self.store.set(store::K_SESSION, &self.session.encode());
+        self.io.store.set(store::K_SESSION, &self.session.encode());
         self.count(store::K_VISITS);
         self.campaign = None;
         self.ctx = Rc::from("");
