@@ -1,7 +1,7 @@
 //! The shopper's consent, applied: `consent.grant`, `consent.deny` and `consent.revoke`, and
 //! what the rest of the engine asks before storing, sending or linking.
 
-use super::{Action, Engine, Fact, Host};
+use super::{Engine, Fact, Host};
 use crate::prelude::*;
 use crate::tracker_core::config::CookieDomain;
 use crate::tracker_core::consent::Analytics;
@@ -28,7 +28,9 @@ impl<H: Host> Engine<H> {
             Analytics::Granted => true,
             Analytics::Denied => false,
             // `endpoint`'s lane holds every event.
-            Analytics::Pending if self.held() < crate::tracker_core::consent::HOLD_MAX => true,
+            Analytics::Pending if self.delivery.held() < crate::tracker_core::consent::HOLD_MAX => {
+                true
+            }
             Analytics::Pending => {
                 if !self.hold_warned {
                     self.hold_warned = true;
@@ -62,7 +64,7 @@ impl<H: Host> Engine<H> {
             }
             (_, Analytics::Granted) => self.begin_storing(now),
             (Analytics::Granted, _) => self.erase(true, now),
-            _ => self.clear_lanes(),
+            _ => self.delivery.clear(),
         }
         let record = self.consent.encode();
         self.io.store.set_direct(store::K_CONSENT, &record);
@@ -103,10 +105,7 @@ impl<H: Host> Engine<H> {
         }
         self.keep_cookie(now, true);
         let member = self.consent.context_member();
-        for lane in &mut self.lanes {
-            lane.queue
-                .map_contexts(&|ctx| super::with_member(ctx, &member));
-        }
+        (self.delivery).map_contexts(&|ctx| super::with_member(ctx, &member));
     }
 
     /// Deletes everything stored, forgets the queue and starts a new identity in memory. When
@@ -116,22 +115,16 @@ impl<H: Host> Engine<H> {
     fn erase(&mut self, last: bool, now: u64) {
         if last {
             self.preferences_updated(now);
-            for (lane, l) in self.lanes.iter().enumerate() {
-                let mut body = String::new();
-                l.queue.write_last(now, &mut |s| body.push_str(s));
-                self.io.out.push(Action::Last { lane, body });
-            }
+            self.delivery.last_requests(&mut self.io, now);
         }
         let domain = self.cookie_domain.clone();
         self.io.store.hold();
         self.io
             .store
             .erase(store::PREFIX, store::COOKIE, domain.as_deref());
-        self.clear_lanes();
+        self.delivery.clear();
         self.reset(now);
-        if self.flush_pending {
-            self.settle(false);
-        }
+        self.delivery.settle(&mut self.io, false);
     }
 
     /// [`CONSENT_EVENT`], with the consent as it is now, queued in every lane (not shown to
@@ -153,7 +146,7 @@ impl<H: Host> Engine<H> {
         self.ctx = Rc::from("");
         self.hold_warned = false;
         if !self.may_send() {
-            self.settle(false);
+            self.delivery.settle(&mut self.io, false);
         }
         self.drive(now);
     }

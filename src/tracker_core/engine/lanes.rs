@@ -2,9 +2,9 @@
 //! copy and request under way. Lane 0 is `endpoint` and takes every event; a destination's
 //! lane takes the events its `events` list names.
 
-use super::{Engine, Host};
 use crate::prelude::*;
 use crate::tracker_core::config::Config;
+use crate::tracker_core::json;
 use crate::tracker_core::queue::{Queue, Settings};
 use crate::tracker_core::store;
 
@@ -21,7 +21,7 @@ pub(super) struct Lane {
     pub(super) key: String,
     /// The destination's [tag](crate::tracker_core::destination::Destination::tag); empty for
     /// `endpoint`.
-    tag: String,
+    pub(super) tag: String,
     /// Batches of 1 KiB and more are gzip-compressed (`compress`).
     pub(super) gzip: bool,
     /// When the request or beacon under way was made (its `sentAt`).
@@ -34,6 +34,9 @@ pub(super) struct Lane {
     /// Delivery is failing (reported), until a batch is delivered: `flush()` does not wait
     /// for this lane.
     pub(super) failing: bool,
+    /// What its reports start with: empty for `endpoint`, `destinations[1] (https://…): `
+    /// for a destination.
+    pub(super) label: String,
 }
 
 /// The lanes of a page whose id starts with `page`.
@@ -46,7 +49,7 @@ pub(super) fn lanes(cfg: &Config, page: &str) -> Vec<Lane> {
         ..Settings::default()
     };
     let key = [store::Q_PREFIX, page].concat();
-    let lane = |settings: Settings, tag: String, gzip| Lane {
+    let lane = |settings: Settings, tag: String, gzip, label| Lane {
         queue: Queue::new(settings),
         key: if tag.is_empty() {
             key.clone()
@@ -59,14 +62,25 @@ pub(super) fn lanes(cfg: &Config, page: &str) -> Vec<Lane> {
         keepalive: 0,
         unsaved: false,
         failing: false,
+        label,
     };
-    let mut out = vec![lane(settings.clone(), String::new(), cfg.compress)];
-    for d in &cfg.destinations {
+    let mut out = vec![lane(
+        settings.clone(),
+        String::new(),
+        cfg.compress,
+        String::new(),
+    )];
+    for (i, d) in cfg.destinations.iter().enumerate() {
         let s = Settings {
             write_key: d.write_key.clone(),
             ..settings.clone()
         };
-        out.push(lane(s, d.tag(), d.compress));
+        let mut label = String::from("destinations[");
+        json::push_u64(&mut label, i as u64);
+        label.push_str("] (");
+        label.push_str(&d.endpoint);
+        label.push_str("): ");
+        out.push(lane(s, d.tag(), d.compress, label));
     }
     out
 }
@@ -78,52 +92,6 @@ pub(super) fn split_key(key: &str) -> (&str, &str) {
     match rest.split_once(':') {
         Some((page, tag)) => (&key[..store::Q_PREFIX.len() + page.len()], tag),
         None => (key, ""),
-    }
-}
-
-impl<H: Host> Engine<H> {
-    /// The lanes an event of this kind goes to, as bits: `endpoint`'s always, a
-    /// destination's when its `events` list names it.
-    pub(super) fn route(&self, (kind, name): (&str, Option<&str>)) -> u8 {
-        let mut bits = 1;
-        for (i, d) in self.cfg.destinations.iter().enumerate() {
-            if d.wants(kind, name) {
-                bits |= 2 << i;
-            }
-        }
-        bits
-    }
-
-    /// Whether every lane is empty.
-    pub(super) fn lanes_empty(&self) -> bool {
-        self.lanes.iter().all(|l| l.queue.is_empty())
-    }
-
-    /// Resolves a pending `flush()` once every lane delivered or is failing (with no request
-    /// under way): `true` when everything was delivered and nothing refused.
-    pub(super) fn settle_when_done(&mut self) {
-        let done = |l: &Lane| l.queue.is_empty() || (l.failing && !l.queue.in_flight());
-        if self.flush_pending && self.lanes.iter().all(done) {
-            let ok = !self.flush_failed && self.lanes_empty();
-            self.settle(ok);
-        }
-    }
-
-    /// Events in `endpoint`'s lane, which holds every event.
-    pub(super) fn held(&self) -> usize {
-        self.lanes.first().map_or(0, |l| l.queue.len())
-    }
-
-    /// Drops every queued event of every lane.
-    pub(super) fn clear_lanes(&mut self) {
-        for l in &mut self.lanes {
-            l.queue.clear();
-        }
-    }
-
-    /// The lane whose stored queues carry `tag`.
-    pub(super) fn lane_of(&self, tag: &str) -> Option<usize> {
-        self.lanes.iter().position(|l| l.tag == tag)
     }
 }
 

@@ -21,14 +21,13 @@ mod pages;
 mod shop;
 mod shopper;
 
-use lanes::Lane;
+use delivery::Delivery;
 pub use pages::PageViews;
 
 use super::config::{Config, CookieDomain};
 use super::consent::{Analytics, Consent};
 use super::event::{self, Body, Envelope, PageInfo};
 use super::identity::{is_valid_user_id, Session};
-use super::queue::Report;
 use super::store::{self, Backend, Port};
 use super::{campaign, id, json, page};
 use alloc::rc::Rc;
@@ -186,8 +185,8 @@ pub struct Engine<H: Host> {
     cfg: Config,
     /// Storage and the actions out, lent to the parts.
     io: Io<H>,
-    /// `endpoint` first (every event), then one per destination: queue, stored copy, request.
-    lanes: Vec<Lane>,
+    /// Lanes, flush, requests, timer, persisting and unloading.
+    delivery: Delivery,
     cookie_domain: Option<String>,
     anonymous_id: String,
     user_id: Option<String>,
@@ -205,16 +204,7 @@ pub struct Engine<H: Host> {
     /// Query parameters kept out of every reported URL.
     redact: Vec<String>,
     pages: PageViews,
-    flush_pending: bool,
-    flush_failed: bool,
-    persist_due: Option<u64>,
-    timer: Option<u64>,
-    storage_warned: bool,
     wants_events: bool,
-    /// Unloading: beacons are being handed over; then the queue is persisted (`released`).
-    unloading: Option<bool>,
-    /// Events in the beacon handed over last, and its lane.
-    pending_beacon: (usize, usize),
     /// A channel link token this page came with, to send at start.
     link_token: Option<String>,
     /// A `context` member for the next event only (`"linkToken":"…"`).
@@ -260,9 +250,11 @@ impl<H: Host> Engine<H> {
             .filter(|t| event::is_object_text(t))
             .unwrap_or_else(|| "{}".into());
         let user_id = store.get(store::K_UID).filter(|u| is_valid_user_id(u));
+        let page_id = id::uuid_v4(store.backend().random());
+        let lanes = lanes::lanes(&cfg, page_id.get(..8).unwrap_or_default());
         let mut e = Engine {
+            delivery: Delivery::new(lanes),
             cfg,
-            lanes: Vec::new(),
             cookie_domain,
             anonymous_id: String::new(),
             user_id,
@@ -276,14 +268,7 @@ impl<H: Host> Engine<H> {
             campaign: None,
             redact: Vec::new(),
             pages: PageViews::default(),
-            flush_pending: false,
-            flush_failed: false,
-            persist_due: None,
-            timer: None,
-            storage_warned: false,
             wants_events: false,
-            unloading: None,
-            pending_beacon: (0, 0),
             link_token: None,
             one_off_ctx: None,
             consent,
@@ -294,8 +279,6 @@ impl<H: Host> Engine<H> {
                 out: Vec::new(),
             },
         };
-        let page_id = e.io.new_id();
-        e.lanes = lanes::lanes(&e.cfg, page_id.get(..8).unwrap_or_default());
         e.wants_events = e.cfg.debug;
         // A server-rendered page's ids: another user than the stored one starts afresh.
         let given = e.cfg.identity.clone();
@@ -317,7 +300,7 @@ impl<H: Host> Engine<H> {
             None => e.count(store::K_VISITS),
         }
         e.touch_session(now, true);
-        if e.adopt_queues(now, None) {
+        if e.delivery.adopt(&mut e.io, None, now) {
             corrupt.push("queue");
         }
         if !corrupt.is_empty() {
@@ -392,71 +375,11 @@ impl<H: Host> Engine<H> {
         self.session.id
     }
 
-    /// Events queued and not yet delivered, over every lane (an event queued for two
-    /// endpoints counts twice).
-    pub fn queued(&self) -> usize {
-        self.lanes.iter().map(|l| l.queue.len()).sum()
-    }
-
     // ---- reporting ----
 
     /// Reports a problem to `onError` and `error` listeners.
     pub fn report(&mut self, code: &'static str, message: &str) {
         self.io.report(code, message)
-    }
-
-    /// What happened in lane `lane`: reports about a destination start with its name
-    /// (`destinations[1] (https://…): `).
-    fn on_report(&mut self, lane: usize, r: Report) {
-        let mut m = String::new();
-        if let Some(d) = lane
-            .checked_sub(1)
-            .and_then(|i| self.cfg.destinations.get(i))
-        {
-            m.push_str("destinations[");
-            json::push_u64(&mut m, lane as u64 - 1);
-            m.push_str("] (");
-            m.push_str(&d.endpoint);
-            m.push_str("): ");
-        }
-        match r {
-            Report::Delivered { count } => {
-                if let Some(l) = self.lanes.get_mut(lane) {
-                    l.failing = false;
-                }
-                self.io.out.push(Action::Delivered { count, lane })
-            }
-            Report::Rejected { count, status } => {
-                self.flush_failed = true;
-                m.push_str("the endpoint refused a batch of ");
-                json::push_u64(&mut m, count as u64);
-                m.push_str(" events with HTTP ");
-                json::push_u64(&mut m, status as u64);
-                m.push_str("; they were dropped");
-                self.report("rejected", &m);
-            }
-            Report::Failing { attempts } => {
-                m.push_str("delivery is failing (attempts so far: ");
-                json::push_u64(&mut m, attempts as u64);
-                m.push_str("); the events are kept and retried");
-                self.report("delivery_failing", &m);
-                if let Some(l) = self.lanes.get_mut(lane) {
-                    l.failing = true;
-                }
-            }
-            Report::QueueFull => {
-                m.push_str("the queue holds 10000 undelivered events; this event was dropped");
-                self.report("queue_full", &m)
-            }
-        }
-    }
-
-    fn settle(&mut self, ok: bool) {
-        if self.flush_pending {
-            self.io.out.push(Action::Settle(ok));
-        }
-        self.flush_pending = false;
-        self.flush_failed = false;
     }
 
     // ---- context and events ----
@@ -591,25 +514,8 @@ impl<H: Host> Engine<H> {
 
     /// Queues an event (`head`, then `ctx` and `}` when given) in the lanes whose bits are set
     /// in `lanes` (the last one takes the text, the others a copy), then sends what is due.
-    fn queue_in(
-        &mut self,
-        lanes: u8,
-        mut id: String,
-        mut head: String,
-        ctx: Option<Rc<str>>,
-        now: u64,
-    ) {
-        for i in 0..self.lanes.len() {
-            if lanes >> i & 1 == 1 {
-                let (id, head) = match lanes >> (i + 1) {
-                    0 => (core::mem::take(&mut id), core::mem::take(&mut head)),
-                    _ => (id.clone(), head.clone()),
-                };
-                if let Err(r) = self.lanes[i].queue.push_shared(id, head, ctx.clone(), now) {
-                    self.on_report(i, r);
-                }
-            }
-        }
+    fn queue_in(&mut self, lanes: u8, id: String, head: String, ctx: Option<Rc<str>>, now: u64) {
+        (self.delivery).queue(&mut self.io, lanes, (id, head, ctx), now);
         self.drive(now);
     }
 
