@@ -1,9 +1,8 @@
 //! The shopper's consent, applied: `consent.grant`, `consent.deny` and `consent.revoke`, and
 //! what the rest of the engine asks before storing, sending or linking.
 
-use super::{Engine, Fact, Host};
+use super::{Engine, Host};
 use crate::prelude::*;
-use crate::tracker_core::config::CookieDomain;
 use crate::tracker_core::consent::Analytics;
 use crate::tracker_core::event::Body;
 use crate::tracker_core::store;
@@ -96,14 +95,7 @@ impl<H: Host> Engine<H> {
     /// domain, and the held events get the consent in their context and leave.
     fn begin_storing(&mut self, now: u64) {
         self.io.store.write_through();
-        if self.cfg.cookie_domain == CookieDomain::Probe {
-            let host = self.io.fact(Fact::Hostname);
-            self.cookie_domain = self.io.store.cookie_domain(&host);
-            if self.cookie_domain.is_some() {
-                self.io.store.set_cookie(store::COOKIE, "", 0, None);
-            }
-        }
-        self.keep_cookie(now, true);
+        (self.shopper).begin_storing(&mut self.io, &self.cfg.cookie_domain, now);
         let member = self.consent.context_member();
         (self.delivery).map_contexts(&|ctx| super::with_member(ctx, &member));
     }
@@ -117,11 +109,8 @@ impl<H: Host> Engine<H> {
             self.preferences_updated(now);
             self.delivery.last_requests(&mut self.io, now);
         }
-        let domain = self.cookie_domain.clone();
         self.io.store.hold();
-        self.io
-            .store
-            .erase(store::PREFIX, store::COOKIE, domain.as_deref());
+        self.shopper.erase_stored(&mut self.io);
         self.delivery.clear();
         self.reset(now);
         self.delivery.settle(&mut self.io, false);

@@ -23,8 +23,9 @@ mod shopper;
 
 use delivery::Delivery;
 pub use pages::PageViews;
+use shopper::Shopper;
 
-use super::config::{Config, CookieDomain};
+use super::config::Config;
 use super::consent::{Analytics, Consent};
 use super::event::{self, Body, Envelope, PageInfo};
 use super::identity::{is_valid_user_id, Session};
@@ -187,11 +188,8 @@ pub struct Engine<H: Host> {
     io: Io<H>,
     /// Lanes, flush, requests, timer, persisting and unloading.
     delivery: Delivery,
-    cookie_domain: Option<String>,
-    anonymous_id: String,
-    user_id: Option<String>,
-    traits: String,
-    session: Session,
+    /// Ids, traits, session and the id cookie.
+    shopper: Shopper,
     static_ctx: String,
     /// The real URL the current context was built for (change detection).
     raw_url: String,
@@ -205,8 +203,6 @@ pub struct Engine<H: Host> {
     redact: Vec<String>,
     pages: PageViews,
     wants_events: bool,
-    /// A channel link token this page came with, to send at start.
-    link_token: Option<String>,
     /// A `context` member for the next event only (`"linkToken":"…"`).
     one_off_ctx: Option<String>,
     /// The shopper's consent: whether events are stored, held or dropped.
@@ -223,7 +219,7 @@ impl<H: Host> Engine<H> {
     /// gone or stale left behind. The first page view waits for [`Engine::handle_start`], so
     /// that `init` returns quickly (reading the device's time zone alone can take tens of
     /// milliseconds the first time).
-    pub fn new(cfg: Config, host: H, now: u64) -> Engine<H> {
+    pub fn new(mut cfg: Config, host: H, now: u64) -> Engine<H> {
         let secure = host.fact(Fact::Protocol) == "https:";
         let consent = Consent::new(
             cfg.consent.clone(),
@@ -236,30 +232,15 @@ impl<H: Host> Engine<H> {
         } else {
             Port::holding(host, secure)
         };
-        let cookie_domain = match &cfg.cookie_domain {
-            CookieDomain::Probe => {
-                let hostname = store.backend().fact(Fact::Hostname);
-                store.cookie_domain(&hostname)
-            }
-            CookieDomain::HostOnly => None,
-            CookieDomain::Domain(d) => Some(d.clone()),
-        };
         let mut corrupt = discard_corrupt(&mut store);
-        let traits = store
-            .get(store::K_TRAITS)
-            .filter(|t| event::is_object_text(t))
-            .unwrap_or_else(|| "{}".into());
-        let user_id = store.get(store::K_UID).filter(|u| is_valid_user_id(u));
+        let refresh_url = cfg.cookie_refresh_url.take();
+        let shopper = Shopper::new(&mut store, &cfg.cookie_domain, refresh_url, now);
         let page_id = id::uuid_v4(store.backend().random());
         let lanes = lanes::lanes(&cfg, page_id.get(..8).unwrap_or_default());
         let mut e = Engine {
             delivery: Delivery::new(lanes),
+            shopper,
             cfg,
-            cookie_domain,
-            anonymous_id: String::new(),
-            user_id,
-            traits,
-            session: Session { id: now, last: now },
             static_ctx: String::new(),
             raw_url: String::new(),
             page: PageInfo::default(),
@@ -269,7 +250,6 @@ impl<H: Host> Engine<H> {
             redact: Vec::new(),
             pages: PageViews::default(),
             wants_events: false,
-            link_token: None,
             one_off_ctx: None,
             consent,
             hold_warned: false,
@@ -282,24 +262,15 @@ impl<H: Host> Engine<H> {
         e.wants_events = e.cfg.debug;
         // A server-rendered page's ids: another user than the stored one starts afresh.
         let given = e.cfg.identity.clone();
-        e.load_anonymous_id(None, now);
+        e.shopper.load_anonymous_id(&mut e.io, None, now);
         if let Some(u) = given.user_id {
             e.become_user(u, now);
         }
-        if let Some(a) = given.anonymous_id.filter(|a| *a != e.anonymous_id) {
-            e.load_anonymous_id(Some(a), now);
+        if let Some(a) = given.anonymous_id.filter(|a| *a != e.shopper.anonymous_id) {
+            e.shopper.load_anonymous_id(&mut e.io, Some(a), now);
         }
         e.read_link_params(now);
-        let stored =
-            e.io.store
-                .get(store::K_SESSION)
-                .and_then(|s| Session::decode(&s));
-        match stored {
-            Some(s) => e.session = s,
-            // The first session of this device (or of its storage).
-            None => e.count(store::K_VISITS),
-        }
-        e.touch_session(now, true);
+        e.shopper.start_session(&mut e.io, now);
         if e.delivery.adopt(&mut e.io, None, now) {
             corrupt.push("queue");
         }
@@ -317,11 +288,11 @@ impl<H: Host> Engine<H> {
     /// when `pageViews` is on, and reading the page for products once it is parsed.
     pub fn handle_start(&mut self, now: u64) {
         // The page came from an email, SMS or push link: one identify carries the token.
-        if let Some(t) = self.link_token.take() {
+        if let Some(t) = self.shopper.link_token.take() {
             let mut member = String::from("\"linkToken\":");
             json::push_str(&mut member, &t);
             self.one_off_ctx = Some(member);
-            let traits = self.traits.clone();
+            let traits = self.shopper.traits.clone();
             self.enqueue(Body::Identify { traits: &traits }, now);
         }
         if self.cfg.capture || self.cfg.json_ld {
@@ -362,17 +333,17 @@ impl<H: Host> Engine<H> {
 
     /// The anonymous id.
     pub fn anonymous_id(&self) -> &str {
-        &self.anonymous_id
+        &self.shopper.anonymous_id
     }
 
     /// The user id, once known.
     pub fn user_id(&self) -> Option<&str> {
-        self.user_id.as_deref()
+        self.shopper.user_id.as_deref()
     }
 
     /// The session id (Unix ms at which it started).
     pub fn session_id(&self) -> u64 {
-        self.session.id
+        self.shopper.session.id
     }
 
     // ---- reporting ----
@@ -384,14 +355,20 @@ impl<H: Host> Engine<H> {
 
     // ---- context and events ----
 
+    /// A new shopper (`reset()`): no campaign, and a context built afresh.
+    fn forget_context(&mut self) {
+        self.campaign = None;
+        self.ctx = Rc::from("");
+    }
+
     fn refresh_context(&mut self, now: u64) {
-        self.touch_session(now, false);
+        self.shopper.touch_session(&mut self.io, now, false);
         if self.static_ctx.is_empty() {
             self.static_ctx = device_context(&self.io.fact(Fact::Device));
         }
         let href = self.io.fact(Fact::Href);
         let url_changed = href != self.raw_url;
-        if url_changed || self.ctx_session != self.session.id || self.ctx.is_empty() {
+        if url_changed || self.ctx_session != self.shopper.session.id || self.ctx.is_empty() {
             if url_changed {
                 // After an in-app navigation the previous URL is the referrer.
                 let referrer = if self.raw_url.is_empty() {
@@ -408,7 +385,7 @@ impl<H: Host> Engine<H> {
             let mut ctx = event::context(
                 &self.static_ctx,
                 &self.page,
-                self.session.id,
+                self.shopper.session.id,
                 self.campaign.as_deref(),
             );
             let consent = self.consent.context_member();
@@ -416,7 +393,7 @@ impl<H: Host> Engine<H> {
                 ctx = with_member(&ctx, &consent);
             }
             self.ctx = Rc::from(ctx);
-            self.ctx_session = self.session.id;
+            self.ctx_session = self.shopper.session.id;
         }
     }
 
@@ -425,11 +402,11 @@ impl<H: Host> Engine<H> {
     fn refresh_campaign(&mut self) {
         let landing = campaign::campaign_json(page::search_of(&self.raw_url));
         let stored = self.io.store.get(store::K_CAMPAIGN);
-        let (c, new) = campaign::for_session(stored.as_deref(), self.session.id, landing);
+        let (c, new) = campaign::for_session(stored.as_deref(), self.shopper.session.id, landing);
         if let (Some(c), true) = (&c, new) {
             self.io.store.set(
                 store::K_CAMPAIGN,
-                &campaign::encode_session(self.session.id, c),
+                &campaign::encode_session(self.shopper.session.id, c),
             );
             self.io.store.set(store::K_LAST_TOUCH, c);
             if self.io.store.get(store::K_FIRST_TOUCH).is_none() {
@@ -482,8 +459,8 @@ impl<H: Host> Engine<H> {
         let message_id = self.io.new_id();
         let env = Envelope {
             message_id: &message_id,
-            anonymous_id: &self.anonymous_id,
-            user_id: self.user_id.as_deref(),
+            anonymous_id: &self.shopper.anonymous_id,
+            user_id: self.shopper.user_id.as_deref(),
             timestamp: now,
             context: &self.ctx,
             page: &self.page,
@@ -522,8 +499,8 @@ impl<H: Host> Engine<H> {
     /// `track(event, properties)`.
     pub fn track(&mut self, name: &str, properties: &str, now: u64) {
         match name {
-            "Product Viewed" => self.remember_view(properties),
-            "Order Completed" => self.count(store::K_ORDERS),
+            "Product Viewed" => shopper::remember_view(&mut self.io.store, properties),
+            "Order Completed" => shopper::count(&mut self.io.store, store::K_ORDERS),
             _ => {}
         }
         self.enqueue(

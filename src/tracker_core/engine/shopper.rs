@@ -1,115 +1,184 @@
-//! Who the shopper is, orchestrated: the anonymous id (cookie and storage restoring each other), the
-//! session, `identify`, `alias` and `reset`.
+//! Who the shopper is, a part of the engine that owns its state: the anonymous id (cookie and
+//! storage restoring each other), the user id, the traits, the session, the id cookie's domain
+//! and a channel link token not sent yet. The engine routes `identify`, `alias`, `reset` and the
+//! link parameters through it (they also queue events and touch the page context).
 
-use super::Action;
-use super::{Engine, Fact, Host};
+use super::{Action, Engine, Fact, Host, Io};
 use crate::prelude::*;
+use crate::tracker_core::config::CookieDomain;
 use crate::tracker_core::event::{is_object_text, Body, EventError};
 use crate::tracker_core::identity::{self, is_valid_user_id, Session};
-use crate::tracker_core::profile;
-use crate::tracker_core::{args, json, link, store};
-use alloc::rc::Rc;
+use crate::tracker_core::store::{self, Port};
+use crate::tracker_core::{args, json, link, profile};
 
-impl<H: Host> Engine<H> {
+/// The identity part's state.
+#[derive(Debug)]
+pub struct Shopper {
+    /// The anonymous id.
+    pub(super) anonymous_id: String,
+    /// The user id, once known.
+    pub(super) user_id: Option<String>,
+    /// The traits known (JSON object text), as stored.
+    pub(super) traits: String,
+    /// The session.
+    pub(super) session: Session,
+    /// The id cookie's domain (`None`: host-only).
+    cookie_domain: Option<String>,
+    /// The site's endpoint that re-sets the id cookie from the server (`cookieRefreshUrl`).
+    refresh_url: Option<String>,
+    /// A channel link token this page came with, to send at start.
+    pub(super) link_token: Option<String>,
+}
+
+impl Shopper {
+    /// The shopper as stored (the anonymous id is loaded next, by
+    /// [`Shopper::load_anonymous_id`]): the user id and traits, and the cookie's domain
+    /// (`cookieDomain`, probed for the broadest one the browser accepts by default).
+    pub(super) fn new<H: Host>(
+        store: &mut Port<H>,
+        cookie: &CookieDomain,
+        refresh_url: Option<String>,
+        now: u64,
+    ) -> Shopper {
+        let cookie_domain = match cookie {
+            CookieDomain::Probe => {
+                let hostname = store.backend().fact(Fact::Hostname);
+                store.cookie_domain(&hostname)
+            }
+            CookieDomain::HostOnly => None,
+            CookieDomain::Domain(d) => Some(d.clone()),
+        };
+        Shopper {
+            anonymous_id: String::new(),
+            user_id: store.get(store::K_UID).filter(|u| is_valid_user_id(u)),
+            traits: (store.get(store::K_TRAITS))
+                .filter(|t| is_object_text(t))
+                .unwrap_or_else(|| "{}".into()),
+            session: Session { id: now, last: now },
+            cookie_domain,
+            refresh_url,
+            link_token: None,
+        }
+    }
+
     /// The anonymous id: `given` (a server-rendered page's, or a linked site's), else the
     /// cookie's, else the stored one, else a new one. Each copy restores the other.
-    pub(super) fn load_anonymous_id(&mut self, given: Option<String>, now: u64) {
-        let cookie = self.io.store.cookie(store::COOKIE);
-        let stored = self.io.store.get(store::K_AID);
+    pub(super) fn load_anonymous_id<H: Host>(
+        &mut self,
+        io: &mut Io<H>,
+        given: Option<String>,
+        now: u64,
+    ) {
+        let cookie = io.store.cookie(store::COOKIE);
+        let stored = io.store.get(store::K_AID);
         let id = match given {
             Some(id) => id,
             None => match identity::pick_anonymous_id(cookie.as_deref(), stored.as_deref()) {
                 Some(id) => id.to_string(),
-                None => self.io.new_id(),
+                None => io.new_id(),
             },
         };
         if stored.as_deref() != Some(id.as_str()) {
-            self.io.store.set(store::K_AID, &id);
+            io.store.set(store::K_AID, &id);
         }
         self.anonymous_id = id;
-        self.keep_cookie(now, cookie.as_deref() != Some(self.anonymous_id.as_str()));
+        let force = cookie.as_deref() != Some(self.anonymous_id.as_str());
+        self.keep_cookie(io, now, force);
     }
 
     /// Writes the id's cookie when it differs (`force`) or was last written a day ago or more,
     /// so its 400 days run from the last active day; then the site's refresh endpoint, if any,
     /// re-sets it from the server (Safari keeps script-written cookies 7 days only).
-    pub(super) fn keep_cookie(&mut self, now: u64, force: bool) {
-        let last = self
-            .io
-            .store
-            .get(store::K_AID_AT)
-            .and_then(|t| json::parse_u64(&t));
+    pub(super) fn keep_cookie<H: Host>(&mut self, io: &mut Io<H>, now: u64, force: bool) {
+        let last = (io.store.get(store::K_AID_AT)).and_then(|t| json::parse_u64(&t));
         if !force && last.is_some_and(|t| now < t.saturating_add(identity::DAY_MS)) {
             return;
         }
-        let domain = self.cookie_domain.clone();
-        let id = self.anonymous_id.clone();
-        self.io
-            .store
-            .set_cookie(store::COOKIE, &id, store::COOKIE_AGE_S, domain.as_deref());
-        if self.io.store.cookie(store::COOKIE).as_deref() != Some(id.as_str()) {
+        let id = &self.anonymous_id;
+        let domain = self.cookie_domain.as_deref();
+        io.store
+            .set_cookie(store::COOKIE, id, store::COOKIE_AGE_S, domain);
+        if io.store.cookie(store::COOKIE).as_deref() != Some(id.as_str()) {
             // Cookies are blocked: the id lives in localStorage (or memory) only.
-            self.io.store.note_refused();
+            io.store.note_refused();
         }
-        self.io.store.set(store::K_AID_AT, &json::u64_text(now));
-        if let Some(url) = self
-            .cfg
-            .cookie_refresh_url
-            .clone()
-            .filter(|_| !self.io.store.is_holding())
-        {
-            self.io.out.push(Action::RefreshCookie {
+        io.store.set(store::K_AID_AT, &json::u64_text(now));
+        if let Some(url) = self.refresh_url.clone().filter(|_| !io.store.is_holding()) {
+            io.out.push(Action::RefreshCookie {
                 url,
-                id,
-                domain: domain.unwrap_or_default(),
+                id: id.clone(),
+                domain: domain.unwrap_or_default().into(),
             });
         }
     }
 
-    pub(super) fn touch_session(&mut self, now: u64, force_read: bool) {
-        if !force_read
-            && now
-                < self
-                    .session
-                    .last
-                    .saturating_add(identity::ACTIVITY_WRITE_MS)
-        {
+    /// Reads the stored session at start (a first session of this device, or of its storage,
+    /// is counted), then keeps it alive.
+    pub(super) fn start_session<H: Host>(&mut self, io: &mut Io<H>, now: u64) {
+        let stored = (io.store.get(store::K_SESSION)).and_then(|s| Session::decode(&s));
+        match stored {
+            Some(s) => self.session = s,
+            None => count(&mut io.store, store::K_VISITS),
+        }
+        self.touch_session(io, now, true);
+    }
+
+    /// Activity at `now`: the session goes on, or a new one starts after 30 minutes without
+    /// any (counted); written at most every [`identity::ACTIVITY_WRITE_MS`] unless
+    /// `force_read`.
+    pub(super) fn touch_session<H: Host>(&mut self, io: &mut Io<H>, now: u64, force_read: bool) {
+        let last = self.session.last;
+        if !force_read && now < last.saturating_add(identity::ACTIVITY_WRITE_MS) {
             return;
         }
-        let stored = self
-            .io
-            .store
-            .get(store::K_SESSION)
-            .and_then(|s| Session::decode(&s));
+        let stored = (io.store.get(store::K_SESSION)).and_then(|s| Session::decode(&s));
         let before = stored.unwrap_or(self.session).id;
         let (s, write) = Session::touch(stored.or(Some(self.session)), now);
         if write || stored.is_none() {
-            self.io.store.set(store::K_SESSION, &s.encode());
-            self.keep_cookie(now, false);
+            io.store.set(store::K_SESSION, &s.encode());
+            self.keep_cookie(io, now, false);
         }
         self.session = s;
         if s.id != before {
-            self.count(store::K_VISITS);
+            count(&mut io.store, store::K_VISITS);
         }
     }
 
-    /// Counts a session or an order (`key`) in the stored profile.
-    pub(super) fn count(&mut self, key: &str) {
-        let n = profile::count_up(self.io.store.get(key).as_deref());
-        self.io.store.set(key, &n);
+    /// Merges `traits` (JSON object text) into those known and stores them; false when they
+    /// are not an object.
+    fn merge_traits<H: Host>(&mut self, io: &mut Io<H>, traits: &str) -> bool {
+        match args::assign(&self.traits, traits) {
+            Some(m) => {
+                io.store.set(store::K_TRAITS, &m);
+                self.traits = m;
+                true
+            }
+            None => false,
+        }
     }
 
-    /// Keeps a Product Viewed in the recently viewed list.
-    pub(super) fn remember_view(&mut self, properties: &str) {
-        let list = self.io.store.get(store::K_VIEWED).unwrap_or_default();
-        if let Some(l) = profile::viewed(&list, properties) {
-            self.io.store.set(store::K_VIEWED, &l);
+    /// The traits sent with `identify`: the stored ones plus the first- and last-touch
+    /// campaigns, so that the profile keeps where the shopper first and last came from.
+    fn traits_with_touches<H: Host>(&self, io: &Io<H>) -> String {
+        let mut t = self.traits.strip_suffix('}').unwrap_or("{").to_string();
+        let mut first = t.len() <= 1;
+        for (key, name) in [
+            (store::K_FIRST_TOUCH, "first_touch"),
+            (store::K_LAST_TOUCH, "last_touch"),
+        ] {
+            if let Some(c) = io.store.get(key).filter(|c| is_object_text(c)) {
+                json::push_key(&mut t, name, first);
+                t.push_str(&c);
+                first = false;
+            }
         }
+        t.push('}');
+        t
     }
 
     /// `profile()`: traits, visits, orders and recently viewed products, as JSON.
-    pub(super) fn profile(&self) -> String {
-        let get = |k| self.io.store.get(k);
+    pub(super) fn profile<H: Host>(&self, io: &Io<H>) -> String {
+        let get = |k| io.store.get(k);
         profile::to_json(
             &self.traits,
             get(store::K_VISITS).as_deref(),
@@ -118,6 +187,88 @@ impl<H: Host> Engine<H> {
         )
     }
 
+    /// The device now belongs to user `u` (stored).
+    fn set_user<H: Host>(&mut self, io: &mut Io<H>, u: String) {
+        io.store.set(store::K_UID, &u);
+        self.user_id = Some(u);
+    }
+
+    /// Forgets the user, traits, campaigns, cart (a cart id would link the two identities),
+    /// profile and popup caps; starts a new anonymous id and session.
+    fn reset<H: Host>(&mut self, io: &mut Io<H>, now: u64) {
+        for k in [
+            store::K_UID,
+            store::K_TRAITS,
+            store::K_AID,
+            store::K_SESSION,
+            store::K_CAMPAIGN,
+            store::K_FIRST_TOUCH,
+            store::K_LAST_TOUCH,
+            store::K_CART,
+            store::K_VISITS,
+            store::K_ORDERS,
+            store::K_VIEWED,
+            store::K_ENGAGE[0],
+            store::K_ENGAGE[1],
+        ] {
+            io.store.remove(k);
+        }
+        self.forget_cookie(io);
+        self.user_id = None;
+        self.traits = "{}".into();
+        self.load_anonymous_id(io, None, now);
+        self.session = Session { id: now, last: now };
+        io.store.set(store::K_SESSION, &self.session.encode());
+        count(&mut io.store, store::K_VISITS);
+    }
+
+    /// Deletes the id cookie.
+    fn forget_cookie<H: Host>(&self, io: &mut Io<H>) {
+        let domain = self.cookie_domain.as_deref();
+        io.store.set_cookie(store::COOKIE, "", 0, domain);
+    }
+
+    /// Storage begins (consent granted): a probed cookie domain is probed again now that
+    /// cookies may be written, the host-only cookie moves to it, and the cookie is written.
+    pub(super) fn begin_storing<H: Host>(
+        &mut self,
+        io: &mut Io<H>,
+        cookie: &CookieDomain,
+        now: u64,
+    ) {
+        if *cookie == CookieDomain::Probe {
+            let host = io.fact(Fact::Hostname);
+            self.cookie_domain = io.store.cookie_domain(&host);
+            if self.cookie_domain.is_some() {
+                io.store.set_cookie(store::COOKIE, "", 0, None);
+            }
+        }
+        self.keep_cookie(io, now, true);
+    }
+
+    /// Erases everything shoptrail stored (and the id cookie).
+    pub(super) fn erase_stored<H: Host>(&self, io: &mut Io<H>) {
+        let domain = self.cookie_domain.as_deref();
+        io.store.erase(store::PREFIX, store::COOKIE, domain);
+    }
+}
+
+/// Counts a session or an order (`key`) in the stored profile.
+pub(super) fn count<H: Host>(store: &mut Port<H>, key: &str) {
+    let n = profile::count_up(store.get(key).as_deref());
+    store.set(key, &n);
+}
+
+/// Keeps a Product Viewed in the recently viewed list.
+pub(super) fn remember_view<H: Host>(store: &mut Port<H>, properties: &str) {
+    let list = store.get(store::K_VIEWED).unwrap_or_default();
+    if let Some(l) = profile::viewed(&list, properties) {
+        store.set(store::K_VIEWED, &l);
+    }
+}
+
+/// The identity calls, routed: they also queue events and touch the page context.
+impl<H: Host> Engine<H> {
     /// `identify(userId?, traits?)`: `traits` (JSON object text) merge into those known.
     pub fn identify(&mut self, user_id: Option<String>, traits: Option<String>, now: u64) {
         if let Some(u) = user_id {
@@ -130,35 +281,12 @@ impl<H: Host> Engine<H> {
             if self.cfg.hash_pii {
                 t = crate::tracker_core::pii::hash_traits(&t);
             }
-            match args::assign(&self.traits, &t) {
-                Some(m) => {
-                    self.io.store.set(store::K_TRAITS, &m);
-                    self.traits = m;
-                }
-                None => return self.report("invalid_argument", EventError::NotAnObject.message()),
+            if !self.shopper.merge_traits(&mut self.io, &t) {
+                return self.report("invalid_argument", EventError::NotAnObject.message());
             }
         }
-        let traits = self.traits_with_touches();
+        let traits = self.shopper.traits_with_touches(&self.io);
         self.enqueue(Body::Identify { traits: &traits }, now);
-    }
-
-    /// The traits sent with `identify`: the stored ones plus the first- and last-touch
-    /// campaigns, so that the profile keeps where the shopper first and last came from.
-    fn traits_with_touches(&self) -> String {
-        let mut t = self.traits.strip_suffix('}').unwrap_or("{").to_string();
-        let mut first = t.len() <= 1;
-        for (key, name) in [
-            (store::K_FIRST_TOUCH, "first_touch"),
-            (store::K_LAST_TOUCH, "last_touch"),
-        ] {
-            if let Some(c) = self.io.store.get(key).filter(|c| is_object_text(c)) {
-                json::push_key(&mut t, name, first);
-                t.push_str(&c);
-                first = false;
-            }
-        }
-        t.push('}');
-        t
     }
 
     /// Reads the link parameters of the page's URL: a fresh cross-domain id is adopted when
@@ -175,8 +303,8 @@ impl<H: Host> Engine<H> {
         let token = link::param(&href, &param);
         if let Some(id) = cross.as_deref().and_then(|v| link::cross_id(v, now)) {
             let from = self.io.fact(Fact::Referrer);
-            if id != self.anonymous_id && self.linked(&from) {
-                self.load_anonymous_id(Some(id), now);
+            if id != self.shopper.anonymous_id && self.linked(&from) {
+                self.shopper.load_anonymous_id(&mut self.io, Some(id), now);
             }
         }
         if cross.is_some() || token.is_some() {
@@ -197,19 +325,16 @@ impl<H: Host> Engine<H> {
             kept.push_str(l);
         }
         self.io.store.set(store::K_LINKS, &kept);
-        self.link_token = Some(t);
+        self.shopper.link_token = Some(t);
     }
 
     /// `~link`: `href` carrying the anonymous id when it leads to one of `linkDomains`.
     pub fn decorate_link(&self, href: &str, now: u64) -> Option<String> {
         // The id leaves with the shopper's consent only.
-        if self.cfg.link_domains.is_empty() || !self.may_send() {
+        if self.cfg.link_domains.is_empty() || !self.may_send() || !self.linked(href) {
             return None;
         }
-        if !self.linked(href) {
-            return None;
-        }
-        Some(link::decorate(href, &self.anonymous_id, now))
+        Some(link::decorate(href, &self.shopper.anonymous_id, now))
     }
 
     /// Whether `url` is on one of the shop's other sites ([`link::linked`]).
@@ -222,13 +347,12 @@ impl<H: Host> Engine<H> {
     /// `reset()` gives (a new anonymous id, session, traits and cart), so that a shared
     /// computer never joins two people.
     pub(super) fn become_user(&mut self, u: String, now: u64) {
-        match self.user_id.as_deref() {
+        match self.shopper.user_id.as_deref() {
             Some(current) if current == u => return,
             Some(_) => self.reset(now),
             None => {}
         }
-        self.io.store.set(store::K_UID, &u);
-        self.user_id = Some(u);
+        self.shopper.set_user(&mut self.io, u);
     }
 
     /// `alias(userId, previousId?)`.
@@ -236,11 +360,11 @@ impl<H: Host> Engine<H> {
         if !is_valid_user_id(&user_id) {
             return self.report("invalid_argument", EventError::BadUserId.message());
         }
+        let s = &self.shopper;
         let previous = previous_id
-            .or_else(|| self.user_id.clone())
-            .unwrap_or_else(|| self.anonymous_id.clone());
-        self.io.store.set(store::K_UID, &user_id);
-        self.user_id = Some(user_id);
+            .or_else(|| s.user_id.clone())
+            .unwrap_or_else(|| s.anonymous_id.clone());
+        self.shopper.set_user(&mut self.io, user_id);
         self.enqueue(
             Body::Alias {
                 previous_id: &previous,
@@ -249,37 +373,10 @@ impl<H: Host> Engine<H> {
         );
     }
 
-    /// `reset()`: forgets the user, traits, campaigns, cart (a cart id would link the two
-    /// identities), profile and popup caps; starts a new anonymous id and session.
+    /// `reset()`: forgets the user, traits, campaigns, cart, profile and popup caps; starts a
+    /// new anonymous id and session (see [`Shopper::reset`]), and the page context with them.
     pub fn reset(&mut self, now: u64) {
-        for k in [
-            store::K_UID,
-            store::K_TRAITS,
-            store::K_AID,
-            store::K_SESSION,
-            store::K_CAMPAIGN,
-            store::K_FIRST_TOUCH,
-            store::K_LAST_TOUCH,
-            store::K_CART,
-            store::K_VISITS,
-            store::K_ORDERS,
-            store::K_VIEWED,
-            store::K_ENGAGE[0],
-            store::K_ENGAGE[1],
-        ] {
-            self.io.store.remove(k);
-        }
-        let domain = self.cookie_domain.clone();
-        self.io
-            .store
-            .set_cookie(store::COOKIE, "", 0, domain.as_deref());
-        self.user_id = None;
-        self.traits = "{}".into();
-        self.load_anonymous_id(None, now);
-        self.session = Session { id: now, last: now };
-        self.io.store.set(store::K_SESSION, &self.session.encode());
-        self.count(store::K_VISITS);
-        self.campaign = None;
-        self.ctx = Rc::from("");
+        self.shopper.reset(&mut self.io, now);
+        self.forget_context();
     }
 }
