@@ -190,7 +190,7 @@ impl<H: Host> Engine<H> {
             }
         }
         for (id, m) in found {
-            if self.pages.first_view_of(&id) {
+            if self.context.views.first_view_of(&id) {
                 let r = Shop::new(&mut self.io.store).markup(m);
                 self.track_all(r, now);
             }

@@ -1,63 +1,89 @@
 //! The shopper's consent, applied: `consent.grant`, `consent.deny` and `consent.revoke`, and
 //! what the rest of the engine asks before storing, sending or linking.
 
-use super::{Engine, Host};
+use super::{Engine, Host, Io};
 use crate::prelude::*;
-use crate::tracker_core::consent::Analytics;
+use crate::tracker_core::consent::{Analytics, Consent, HOLD_MAX};
 use crate::tracker_core::event::Body;
 use crate::tracker_core::store;
-use alloc::rc::Rc;
 
 /// The event that tells the collector the shopper's new choice, named as in Segment's consent
 /// spec; `context.consent.categoryPreferences` carries the choice.
 pub const CONSENT_EVENT: &str = "Segment Consent Preference Updated";
 
-impl<H: Host> Engine<H> {
-    /// Whether events may be stored and sent.
-    pub(super) fn may_send(&self) -> bool {
-        self.consent.analytics() == Analytics::Granted
+/// The consent part's state: the shopper's choice, and whether holding events was reported.
+#[derive(Debug)]
+pub struct Gate {
+    /// The choice, as [`Consent`] keeps and stores it.
+    pub(super) choice: Consent,
+    /// `consent_pending` was reported (once until the shopper decides).
+    warned: bool,
+}
+
+impl Gate {
+    /// The gate over `choice`.
+    pub(super) fn new(choice: Consent) -> Gate {
+        Gate {
+            choice,
+            warned: false,
+        }
     }
 
-    /// Whether an event may be queued now: always when granted, up to [`HOLD_MAX`] while the
-    /// shopper decides, never after a refusal.
-    ///
-    /// [`HOLD_MAX`]: crate::tracker_core::consent::HOLD_MAX
-    pub(super) fn may_queue(&mut self) -> bool {
-        match self.consent.analytics() {
+    /// Whether events may be stored and sent.
+    pub fn may_send(&self) -> bool {
+        self.choice.analytics() == Analytics::Granted
+    }
+
+    /// Whether an event may be queued now, with `held` events already waiting: always when
+    /// granted, up to [`HOLD_MAX`] while the shopper decides (the first one over is
+    /// reported), never after a refusal.
+    pub fn may_queue<H: Host>(&mut self, io: &mut Io<H>, held: usize) -> bool {
+        match self.choice.analytics() {
             Analytics::Granted => true,
             Analytics::Denied => false,
-            // `endpoint`'s lane holds every event.
-            Analytics::Pending if self.delivery.held() < crate::tracker_core::consent::HOLD_MAX => {
-                true
-            }
+            Analytics::Pending if held < HOLD_MAX => true,
             Analytics::Pending => {
-                if !self.hold_warned {
-                    self.hold_warned = true;
-                    self.report("consent_pending", "100 events wait for the shopper's consent; later ones are dropped until consent.grant() or consent.deny()");
+                if !self.warned {
+                    self.warned = true;
+                    io.report("consent_pending", "100 events wait for the shopper's consent; later ones are dropped until consent.grant() or consent.deny()");
                 }
                 false
             }
         }
+    }
+}
+
+impl<H: Host> Engine<H> {
+    /// Whether events may be stored and sent.
+    pub(super) fn may_send(&self) -> bool {
+        self.consent.may_send()
+    }
+
+    /// Whether an event may be queued now (see [`Gate::may_queue`]; `endpoint`'s lane holds
+    /// every event).
+    pub(super) fn may_queue(&mut self) -> bool {
+        let held = self.delivery.held();
+        self.consent.may_queue(&mut self.io, held)
     }
 
     /// `consent.grant(categories)`: these categories granted (all configured ones when
     /// `None`), every other one denied. With `analytics`, what was held in memory is stored and
     /// the held events leave; without it, they are dropped and the stored state erased.
     pub fn grant(&mut self, categories: Option<Vec<String>>, now: u64) {
-        let all = self.consent.settings().categories.clone();
-        let before = self.consent.analytics();
-        let was = self.consent.context_member();
-        if let Err(bad) = self.consent.set(categories.unwrap_or(all.clone())) {
+        let all = self.consent.choice.settings().categories.clone();
+        let before = self.consent.choice.analytics();
+        let was = self.consent.choice.context_member();
+        if let Err(bad) = self.consent.choice.set(categories.unwrap_or(all.clone())) {
             let mut m = String::from("consent.grant(categories): \"");
             m.push_str(&bad);
             m.push_str("\" is not a configured category; they are ");
             m.push_str(&all.join(", "));
             return self.report("invalid_argument", &m);
         }
-        match (before, self.consent.analytics()) {
+        match (before, self.consent.choice.analytics()) {
             // Categories changed while events are sent: the collector is told.
             (Analytics::Granted, Analytics::Granted) => {
-                if self.consent.context_member() != was {
+                if self.consent.choice.context_member() != was {
                     self.preferences_updated(now);
                 }
             }
@@ -65,7 +91,7 @@ impl<H: Host> Engine<H> {
             (Analytics::Granted, _) => self.erase(true, now),
             _ => self.delivery.clear(),
         }
-        let record = self.consent.encode();
+        let record = self.consent.choice.encode();
         self.io.store.set_direct(store::K_CONSENT, &record);
         self.consent_changed(now);
     }
@@ -78,9 +104,9 @@ impl<H: Host> Engine<H> {
     /// next page; one that requires it stores nothing at all.
     pub fn revoke(&mut self, now: u64) {
         let sending = self.may_send();
-        let _ = self.consent.set(Vec::new());
+        let _ = self.consent.choice.set(Vec::new());
         self.erase(sending, now);
-        if !self.consent.settings().required {
+        if !self.consent.choice.settings().required {
             self.io.store.set_direct(store::K_CONSENT, "");
         }
         self.consent_changed(now);
@@ -88,7 +114,7 @@ impl<H: Host> Engine<H> {
 
     /// `consent.get()`.
     pub fn consent_state(&self) -> String {
-        self.consent.state_json()
+        self.consent.choice.state_json()
     }
 
     /// Storage starts: the writes held so far are applied, the cookie moves to the broadest
@@ -96,8 +122,8 @@ impl<H: Host> Engine<H> {
     fn begin_storing(&mut self, now: u64) {
         self.io.store.write_through();
         (self.shopper).begin_storing(&mut self.io, &self.cfg.cookie_domain, now);
-        let member = self.consent.context_member();
-        (self.delivery).map_contexts(&|ctx| super::with_member(ctx, &member));
+        let member = self.consent.choice.context_member();
+        (self.delivery).map_contexts(&|ctx| super::context::with_member(ctx, &member));
     }
 
     /// Deletes everything stored, forgets the queue and starts a new identity in memory. When
@@ -119,21 +145,21 @@ impl<H: Host> Engine<H> {
     /// [`CONSENT_EVENT`], with the consent as it is now, queued in every lane (not shown to
     /// `beforeSend`).
     fn preferences_updated(&mut self, now: u64) {
-        self.ctx = Rc::from("");
+        self.context.invalidate();
         let body = Body::Track {
             event: CONSENT_EVENT,
             properties: "{}",
         };
         if let Some((id, head)) = self.build(&body, now) {
-            let ctx = self.ctx.clone();
+            let ctx = self.context.ctx();
             self.accept(id, head, ctx, u8::MAX, now);
         }
     }
 
     fn consent_changed(&mut self, now: u64) {
         // The context carries the new choice from the next event on.
-        self.ctx = Rc::from("");
-        self.hold_warned = false;
+        self.context.invalidate();
+        self.consent.warned = false;
         if !self.may_send() {
             self.delivery.settle(&mut self.io, false);
         }

@@ -14,6 +14,7 @@ use crate::prelude::*;
 
 mod calls;
 mod consent;
+mod context;
 mod delivery;
 mod lanes;
 mod middleware;
@@ -21,16 +22,18 @@ mod pages;
 mod shop;
 mod shopper;
 
+use consent::Gate;
+use context::PageContext;
 use delivery::Delivery;
 pub use pages::PageViews;
 use shopper::Shopper;
 
 use super::config::Config;
 use super::consent::{Analytics, Consent};
-use super::event::{self, Body, Envelope, PageInfo};
+use super::event::{self, Body, Envelope};
 use super::identity::{is_valid_user_id, Session};
 use super::store::{self, Backend, Port};
-use super::{campaign, id, json, page};
+use super::{id, json};
 use alloc::rc::Rc;
 
 /// Queue changes are written to storage this long after they happen (coalesced), and at once
@@ -190,25 +193,11 @@ pub struct Engine<H: Host> {
     delivery: Delivery,
     /// Ids, traits, session and the id cookie.
     shopper: Shopper,
-    static_ctx: String,
-    /// The real URL the current context was built for (change detection).
-    raw_url: String,
-    /// The page as reported (URL redacted).
-    page: PageInfo,
-    /// The `context` object of the current page and session, shared by the queued events.
-    ctx: Rc<str>,
-    ctx_session: u64,
-    campaign: Option<String>,
-    /// Query parameters kept out of every reported URL.
-    redact: Vec<String>,
-    pages: PageViews,
+    /// The device, page, campaign and `context` of events; the current page view.
+    context: PageContext,
     wants_events: bool,
-    /// A `context` member for the next event only (`"linkToken":"…"`).
-    one_off_ctx: Option<String>,
     /// The shopper's consent: whether events are stored, held or dropped.
-    consent: Consent,
-    /// `consent_pending` was reported (once until the shopper decides).
-    hold_warned: bool,
+    consent: Gate,
     /// Events handed to `beforeSend` and not answered yet, oldest first: messageId, head,
     /// context and lanes.
     at_middleware: Vec<(String, String, Rc<str>, u8)>,
@@ -241,18 +230,9 @@ impl<H: Host> Engine<H> {
             delivery: Delivery::new(lanes),
             shopper,
             cfg,
-            static_ctx: String::new(),
-            raw_url: String::new(),
-            page: PageInfo::default(),
-            ctx: Rc::from(""),
-            ctx_session: 0,
-            campaign: None,
-            redact: Vec::new(),
-            pages: PageViews::default(),
+            context: PageContext::default(),
             wants_events: false,
-            one_off_ctx: None,
-            consent,
-            hold_warned: false,
+            consent: Gate::new(consent),
             at_middleware: Vec::new(),
             io: Io {
                 store,
@@ -291,7 +271,7 @@ impl<H: Host> Engine<H> {
         if let Some(t) = self.shopper.link_token.take() {
             let mut member = String::from("\"linkToken\":");
             json::push_str(&mut member, &t);
-            self.one_off_ctx = Some(member);
+            self.context.once(member);
             let traits = self.shopper.traits.clone();
             self.enqueue(Body::Identify { traits: &traits }, now);
         }
@@ -316,9 +296,7 @@ impl<H: Host> Engine<H> {
 
     /// Keeps query parameter `name` out of every URL the engine reports.
     pub fn redact_param(&mut self, name: &str) {
-        self.redact.push(name.to_string());
-        self.ctx = Rc::from("");
-        self.raw_url.clear();
+        self.context.redact(name);
     }
 
     /// Whether someone listens to accepted events (listeners, or debug logging).
@@ -357,63 +335,13 @@ impl<H: Host> Engine<H> {
 
     /// A new shopper (`reset()`): no campaign, and a context built afresh.
     fn forget_context(&mut self) {
-        self.campaign = None;
-        self.ctx = Rc::from("");
+        self.context.forget();
     }
 
     fn refresh_context(&mut self, now: u64) {
         self.shopper.touch_session(&mut self.io, now, false);
-        if self.static_ctx.is_empty() {
-            self.static_ctx = device_context(&self.io.fact(Fact::Device));
-        }
-        let href = self.io.fact(Fact::Href);
-        let url_changed = href != self.raw_url;
-        if url_changed || self.ctx_session != self.shopper.session.id || self.ctx.is_empty() {
-            if url_changed {
-                // After an in-app navigation the previous URL is the referrer.
-                let referrer = if self.raw_url.is_empty() {
-                    self.io.fact(Fact::Referrer)
-                } else {
-                    self.page.url.clone()
-                };
-                let title = self.io.fact(Fact::Title);
-                let redact: Vec<&str> = self.redact.iter().map(String::as_str).collect();
-                self.page = page::page_info(&href, &referrer, &title, &redact);
-                self.raw_url = href;
-            }
-            self.refresh_campaign();
-            let mut ctx = event::context(
-                &self.static_ctx,
-                &self.page,
-                self.shopper.session.id,
-                self.campaign.as_deref(),
-            );
-            let consent = self.consent.context_member();
-            if !consent.is_empty() {
-                ctx = with_member(&ctx, &consent);
-            }
-            self.ctx = Rc::from(ctx);
-            self.ctx_session = self.shopper.session.id;
-        }
-    }
-
-    /// The session's campaign: a campaign URL starts one (and becomes the last touch, and the
-    /// first touch if there was none); later pages of the session keep it.
-    fn refresh_campaign(&mut self) {
-        let landing = campaign::campaign_json(page::search_of(&self.raw_url));
-        let stored = self.io.store.get(store::K_CAMPAIGN);
-        let (c, new) = campaign::for_session(stored.as_deref(), self.shopper.session.id, landing);
-        if let (Some(c), true) = (&c, new) {
-            self.io.store.set(
-                store::K_CAMPAIGN,
-                &campaign::encode_session(self.shopper.session.id, c),
-            );
-            self.io.store.set(store::K_LAST_TOUCH, c);
-            if self.io.store.get(store::K_FIRST_TOUCH).is_none() {
-                self.io.store.set(store::K_FIRST_TOUCH, c);
-            }
-        }
-        self.campaign = c;
+        let session = self.shopper.session.id;
+        (self.context).refresh(&mut self.io, session, &self.consent.choice);
     }
 
     /// Builds and queues one message.
@@ -436,12 +364,7 @@ impl<H: Host> Engine<H> {
             return;
         };
         let lanes = self.route(body.kind());
-        let ctx = match self.one_off_ctx.take() {
-            Some(member) => {
-                Rc::from(["{", &member, ",", self.ctx.get(1..).unwrap_or("}")].concat())
-            }
-            None => self.ctx.clone(),
-        };
+        let ctx = self.context.for_event();
         if self.cfg.before_send {
             self.io
                 .out
@@ -457,13 +380,14 @@ impl<H: Host> Engine<H> {
     fn build(&mut self, body: &Body, now: u64) -> Option<(String, String)> {
         self.refresh_context(now);
         let message_id = self.io.new_id();
+        let ctx = self.context.ctx();
         let env = Envelope {
             message_id: &message_id,
             anonymous_id: &self.shopper.anonymous_id,
             user_id: self.shopper.user_id.as_deref(),
             timestamp: now,
-            context: &self.ctx,
-            page: &self.page,
+            context: &ctx,
+            page: self.context.page(),
         };
         match event::build_head(&env, body) {
             Ok(mut head) => {
@@ -513,12 +437,6 @@ impl<H: Host> Engine<H> {
     }
 }
 
-/// A context object's text with `member` (`"name":value`) first: the consent member, on new
-/// contexts and on the held events' contexts at a grant.
-fn with_member(ctx: &str, member: &str) -> String {
-    ["{", member, ",", ctx.get(1..).unwrap_or("}")].concat()
-}
-
 /// Removes stored values that cannot be read (written by another version, or tampered with),
 /// so that each store starts afresh on its own; returns their names.
 fn discard_corrupt<H: Host>(store: &mut Port<H>) -> Vec<&'static str> {
@@ -543,16 +461,6 @@ fn discard_corrupt<H: Host>(store: &mut Port<H>) -> Vec<&'static str> {
         }
     }
     out
-}
-
-/// `context`'s device part from the host's `Fact::Device` text.
-fn device_context(text: &str) -> String {
-    let mut f = text.split('\n');
-    let mut next = || f.next().unwrap_or_default();
-    let (ua, locale, tz) = (next(), next(), next());
-    let mut num = || json::parse_u64(next()).unwrap_or(0).min(u32::MAX as u64) as u32;
-    let (w, h) = (num(), num());
-    event::static_context(ua, locale, tz, (w, h), next())
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ impl<H: Host> Engine<H> {
     /// A page view; it also starts the measures of `Page Left`.
     pub fn page_view(&mut self, name: Option<&str>, properties: &str, now: u64) {
         self.enqueue(Body::Page { name, properties }, now);
-        self.pages.start(&self.raw_url, &self.page, now);
+        self.context.start_view(now);
     }
 
     /// `history.pushState`/`replaceState`, `popstate` or `hashchange`: one page view per real
@@ -108,7 +108,7 @@ impl<H: Host> Engine<H> {
             return;
         }
         let href = self.io.fact(Fact::Href);
-        if self.pages.is_current(&href) {
+        if self.context.views.is_current(&href) {
             return;
         }
         self.page_left(now);
@@ -120,7 +120,7 @@ impl<H: Host> Engine<H> {
 
     /// A scroll sample: offset, viewport height and document height in CSS pixels.
     pub fn handle_scroll(&mut self, y: u32, viewport: u32, document: u32) {
-        self.pages.scroll(page::scroll_percent(
+        self.context.views.scroll(page::scroll_percent(
             y as f64,
             viewport as f64,
             document as f64,
@@ -129,7 +129,7 @@ impl<H: Host> Engine<H> {
 
     /// `Page Left` for the current page view, once: time on page and deepest scroll.
     pub(super) fn page_left(&mut self, now: u64) {
-        if let Some(p) = self.pages.leave(now) {
+        if let Some(p) = self.context.views.leave(now) {
             self.track("Page Left", &p, now);
         }
     }
