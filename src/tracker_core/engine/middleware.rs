@@ -2,40 +2,82 @@
 //! or drop it. The engine hands it over ([`Action::Middleware`]) and waits for the answer; the
 //! driver asks the page with no borrow held, so the middleware may call the SDK.
 
-use super::{Action, Engine, Host};
+use super::{Action, Engine, Host, Io};
 use crate::prelude::*;
 use crate::tracker_core::event::MAX_EVENT_BYTES;
 use crate::tracker_core::json::scan;
+use alloc::rc::Rc;
 
-impl<H: Host> Engine<H> {
+/// An event handed to `beforeSend`: its messageId, head, context and lanes (as bits).
+pub(super) type Waiting = (String, String, Rc<str>, u8);
+
+/// What to do with the oldest event handed over, once `beforeSend` answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Queue it as it was.
+    Keep(Waiting),
+    /// Queue this text (a whole event) with this messageId instead, in these lanes.
+    Replace(String, String, u8),
+    /// Drop it.
+    Drop,
+}
+
+/// The middleware part's state: the events handed to `beforeSend` and not answered yet,
+/// oldest first.
+#[derive(Debug, Default)]
+pub struct Middleware {
+    waiting: Vec<Waiting>,
+}
+
+impl Middleware {
+    /// Hands an event to the page's `beforeSend` ([`Action::Middleware`]) and keeps it until
+    /// the answer.
+    pub(super) fn hand_over<H: Host>(&mut self, io: &mut Io<H>, event: Waiting) {
+        let (_, head, ctx, _) = &event;
+        io.out
+            .push(Action::Middleware([head.as_str(), ctx, "}"].concat()));
+        self.waiting.push(event);
+    }
+
     /// The answer of `beforeSend` to the oldest event handed to it: `None` keeps it as it was
     /// (the middleware threw or returned something else than an event or null, which the host
     /// reported), `Some("")` drops it, `Some(text)` queues `text` instead: a JSON object whose
     /// first member is its `messageId` (a string), at most 32 KiB. Anything else is reported
-    /// (`middleware_failed`) and the event is kept as it was.
-    pub fn handle_middleware(&mut self, answer: Option<&str>, now: u64) {
-        if self.at_middleware.is_empty() {
-            return;
+    /// (`middleware_failed`) and the event is kept as it was. `None` when nothing waits.
+    pub fn answer<H: Host>(&mut self, io: &mut Io<H>, answer: Option<&str>) -> Option<Verdict> {
+        if self.waiting.is_empty() {
+            return None;
         }
-        let (id, head, ctx, lanes) = self.at_middleware.remove(0);
-        let changed = match answer {
-            None => None,
-            Some("") => return self.drive(now),
+        let event = self.waiting.remove(0);
+        Some(match answer {
+            None => Verdict::Keep(event),
+            Some("") => Verdict::Drop,
             Some(text) => match changed_id(text) {
-                Some(new_id) => Some((new_id, text)),
+                Some(new_id) => Verdict::Replace(new_id, text.to_string(), event.3),
                 None => {
-                    self.report("middleware_failed", UNUSABLE);
-                    None
+                    io.report("middleware_failed", UNUSABLE);
+                    Verdict::Keep(event)
                 }
             },
-        };
-        let Some((new_id, text)) = changed else {
-            return self.accept(id, head, ctx, lanes, now);
-        };
-        if self.wants_events {
-            self.io.out.push(Action::Event(text.to_string()));
+        })
+    }
+}
+
+impl<H: Host> Engine<H> {
+    /// The answer of `beforeSend` to the oldest event handed to it (see
+    /// [`Middleware::answer`]).
+    pub fn handle_middleware(&mut self, answer: Option<&str>, now: u64) {
+        match self.middleware.answer(&mut self.io, answer) {
+            None => {}
+            Some(Verdict::Drop) => self.drive(now),
+            Some(Verdict::Keep((id, head, ctx, lanes))) => self.accept(id, head, ctx, lanes, now),
+            Some(Verdict::Replace(id, text, lanes)) => {
+                if self.wants_events {
+                    self.io.out.push(Action::Event(text.clone()));
+                }
+                self.queue_in(lanes, id, text, None, now);
+            }
         }
-        self.queue_in(lanes, new_id, text.to_string(), None, now);
     }
 }
 

@@ -1,4 +1,4 @@
-//! The engine: every policy of the tracker as one sans-IO state machine.
+//! The engine: every policy of the tracker as a sans-IO state machine made of parts.
 //!
 //! Inputs are `handle_*`-style methods (an API call, a timer, an HTTP answer, a page lifecycle
 //! change), each given `now` (Unix ms). Outputs are [`Action`]s the driver drains with
@@ -6,25 +6,33 @@
 //! listeners, flush results. Storage goes through the [`Port`]; page facts (URL, title) and
 //! randomness come from the [`Host`]. Tests drive it on the host with a virtual clock.
 //!
-//! This file: the [`Engine`], [`Action`], [`Host`] and [`Fact`]; start, reporting, the page
-//! context (the raw URL, for change detection, and the reported one, redacted; the campaign)
-//! and `enqueue`. The other files of this module each take one concern of it.
+//! Each part owns its state and is lent [`Io`] (storage and the actions out) for a step:
+//! [`delivery::Delivery`] (lanes, flush, requests, timer, persisting, unloading; `lanes.rs`
+//! holds one lane), [`shopper::Shopper`] (ids, traits, session, the id cookie),
+//! [`context::PageContext`] (device, page, campaign, the events' `context`, the page view of
+//! `pages.rs`), [`consent::Gate`] (the shopper's choice) and [`middleware::Middleware`]
+//! (events at `beforeSend`). The commerce calls get the narrow [`shop::Shop`] handle. The
+//! engine holds the parts, the config and whether anyone listens to events, routes each input
+//! to the parts it concerns (`calls.rs` by API method name) and builds events (this file).
+//! A part reads no other part: what it needs from one (may events leave? which session?) is
+//! an argument.
 
 use crate::prelude::*;
 
 mod calls;
-mod consent;
-mod context;
-mod delivery;
-mod lanes;
-mod middleware;
+pub mod consent;
+pub mod context;
+pub mod delivery;
+pub mod lanes;
+pub mod middleware;
 mod pages;
-mod shop;
-mod shopper;
+pub mod shop;
+pub mod shopper;
 
 use consent::Gate;
 use context::PageContext;
 use delivery::Delivery;
+use middleware::Middleware;
 pub use pages::PageViews;
 use shopper::Shopper;
 
@@ -150,7 +158,7 @@ pub enum Action {
 /// What the engine lends its parts for a step: storage (and the host behind it) and the
 /// actions for the driver.
 #[derive(Debug)]
-pub(super) struct Io<H: Host> {
+pub struct Io<H: Host> {
     /// The storage port; its backend is the host.
     pub(super) store: Port<H>,
     /// Actions not yet polled, oldest first (a few at a time).
@@ -198,9 +206,8 @@ pub struct Engine<H: Host> {
     wants_events: bool,
     /// The shopper's consent: whether events are stored, held or dropped.
     consent: Gate,
-    /// Events handed to `beforeSend` and not answered yet, oldest first: messageId, head,
-    /// context and lanes.
-    at_middleware: Vec<(String, String, Rc<str>, u8)>,
+    /// Events at `beforeSend`.
+    middleware: Middleware,
 }
 
 impl<H: Host> Engine<H> {
@@ -233,7 +240,7 @@ impl<H: Host> Engine<H> {
             context: PageContext::default(),
             wants_events: false,
             consent: Gate::new(consent),
-            at_middleware: Vec::new(),
+            middleware: Middleware::default(),
             io: Io {
                 store,
                 out: Vec::new(),
@@ -366,11 +373,8 @@ impl<H: Host> Engine<H> {
         let lanes = self.route(body.kind());
         let ctx = self.context.for_event();
         if self.cfg.before_send {
-            self.io
-                .out
-                .push(Action::Middleware([head.as_str(), &ctx, "}"].concat()));
-            self.at_middleware.push((message_id, head, ctx, lanes));
-            return;
+            let event = (message_id, head, ctx, lanes);
+            return self.middleware.hand_over(&mut self.io, event);
         }
         self.accept(message_id, head, ctx, lanes, now);
     }

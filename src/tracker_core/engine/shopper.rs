@@ -374,7 +374,7 @@ impl<H: Host> Engine<H> {
     }
 
     /// `reset()`: forgets the user, traits, campaigns, cart, profile and popup caps; starts a
-    /// new anonymous id and session (see [`Shopper::reset`]), and the page context with them.
+    /// new anonymous id and session, and the page context with them.
     pub fn reset(&mut self, now: u64) {
         self.shopper.reset(&mut self.io, now);
         self.forget_context();

@@ -289,6 +289,7 @@ mod destinations;
 mod links;
 mod middleware;
 mod pages;
+mod parts;
 mod shop;
 mod shopper;
 mod storage;
