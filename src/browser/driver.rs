@@ -11,6 +11,7 @@
 use super::host::{self, Page, Parts};
 use crate::prelude::*;
 use crate::tracker_core::args::Args;
+use crate::tracker_core::boundary::{Call, Internal, Method};
 use crate::tracker_core::config;
 use crate::tracker_core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
 use crate::tracker_core::json;
@@ -22,8 +23,8 @@ use wasm_bindgen::prelude::*;
 const MAX_EARLY_CALLS: usize = 1000;
 const NOT_AN_OBJECT: &str = "init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }";
 
-/// A call kept for later: method, arguments, and when and on which URL it was made.
-type Kept = (String, String, u64, Option<String>);
+/// A call kept for later: the call, its arguments, and when and on which URL it was made.
+type Kept = (Call, String, u64, Option<String>);
 
 enum State {
     /// Before `init`: calls wait here.
@@ -74,7 +75,7 @@ pub fn boot() -> JsValue {
     API.with(|a| {
         a.borrow_mut()
             .get_or_insert_with(|| {
-                let f: Closure<dyn Fn(String, String) -> Option<String>> = Closure::new(dispatch);
+                let f: Closure<dyn Fn(u32, String) -> Option<String>> = Closure::new(dispatch);
                 let api = host::connect(&f);
                 // The page keeps the API for its whole life.
                 f.forget();
@@ -86,49 +87,46 @@ pub fn boot() -> JsValue {
 
 /// The wasm's one entry point: an API call (`track`, `cart.add`, ...) or an internal one
 /// (`~wake`, `~res`, ...) with its arguments as text.
-fn dispatch(method: String, args: String) -> Option<String> {
-    let out = match method.as_str() {
-        "init" => {
+fn dispatch(code: u32, args: String) -> Option<String> {
+    let out = match Call::from_code(code) {
+        Some(Call::Api(Method::Init)) => {
             init(&args);
             None
         }
-        "~batch" => {
+        Some(Call::Internal(Internal::Batch)) => {
             batch(&args);
             None
         }
-        _ => run((method, args, now(), None)),
+        Some(call) => run((call, args, now(), None)),
+        None => None,
     };
     drain();
     out
 }
 
-/// Calls the host kept together: `method \x01 time \x01 URL \x01 arguments`, separated by
-/// `\x02` (JSON text, URLs and method names hold no raw control characters).
+/// Calls the host kept together: `code \x01 time \x01 URL \x01 arguments`, separated by
+/// `\x02` (JSON text and URLs hold no raw control characters).
 fn batch(text: &str) {
     for call in text.split('\u{2}') {
         let mut part = call.splitn(4, '\u{1}');
-        let (Some(method), Some(at), Some(href), Some(args)) =
+        let (Some(code), Some(at), Some(href), Some(args)) =
             (part.next(), part.next(), part.next(), part.next())
         else {
             continue;
         };
+        let Some(call) = json::parse_u64(code).and_then(|c| Call::from_code(c as u32)) else {
+            continue;
+        };
         let at = json::parse_u64(at).unwrap_or_else(now);
-        run((method.into(), args.into(), at, Some(href.into())));
+        run((call, args.into(), at, Some(href.into())));
         drain();
     }
-}
-
-fn is_getter(method: &str) -> bool {
-    matches!(
-        method,
-        "anonymousId" | "userId" | "sessionId" | "cart.get" | "profile" | "consent.get"
-    )
 }
 
 /// Runs one call on the live engine, keeps it for `init`, or defers it while the engine is
 /// borrowed. A call made at a known URL is run with the engine reading that URL.
 fn run(call: Kept) -> Option<String> {
-    let start = call.0 == "~start";
+    let start = call.0 == Call::Internal(Internal::Start);
     let mut deferred = None;
     let mut unsent = false;
     let out = STATE.with(|s| {
@@ -138,20 +136,21 @@ fn run(call: Kept) -> Option<String> {
         };
         match &mut *s {
             State::Live(e) => {
-                let (method, args, at, href) = call;
+                let (call, args, at, href) = call;
                 e.store().backend().made_at(href);
-                let out = apply(e, &method, &args, at);
+                let out = apply(e, call, &args, at);
                 e.store().backend().made_at(None);
                 out
             }
             State::Waiting(calls) => {
-                if calls.len() < MAX_EARLY_CALLS && !is_getter(&call.0) {
+                let getter = matches!(call.0, Call::Api(m) if m.is_getter());
+                if calls.len() < MAX_EARLY_CALLS && !getter {
                     calls.push(call);
                 }
                 None
             }
             State::Inert => {
-                unsent = call.0 == "flush";
+                unsent = call.0 == Call::Api(Method::Flush);
                 None
             }
         }
@@ -172,32 +171,39 @@ fn run(call: Kept) -> Option<String> {
     out
 }
 
-fn apply(e: &mut Engine<Page>, method: &str, args: &str, now: u64) -> Option<String> {
-    match method {
-        "~wake" => e.handle_wake(now),
-        "~res" => {
+fn apply(e: &mut Engine<Page>, call: Call, args: &str, now: u64) -> Option<String> {
+    let internal = match call {
+        Call::Api(m) => return e.call(m, args, now),
+        Call::Internal(i) => i,
+    };
+    match internal {
+        Internal::Wake => e.handle_wake(now),
+        Internal::Res => {
             let mut part = args.splitn(3, '\n');
             let mut num = || json::parse_u64(part.next().unwrap_or_default()).unwrap_or(0);
             let (lane, status) = (num() as usize, num().min(999) as u16);
             let retry = part.next().filter(|r| !r.is_empty());
             e.handle_response(lane, status, retry, now)
         }
-        "~start" => e.handle_start(now),
-        "~hide" => e.handle_hide(args == "1", now),
-        "~show" => e.handle_show(now),
-        "~online" => e.handle_online(now),
-        "~nav" => e.handle_navigation(now),
-        "~scroll" => {
+        Internal::Start => e.handle_start(now),
+        Internal::Hide => e.handle_hide(args == "1", now),
+        Internal::Show => e.handle_show(now),
+        Internal::Online => e.handle_online(now),
+        Internal::Nav => e.handle_navigation(now),
+        Internal::Scroll => {
             let mut n = args
                 .split(' ')
                 .map(|x| json::parse_u64(x).unwrap_or(0).min(u32::MAX as u64) as u32);
             let (y, vh, dh) = (n.next(), n.next(), n.next());
             e.handle_scroll(y.unwrap_or(0), vh.unwrap_or(0), dh.unwrap_or(0))
         }
-        "~scan" => e.handle_scan(args, now),
-        "~adopt" => e.handle_adopt(args, now),
-        "~events" => e.set_event_listeners(json::parse_u64(args).unwrap_or(0) as usize),
-        _ => return e.call(method, args, now),
+        Internal::Scan => e.handle_scan(args, now),
+        Internal::Adopt => e.handle_adopt(args, now),
+        Internal::Events => e.set_event_listeners(json::parse_u64(args).unwrap_or(0) as usize),
+        Internal::Link => return e.decorate_link(args, now),
+        Internal::Markup => e.handle_markup(args, now),
+        // `dispatch` runs a batch's calls one by one.
+        Internal::Batch => {}
     }
     None
 }
@@ -367,5 +373,5 @@ fn init(args: &str) {
     host::locks(&key);
     host::listen(history, capture, debug, links, SCROLL_SAMPLE_MS);
     // The first page view and the calls made before `init` follow right after it.
-    host::defer("~start");
+    host::defer(Internal::Start.code());
 }

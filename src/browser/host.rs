@@ -32,8 +32,8 @@ extern "C" {
     pub fn idcookie(url: &str, id: &str, domain: &str);
     /// `navigator.sendBeacon` with the parts given so far; whether the browser took them.
     pub fn beacon(url: &str) -> bool;
-    /// The internal call `method`, made now, waiting with the page's calls.
-    pub fn defer(method: &str);
+    /// The call of this code, made now, waiting with the page's calls.
+    pub fn defer(code: u32);
     /// One timer: the call `~wake` after `ms` (replacing the one set before).
     pub fn timer(ms: f64);
     /// The call `~scan` with what the page holds, after `ms` (0: once parsed).
@@ -53,7 +53,7 @@ extern "C" {
     /// `messageId` first), `""` to drop it, or nothing to keep it as it was (reported there).
     pub fn mw(event: &str) -> Option<String>;
     /// Builds the public API object around the wasm's entry point.
-    pub fn connect(call: &Closure<dyn Fn(String, String) -> Option<String>>) -> JsValue;
+    pub fn connect(call: &Closure<dyn Fn(u32, String) -> Option<String>>) -> JsValue;
 }
 
 /// Most bytes handed to the host in one part.

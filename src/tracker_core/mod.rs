@@ -4,6 +4,7 @@
 //! browser facts come in as arguments. It builds and is tested on the host with `cargo test`.
 
 pub mod args;
+pub mod boundary;
 pub mod campaign;
 pub mod commerce;
 pub mod config;

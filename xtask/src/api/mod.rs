@@ -156,6 +156,16 @@ pub struct ErrorCode {
     pub doc: String,
 }
 
+/// One of the host's internal calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalCall {
+    /// The name, without `~`: lowercase letters.
+    pub name: String,
+    pub doc: String,
+}
+
+/// The public API as `pkg-config/api.json` describes it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Api {
@@ -163,6 +173,8 @@ pub struct Api {
     pub methods: Vec<Method>,
     pub options: Vec<Opt>,
     pub errors: Vec<ErrorCode>,
+    /// The host's internal calls (`~name`), numbered after the methods.
+    pub internal: Vec<InternalCall>,
     /// TypeScript declarations written verbatim into the `.d.ts`.
     pub types: Vec<String>,
 }
@@ -324,6 +336,17 @@ impl Api {
     fn check(&mut self) -> Result {
         if self.about.trim().is_empty() {
             return Err("`about` is empty".into());
+        }
+        let mut calls = std::collections::HashSet::new();
+        for c in &self.internal {
+            let ok = !c.name.is_empty() && c.name.bytes().all(|b| b.is_ascii_lowercase());
+            if !ok || !calls.insert(c.name.as_str()) {
+                return Err(format!(
+                    "internal call `{}`: lowercase letters, listed once",
+                    c.name
+                ));
+            }
+            check_text(&format!("internal call `{}`'s doc", c.name), &c.doc)?;
         }
         let mut seen = std::collections::HashSet::new();
         for m in &mut self.methods {

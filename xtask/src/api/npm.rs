@@ -401,11 +401,14 @@ mod tests {
               if (input && input.module_or_path == \"/fail.wasm\") throw new Error(\"404\");\n\
               loads++; calls.push([\"#load\", input]);\n\
             }\n\
+            const named = (c) => NAMES[+c] || (+c == NAMES.length ? \"~batch\" : \"~\" + c);\n\
             export function boot() {\n\
-              return connect((method, json) => {\n\
+              return connect((code, json) => {\n\
+                const method = named(code);\n\
                 if (method == \"~batch\") {\n\
                   for (const c of json.split(\"\\u0002\")) {\n\
-                    const [m, , , args] = c.split(\"\\u0001\");\n\
+                    const [k, , , args] = c.split(\"\\u0001\");\n\
+                    const m = named(k);\n\
                     calls.push([m, JSON.parse(args)]);\n\
                     if (m == \"flush\") Promise.resolve().then(() => notify(3, \"1\"));\n\
                   }\n\
@@ -417,7 +420,7 @@ mod tests {
                 if (method == \"cart.get\") return '{\"cart_id\":\"c\"}';\n\
               });\n\
             }\n\
-            import { notify } from \"./host.js\";\n";
+            import { notify, NAMES } from \"./host.js\";\n";
         std::fs::write(dir.join("shoptrail.js"), glue).unwrap();
         std::fs::create_dir_all(dir.join("web")).unwrap();
         std::fs::write(

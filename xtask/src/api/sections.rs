@@ -5,18 +5,24 @@ use super::{Api, Kind, Section, SOURCE};
 use crate::tools::{root, Result};
 use std::fmt::Write as _;
 
-/// The `METHODS` line of js/host.js: `name` for kinds 0 and 7, `name:K` for kinds 1 to 4.
+/// The `METHODS` line of js/host.js, every method in api.json's order (a method's code is its
+/// position): `name` for kinds 0 and 7, `name:K` for the others; then each internal call's
+/// code as a constant (`const $res = 38;`), numbered after the methods, as build.rs numbers
+/// them for the wasm.
 pub fn host_methods(api: &Api) -> String {
     let list: Vec<String> = api
         .methods
         .iter()
-        .filter(|m| m.kind.in_host_table())
         .map(|m| match m.kind {
             Kind::Plain | Kind::Init => m.name.clone(),
             k => format!("{}:{}", m.name, k.code()),
         })
         .collect();
-    format!("const METHODS = \"{}\";", list.join(" "))
+    let mut out = format!("const METHODS = \"{}\";", list.join(" "));
+    for (i, c) in api.internal.iter().enumerate() {
+        out.push_str(&format!("\nconst ${} = {};", c.name, api.methods.len() + i));
+    }
+    out
 }
 
 /// The `<head>` snippet: a stub that queues every call until the loader has the SDK (`flush`

@@ -1,104 +1,85 @@
-//! The boundary by name: every method `pkg-config/api.json` lists is either written by hand in
-//! `js/host.js` (`api.<name> = ...`) or has an arm in `Engine::call`, so a method added to the
-//! list and to neither fails here rather than doing nothing in a shop's page.
+//! The boundary: both sides number the calls from one list. build.rs generates the Rust
+//! enums from `pkg-config/api.json` (a method without an arm in `Engine::call`, or an internal
+//! call without one in the driver, does not compile) and `cargo xtask api` writes the same
+//! codes into js/host.js; these tests read both sides as they are.
 
 use super::*;
-use crate::tracker_core::engine::calls::UNKNOWN;
+use crate::tracker_core::boundary::{Call, Internal};
 
-/// The methods `js/host.js` writes by hand (`api.flush = function ...`); the others of kinds 0
-/// to 4 go through the generated table to `Engine::call`, and `init` (kind 7) is the host's.
-fn host_written() -> Vec<&'static str> {
-    let host = include_str!("../../../../js/host.js");
-    host.split("api.")
-        .skip(1)
-        .filter_map(|rest| {
-            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '.'))?;
-            rest[end..].starts_with(" = ").then(|| &rest[..end])
-        })
-        .collect()
+fn api() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../../../pkg-config/api.json")).unwrap()
 }
 
 #[test]
-fn every_listed_method_that_reaches_the_wasm_has_an_arm() {
-    let api: serde_json::Value =
-        serde_json::from_str(include_str!("../../../../pkg-config/api.json")).unwrap();
-    let methods = api["methods"].as_array().expect("api.json lists methods");
-    let by_hand = host_written();
-    assert!(
-        by_hand.contains(&"flush") && by_hand.contains(&"campaigns.add"),
-        "{by_hand:?}"
-    );
-    let mut checked = 0;
-    for m in methods {
-        let name = m["name"].as_str().unwrap();
-        if m["kind"].as_u64().unwrap() > 4 || by_hand.contains(&name) {
-            continue;
-        }
-        let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(""), 0);
-        UNKNOWN.with(|u| u.set(false));
-        r.call(name, "[]");
-        assert!(
-            !UNKNOWN.with(|u| u.get()),
-            "api.json lists {name}, Engine::call has no arm for it"
-        );
-        checked += 1;
+fn codes_follow_api_json_on_both_sides() {
+    let api = api();
+    let methods: Vec<&str> = (api["methods"].as_array().unwrap().iter())
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    let rust: Vec<&str> = Method::ALL.iter().map(|(_, n)| *n).collect();
+    assert_eq!(rust, methods, "build.rs reads api.json's methods in order");
+    for (code, (m, _)) in Method::ALL.iter().enumerate() {
+        assert_eq!(Call::from_code(code as u32), Some(Call::Api(*m)));
     }
-    assert!(checked >= 30, "only {checked} methods checked");
-    // And the check can fail: a name nobody handles is noticed.
-    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(""), 0);
-    UNKNOWN.with(|u| u.set(false));
-    r.call("cart.teleport", "[]");
-    assert!(UNKNOWN.with(|u| u.get()));
+    // js/host.js numbers a method by its position in METHODS, written from the same list.
+    let host = include_str!("../../../../js/host.js");
+    let line = host
+        .lines()
+        .find_map(|l| l.strip_prefix("const METHODS = \""))
+        .expect("js/host.js has its METHODS line");
+    let js: Vec<&str> = (line.trim_end_matches("\";").split(' '))
+        .map(|m| m.split(':').next().unwrap())
+        .collect();
+    assert_eq!(js, methods, "js/host.js's METHODS, in api.json's order");
+    let n = methods.len();
+    for (i, (call, name)) in Internal::ALL.iter().enumerate() {
+        let code = n + i;
+        assert_eq!(Call::from_code(code as u32), Some(Call::Internal(*call)));
+        let decl = ["const $", name, " = ", &code.to_string(), ";"].concat();
+        assert!(host.contains(&decl), "js/host.js: {decl}");
+    }
+    let past = (n + Internal::ALL.len()) as u32;
+    assert_eq!(
+        Call::from_code(past),
+        None,
+        "a code past the list is no call"
+    );
 }
 
-/// The quoted `"~name"` strings of `text`, with what follows each closing quote.
-fn internal_names(text: &str) -> Vec<(&str, &str)> {
-    text.match_indices("\"~")
-        .filter_map(|(at, _)| {
-            let rest = &text[at + 1..];
-            let end = rest.find('"')?;
-            let name = &rest[..end];
-            name[1..]
-                .chars()
-                .all(|c| c.is_ascii_lowercase())
-                .then(|| (name, &rest[end + 1..]))
-        })
-        .collect()
-}
-
-/// The internal calls: every `"~name"` the host sends (`run`, `later`, `direct`) has an arm in
-/// the driver (`dispatch`, `apply`) or in `Engine::call`, and every arm has a sender (the host,
-/// or the driver itself for `~start`, through `defer`).
+/// Every internal call is sent: by js/host.js (`$name` used beyond its declaration), or for
+/// `~start` by the driver itself.
 #[test]
-fn every_internal_call_has_an_arm_and_every_arm_a_sender() {
-    use std::collections::BTreeSet;
+fn every_internal_call_has_a_sender() {
     let host = include_str!("../../../../js/host.js");
     let driver = include_str!("../../../browser/driver.rs");
-    let engine = include_str!("../calls.rs");
-    let sent: BTreeSet<&str> = internal_names(host).into_iter().map(|(n, _)| n).collect();
-    let arm = |(n, after): (&'static str, &'static str)| {
-        (after.starts_with(" =>") || after.starts_with(" if ")).then_some(n)
-    };
-    let handled: BTreeSet<&str> = internal_names(driver)
-        .into_iter()
-        .chain(internal_names(engine))
-        .filter_map(arm)
+    for (call, name) in Internal::ALL {
+        let uses = host.matches(&["$", name].concat()).count();
+        let by_driver = driver.contains(&["host::defer(Internal::", &format!("{call:?}")].concat());
+        assert!(
+            uses >= 2 || by_driver,
+            "~{name}: nothing sends it (js/host.js uses `${name}` {uses} times)"
+        );
+    }
+}
+
+#[test]
+fn getters_are_the_methods_of_kinds_two_to_four() {
+    let getters: Vec<&str> = (Method::ALL.iter())
+        .filter(|(m, _)| m.is_getter())
+        .map(|(_, n)| *n)
         .collect();
-    assert!(sent.len() >= 12, "{sent:?}");
-    let unhandled: Vec<_> = sent.difference(&handled).collect();
-    assert!(
-        unhandled.is_empty(),
-        "js/host.js sends {unhandled:?}, nothing handles it"
+    assert_eq!(
+        getters,
+        [
+            "anonymousId",
+            "userId",
+            "sessionId",
+            "profile",
+            "consent.get",
+            "cart.get"
+        ]
     );
-    assert!(driver.contains("host::defer(\"~start\")"));
-    let unsent: Vec<_> = handled
-        .iter()
-        .filter(|n| !sent.contains(*n) && **n != "~start")
-        .collect();
-    assert!(
-        unsent.is_empty(),
-        "{unsent:?} handled, never sent by js/host.js"
-    );
+    assert_eq!(Method::named("cart.teleport"), None);
 }
 
 /// `Fact`'s numbers as the driver passes them and as `js/host.js`'s `fact(i)` reads them, and

@@ -217,7 +217,7 @@ fn gzip_and_keepalive_follow_the_config_and_body_size() {
         0,
     );
     for _ in 0..3 {
-        e.call("track", r#"["A",{}]"#, 0);
+        e.call(Method::Track, r#"["A",{}]"#, 0);
     }
     let send = core::iter::from_fn(|| e.poll_action())
         .find(|a| matches!(a, Action::Send { .. }))
@@ -247,7 +247,7 @@ fn track_cost() {
     let args = r#"["Product Added",{"product_id":"nw-001","sku":"NW-001","name":"Enamel Camp Mug","price":24,"quantity":1,"currency":"USD"}]"#;
     for i in 0..20_000 {
         r.now = i / 10;
-        r.e.call("track", args, r.now);
+        r.e.call(Method::Track, args, r.now);
         r.drain();
         if r.in_flight.is_some() {
             r.answer(200);

@@ -236,11 +236,11 @@ fn sends(e: &mut Engine<Fake>) -> Vec<(usize, bool)> {
 fn lanes_share_the_browsers_keepalive_quota() {
     let mut e = Engine::new(two(",\"batchSize\":1"), Fake::new("https://s/"), 0);
     let big = format!(r#"["Viewed",{{"notes":"{}"}}]"#, "x".repeat(31_500));
-    e.call("track", &big, 0);
+    e.call(Method::Track, &big, 0);
     // Two 32 KB bodies do not both fit in 60 KB: the second goes without keepalive.
     assert_eq!(sends(&mut e), [(0, true), (2, false)]);
     e.handle_response(0, 200, None, 1);
-    e.call("track", &big, 2);
+    e.call(Method::Track, &big, 2);
     assert_eq!(
         sends(&mut e),
         [(0, true)],

@@ -2,6 +2,7 @@
 //! the harness here, the tests by concern in the modules below.
 
 use super::*;
+use crate::tracker_core::boundary::Method;
 use crate::tracker_core::config;
 use crate::tracker_core::store::Memory;
 use crate::tracker_core::{identity, queue};
@@ -227,8 +228,19 @@ impl Run {
         }
     }
 
+    /// A call by the name the page (or, for `~link` and `~markup`, the host) uses.
     fn call(&mut self, method: &str, args: &str) -> Option<String> {
-        let r = self.e.call(method, args, self.now);
+        let r = match method {
+            "~link" => self.e.decorate_link(args, self.now),
+            "~markup" => {
+                self.e.handle_markup(args, self.now);
+                None
+            }
+            name => {
+                let m = Method::named(name).unwrap_or_else(|| panic!("no method {name}"));
+                self.e.call(m, args, self.now)
+            }
+        };
         self.drain();
         r
     }
