@@ -1,9 +1,10 @@
-//! The public API as the host hands it over: a method name and any argument text, on a live
+//! The public API as the host hands it over: any method of api.json and any argument text, on a live
 //! engine with storage in memory. No input panics (in the wasm a panic would end the SDK for
 //! the page), and the engine keeps answering.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use shoptrail::tracker_core::boundary::Method;
 use shoptrail::tracker_core::config;
 use shoptrail::tracker_core::engine::{Engine, Fact, Host};
 use shoptrail::tracker_core::store::{Backend, Memory};
@@ -46,49 +47,27 @@ impl Host for Page {
     }
 }
 
-const METHODS: [&str; 24] = [
-    "track",
-    "page",
-    "identify",
-    "alias",
-    "reset",
-    "flush",
-    "cart.add",
-    "cart.remove",
-    "cart.update",
-    "cart.clear",
-    "cart.view",
-    "cart.get",
-    "checkout.start",
-    "checkout.step",
-    "order.complete",
-    "coupon.apply",
-    "product.view",
-    "productList.viewed",
-    "consent.grant",
-    "consent.revoke",
-    "profile",
-    "~markup",
-    "~link",
-    "~scan",
-];
-
 fuzz_target!(|input: (u8, &str, &str)| {
     let (m, args, second) = input;
     let cfg =
         config::parse_json(r#"{"endpoint":"https://c.example/v1/batch","hashPii":true}"#).unwrap();
     let mut e = Engine::new(cfg, Page::default(), 1);
     e.handle_start(1);
-    let method = METHODS[m as usize % METHODS.len()];
-    if method == "~scan" {
-        e.handle_scan(args, 2);
-    } else {
-        e.call(method, args, 2);
+    // Every method api.json lists, then the internal calls that carry page text.
+    match m as usize % (Method::ALL.len() + 3) {
+        i if i < Method::ALL.len() => {
+            e.call(Method::ALL[i].0, args, 2);
+        }
+        i if i == Method::ALL.len() => e.handle_scan(args, 2),
+        i if i == Method::ALL.len() + 1 => e.handle_markup(args, 2),
+        _ => {
+            e.decorate_link(args, 2);
+        }
     }
-    e.call("cart.add", second, 3);
+    e.call(Method::CartAdd, second, 3);
     while e.poll_action().is_some() {}
     // A random call may have withdrawn consent: the shopper grants it again.
-    e.call("consent.grant", "[]", 4);
-    e.call("track", r#"["Still Working",{}]"#, 4);
+    e.call(Method::ConsentGrant, "[]", 4);
+    e.call(Method::Track, r#"["Still Working",{}]"#, 4);
     assert!(e.queued() > 0);
 });
