@@ -1,4 +1,4 @@
-//! The API calls by name, with their arguments as the host hands them over (one JSON array),
+//! The API calls by [`Method`], with their arguments as the host hands them over (one JSON array),
 //! and the shop data read from the page (markup and JSON-LD), each product once per page view.
 
 use super::shop::{Shop, ShopResult, Step};

@@ -13,7 +13,8 @@
 //! `pages.rs`), [`consent::Gate`] (the shopper's choice) and [`middleware::Middleware`]
 //! (events at `beforeSend`). The commerce calls get the narrow [`shop::Shop`] handle. The
 //! engine holds the parts, the config and whether anyone listens to events, routes each input
-//! to the parts it concerns (`calls.rs` by API method name) and builds events (this file).
+//! to the parts it concerns (`calls.rs`, by [`Method`](crate::tracker_core::boundary::Method))
+//! and builds events (this file).
 //! A part reads no other part: what it needs from one (may events leave? which session?) is
 //! an argument.
 

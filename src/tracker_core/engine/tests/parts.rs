@@ -240,6 +240,6 @@ fn the_shopper_keeps_one_anonymous_id_and_counts_a_new_session() {
     let later = identity::SESSION_TIMEOUT_MS + 10;
     again.start_session(&mut io, 0);
     again.touch_session(&mut io, later, false);
-    assert_ne!(again.session.id, 0, "a new session after the timeout");
+    assert_eq!(again.session.id, later, "a new session after the timeout");
     assert_eq!(host.get(store::K_VISITS).as_deref(), Some("2"));
 }
