@@ -2,7 +2,15 @@
 //! with campaigns loads the module when the browser is idle, an exit shows the popup
 //! (`popup:shown`, `Popup Shown` stored by the collector) and misfires do not — the pointer
 //! leaving through the top where the pointer hovers, a fast scroll up where it does not — an
-//! invalid campaign is reported with its path, and `shutdown` leaves the page as it was.
+//! invalid campaign is reported with its path, and `shutdown` leaves the page as it was. Both
+//! rules run on every browser: the one its pointer calls for first, then the other with
+//! `matchMedia` answering the opposite and the module started again.
+//!
+//! A "nothing happened" is asserted once the module has had its say, never after a guessed
+//! sleep: a scroll is judged when the test's own `scroll` listener (added after the module's)
+//! hears it; a pointer exit is judged on the event and shown by a timer set then for `grace`
+//! (0 here), so it has run once the test's own zero-delay timer, set after it, has (timers of
+//! equal delay run in the order they were set).
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -10,9 +18,11 @@ mod common;
 use common::api;
 use common::engage::{hand_over_engage, json};
 use common::*;
-use wasm_bindgen::JsCast;
+use js_sys::{Function, Promise};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{MouseEvent, MouseEventInit};
+use web_sys::{AddEventListenerOptions, MouseEvent, MouseEventInit};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -49,6 +59,111 @@ fn popup_hosts() -> u32 {
         .length()
 }
 
+/// Scrolls to `y` and resolves once the window's `scroll` event for it has been dispatched
+/// (the module's listener, added first, has run). A scroll that does not move the page (it is
+/// there already, or a popup holds it) sends no event and resolves at once.
+async fn scroll_to(y: f64) {
+    let window = web_sys::window().unwrap();
+    let before = window.scroll_y().unwrap();
+    let heard = Promise::new(&mut |resolve: Function, _| {
+        let once = AddEventListenerOptions::new();
+        once.set_once(true);
+        window
+            .add_event_listener_with_callback_and_add_event_listener_options(
+                "scroll", &resolve, &once,
+            )
+            .unwrap();
+    });
+    window.scroll_to_with_x_and_y(0.0, y);
+    // `scrollY` changes at once; the event follows with the next frame.
+    if window.scroll_y().unwrap() != before {
+        JsFuture::from(heard).await.unwrap();
+    }
+}
+
+/// Moves the page's clock (`Date.now`, which the module reads for every sample and timer) `ms`
+/// on at once: time on the page is what the rules measure, so the test sets it instead of
+/// sleeping through it.
+fn advance(ms: u32) {
+    let code = format!(
+        "if (window.__skew === undefined) {{ const now = Date.now; window.__skew = 0;\
+         Date.now = function () {{ return now.call(Date) + window.__skew; }}; }}\
+         window.__skew += {ms};"
+    );
+    Function::new_no_args(&code).call0(&JsValue::NULL).unwrap();
+}
+
+/// Resolves once the zero-delay timers set so far have run (see the module doc).
+async fn timers_run() {
+    sleep(0).await;
+}
+
+/// Makes `matchMedia` answer `matches` for every query (`None`: the browser's own again).
+fn force_media(matches: Option<bool>) {
+    let code = match matches {
+        Some(m) => format!(
+            "window.__mm = window.__mm || window.matchMedia;\
+             window.matchMedia = function (q) {{ return {{ matches: {m}, media: q,\
+             addListener: function () {{}}, removeListener: function () {{}},\
+             addEventListener: function () {{}}, removeEventListener: function () {{}} }}; }};"
+        ),
+        None => "if (window.__mm) window.matchMedia = window.__mm;".into(),
+    };
+    Function::new_no_args(&code).call0(&JsValue::NULL).unwrap();
+}
+
+/// The pointer rule: misfires (a mouseout into another element, onto the scrollbar, with a
+/// field focused) show nothing; leaving through the top shows the popup.
+async fn pointer_exit() {
+    // Past the quiet time after the last scroll (the module's first sample counts), when an
+    // exit would be taken: so the misfires below are what shows nothing.
+    advance(600);
+    let window = web_sys::window().unwrap();
+    let doc = window.document().unwrap();
+    let body = doc.body().unwrap();
+    mouse("mousemove", 300, 300, None);
+    mouse("mouseout", 300, 10, Some(&body));
+    timers_run().await;
+    assert_eq!(popup_hosts(), 0, "no popup leaving into an element");
+    let width = doc.document_element().unwrap().client_width();
+    let inner = window.inner_width().unwrap().as_f64().unwrap() as i32;
+    if inner > width {
+        mouse("mousemove", width - 2, 300, None);
+        mouse("mouseout", width + 2, 300, None);
+        timers_run().await;
+        assert_eq!(popup_hosts(), 0, "no popup on the scrollbar");
+    }
+    let input: web_sys::HtmlElement = doc.create_element("input").unwrap().dyn_into().unwrap();
+    body.append_child(&input).unwrap();
+    input.focus().unwrap();
+    exit_top(300);
+    timers_run().await;
+    assert_eq!(popup_hosts(), 0, "no popup while a field has the focus");
+    input.blur().unwrap();
+    input.remove();
+    exit_top(320);
+    until("the popup after leaving through the top", 2000, || {
+        popup_hosts() == 1
+    })
+    .await;
+}
+
+/// The touch rule: scrolled down, back up slowly (nothing), then fast (the popup).
+async fn touch_exit() {
+    scroll_to(1500.0).await;
+    for y in [1400.0, 1300.0, 1200.0] {
+        // 100 px every 200 ms: slow.
+        advance(200);
+        scroll_to(y).await;
+    }
+    assert_eq!(popup_hosts(), 0, "no popup on a slow scroll up");
+    scroll_to(800.0).await;
+    until("the popup after a fast scroll up", 2000, || {
+        popup_hosts() == 1
+    })
+    .await;
+}
+
 #[wasm_bindgen_test]
 async fn campaigns_load_the_engage_module_and_an_exit_shows_the_popup() {
     let errors = Recorder::new();
@@ -67,13 +182,11 @@ async fn campaigns_load_the_engage_module_and_an_exit_shows_the_popup() {
         ("onError", errors.function()),
     ]));
     api::on("popup:shown".into(), shown.function());
-    // The module loads when the browser is idle.
-    for _ in 0..50 {
-        if errors.seen.borrow().len() == 2 {
-            break;
-        }
-        sleep(50).await;
-    }
+    // The module loads when the browser is idle; its first act reports the invalid campaigns.
+    until("the module's reports", 2500, || {
+        errors.seen.borrow().len() == 2
+    })
+    .await;
     assert_eq!(errors.codes(), ["invalid_campaign", "invalid_campaign"]);
     let m = errors.messages();
     assert_eq!(m[0], "campaigns[1].trigger.sensitivity must be 10-100");
@@ -89,62 +202,27 @@ async fn campaigns_load_the_engage_module_and_an_exit_shows_the_popup() {
         .unwrap()
         .is_some_and(|m| m.matches());
     let doc = window.document().unwrap();
-    let body = doc.body().unwrap();
     let tall = doc.create_element("div").unwrap();
     tall.set_attribute("style", "height:5000px").unwrap();
-    body.append_child(&tall).unwrap();
+    doc.body().unwrap().append_child(&tall).unwrap();
     if hover {
-        // Misfires: a mouseout into another element, the scrollbar, a focused field.
-        mouse("mousemove", 300, 300, None);
-        mouse("mouseout", 300, 10, Some(&body));
-        let width = doc.document_element().unwrap().client_width();
-        let inner = window.inner_width().unwrap().as_f64().unwrap() as i32;
-        if inner > width {
-            mouse("mousemove", width - 2, 300, None);
-            mouse("mouseout", width + 2, 300, None);
-        }
-        let input: web_sys::HtmlElement = doc.create_element("input").unwrap().dyn_into().unwrap();
-        body.append_child(&input).unwrap();
-        input.focus().unwrap();
-        exit_top(300);
-        sleep(100).await;
-        assert_eq!(popup_hosts(), 0, "no popup on a misfire");
-        input.blur().unwrap();
-        input.remove();
-        exit_top(320);
+        pointer_exit().await;
     } else {
-        // This browser's pointer does not hover (headless Chromium under chromedriver): the
-        // touch rules apply. Scrolled down, back up slowly (nothing), then fast (the popup).
-        window.scroll_to_with_x_and_y(0.0, 1500.0);
-        sleep(150).await;
-        for y in [1400.0, 1300.0, 1200.0] {
-            window.scroll_to_with_x_and_y(0.0, y);
-            sleep(200).await;
-        }
-        assert_eq!(popup_hosts(), 0, "no popup on a slow scroll up");
-        window.scroll_to_with_x_and_y(0.0, 800.0);
+        touch_exit().await;
     }
-    for _ in 0..40 {
-        if popup_hosts() == 1 {
-            break;
-        }
-        sleep(25).await;
-    }
-    assert_eq!(popup_hosts(), 1, "the popup is on the page");
-    sleep(50).await;
+    until("popup:shown", 1000, || shown.seen.borrow().len() == 1).await;
     let seen = shown.seen.borrow().clone();
-    assert_eq!(seen.len(), 1);
     assert_eq!(get_str(&seen[0], "campaign_id"), "exit-offer");
     let trigger = if hover { "exit_top" } else { "scroll_up" };
     assert_eq!(get_str(&seen[0], "trigger"), trigger);
 
-    // At most one popup per page view.
+    // At most one popup per page view, whichever rule fires next.
     exit_top(330);
-    window.scroll_to_with_x_and_y(0.0, 2000.0);
-    sleep(150).await;
-    window.scroll_to_with_x_and_y(0.0, 1000.0);
-    sleep(100).await;
+    scroll_to(2000.0).await;
+    scroll_to(1000.0).await;
+    timers_run().await;
     assert_eq!(popup_hosts(), 1);
+    assert_eq!(shown.seen.borrow().len(), 1);
 
     assert!(flush().await);
     let aid = api::anonymous_id().unwrap();
@@ -157,6 +235,29 @@ async fn campaigns_load_the_engage_module_and_an_exit_shows_the_popup() {
     assert_eq!(popup_hosts(), 0);
     mouse("mousemove", 300, 300, None);
     exit_top(300);
-    sleep(100).await;
+    assert_eq!(popup_hosts(), 0, "no listener left");
+
+    // The other rule, with matchMedia answering the other way and the module started again
+    // (a new campaign: the first one's cap holds for the session).
+    force_media(Some(!hover));
+    let again = json(
+        r#"[{"id":"exit-two","trigger":{"type":"exit","minTime":0,"grace":0},
+             "content":{"headline":"Still here?"}}]"#,
+    );
+    let report = errors.function().dyn_into::<Function>().unwrap();
+    shoptrail_engage::browser::start(shoptrail::boot(), again.dyn_into().unwrap(), report);
+    force_media(None);
+    if hover {
+        touch_exit().await;
+    } else {
+        pointer_exit().await;
+    }
+    until("popup:shown again", 1000, || shown.seen.borrow().len() == 2).await;
+    let seen = shown.seen.borrow().clone();
+    assert_eq!(get_str(&seen[1], "campaign_id"), "exit-two");
+    let trigger = if hover { "scroll_up" } else { "exit_top" };
+    assert_eq!(get_str(&seen[1], "trigger"), trigger);
+    assert_eq!(errors.seen.borrow().len(), 2, "nothing more reported");
+    shoptrail_engage::browser::shutdown();
     assert_eq!(popup_hosts(), 0);
 }

@@ -166,8 +166,8 @@ async fn the_nps_question_answers_with_a_score_and_a_comment() {
     assert!(send.has_attribute("disabled"));
     let form: web_sys::HtmlFormElement = one(&root, "form");
     form.request_submit().unwrap();
-    sleep(50).await;
-    assert!(converted.seen.borrow().is_empty());
+    // Whether it converted shows below: after flush() every listener call has been made, and
+    // only the scored answer's is there.
     assert!(root.query_selector("form").unwrap().is_some());
 
     // 9, a comment with markup and blanks around it, Send.
@@ -184,13 +184,17 @@ async fn the_nps_question_answers_with_a_score_and_a_comment() {
     assert_eq!(done.get_attribute("role").unwrap(), "status");
     assert!(root.query_selector("form").unwrap().is_none());
     assert_eq!(all(&root, "img").len(), 0);
-    // Listeners hear of an event once the tracker has taken the call, after this task.
-    sleep(100).await;
+    // Listeners hear of an event once the tracker has taken the call, after this task;
+    // flush() hands over every call waiting before it settles.
+    assert!(flush().await);
     let seen = converted.seen.borrow().clone();
-    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen.len(),
+        1,
+        "one conversion: the scored answer, not the empty submit"
+    );
     assert_eq!(get_str(&seen[0], "how"), "nps");
 
-    assert!(flush().await);
     let answers = stored("NPS Submitted", 1).await;
     assert_eq!(answers.len(), 1);
     let p = get(&answers[0], "properties");
