@@ -278,6 +278,24 @@ export function fakeClock(context) {
 }
 const clocks = new WeakMap();
 
+/** Records the event types the page listens to on `document` (call before `goto`; it holds
+ * for every document the page loads), so that `engaged` can tell when the engage module has
+ * started: only then does moving the clock on count as time the module saw. */
+export async function watchListeners(page) {
+  await page.addInitScript(() => {
+    const add = EventTarget.prototype.addEventListener;
+    window.__listening = new Set();
+    EventTarget.prototype.addEventListener = function (type, ...rest) {
+      if (this === document) window.__listening.add(type);
+      return add.call(this, type, ...rest);
+    };
+  });
+}
+
+/** Resolves once the engage module listens on the page (its exit listener; see `watchListeners`). */
+export const engaged = (page) =>
+  page.waitForFunction(() => window.__listening && window.__listening.has("mouseout"));
+
 /** Moves the page's clock `ms` on, firing the timers due meanwhile (see `fakeClock`). */
 export const advance = (page, ms) => page.clock.fastForward(ms);
 

@@ -5,13 +5,16 @@
 // store asks on its order confirmation page.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite, events, until, ax, dialog, focused, exitTop, boxes, clickAx, launchMobile, fillCheckout, forgetShopper, fakeClock, advance } from "../lib.mjs";
+import { suite, events, until, ax, dialog, focused, exitTop, boxes, clickAx, launchMobile, fillCheckout, forgetShopper, fakeClock, advance, watchListeners, engaged } from "../lib.mjs";
 
 const ctx = suite("nps");
 
 /** Opens the engage fixture with the campaigns of `query` for a new shopper (storage cleared). */
 async function open(page, query) {
   await fakeClock(page.context());
+  // The dialog is in place at once (its CSS honours prefers-reduced-motion), so a click lands
+  // where the accessibility tree says, with no wait for an entrance.
+  await page.emulateMedia({ reducedMotion: "reduce" });
   await forgetShopper(page, ctx.collector.url);
   await page.goto(`${ctx.collector.url}/fixtures/engage.html?${query}`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
@@ -54,7 +57,8 @@ test("keyboard: 0-10 as one radio group, 9 by the arrow keys, a comment, Send; s
   const first = await focused(page);
   assert.deepEqual([first.role, first.name], ["radio", "0"]);
   await page.keyboard.press("Enter");
-  await page.waitForTimeout(200);
+  // flush() hands over every waiting call: a conversion would have reached the listeners.
+  await page.evaluate(() => window.shoptrail.flush());
   assert.ok(await dialog(page), "still open");
   assert.deepEqual(await popups(page), [["popup:shown", ""]]);
   // Tab leaves the group; with Send disabled it wraps to the close button, Shift+Tab returns.
@@ -118,7 +122,6 @@ test("pointer: a score is clicked; markup in the comment and in the shop's texts
   await page.goto(`${ctx.collector.url}/fixtures/engage.html?c=npsxss`);
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   const d = await until(() => dialog(page), 5000, "the NPS popup");
-  await page.waitForTimeout(300); // the dialog's entrance, before pointing at it
   assert.equal(d.name, "Recommend us, <img src=x onerror=window.pwned=10>?");
   const choices = await radios(page);
   assert.equal(choices[0].description, "<img src=x onerror=window.pwned=11>");
@@ -137,7 +140,7 @@ test("pointer: a score is clicked; markup in the comment and in the shop's texts
   await page.mouse.move(200, 200);
   await clickAx(page, "button", "Send");
   await until(async () => (await ax(page)).some((n) => n.name === "Thank you!"), 2000, "the default thank-you line");
-  await page.waitForTimeout(300);
+  // No element was made of the comment (checked below), so no handler of it can ever run.
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   assert.equal((await ax(page)).filter((n) => n.role === "image" || n.role === "img").length, 0, "no image was made");
   const aid = await page.evaluate(() => window.shoptrail.anonymousId());
@@ -152,7 +155,6 @@ test("the comment keeps 1,000 characters at most", async () => {
   const page = await ctx.browser.context.newPage();
   await open(page, "c=npsxss");
   await until(() => dialog(page), 5000, "the NPS popup");
-  await page.waitForTimeout(300);
   await clickAx(page, "radio", "6");
   await clickAx(page, "textbox", "What is the main reason for your score?");
   await page.keyboard.insertText("é".repeat(1200));
@@ -174,7 +176,6 @@ test("a 360 px phone: eleven choices on one row inside the sheet; 0 is a score; 
     await page.setViewportSize({ width: 360, height: 740 });
     await open(page, "c=npsxss");
     await until(() => dialog(page), 5000, "the NPS popup");
-    await page.waitForTimeout(400); // the sheet's entrance
     const b = await boxes(page, "radio");
     assert.equal(b.length, 11);
     assert.equal(new Set(b.map((x) => Math.round(x.y))).size, 1, `one row: ${JSON.stringify(b)}`);
@@ -198,6 +199,9 @@ test("a 360 px phone: eleven choices on one row inside the sheet; 0 is a score; 
 
 test("the demo store asks the question on its order confirmation page, a few seconds in", async () => {
   const page = await ctx.browser.context.newPage();
+  await fakeClock(page.context());
+  await page.emulateMedia({ reducedMotion: "reduce" });
+  await watchListeners(page);
   await forgetShopper(page, ctx.collector.url);
   await page.goto(`${ctx.collector.url}/`);
   const badge = page.locator('[data-testid="cart-count"]');
@@ -208,10 +212,12 @@ test("the demo store asks the question on its order confirmation page, a few sec
   await fillCheckout(page, "nps@example.com");
   await Promise.all([page.waitForURL("**/confirmation.html?order=*"), page.click('[data-testid="place-order"]')]);
   await page.evaluate(() => window.shoptrail.ready());
-  await page.waitForTimeout(3000);
+  // Time on the confirmation page is moved on once the module listens, not waited for.
+  await engaged(page);
+  await advance(page, 3000);
   assert.equal(await dialog(page), undefined, "not at once: the shopper reads the confirmation first");
-  const d = await until(() => dialog(page), 10000, "the NPS popup");
-  await page.waitForTimeout(300);
+  await advance(page, 5500);
+  const d = await until(() => dialog(page), 5000, "the NPS popup after 8 s");
   assert.equal(d.name, "How likely are you to recommend Northwind to a friend?");
   assert.equal((await radios(page)).length, 11);
   await clickAx(page, "radio", "8");

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { suite, events, until, dialog, exitTop, ax, forgetShopper } from "../lib.mjs";
+import { suite, events, until, dialog, exitTop, ax, forgetShopper, fakeClock, advance, watchListeners, engaged } from "../lib.mjs";
 
 const ctx = suite("store");
 
@@ -41,12 +41,17 @@ test("home page view, product list and an add to cart arrive with one anonymous 
 
 test("the demo's campaigns: a shopper leaving with a cart gets it back with a coupon; never at checkout", async () => {
   const page = await ctx.browser.context.newPage();
+  // Time on the page is moved on with `advance`, not waited for; the page says when the
+  // engage module listens (its exit listener on the document), and only then is time moved.
+  await fakeClock(page.context());
+  await watchListeners(page);
   await forgetShopper(page, ctx.collector.url);
   await page.goto(`${ctx.collector.url}/`);
+  await engaged(page);
   await page.locator('[data-testid="product-card"][data-product-id="nw-001"] [data-testid="add-to-cart"]').click();
   // The exit trigger arms after 5 s on the page and a first movement.
   await page.mouse.move(640, 400);
-  await page.waitForTimeout(5200);
+  await advance(page, 5200);
   await exitTop(page);
   const d = await until(() => dialog(page), 3000, "the cart-recovery popup");
   assert.equal(d.name, "Leaving already, friend?");
@@ -56,10 +61,12 @@ test("the demo's campaigns: a shopper leaving with a cart gets it back with a co
   await page.keyboard.press("Escape");
   // The checkout page never shows one.
   await page.goto(`${ctx.collector.url}/checkout.html`);
+  await engaged(page);
   await page.mouse.move(640, 400);
-  await page.waitForTimeout(5200);
+  await advance(page, 5200);
   await exitTop(page);
-  await page.waitForTimeout(600);
+  // Past the exit's 300 ms grace: a popup would be on the page now.
+  await advance(page, 600);
   assert.equal(await dialog(page), undefined);
   await page.close();
 });
