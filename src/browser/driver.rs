@@ -11,7 +11,7 @@
 use super::host::{self, Page, Parts};
 use crate::prelude::*;
 use crate::tracker_core::args::Args;
-use crate::tracker_core::boundary::{Call, Internal, Method};
+use crate::tracker_core::boundary::{Call, ErrorCode, Internal, Method};
 use crate::tracker_core::config;
 use crate::tracker_core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
 use crate::tracker_core::json;
@@ -276,7 +276,7 @@ fn perform(a: Action) {
         }
         Action::Timer(due) => host::timer(due.saturating_sub(now()) as f64),
         Action::Scan(ms) => host::scan(ms),
-        Action::Error { code, message } => host::notify(0, code, &message),
+        Action::Error { code, message } => host::notify(0, code.as_str(), &message),
         Action::Event(text) => host::notify(1, &text, ""),
         Action::Delivered { count, lane } => {
             let count = crate::tracker_core::json::u64_text(count as u64);
@@ -341,13 +341,13 @@ fn init(args: &str) {
     let a = Args::parse(args);
     let Some(raw) = a.raw(0).filter(|r| r.starts_with('{')) else {
         set_state(State::Inert);
-        return host::notify(5, "invalid_config", NOT_AN_OBJECT);
+        return host::notify(5, ErrorCode::InvalidConfig.as_str(), NOT_AN_OBJECT);
     };
     let cfg = match config::parse_json(raw) {
         Ok(cfg) => cfg,
         Err(e) => {
             set_state(State::Inert);
-            return host::notify(5, "invalid_config", &e.describe());
+            return host::notify(5, ErrorCode::InvalidConfig.as_str(), &e.describe());
         }
     };
     let urls = core::iter::once(&cfg.endpoint).chain(cfg.destinations.iter().map(|d| &d.endpoint));

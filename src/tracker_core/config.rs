@@ -488,7 +488,7 @@ mod tests {
     /// The one list of the API surface names the same options this parser accepts, and every
     /// error code the core reports.
     #[test]
-    fn api_json_lists_these_options_and_codes() {
+    fn api_json_lists_these_options() {
         let api: serde_json::Value =
             serde_json::from_str(include_str!("../../pkg-config/api.json")).unwrap();
         let listed: Vec<&str> = api["options"]
@@ -502,35 +502,8 @@ mod tests {
         a.sort_unstable();
         b.sort_unstable();
         assert_eq!(a, b);
-        let codes: Vec<&str> = api["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["code"].as_str().unwrap())
-            .collect();
-        use crate::tracker_core::commerce::CommerceError as C;
-        use crate::tracker_core::event::EventError as E;
-        let used = [
-            C::BadCurrency.code(),
-            C::CartFull.code(),
-            C::NotInCart.code(),
-            C::CurrencyMismatch {
-                cart: crate::tracker_core::money::Currency::parse("USD").unwrap(),
-                product: crate::tracker_core::money::Currency::parse("EUR").unwrap(),
-            }
-            .code(),
-            E::TooLarge.code(),
-            E::MissingName.code(),
-            "invalid_config",
-            "invalid_markup",
-            "rejected",
-            "delivery_failing",
-            "queue_full",
-            "storage_unavailable",
-        ];
-        for c in used {
-            assert!(codes.contains(&c), "{c} is not in api.json");
-        }
+        // The error codes are generated from api.json (boundary::ErrorCode): a code the wasm
+        // reports is listed there by construction.
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::{json, time};
 use crate::prelude::*;
+use crate::tracker_core::boundary::ErrorCode;
 
 /// Largest serialized event accepted, as Segment's HTTP API allows (32 KiB).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
@@ -42,12 +43,12 @@ impl EventError {
     }
 
     /// A stable machine-readable code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
             Self::MissingName | Self::NameTooLong | Self::NotAnObject | Self::BadUserId => {
-                "invalid_argument"
+                ErrorCode::InvalidArgument
             }
-            Self::TooLarge => "event_too_large",
+            Self::TooLarge => ErrorCode::EventTooLarge,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! codes, and the [`Field`] an amount error is about.
 
 use crate::prelude::*;
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::money::{Currency, MoneyError};
 
 /// The property an amount error is about.
@@ -222,14 +223,18 @@ impl CommerceError {
     }
 
     /// A stable machine-readable code.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
             Self::CurrencyMismatch { .. } | Self::OrderCurrencyMismatch { .. } => {
-                "currency_mismatch"
+                ErrorCode::CurrencyMismatch
             }
-            Self::NotInCart | Self::AmbiguousVariant | Self::RemoveMoreThanHeld => "not_in_cart",
-            Self::CartFull | Self::LineQuantityTooLarge | Self::ValueTooLarge => "cart_limit",
-            _ => "invalid_argument",
+            Self::NotInCart | Self::AmbiguousVariant | Self::RemoveMoreThanHeld => {
+                ErrorCode::NotInCart
+            }
+            Self::CartFull | Self::LineQuantityTooLarge | Self::ValueTooLarge => {
+                ErrorCode::CartLimit
+            }
+            _ => ErrorCode::InvalidArgument,
         }
     }
 
@@ -285,7 +290,7 @@ mod tests {
             mismatch.describe(),
             "a cart holds one currency: this product is in EUR but the cart is in USD"
         );
-        assert_eq!(mismatch.code(), "currency_mismatch");
+        assert_eq!(mismatch.code(), ErrorCode::CurrencyMismatch);
         assert_eq!(
             CommerceError::OrderCurrencyMismatch {
                 order: eur,
@@ -315,7 +320,7 @@ mod tests {
             ] {
                 assert!(e.message().starts_with(name), "{e:?}");
                 assert_eq!(e.describe(), e.message());
-                assert_eq!(e.code(), "invalid_argument");
+                assert_eq!(e.code(), ErrorCode::InvalidArgument);
                 assert_eq!(
                     CommerceError::BadAmount(Field::Amount).in_field(f),
                     CommerceError::BadAmount(f)
@@ -349,7 +354,7 @@ mod tests {
             assert_eq!(e, commerce);
             assert_eq!(e.message(), money.message());
             assert_eq!(e.describe(), money.message());
-            assert_eq!(e.code(), "invalid_argument");
+            assert_eq!(e.code(), ErrorCode::InvalidArgument);
         }
         assert_eq!(
             CommerceError::from(MoneyError::TooPrecise).in_field(Field::Price),

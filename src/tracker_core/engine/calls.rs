@@ -5,6 +5,7 @@ use super::shop::{Shop, ShopResult, Step};
 use super::{Engine, Host};
 use crate::prelude::*;
 use crate::tracker_core::args::{self, Args, Markup};
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::boundary::Method;
 use crate::tracker_core::event::EventError;
 use crate::tracker_core::json::{self, scan};
@@ -60,7 +61,7 @@ impl<H: Host> Engine<H> {
             Method::ConsentGrant => match Self::categories_arg(a.raw(0)) {
                 Ok(c) => self.grant(c, now),
                 Err(()) => self.report(
-                    "invalid_argument",
+                    ErrorCode::InvalidArgument,
                     "consent.grant(categories?): categories must be an array of category names",
                 ),
             },
@@ -89,7 +90,10 @@ impl<H: Host> Engine<H> {
     }
 
     fn bad_object(&mut self) {
-        self.report("invalid_argument", EventError::NotAnObject.message());
+        self.report(
+            ErrorCode::InvalidArgument,
+            EventError::NotAnObject.message(),
+        );
     }
 
     /// Tracks what a shop call gives, or reports its error.
@@ -105,10 +109,15 @@ impl<H: Host> Engine<H> {
     }
 
     fn shop_call(&mut self, method: Method, a: &Args) -> ShopResult {
-        let bad_object = || Err(("invalid_argument", EventError::NotAnObject.message().into()));
+        let bad_object = || {
+            Err((
+                ErrorCode::InvalidArgument,
+                EventError::NotAnObject.message().into(),
+            ))
+        };
         let product = |i: usize| match a.raw(i).filter(|r| r.starts_with('{')) {
             Some(r) => Ok(args::product(r)),
-            None => Err(("invalid_argument", NOT_A_PRODUCT.into())),
+            None => Err((ErrorCode::InvalidArgument, NOT_A_PRODUCT.into())),
         };
         let mut shop = Shop::new(&mut self.io.store);
         let id = a.text(0).unwrap_or_default();
@@ -164,7 +173,7 @@ impl<H: Host> Engine<H> {
                         let field = |k| scan::member(l, k).and_then(args::text);
                         shop.list_viewed(field("list_id"), field("category"), &products)
                     }
-                    _ => Err(("invalid_argument", NOT_A_LIST.into())),
+                    _ => Err((ErrorCode::InvalidArgument, NOT_A_LIST.into())),
                 }
             }
             // Not a commerce call: `call` answered it.

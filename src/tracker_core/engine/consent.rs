@@ -3,6 +3,7 @@
 
 use super::{Engine, Host, Io};
 use crate::prelude::*;
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::consent::{Analytics, Consent, HOLD_MAX};
 use crate::tracker_core::event::Body;
 use crate::tracker_core::store;
@@ -45,7 +46,7 @@ impl Gate {
             Analytics::Pending => {
                 if !self.warned {
                     self.warned = true;
-                    io.report("consent_pending", "100 events wait for the shopper's consent; later ones are dropped until consent.grant() or consent.deny()");
+                    io.report(ErrorCode::ConsentPending, "100 events wait for the shopper's consent; later ones are dropped until consent.grant() or consent.deny()");
                 }
                 false
             }
@@ -78,7 +79,7 @@ impl<H: Host> Engine<H> {
             m.push_str(&bad);
             m.push_str("\" is not a configured category; they are ");
             m.push_str(&all.join(", "));
-            return self.report("invalid_argument", &m);
+            return self.report(ErrorCode::InvalidArgument, &m);
         }
         match (before, self.consent.choice.analytics()) {
             // Categories changed while events are sent: the collector is told.

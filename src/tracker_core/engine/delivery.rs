@@ -11,6 +11,7 @@
 use super::lanes::{split_key, Lane, ABANDONED_MS};
 use super::{Action, Engine, Host, Io, GZIP_MIN_BYTES, PERSIST_DELAY_MS, REQUEST_TIMEOUT_MS};
 use crate::prelude::*;
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::json;
 use crate::tracker_core::queue::{self, Report};
 use crate::tracker_core::store;
@@ -194,7 +195,7 @@ impl Delivery {
     fn warn_refused<H: Host>(&mut self, io: &mut Io<H>) {
         if io.store.take_refused() && !self.storage_warned {
             self.storage_warned = true;
-            io.report("storage_unavailable", "the browser refused to store shoptrail's state (storage disabled or full, or cookies blocked): it is kept in memory for this page, and undelivered events will not survive a reload");
+            io.report(ErrorCode::StorageUnavailable, "the browser refused to store shoptrail's state (storage disabled or full, or cookies blocked): it is kept in memory for this page, and undelivered events will not survive a reload");
         }
     }
 
@@ -342,7 +343,7 @@ impl Delivery {
                 m.push_str("the endpoint refused a batch of ");
                 json::push_u64(&mut m, count as u64);
                 (
-                    "rejected",
+                    ErrorCode::Rejected,
                     status as u64,
                     " events with HTTP ",
                     "; they were dropped",
@@ -352,7 +353,7 @@ impl Delivery {
                 l.failing = true;
                 m.push_str("delivery is failing (attempts so far: ");
                 (
-                    "delivery_failing",
+                    ErrorCode::DeliveryFailing,
                     attempts as u64,
                     "",
                     "); the events are kept and retried",
@@ -360,7 +361,7 @@ impl Delivery {
             }
             Report::QueueFull => {
                 m.push_str("the queue holds 10000 undelivered events; this event was dropped");
-                return io.report("queue_full", &m);
+                return io.report(ErrorCode::QueueFull, &m);
             }
         };
         m.push_str(mid);

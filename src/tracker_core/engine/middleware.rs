@@ -4,6 +4,7 @@
 
 use super::{Action, Engine, Host, Io};
 use crate::prelude::*;
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::event::MAX_EVENT_BYTES;
 use crate::tracker_core::json::scan;
 use alloc::rc::Rc;
@@ -55,7 +56,7 @@ impl Middleware {
             Some(text) => match changed_id(text) {
                 Some(new_id) => Verdict::Replace(new_id, text.to_string(), event.3),
                 None => {
-                    io.report("middleware_failed", UNUSABLE);
+                    io.report(ErrorCode::MiddlewareFailed, UNUSABLE);
                     Verdict::Keep(event)
                 }
             },

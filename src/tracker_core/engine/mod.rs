@@ -18,6 +18,7 @@
 //! A part reads no other part: what it needs from one (may events leave? which session?) is
 //! an argument.
 
+use super::boundary::ErrorCode;
 use crate::prelude::*;
 
 mod calls;
@@ -123,7 +124,7 @@ pub enum Action {
     /// Report an error to `onError` and `error` listeners (and the console in debug mode).
     Error {
         /// Machine-readable code, such as `invalid_argument`.
-        code: &'static str,
+        code: ErrorCode,
         /// What is wrong and how to fix it.
         message: String,
     },
@@ -168,7 +169,7 @@ pub struct Io<H: Host> {
 
 impl<H: Host> Io<H> {
     /// Reports a problem to `onError` and `error` listeners.
-    pub(super) fn report(&mut self, code: &'static str, message: &str) {
+    pub(super) fn report(&mut self, code: ErrorCode, message: &str) {
         self.out.push(Action::Error {
             code,
             message: message.to_string(),
@@ -266,7 +267,7 @@ impl<H: Host> Engine<H> {
             let mut m = String::from("stored state could not be read and was discarded (");
             m.push_str(&corrupt.join(", "));
             m.push_str("); the rest is kept");
-            e.report("storage_corrupted", &m);
+            e.report(ErrorCode::StorageCorrupted, &m);
         }
         e.drive(now);
         e
@@ -335,7 +336,7 @@ impl<H: Host> Engine<H> {
     // ---- reporting ----
 
     /// Reports a problem to `onError` and `error` listeners.
-    pub fn report(&mut self, code: &'static str, message: &str) {
+    pub fn report(&mut self, code: ErrorCode, message: &str) {
         self.io.report(code, message)
     }
 
@@ -365,7 +366,7 @@ impl<H: Host> Engine<H> {
                     " nests deeper than 10 objects and arrays; the event was not queued",
                 ]
                 .concat();
-                return self.report("invalid_argument", &m);
+                return self.report(ErrorCode::InvalidArgument, &m);
             }
         }
         let Some((message_id, head)) = self.build(&body, now) else {

@@ -7,6 +7,7 @@
 use super::{Host, Port};
 use crate::prelude::*;
 use crate::tracker_core::args::Markup;
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::commerce::{
     self, Cart, Change, CommerceError, Line, OrderInput, ProductInput,
 };
@@ -16,9 +17,9 @@ use crate::tracker_core::{id, json, store};
 pub type Tracked = (&'static str, String);
 
 /// What a call gives: events to track, or an error to report (code, message).
-pub type ShopResult = Result<Vec<Tracked>, (&'static str, String)>;
+pub type ShopResult = Result<Vec<Tracked>, (ErrorCode, String)>;
 
-fn failed(e: CommerceError) -> (&'static str, String) {
+fn failed(e: CommerceError) -> (ErrorCode, String) {
     (e.code(), e.describe())
 }
 
@@ -193,7 +194,7 @@ impl<'a, H: Host> Shop<'a, H> {
         });
         let Some(step) = step else {
             return Err((
-                "invalid_argument",
+                ErrorCode::InvalidArgument,
                 "checkout.step(step, props): step must be a positive whole number".into(),
             ));
         };
@@ -320,7 +321,7 @@ impl<'a, H: Host> Shop<'a, H> {
             Markup::Click(p, list) => self.product("Product Clicked", &p, list.as_deref()),
             Markup::Checkout(o) => self.checkout_start(&o),
             Markup::Order(o) => self.order_complete(&o),
-            Markup::Invalid(message) => Err(("invalid_markup", message.into())),
+            Markup::Invalid(message) => Err((ErrorCode::InvalidMarkup, message.into())),
         }
     }
 }

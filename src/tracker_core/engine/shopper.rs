@@ -5,6 +5,7 @@
 
 use super::{Action, Engine, Fact, Host, Io};
 use crate::prelude::*;
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::config::CookieDomain;
 use crate::tracker_core::event::{is_object_text, Body, EventError};
 use crate::tracker_core::identity::{self, is_valid_user_id, Session};
@@ -273,7 +274,7 @@ impl<H: Host> Engine<H> {
     pub fn identify(&mut self, user_id: Option<String>, traits: Option<String>, now: u64) {
         if let Some(u) = user_id {
             if !is_valid_user_id(&u) {
-                return self.report("invalid_argument", EventError::BadUserId.message());
+                return self.report(ErrorCode::InvalidArgument, EventError::BadUserId.message());
             }
             self.become_user(u, now);
         }
@@ -282,7 +283,10 @@ impl<H: Host> Engine<H> {
                 t = crate::tracker_core::pii::hash_traits(&t);
             }
             if !self.shopper.merge_traits(&mut self.io, &t) {
-                return self.report("invalid_argument", EventError::NotAnObject.message());
+                return self.report(
+                    ErrorCode::InvalidArgument,
+                    EventError::NotAnObject.message(),
+                );
             }
         }
         let traits = self.shopper.traits_with_touches(&self.io);
@@ -358,7 +362,7 @@ impl<H: Host> Engine<H> {
     /// `alias(userId, previousId?)`.
     pub fn alias(&mut self, user_id: String, previous_id: Option<String>, now: u64) {
         if !is_valid_user_id(&user_id) {
-            return self.report("invalid_argument", EventError::BadUserId.message());
+            return self.report(ErrorCode::InvalidArgument, EventError::BadUserId.message());
         }
         let s = &self.shopper;
         let previous = previous_id

@@ -205,7 +205,7 @@ impl Run {
                 }
                 Action::Timer(t) => self.timer = Some(t),
                 Action::Scan(ms) => self.scans.push(ms),
-                Action::Error { code, message } => self.errors.push((code, message)),
+                Action::Error { code, message } => self.errors.push((code.as_str(), message)),
                 Action::Event(t) => self.events.push(t),
                 Action::Delivered { count, lane } => {
                     self.delivered += count;

@@ -2,6 +2,7 @@
 //! what it decides from its own state, without the others.
 
 use super::*;
+use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::consent::{Consent, Settings, HOLD_MAX};
 use crate::tracker_core::engine::consent::Gate;
 use crate::tracker_core::engine::context::PageContext;
@@ -109,7 +110,7 @@ fn a_destination_lane_reports_with_its_label() {
     let out = take(&mut io);
     let refused = out.iter().find_map(|a| match a {
         Action::Error {
-            code: "rejected",
+            code: ErrorCode::Rejected,
             message,
         } => Some(message.clone()),
         _ => None,
@@ -157,7 +158,7 @@ fn middleware_keeps_drops_or_replaces_the_oldest_event() {
         matches!(
             &take(&mut io)[..],
             [Action::Error {
-                code: "middleware_failed",
+                code: ErrorCode::MiddlewareFailed,
                 ..
             }]
         ),
@@ -183,7 +184,7 @@ fn the_gate_holds_events_while_the_shopper_decides_and_says_so_once() {
         matches!(
             &out[..],
             [Action::Error {
-                code: "consent_pending",
+                code: ErrorCode::ConsentPending,
                 ..
             }]
         ),
