@@ -29,6 +29,19 @@ const $adopt = 47;
 const $events = 48;
 const $link = 49;
 const $markup = 50;
+const FACT_HREF = 0;
+const FACT_TITLE = 1;
+const FACT_REFERRER = 2;
+const FACT_HOSTNAME = 3;
+const FACT_PROTOCOL = 4;
+const FACT_DEVICE = 5;
+const FACT_GPC = 6;
+const NOTIFY_ERROR = 0;
+const NOTIFY_EVENT = 1;
+const NOTIFY_DELIVERED = 2;
+const NOTIFY_SETTLED = 3;
+const NOTIFY_CONSOLE = 4;
+const NOTIFY_REFUSED = 5;
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
@@ -87,7 +100,7 @@ function enc(args, clean, top, name) {
     const roots = ARGS[name] || [];
     let why;
     for (let i = 0; i < args.length && !why; i++) why = fault(args[i], roots[i] || "arguments[" + i + "]", [], { n: 0 });
-    notify(name ? 0 : 5, name ? "invalid_argument" : "invalid_config", (name || "init") + ": " + (why || "the arguments cannot be sent as JSON (" + (e && e.message) + ")") + "; the call was ignored");
+    notify(name ? NOTIFY_ERROR : NOTIFY_REFUSED, name ? "invalid_argument" : "invalid_config", (name || "init") + ": " + (why || "the arguments cannot be sent as JSON (" + (e && e.message) + ")") + "; the call was ignored");
     return null;
   }
 }
@@ -209,7 +222,7 @@ function stopEngage() {
 }
 
 function report(code, message) {
-  notify(0, code, message);
+  notify(NOTIFY_ERROR, code, message);
 }
 
 /* Popups need the shopper's consent to `marketing` (always granted on sites that do not
@@ -307,13 +320,13 @@ export function cset(line) {
 export function fact(i) {
   try {
     switch (i) {
-      case 0: return location.href;
-      case 1: return document.title;
-      case 2: return document.referrer;
-      case 3: return location.hostname;
-      case 4: return location.protocol;
-      case 6: return navigator.globalPrivacyControl ? "1" : "";
-      default: {
+      case FACT_HREF: return location.href;
+      case FACT_TITLE: return document.title;
+      case FACT_REFERRER: return document.referrer;
+      case FACT_HOSTNAME: return location.hostname;
+      case FACT_PROTOCOL: return location.protocol;
+      case FACT_GPC: return navigator.globalPrivacyControl ? "1" : "";
+      default: { /* FACT_DEVICE */
         const n = navigator, s = screen;
         return [n.userAgent, n.language, Intl.DateTimeFormat().resolvedOptions().timeZone,
           s.width, s.height, devicePixelRatio].join("\n");
@@ -449,26 +462,26 @@ export function mw(text) {
    5: init refused: an error that always goes to the console, and until a valid init `ready()`
    and `flush()` settle with false (those waiting too). */
 export function notify(kind, a, b) {
-  if (kind == 0 || kind == 5) {
+  if (kind == NOTIFY_ERROR || kind == NOTIFY_REFUSED) {
     const e = error(a, b);
-    if (debug || kind == 5) console.error("shoptrail:", e);
-    if (kind == 5 && waiting) {
+    if (debug || kind == NOTIFY_REFUSED) console.error("shoptrail:", e);
+    if (kind == NOTIFY_REFUSED && waiting) {
       refused = true;
       for (const r of waiting.splice(0).concat(flushes.splice(0))) r(false);
     }
     if (onError) try { onError(e); } catch (x) { /* the page's callback */ }
     emit("error", e);
-  } else if (kind == 1) {
+  } else if (kind == NOTIFY_EVENT) {
     const ev = JSON.parse(a);
     if (debug) console.log("shoptrail event", ev);
     emit("event", ev);
     const p = ev.type == "track" && POPUP[ev.event];
     if (p) emit(p, ev.properties);
-  } else if (kind == 2) {
+  } else if (kind == NOTIFY_DELIVERED) {
     emit("delivered", { count: +a, endpoint: b });
-  } else if (kind == 3) {
+  } else if (kind == NOTIFY_SETTLED) {
     for (const r of flushes.splice(0)) r(a == "1");
-  } else {
+  } else { /* NOTIFY_CONSOLE */
     console.error("shoptrail: " + a);
   }
 }
@@ -580,7 +593,7 @@ function method(name, kind) {
         }
       } catch (e) {
         /* A getter or Proxy that throws: the config cannot be read. */
-        notify(5, "invalid_config", "init(config): the config cannot be read (" + (e && e.message) + ")");
+        notify(NOTIFY_REFUSED, "invalid_config", "init(config): the config cannot be read (" + (e && e.message) + ")");
         return void run(CODE.init, "!");
       }
       /* A config JSON cannot hold is refused here ("!": reported already). */

@@ -11,7 +11,7 @@
 use super::host::{self, Page, Parts};
 use crate::prelude::*;
 use crate::tracker_core::args::Args;
-use crate::tracker_core::boundary::{Call, ErrorCode, Internal, Method};
+use crate::tracker_core::boundary::{Call, ErrorCode, Internal, Method, Notify};
 use crate::tracker_core::config;
 use crate::tracker_core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
 use crate::tracker_core::json;
@@ -156,7 +156,7 @@ fn run(call: Kept) -> Option<String> {
         }
     });
     if unsent {
-        host::notify(3, "0", "");
+        host::notify(Notify::Settled, "0", "");
     }
     if let Some(d) = deferred {
         DEFERRED.with(|q| q.borrow_mut().push(d));
@@ -276,13 +276,15 @@ fn perform(a: Action) {
         }
         Action::Timer(due) => host::timer(due.saturating_sub(now()) as f64),
         Action::Scan(ms) => host::scan(ms),
-        Action::Error { code, message } => host::notify(0, code.as_str(), &message),
-        Action::Event(text) => host::notify(1, &text, ""),
+        Action::Error { code, message } => host::notify(Notify::Error, code.as_str(), &message),
+        Action::Event(text) => host::notify(Notify::Event, &text, ""),
         Action::Delivered { count, lane } => {
             let count = crate::tracker_core::json::u64_text(count as u64);
-            endpoint(lane, |ep| host::notify(2, &count, &ep.plain));
+            endpoint(lane, |ep| {
+                host::notify(Notify::Delivered, &count, &ep.plain)
+            });
         }
-        Action::Settle(ok) => host::notify(3, if ok { "1" } else { "0" }, ""),
+        Action::Settle(ok) => host::notify(Notify::Settled, if ok { "1" } else { "0" }, ""),
         Action::RefreshCookie { url, id, domain } => host::idcookie(&url, &id, &domain),
         Action::ReplaceUrl(url) => host::replace(&url),
         Action::Middleware(event) => {
@@ -332,7 +334,11 @@ fn is_live() -> bool {
 /// could not read, refused and reported there.
 fn init(args: &str) {
     if is_live() {
-        return host::notify(4, "init was already called; this call is ignored", "");
+        return host::notify(
+            Notify::Console,
+            "init was already called; this call is ignored",
+            "",
+        );
     }
     if args == "!" {
         set_state(State::Inert);
@@ -341,13 +347,21 @@ fn init(args: &str) {
     let a = Args::parse(args);
     let Some(raw) = a.raw(0).filter(|r| r.starts_with('{')) else {
         set_state(State::Inert);
-        return host::notify(5, ErrorCode::InvalidConfig.as_str(), NOT_AN_OBJECT);
+        return host::notify(
+            Notify::Refused,
+            ErrorCode::InvalidConfig.as_str(),
+            NOT_AN_OBJECT,
+        );
     };
     let cfg = match config::parse_json(raw) {
         Ok(cfg) => cfg,
         Err(e) => {
             set_state(State::Inert);
-            return host::notify(5, ErrorCode::InvalidConfig.as_str(), &e.describe());
+            return host::notify(
+                Notify::Refused,
+                ErrorCode::InvalidConfig.as_str(),
+                &e.describe(),
+            );
         }
     };
     let urls = core::iter::once(&cfg.endpoint).chain(cfg.destinations.iter().map(|d| &d.endpoint));

@@ -3,6 +3,7 @@
 //! refilled 256 at a time.
 
 use crate::prelude::*;
+use crate::tracker_core::boundary::Notify;
 use crate::tracker_core::engine::{Fact, Host};
 use crate::tracker_core::store::{Backend, Writer};
 use core::cell::{Cell, RefCell};
@@ -38,8 +39,8 @@ extern "C" {
     pub fn timer(ms: f64);
     /// The call `~scan` with what the page holds, after `ms` (0: once parsed).
     pub fn scan(ms: u32);
-    /// Errors, events, delivery counts and flush results for the page's callbacks.
-    pub fn notify(kind: u32, a: &str, b: &str);
+    #[wasm_bindgen(js_name = notify)]
+    fn notify_kind(kind: u32, a: &str, b: &str);
     /// Lifecycle, scroll, navigation and markup listeners, and the cross-domain link listeners
     /// when `links`.
     pub fn listen(history: bool, capture: bool, debug: bool, links: bool, scroll_ms: u32);
@@ -54,6 +55,11 @@ extern "C" {
     pub fn mw(event: &str) -> Option<String>;
     /// Builds the public API object around the wasm's entry point.
     pub fn connect(call: &Closure<dyn Fn(u32, String) -> Option<String>>) -> JsValue;
+}
+
+/// Errors, events, delivery counts and flush results for the page's callbacks.
+pub fn notify(kind: Notify, a: &str, b: &str) {
+    notify_kind(kind as u32, a, b)
 }
 
 /// Most bytes handed to the host in one part.
@@ -155,15 +161,7 @@ impl Host for Page {
                 return h;
             }
         }
-        fact(match f {
-            Fact::Href => 0,
-            Fact::Title => 1,
-            Fact::Referrer => 2,
-            Fact::Hostname => 3,
-            Fact::Protocol => 4,
-            Fact::Device => 5,
-            Fact::Gpc => 6,
-        })
+        fact(f as u32)
     }
     fn random(&self) -> [u8; 16] {
         let mut out = [0u8; 16];

@@ -58,24 +58,7 @@ pub const RESCAN_DELAY_MS: u32 = 500;
 /// Scroll position is sampled at most this often.
 pub const SCROLL_SAMPLE_MS: u32 = 100;
 
-/// A fact about the page the engine reads from its host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fact {
-    /// `location.href`.
-    Href,
-    /// `document.title`.
-    Title,
-    /// `document.referrer`.
-    Referrer,
-    /// `location.hostname`.
-    Hostname,
-    /// `location.protocol`.
-    Protocol,
-    /// `userAgent\nlocale\ntimeZone\nscreen width\nscreen height\ndevicePixelRatio`.
-    Device,
-    /// `"1"` when the browser sends Global Privacy Control (`navigator.globalPrivacyControl`).
-    Gpc,
-}
+pub use super::boundary::Fact;
 
 /// What the engine needs from its environment besides storage: page facts and randomness.
 pub trait Host: Backend {

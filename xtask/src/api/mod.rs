@@ -156,7 +156,8 @@ pub struct ErrorCode {
     pub doc: String,
 }
 
-/// One of the host's internal calls.
+/// A named entry of one of the boundary's numbered lists (internal calls, facts, notify
+/// kinds): its position is its number.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InternalCall {
@@ -175,6 +176,10 @@ pub struct Api {
     pub errors: Vec<ErrorCode>,
     /// The host's internal calls (`~name`), numbered after the methods.
     pub internal: Vec<InternalCall>,
+    /// The page facts the wasm reads (`fact(i)`), numbered in order.
+    pub facts: Vec<InternalCall>,
+    /// The kinds of `notify(kind, a, b)`, numbered in order.
+    pub notify: Vec<InternalCall>,
     /// TypeScript declarations written verbatim into the `.d.ts`.
     pub types: Vec<String>,
 }
@@ -337,16 +342,22 @@ impl Api {
         if self.about.trim().is_empty() {
             return Err("`about` is empty".into());
         }
-        let mut calls = std::collections::HashSet::new();
-        for c in &self.internal {
-            let ok = !c.name.is_empty() && c.name.bytes().all(|b| b.is_ascii_lowercase());
-            if !ok || !calls.insert(c.name.as_str()) {
-                return Err(format!(
-                    "internal call `{}`: lowercase letters, listed once",
-                    c.name
-                ));
+        for (what, list) in [
+            ("internal call", &self.internal),
+            ("fact", &self.facts),
+            ("notify kind", &self.notify),
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            for c in list {
+                let ok = !c.name.is_empty() && c.name.bytes().all(|b| b.is_ascii_lowercase());
+                if !ok || !seen.insert(c.name.as_str()) {
+                    return Err(format!(
+                        "{what} `{}`: lowercase letters, listed once",
+                        c.name
+                    ));
+                }
+                check_text(&format!("{what} `{}`'s doc", c.name), &c.doc)?;
             }
-            check_text(&format!("internal call `{}`'s doc", c.name), &c.doc)?;
         }
         let mut seen = std::collections::HashSet::new();
         for m in &mut self.methods {

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 /// The `METHODS` line of js/host.js, every method in api.json's order (a method's code is its
 /// position): `name` for kinds 0 and 7, `name:K` for the others; then each internal call's
-/// code as a constant (`const $res = 38;`), numbered after the methods, as build.rs numbers
+/// code as a constant (`const $res = 38;`), numbered after the methods, and each page fact's
+/// and notify kind's (`const FACT_HREF = 0;`, `const NOTIFY_ERROR = 0;`), as build.rs numbers
 /// them for the wasm.
 pub fn host_methods(api: &Api) -> String {
     let list: Vec<String> = api
@@ -21,6 +22,11 @@ pub fn host_methods(api: &Api) -> String {
     let mut out = format!("const METHODS = \"{}\";", list.join(" "));
     for (i, c) in api.internal.iter().enumerate() {
         out.push_str(&format!("\nconst ${} = {};", c.name, api.methods.len() + i));
+    }
+    for (prefix, list) in [("FACT_", &api.facts), ("NOTIFY_", &api.notify)] {
+        for (i, c) in list.iter().enumerate() {
+            out.push_str(&format!("\nconst {prefix}{} = {i};", c.name.to_uppercase()));
+        }
     }
     out
 }

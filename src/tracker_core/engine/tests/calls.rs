@@ -82,42 +82,63 @@ fn getters_are_the_methods_of_kinds_two_to_four() {
     assert_eq!(Method::named("cart.teleport"), None);
 }
 
-/// `Fact`'s numbers as the driver passes them and as `js/host.js`'s `fact(i)` reads them, and
-/// the notify kinds the driver sends and the host tells apart.
+/// The page facts and notify kinds: numbered from api.json on both sides (build.rs for the
+/// enums, `cargo xtask api` for js/host.js's constants), each fact answered and each notify
+/// kind sent by the driver and told apart by the host.
 #[test]
 fn facts_and_notify_kinds_mean_the_same_on_both_sides() {
+    let api = api();
     let host = include_str!("../../../../js/host.js");
-    let driver_host = include_str!("../../../browser/host.rs");
     let driver = include_str!("../../../browser/driver.rs");
-    for (fact, n, js) in [
-        ("Href", 0, "case 0: return location.href;"),
-        ("Title", 1, "case 1: return document.title;"),
-        ("Referrer", 2, "case 2: return document.referrer;"),
-        ("Hostname", 3, "case 3: return location.hostname;"),
-        ("Protocol", 4, "case 4: return location.protocol;"),
-        ("Gpc", 6, "case 6: return navigator.globalPrivacyControl"),
-    ] {
-        let rust = ["Fact::", fact, " => ", &n.to_string(), ","].concat();
-        assert!(driver_host.contains(&rust), "browser/host.rs: {rust}");
-        assert!(host.contains(js), "js/host.js: {js}");
-    }
-    // Device (5) is the switch's default: the only number left.
-    assert!(driver_host.contains("Fact::Device => 5,") && !host.contains("case 5:"));
-    // notify: 0 a report, 1 an event, 2 a delivery, 3 a settled flush, 4 a console message, 5
-    // a refused init.
-    for kind in 0..=5 {
-        let call = ["host::notify(", &kind.to_string(), ","].concat();
+    let names = |key: &str| -> Vec<String> {
+        (api[key].as_array().unwrap().iter())
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let facts = names("facts");
+    let rust_facts = [
+        Fact::Href,
+        Fact::Title,
+        Fact::Referrer,
+        Fact::Hostname,
+        Fact::Protocol,
+        Fact::Device,
+        Fact::Gpc,
+    ];
+    assert_eq!(facts.len(), rust_facts.len());
+    for (i, (name, fact)) in facts.iter().zip(rust_facts).enumerate() {
+        assert_eq!(fact as usize, i, "{name}");
+        assert_eq!(format!("{fact:?}").to_lowercase(), *name);
+        let konst = ["FACT_", &name.to_uppercase()].concat();
         assert!(
-            driver.contains(&call),
-            "browser/driver.rs never sends notify kind {kind}"
+            host.contains(&[&konst, " = ", &i.to_string(), ";"].concat()),
+            "{konst}"
+        );
+        // Device is the switch's default (named in a comment there); each other one a case.
+        let used = ["case ", &konst, ":"].concat();
+        assert!(
+            name == "device" || host.contains(&used),
+            "js/host.js: {used}"
         );
     }
-    for branch in [
-        "kind == 0 || kind == 5",
-        "kind == 1)",
-        "kind == 2)",
-        "kind == 3)",
-    ] {
-        assert!(host.contains(branch), "js/host.js notify: {branch}");
+    let kinds = names("notify");
+    assert_eq!(kinds.len(), 6);
+    for (i, name) in kinds.iter().enumerate() {
+        let konst = ["NOTIFY_", &name.to_uppercase()].concat();
+        assert!(
+            host.contains(&[&konst, " = ", &i.to_string(), ";"].concat()),
+            "{konst}"
+        );
+        assert!(
+            host.matches(&konst).count() >= 2,
+            "js/host.js never tells {konst} apart"
+        );
+        let mut variant = name.clone();
+        variant[..1].make_ascii_uppercase();
+        let sent = ["host::notify(Notify::", &variant, ","].concat();
+        assert!(
+            driver.contains(&sent),
+            "browser/driver.rs never sends {sent}"
+        );
     }
 }
