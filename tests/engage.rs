@@ -113,14 +113,15 @@ fn force_media(matches: Option<bool>) {
 }
 
 /// The pointer rule: misfires (a mouseout into another element, onto the scrollbar, with a
-/// field focused) show nothing; leaving through the top shows the popup.
+/// field focused) show nothing; leaving through the top shows the popup. Before each, the
+/// clock moves past the quiet time after the last scroll (a late scroll event of the page
+/// counts too), in the same task as the events: so an exit would be taken, and the misfires
+/// are what shows nothing.
 async fn pointer_exit() {
-    // Past the quiet time after the last scroll (the module's first sample counts), when an
-    // exit would be taken: so the misfires below are what shows nothing.
-    advance(600);
     let window = web_sys::window().unwrap();
     let doc = window.document().unwrap();
     let body = doc.body().unwrap();
+    advance(600);
     mouse("mousemove", 300, 300, None);
     mouse("mouseout", 300, 10, Some(&body));
     timers_run().await;
@@ -128,6 +129,7 @@ async fn pointer_exit() {
     let width = doc.document_element().unwrap().client_width();
     let inner = window.inner_width().unwrap().as_f64().unwrap() as i32;
     if inner > width {
+        advance(600);
         mouse("mousemove", width - 2, 300, None);
         mouse("mouseout", width + 2, 300, None);
         timers_run().await;
@@ -136,11 +138,13 @@ async fn pointer_exit() {
     let input: web_sys::HtmlElement = doc.create_element("input").unwrap().dyn_into().unwrap();
     body.append_child(&input).unwrap();
     input.focus().unwrap();
+    advance(600);
     exit_top(300);
     timers_run().await;
     assert_eq!(popup_hosts(), 0, "no popup while a field has the focus");
     input.blur().unwrap();
     input.remove();
+    advance(600);
     exit_top(320);
     until("the popup after leaving through the top", 2000, || {
         popup_hosts() == 1
