@@ -88,7 +88,7 @@ fn report(f: &Function, message: &str) {
 
 /// Reads and checks one campaign (`index` of `campaigns`, for the message).
 fn read(value: JsValue, index: usize) -> Result<Campaign, String> {
-    campaign::read(strict::Strict(value)).map_err(|e| e.describe(index))
+    campaign::read(value).map_err(|e| e.describe(index))
 }
 
 /// The utm_source of this session: from the landing URL, kept for the session's later pages.

@@ -4,6 +4,7 @@
 //! be 10-100`) and skipped; the others run.
 
 use super::detect::{self, Ms};
+use super::strict::{Source, Strict};
 use serde::Deserialize;
 
 /// One campaign: when it fires, for whom, how often, and what it shows.
@@ -375,19 +376,18 @@ impl Invalid {
     }
 }
 
-/// Reads one campaign from any serde deserializer (serde-wasm-bindgen's in the browser), then
-/// checks it.
-pub fn read<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Campaign, Invalid> {
-    let c: Campaign = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
+/// Reads one campaign strictly (unknown keys refused, the path of what is wrong kept), from a
+/// JavaScript value in the browser or a JSON value in host tests, then checks it.
+pub fn read<S: Source>(value: S) -> Result<Campaign, Invalid> {
+    let c = Campaign::deserialize(Strict(value)).map_err(|e| {
+        let message = e.inner().to_string();
         // serde-wasm-bindgen's errors are JavaScript errors, written `Error: <message>`.
         let message = match message.strip_prefix("Error: ") {
             Some(m) => m.to_string(),
             None => message,
         };
         Invalid {
-            path: if path == "." { String::new() } else { path },
+            path: e.path(),
             message,
         }
     })?;
@@ -659,7 +659,10 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Campaign, Invalid> {
-        read(&mut serde_json::Deserializer::from_str(json))
+        read(
+            serde_json::from_str::<serde_json::Value>(json)
+                .map_err(|e| Invalid::at("", &e.to_string()))?,
+        )
     }
 
     const OK: &str = r#"{"id":"exit-offer","trigger":{"type":"exit"},

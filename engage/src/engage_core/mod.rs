@@ -8,5 +8,6 @@ pub mod detect;
 pub mod experiment;
 pub mod form;
 pub mod runner;
+pub mod strict;
 pub mod target;
 pub mod template;

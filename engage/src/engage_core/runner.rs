@@ -187,7 +187,7 @@ mod tests {
     use crate::engage_core::campaign;
 
     fn campaign(json: &str) -> Campaign {
-        campaign::read(&mut serde_json::Deserializer::from_str(json)).unwrap()
+        campaign::read(serde_json::from_str::<serde_json::Value>(json).unwrap()).unwrap()
     }
 
     const T0: Ms = 1_700_000_000_000;
