@@ -135,9 +135,37 @@ fn apt(packages: &[&str], why: &str) -> Result {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-/// What `build` needs: the wasm target, wasm-bindgen-cli matching Cargo.lock, npm's wasm-opt,
-/// gzip and brotli for the size report.
+/// The toolchain the shipped wasm is built with: a dated nightly, so that its standard library
+/// can be rebuilt for size (`-Zbuild-std`, `panic=immediate-abort`; see `tasks::cargo_wasm`).
+/// Dated, so that a build gives the same bytes on every machine. Tests and clippy use stable.
+pub const SHIPPED_TOOLCHAIN: &str = "nightly-2026-05-19";
+
+/// The shipped toolchain with the standard library's source, installed when missing.
+fn setup_shipped_toolchain() -> Result {
+    let sysroot =
+        output(cmd("rustc").args([&format!("+{SHIPPED_TOOLCHAIN}"), "--print", "sysroot"]))
+            .unwrap_or_default();
+    let src = std::path::Path::new(&sysroot).join("lib/rustlib/src/rust/library/std");
+    if !sysroot.is_empty() && src.is_dir() {
+        ok("rust toolchain for the shipped wasm", SHIPPED_TOOLCHAIN);
+        Ok(())
+    } else {
+        run(cmd("rustup").args([
+            "toolchain",
+            "install",
+            SHIPPED_TOOLCHAIN,
+            "--profile",
+            "minimal",
+            "--component",
+            "rust-src",
+        ]))
+    }
+}
+
+/// What `build` needs: the wasm target, the shipped toolchain, wasm-bindgen-cli matching
+/// Cargo.lock, npm's wasm-opt, gzip and brotli for the size report.
 pub fn setup_build() -> Result {
+    setup_shipped_toolchain()?;
     let installed = cmd("rustup")
         .args(["target", "list", "--installed"])
         .output();

@@ -88,7 +88,7 @@ pub fn categories(wasm: &[u8]) -> Result<Vec<(&'static str, usize)>> {
                                 if names.len() <= i {
                                     names.resize(i + 1, String::new());
                                 }
-                                names[i] = rustc_demangle::demangle(n.name).to_string();
+                                names[i] = format!("{:#}", rustc_demangle::demangle(n.name));
                             }
                         }
                     }
