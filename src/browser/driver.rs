@@ -364,7 +364,8 @@ fn init(args: &str) {
             );
         }
     };
-    let urls = core::iter::once(&cfg.endpoint).chain(cfg.destinations.iter().map(|d| &d.endpoint));
+    let urls =
+        core::iter::once(&cfg.endpoint).chain(cfg.destinations().iter().map(|d| &d.endpoint));
     let lanes = urls.map(|url| Endpoints {
         gzip: [
             url.as_str(),
@@ -376,7 +377,7 @@ fn init(args: &str) {
     });
     ENDPOINTS.with(|ep| *ep.borrow_mut() = lanes.collect());
     let (history, capture, debug) = (cfg.history, cfg.capture, cfg.debug);
-    let links = !cfg.link_domains.is_empty();
+    let links = !cfg.link_domains().is_empty();
     let engine = Box::new(Engine::new(cfg, Page::default(), now()));
     let key = engine.queue_key().to_string();
     let early = match set_state(State::Live(engine)) {

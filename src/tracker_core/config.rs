@@ -102,6 +102,57 @@ pub struct Config {
     pub destinations: Vec<super::destination::Destination>,
 }
 
+/// The options a build can leave out, each with the cargo feature that brings it: a page that
+/// names none of them needs none of their code (`cargo xtask size --options` measures each).
+pub const OPTIONAL: [(&str, bool); 5] = [
+    ("destinations", cfg!(feature = "destinations")),
+    ("beforeSend", cfg!(feature = "before-send")),
+    ("linkDomains", cfg!(feature = "links")),
+    ("hashPii", cfg!(feature = "hash-pii")),
+    ("cookieRefreshUrl", cfg!(feature = "cookie-refresh")),
+];
+
+/// What a build without an option says when a config names it.
+pub const NOT_BUILT: &str =
+    "is not in this build of shoptrail (it was built without the option's cargo feature)";
+
+impl Config {
+    /// `destinations`, in a build that has them.
+    pub fn destinations(&self) -> &[super::destination::Destination] {
+        if cfg!(feature = "destinations") {
+            &self.destinations
+        } else {
+            &[]
+        }
+    }
+
+    /// `linkDomains`, in a build that has them.
+    pub fn link_domains(&self) -> &[String] {
+        if cfg!(feature = "links") {
+            &self.link_domains
+        } else {
+            &[]
+        }
+    }
+
+    /// Whether traits are hashed (`hashPii`), in a build that can.
+    pub fn hashes_pii(&self) -> bool {
+        cfg!(feature = "hash-pii") && self.hash_pii
+    }
+
+    /// Whether events wait for `beforeSend`, in a build that has it.
+    pub fn has_before_send(&self) -> bool {
+        cfg!(feature = "before-send") && self.before_send
+    }
+
+    /// `cookieRefreshUrl`, taken out, in a build that has it.
+    pub fn take_cookie_refresh_url(&mut self) -> Option<String> {
+        self.cookie_refresh_url
+            .take()
+            .filter(|_| cfg!(feature = "cookie-refresh"))
+    }
+}
+
 /// Ids from a server-rendered page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
@@ -225,6 +276,22 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
             message: UNKNOWN,
         });
     }
+    // (Spelled out so that the build with every option has no trace of the check.)
+    let all_built = cfg!(all(
+        feature = "destinations",
+        feature = "before-send",
+        feature = "links",
+        feature = "hash-pii",
+        feature = "cookie-refresh"
+    ));
+    if !all_built {
+        if let Some((k, _)) = OPTIONAL
+            .iter()
+            .find(|(k, built)| !built && keys.iter().any(|x| x == k))
+        {
+            return Err(err(k, NOT_BUILT));
+        }
+    }
     let insecure = flag(
         &get("allowInsecureEndpoint"),
         "allowInsecureEndpoint",
@@ -239,6 +306,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         _ => return Err(err("endpoint", HTTP_URL)),
     };
     let destinations = match get("destinations") {
+        _ if !cfg!(feature = "destinations") => Vec::new(),
         Value::Missing => Vec::new(),
         Value::List(raw) => super::destination::parse(&raw, insecure)?,
         _ => return Err(err("destinations", super::destination::SHAPE)),
@@ -259,6 +327,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         return Err(err("onError", "must be a function"));
     }
     let before_send = match get("beforeSend") {
+        _ if !cfg!(feature = "before-send") => false,
         Value::Missing => false,
         Value::Function => true,
         _ => {
@@ -316,6 +385,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
             }
         },
         cookie_refresh_url: match get("cookieRefreshUrl") {
+            _ if !cfg!(feature = "cookie-refresh") => None,
             Value::Missing => None,
             Value::Str(s) if s.starts_with("https://") || s.starts_with("http://") => Some(s),
             _ => {
@@ -341,9 +411,13 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
                 ))
             }
         },
-        link_domains: link_domains(get("linkDomains"))?,
+        link_domains: if cfg!(feature = "links") {
+            link_domains(get("linkDomains"))?
+        } else {
+            Vec::new()
+        },
         consent: consent(get("consent"))?,
-        hash_pii: flag(&get("hashPii"), "hashPii", false)?,
+        hash_pii: cfg!(feature = "hash-pii") && flag(&get("hashPii"), "hashPii", false)?,
         before_send,
         destinations,
     })
@@ -456,6 +530,40 @@ mod tests {
                 .map(|(_, v)| v.clone())
                 .unwrap_or(Value::Missing)
         })
+    }
+
+    /// Each option a build can leave out is taken when built in and refused, naming it, when
+    /// not. (`cargo xtask test` runs this test on the build without any of them too.)
+    #[test]
+    fn optional_options_are_taken_or_refused_by_name() {
+        let ep = ("endpoint", Value::Str("https://c.example/v1/batch".into()));
+        for (name, built) in OPTIONAL {
+            assert!(OPTIONS.contains(&name), "{name}");
+            let value = match name {
+                "destinations" => {
+                    Value::List(r#"[{"endpoint":"https://d.example/v1/batch"}]"#.into())
+                }
+                "beforeSend" => Value::Function,
+                "linkDomains" => Value::List(r#"["other.example"]"#.into()),
+                "hashPii" => Value::Bool(true),
+                _ => Value::Str("https://shop.example/id-cookie".into()),
+            };
+            let c = run(&[ep.clone(), (name, value)]);
+            if built {
+                let c = c.unwrap();
+                let on = match name {
+                    "destinations" => c.destinations().len() == 1,
+                    "beforeSend" => c.has_before_send(),
+                    "linkDomains" => c.link_domains() == ["other.example"],
+                    "hashPii" => c.hashes_pii(),
+                    _ => c.clone().take_cookie_refresh_url().is_some(),
+                };
+                assert!(on, "{name} was not taken");
+            } else {
+                let e = c.unwrap_err();
+                assert_eq!((e.option.as_str(), e.message), (name, NOT_BUILT));
+            }
+        }
     }
 
     #[test]

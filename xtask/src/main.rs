@@ -3,7 +3,8 @@
 //! - `setup`  installs what is missing, at pinned versions; a second run does no work.
 //! - `build`  builds `pkg/` (npm package) and `dist/` (script tag), optimized, and prints sizes.
 //! - `demo`   setup + build, then serves the demo store and the collector (`--port N`).
-//! - `size`   build, then the size of what a shopper downloads, the budget, and twiggy's top items.
+//! - `size`   build, then the size of what a shopper downloads, the budget, and twiggy's top items;
+//!   `--options` adds what each option a build can leave out costs.
 //! - `test`   setup + lint + every test suite; exits non-zero on any failure.
 //! - `bench`  shoptrail side by side with other analytics SDKs in headless Chromium.
 //! - `fuzz`   the cargo-fuzz targets (nightly, libFuzzer) for 60 s each, or `--seconds N`;
@@ -28,7 +29,7 @@ mod wasm_check;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo xtask <setup | build | size | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] [--postgres] | postgres [--tls] | api [--check]>";
+    "usage: cargo xtask <setup | build | size [--options] | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] [--postgres] | postgres [--tls] | api [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
         Some("build") => tools::setup_build().and_then(|_| tasks::build().map(|_| ())),
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(&args[1..]),
-        Some("size") => tasks::size(),
+        Some("size") => tasks::size(&args[1..]),
         Some("bench") => tasks::bench(&args[1..]),
         Some("fuzz") => tasks::fuzz(&args[1..]),
         Some("load") => load::load(&args[1..]),

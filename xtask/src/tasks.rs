@@ -153,6 +153,12 @@ fn bundle(entry: &Path, out: &Path, banner: &str) -> Result {
 
 /// `cargo build --release` of `package` for wasm32; the path of its wasm.
 fn cargo_wasm(package: &str) -> Result<PathBuf> {
+    cargo_wasm_with(package, &[])
+}
+
+/// [`cargo_wasm`] with more cargo arguments (features), for measuring a variant: the wasm is
+/// overwritten by the next build of the same package.
+fn cargo_wasm_with(package: &str, args: &[&str]) -> Result<PathBuf> {
     let mut c = cmd("cargo");
     // The stable toolchain that runs xtask must not leak into the build.
     for var in [
@@ -182,7 +188,8 @@ fn cargo_wasm(package: &str) -> Result<PathBuf> {
             // Its own directory: other flags than the stable builds of the same crates.
             "--target-dir",
         ])
-        .arg(root().join("target/shipped"));
+        .arg(root().join("target/shipped"))
+        .args(args);
     run(&mut c)?;
     Ok(root().join(format!(
         "target/shipped/wasm32-unknown-unknown/release/{}.wasm",
@@ -549,6 +556,17 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     steps.run("host tests (SQLite)", || {
         run(cmd("cargo").args(["test", "--workspace"]))
     })?;
+    steps.run("the tracker's config without its optional options", || {
+        // The build without them refuses a config that names one (config::OPTIONAL).
+        run(cmd("cargo").args([
+            "test",
+            "-p",
+            "shoptrail",
+            "--no-default-features",
+            "--lib",
+            "optional_options",
+        ]))
+    })?;
     // One cluster for the collector's PostgreSQL run and the e2e suites, stopped (Drop) when
     // the steps end.
     let postgres = steps.run("start PostgreSQL", crate::postgres::Cluster::start)?;
@@ -713,10 +731,19 @@ pub fn fuzz(args: &[String]) -> Result {
     fuzz_targets(seconds, &only)
 }
 
-/// `cargo xtask size`: build, print sizes and the largest items of the wasm.
-pub fn size() -> Result {
+/// `cargo xtask size [--options]`: build, print sizes and the largest items of the wasm; with
+/// `--options`, what each option a build can leave out (`config::OPTIONAL`) costs.
+pub fn size(args: &[String]) -> Result {
+    let options = match args {
+        [] => false,
+        [a] if a == "--options" => true,
+        _ => return Err("usage: cargo xtask size [--options]".into()),
+    };
     tools::setup_build()?;
     let sizes = build()?;
+    if options {
+        option_costs()?;
+    }
     let wasm = root().join("target/shipped/wasm32-unknown-unknown/release/shoptrail_tracker.wasm");
     let bytes = std::fs::read(&wasm).map_err(fs_err(&wasm))?;
     let cats = crate::wasm_check::categories(&bytes)?;
@@ -752,6 +779,51 @@ pub fn size() -> Result {
         eprintln!("(install twiggy with `cargo install twiggy --locked` for a breakdown)");
     }
     check_budget(sizes)
+}
+
+/// The cargo features of the tracker's optional options, as `config::OPTIONAL` names them.
+const OPTION_FEATURES: [(&str, &str); 5] = [
+    ("destinations", "destinations"),
+    ("before-send", "beforeSend"),
+    ("links", "linkDomains"),
+    ("hash-pii", "hashPii"),
+    ("cookie-refresh", "cookieRefreshUrl"),
+];
+
+/// Brotli bytes of the tracker's optimized wasm built with `args` (wasm-bindgen's `web` glue
+/// and wasm-opt, as shipped).
+fn tracker_variant(args: &[&str]) -> Result<usize> {
+    let wasm = cargo_wasm_with("shoptrail-tracker", args)?;
+    let out = root().join("target/shipped/variant");
+    let _ = std::fs::remove_dir_all(&out);
+    bindgen(&wasm, "web", &out, "shoptrail")?;
+    compressed(
+        &out.join("shoptrail_bg.wasm"),
+        "brotli",
+        &["-c", "-q", "11"],
+    )
+}
+
+/// Prints what each optional option adds to the tracker's wasm: the build without any, then
+/// that build with each one alone.
+fn option_costs() -> Result {
+    let none = tracker_variant(&["--no-default-features"])?;
+    let mut rows = Vec::new();
+    for (feature, option) in OPTION_FEATURES {
+        let with = tracker_variant(&[
+            "--no-default-features",
+            "--features",
+            &format!("shoptrail/{feature}"),
+        ])?;
+        rows.push((option, with as i64 - none as i64));
+    }
+    // The shipped build again, so that target/ holds it as `build` left it.
+    cargo_wasm("shoptrail-tracker")?;
+    eprintln!("\ntracker wasm (brotli 11) without any optional option: {none} B; each alone adds:");
+    for (option, extra) in rows {
+        eprintln!("  {option:<18} {extra:>+6} B");
+    }
+    Ok(())
 }
 
 /// The brotli budget of `what` (`tracker` or `engage`), kept in `size-budget.txt` as a line

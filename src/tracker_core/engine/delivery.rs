@@ -521,7 +521,7 @@ impl<H: Host> Engine<H> {
     /// destination's when its `events` list names it.
     pub(super) fn route(&self, (kind, name): (&str, Option<&str>)) -> u8 {
         let mut bits = 1;
-        for (i, d) in self.cfg.destinations.iter().enumerate() {
+        for (i, d) in self.cfg.destinations().iter().enumerate() {
             if d.wants(kind, name) {
                 bits |= 2 << i;
             }

@@ -70,7 +70,7 @@ pub(super) fn lanes(cfg: &Config, page: &str) -> Vec<Lane> {
         cfg.compress,
         String::new(),
     )];
-    for (i, d) in cfg.destinations.iter().enumerate() {
+    for (i, d) in cfg.destinations().iter().enumerate() {
         let s = Settings {
             write_key: d.write_key.clone(),
             ..settings.clone()

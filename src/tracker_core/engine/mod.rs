@@ -214,7 +214,7 @@ impl<H: Host> Engine<H> {
             Port::holding(host, secure)
         };
         let mut corrupt = discard_corrupt(&mut store);
-        let refresh_url = cfg.cookie_refresh_url.take();
+        let refresh_url = cfg.take_cookie_refresh_url();
         let shopper = Shopper::new(&mut store, &cfg.cookie_domain, refresh_url, now);
         let page_id = id::uuid_v4(store.backend().random());
         let lanes = lanes::lanes(&cfg, page_id.get(..8).unwrap_or_default());
@@ -357,7 +357,7 @@ impl<H: Host> Engine<H> {
         };
         let lanes = self.route(body.kind());
         let ctx = self.context.for_event();
-        if self.cfg.before_send {
+        if self.cfg.has_before_send() {
             let event = (message_id, head, ctx, lanes);
             return self.middleware.hand_over(&mut self.io, event);
         }

@@ -279,7 +279,7 @@ impl<H: Host> Engine<H> {
             self.become_user(u, now);
         }
         if let Some(mut t) = traits {
-            if self.cfg.hash_pii {
+            if self.cfg.hashes_pii() {
                 t = crate::tracker_core::pii::hash_traits(&t);
             }
             if !self.shopper.merge_traits(&mut self.io, &t) {
@@ -335,7 +335,7 @@ impl<H: Host> Engine<H> {
     /// `~link`: `href` carrying the anonymous id when it leads to one of `linkDomains`.
     pub fn decorate_link(&self, href: &str, now: u64) -> Option<String> {
         // The id leaves with the shopper's consent only.
-        if self.cfg.link_domains.is_empty() || !self.may_send() || !self.linked(href) {
+        if self.cfg.link_domains().is_empty() || !self.may_send() || !self.linked(href) {
             return None;
         }
         Some(link::decorate(href, &self.shopper.anonymous_id, now))
@@ -344,7 +344,7 @@ impl<H: Host> Engine<H> {
     /// Whether `url` is on one of the shop's other sites ([`link::linked`]).
     fn linked(&self, url: &str) -> bool {
         let host = self.io.fact(Fact::Hostname);
-        link::linked(url, &self.cfg.link_domains, &host.to_ascii_lowercase())
+        link::linked(url, self.cfg.link_domains(), &host.to_ascii_lowercase())
     }
 
     /// The device now belongs to user `u`. Another user than the one stored first gets what
