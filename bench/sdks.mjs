@@ -1,6 +1,6 @@
 // The SDKs under test: how each is staged into the static site, the page that loads it the way a
 // shop does (a snippet and an async script tag), and how its requests are decoded into events.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -131,7 +131,8 @@ export function sdks({ root, benchDir, baseline }) {
   const readme = readFileSync(join(root, "README.md"), "utf8");
   const stub = (readme.match(/<!-- generated:snippet -->[\s\S]*?<script>\n(!function[^\n]*)\n<\/script>/) || [])[1];
   if (!stub) throw new Error("README.md has no generated snippet (cargo xtask api)");
-  /** shoptrail's row from a directory holding shoptrail.js and shoptrail.wasm. */
+  /** shoptrail's row from a directory holding shoptrail.js and shoptrail.wasm (and
+   * shoptrail-lite.wasm, which the loader fetches for this config, where the build has one). */
   const shoptrailRow = (id, name, dist, pkg, version) => ({
       id,
       name,
@@ -144,11 +145,13 @@ export function sdks({ root, benchDir, baseline }) {
         mkdirSync(out, { recursive: true });
         for (let attempt = 0; ; attempt++) {
           const js = readFileSync(join(dist, "shoptrail.js"));
-          const wasm = readFileSync(join(dist, "shoptrail.wasm"));
-          const sri = "sha384-" + createHash("sha384").update(wasm).digest("base64");
-          if (js.includes(sri) || !js.includes("sha384-")) {
+          const wasms = ["shoptrail.wasm", "shoptrail-lite.wasm"]
+            .filter((f) => existsSync(join(dist, f)))
+            .map((f) => [f, readFileSync(join(dist, f))]);
+          const sri = (b) => "sha384-" + createHash("sha384").update(b).digest("base64");
+          if (!js.includes("sha384-") || wasms.every(([, w]) => js.includes(sri(w)))) {
             writeFileSync(join(out, "shoptrail.js"), js);
-            writeFileSync(join(out, "shoptrail.wasm"), wasm);
+            for (const [f, w] of wasms) writeFileSync(join(out, f), w);
             return;
           }
           if (attempt >= 20) throw new Error(`${dist}: shoptrail.js and shoptrail.wasm do not match (rebuild with cargo xtask build)`);

@@ -39,6 +39,20 @@
   /* The build writes the wasm's SRI hash here: the default wasm is fetched with it, so one
      integrity attribute on the script tag covers both files. */
   var wasmSri = "__SHOPTRAIL_WASM_SRI__";
+  /* The build without the options listed here (api.json's `optional` ones), smaller by their
+     code: shoptrail-lite.wasm beside shoptrail.wasm, with its own hash. It is fetched when the
+     first init's config names none of them; so the wasm is fetched once that config is known
+     (at once when the snippet's queue or data-endpoint has it). */
+  var liteUrl = wasmUrl.replace(/\.wasm(\?.*)?$/, "-lite.wasm$1");
+  var liteSri = "__SHOPTRAIL_LITE_SRI__";
+  var OPTIONAL = __SHOPTRAIL_OPTIONAL__;
+  function needsAll(c) {
+    try {
+      return !!c && typeof c === "object" && OPTIONAL.some(function (k) { return c[k] !== undefined; });
+    } catch (e) {
+      return true;
+    }
+  }
   /* The engage module (popups), fetched only on pages with campaigns, from beside this script
      (shoptrail-1.2.3.js -> shoptrail-engage-1.2.3.js) with the hash the build wrote here, or
      from data-engage. Its own loader fetches its wasm with that wasm's hash. */
@@ -57,59 +71,79 @@
       document.head.appendChild(el);
     });
   }
-  compileWasm(data.wasm ? fetch(wasmUrl) : fetch(wasmUrl, { integrity: wasmSri })).then(function (module) {
-    initSync({ module: module });
-    var api = boot();
-    api.__engage(loadEngage);
-    document.removeEventListener("click", early, true);
-    var calls = s.q || [];
-    /* Swap each stub for the real function on the same objects, so references the page kept
-       (const cart = shoptrail.cart) now reach the SDK. */
-    NAMES.forEach(function (m) {
-      var t = slot(s, m), f = slot(api, m);
-      t[0][t[1]] = f[0][f[1]];
+  var started = false;
+  function go(all) {
+    if (started) return;
+    started = true;
+    var url = all ? wasmUrl : liteUrl;
+    compileWasm(data.wasm ? fetch(wasmUrl) : fetch(url, { integrity: all ? wasmSri : liteSri })).then(function (module) {
+      initSync({ module: module });
+      var api = boot();
+      api.__engage(loadEngage);
+      document.removeEventListener("click", early, true);
+      var calls = s.q || [];
+      /* Swap each stub for the real function on the same objects, so references the page kept
+         (const cart = shoptrail.cart) now reach the SDK. */
+      NAMES.forEach(function (m) {
+        var t = slot(s, m), f = slot(api, m);
+        t[0][t[1]] = f[0][f[1]];
+      });
+      delete s.q;
+      delete s.loading;
+      s.loaded = true;
+      var explicit = calls.some(function (c) { return c[0] === "init"; });
+      if (!explicit && data.endpoint) {
+        var cfg = { endpoint: data.endpoint };
+        if (data.writeKey) cfg.writeKey = data.writeKey;
+        if (data.debug === "true") cfg.debug = true;
+        /* data-consent="required": nothing stored or sent before shoptrail.consent.grant(). */
+        if (data.consent) cfg.consent = data.consent === "required" ? { required: true } : data.consent === "optional" ? {} : data.consent;
+        s.init(cfg);
+      }
+      calls.forEach(function (c) {
+        var t = c[0] === "__markup" ? [api, "__markup"] : slot(s, c[0]);
+        var r;
+        try { r = t[0][t[1]].apply(t[0], c[1]); } catch (e) { r = undefined; }
+        if (typeof c[2] === "function") c[2](r);
+      });
+    }, function (e) {
+      /* The SDK cannot run on this page (the wasm blocked or missing, a CSP without
+         'wasm-unsafe-eval', a browser without WebAssembly): every method returns at once and
+         does nothing, every Promise settles with false, and onError hears `unsupported`. */
+      document.removeEventListener("click", early, true);
+      delete s.loading;
+      var calls = s.q || [];
+      delete s.q;
+      var err = new Error("shoptrail cannot run on this page: " + ((e && e.message) || e));
+      err.name = "ShoptrailError";
+      err.code = "unsupported";
+      var tell = function (c) {
+        if (c && typeof c.onError === "function") try { c.onError(err); } catch (x) { /* the page's */ }
+      };
+      NAMES.forEach(function (m) {
+        var t = slot(s, m);
+        t[0][t[1]] = m === "flush" || m === "ready" ? function () { return Promise.resolve(false); }
+          : m === "init" ? tell : function () {};
+      });
+      calls.forEach(function (c) {
+        if (c[0] === "init") tell(c[1][0]);
+        if (typeof c[2] === "function") c[2](false);
+      });
+      console.error("shoptrail: could not load " + url, e);
     });
-    delete s.q;
-    delete s.loading;
-    s.loaded = true;
-    var explicit = calls.some(function (c) { return c[0] === "init"; });
-    if (!explicit && data.endpoint) {
-      var cfg = { endpoint: data.endpoint };
-      if (data.writeKey) cfg.writeKey = data.writeKey;
-      if (data.debug === "true") cfg.debug = true;
-      /* data-consent="required": nothing stored or sent before shoptrail.consent.grant(). */
-      if (data.consent) cfg.consent = data.consent === "required" ? { required: true } : data.consent === "optional" ? {} : data.consent;
-      s.init(cfg);
-    }
-    calls.forEach(function (c) {
-      var t = c[0] === "__markup" ? [api, "__markup"] : slot(s, c[0]);
-      var r;
-      try { r = t[0][t[1]].apply(t[0], c[1]); } catch (e) { r = undefined; }
-      if (typeof c[2] === "function") c[2](r);
-    });
-  }, function (e) {
-    /* The SDK cannot run on this page (the wasm blocked or missing, a CSP without
-       'wasm-unsafe-eval', a browser without WebAssembly): every method returns at once and
-       does nothing, every Promise settles with false, and onError hears `unsupported`. */
-    document.removeEventListener("click", early, true);
-    delete s.loading;
-    var calls = s.q || [];
-    delete s.q;
-    var err = new Error("shoptrail cannot run on this page: " + ((e && e.message) || e));
-    err.name = "ShoptrailError";
-    err.code = "unsupported";
-    var tell = function (c) {
-      if (c && typeof c.onError === "function") try { c.onError(err); } catch (x) { /* the page's */ }
+  }
+  var queued = (s.q || []).filter(function (c) { return c[0] === "init"; })[0];
+  if (data.wasm) go(true);
+  else if (queued) go(needsAll(queued[1][0]));
+  else if (data.endpoint) go(false);
+  else {
+    /* No config yet: the first init decides, and the stub keeps it for the SDK as before. */
+    var stubInit = s.init;
+    s.init = function (c) {
+      s.init = stubInit;
+      var r = stubInit.apply(this, arguments);
+      go(needsAll(c));
+      return r;
     };
-    NAMES.forEach(function (m) {
-      var t = slot(s, m);
-      t[0][t[1]] = m === "flush" || m === "ready" ? function () { return Promise.resolve(false); }
-        : m === "init" ? tell : function () {};
-    });
-    calls.forEach(function (c) {
-      if (c[0] === "init") tell(c[1][0]);
-      if (typeof c[2] === "function") c[2](false);
-    });
-    console.error("shoptrail: could not load " + wasmUrl, e);
-  });
+  }
 })();

@@ -10,7 +10,7 @@ const ctx = suite("blocked");
 async function blocked(page) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.route("**/dist/shoptrail.wasm", (route) => route.abort("blockedbyclient"));
+  await page.route(/\/dist\/shoptrail(-lite)?\.wasm$/, (route) => route.abort("blockedbyclient"));
   return errors;
 }
 

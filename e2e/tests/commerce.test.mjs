@@ -130,7 +130,7 @@ test("the cart API: money stays exact, bad input changes nothing, the cart is sh
 
 test("a markup click made while the wasm is still loading is kept", async () => {
   const page = await ctx.browser.context.newPage();
-  await page.route("**/dist/shoptrail.wasm", async (route) => {
+  await page.route(/\/dist\/shoptrail(-lite)?\.wasm$/, async (route) => {
     const res = await route.fetch();
     await new Promise((r) => setTimeout(r, 1500));
     await route.fulfill({ response: res });

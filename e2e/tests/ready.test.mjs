@@ -110,7 +110,7 @@ test(`${LOADS} loads of the script tag: Promises at every moment, getters once r
   }));
   /* The wasm arrives after a different wait on every load: before, around and after the
      page's load event. */
-  await page.route("**/dist/shoptrail.wasm", (route) => setTimeout(() => route.continue(), delay));
+  await page.route(/\/dist\/shoptrail(-lite)?\.wasm$/, (route) => setTimeout(() => route.continue(), delay));
   const seen = { stub: 0, loading: 0, loaded: 0 };
   try {
     for (let i = 0; i < LOADS; i++) {

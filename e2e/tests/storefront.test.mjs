@@ -89,7 +89,7 @@ test("a tampered wasm is refused by its integrity hash", async () => {
   const page = await ctx.browser.context.newPage();
   const errors = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  await page.route("**/dist/shoptrail.wasm", async (route) => {
+  await page.route(/\/dist\/shoptrail(-lite)?\.wasm$/, async (route) => {
     const res = await route.fetch();
     const body = Buffer.from(await res.body());
     body[body.length - 1] ^= 0xff;

@@ -104,6 +104,8 @@ pub struct Config {
 
 /// The options a build can leave out, each with the cargo feature that brings it: a page that
 /// names none of them needs none of their code (`cargo xtask size --options` measures each).
+/// api.json marks the same options `optional`; the script tag's loader fetches the build
+/// without them (`shoptrail-lite.wasm`) when the first `init` names none.
 pub const OPTIONAL: [(&str, bool); 5] = [
     ("destinations", cfg!(feature = "destinations")),
     ("beforeSend", cfg!(feature = "before-send")),
@@ -112,9 +114,10 @@ pub const OPTIONAL: [(&str, bool); 5] = [
     ("cookieRefreshUrl", cfg!(feature = "cookie-refresh")),
 ];
 
-/// What a build without an option says when a config names it.
+/// What a build without an option says when a config names it. (The script tag loads the
+/// build without them only when the first `init`'s config names none of them.)
 pub const NOT_BUILT: &str =
-    "is not in this build of shoptrail (it was built without the option's cargo feature)";
+    "is not in this build of shoptrail: the script tag loads the build with every option when the first init names one, or set data-wasm to shoptrail.wasm";
 
 impl Config {
     /// `destinations`, in a build that has them.
@@ -610,6 +613,16 @@ mod tests {
         a.sort_unstable();
         b.sort_unstable();
         assert_eq!(a, b);
+        // Those marked optional are the ones a build can leave out (the lite wasm).
+        let optional: Vec<&str> = api["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["optional"] == true)
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(optional.len(), OPTIONAL.len());
+        assert!(OPTIONAL.iter().all(|(k, _)| optional.contains(k)));
         // The error codes are generated from api.json (boundary::ErrorCode): a code the wasm
         // reports is listed there by construction.
     }

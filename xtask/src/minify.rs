@@ -16,15 +16,72 @@ use std::path::Path;
 
 /// What binaryen printed: `imports` as `[module, name, short]`, `exports` as `[name, short]`.
 #[derive(serde::Deserialize)]
-struct Mapping {
+pub struct Mapping {
     imports: Vec<(String, String, String)>,
     exports: Vec<(String, String)>,
 }
 
 /// Writes `wasm` with short import and export names to `out_wasm`, and the glue `glue` (from
 /// the same wasm-bindgen run, `--target web`) rewritten for it to `out_glue`; the glue's
-/// relative imports (the host snippet) become absolute, so `out_glue` may live anywhere.
-pub fn boundary(wasm: &Path, glue: &Path, out_wasm: &Path, out_glue: &Path) -> Result {
+/// relative imports (the host snippet) become absolute, so `out_glue` may live anywhere. Returns
+/// the names given, for [`same_boundary`].
+pub fn boundary(wasm: &Path, glue: &Path, out_wasm: &Path, out_glue: &Path) -> Result<Mapping> {
+    let map = minified(wasm, out_wasm)?;
+    let source = std::fs::read_to_string(glue).map_err(|e| format!("{}: {e}", glue.display()))?;
+    let dir = glue.parent().ok_or("the glue has no directory")?;
+    let rewritten = rewrite(&source, &map, &dir.display().to_string()).map_err(|e| {
+        format!(
+            "{}: {e} (wasm-bindgen's glue changed shape?)",
+            glue.display()
+        )
+    })?;
+    check_imports(out_wasm, &map)?;
+    std::fs::write(out_glue, rewritten).map_err(|e| format!("{}: {e}", out_glue.display()))?;
+    Ok(map)
+}
+
+/// Writes `wasm`, another build of the module `first` was given for, with short names to
+/// `out_wasm`, and fails unless every import and export got the same short name as there: then
+/// the one glue written for `first` instantiates either. (Exports are compared without the hash
+/// rustc gives closure shims, which differs between builds.)
+pub fn same_boundary(wasm: &Path, out_wasm: &Path, first: &Mapping) -> Result {
+    let map = minified(wasm, out_wasm)?;
+    let unhashed = |n: &str| match n.rsplit_once("__h") {
+        Some((head, h)) if h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            head.to_owned()
+        }
+        _ => n.to_owned(),
+    };
+    for (module, name, short) in &map.imports {
+        if !first
+            .imports
+            .iter()
+            .any(|(m, n, s)| m == module && n == name && s == short)
+        {
+            return Err(format!(
+                "{}: import {module}.{name} is not `{short}` in the first build: one glue cannot \
+                 load both",
+                wasm.display()
+            ));
+        }
+    }
+    for (name, short) in &map.exports {
+        if !first
+            .exports
+            .iter()
+            .any(|(n, s)| unhashed(n) == unhashed(name) && s == short)
+        {
+            return Err(format!(
+                "{}: export {name} is not `{short}` in the first build: one glue cannot load both",
+                wasm.display()
+            ));
+        }
+    }
+    check_imports(out_wasm, &map)
+}
+
+/// `wasm` with short import and export names, written to `out_wasm`, and the names given.
+fn minified(wasm: &Path, out_wasm: &Path) -> Result<Mapping> {
     let shown = format!(
         "wasm-opt --minify-imports-and-exports-and-modules {}",
         wasm.display()
@@ -59,18 +116,7 @@ pub fn boundary(wasm: &Path, glue: &Path, out_wasm: &Path, out_glue: &Path) -> R
     }
     let text = String::from_utf8_lossy(&o.stdout);
     let start = text.find('{').ok_or("wasm-opt printed no name mapping")?;
-    let map: Mapping = serde_json::from_str(&text[start..])
-        .map_err(|e| format!("wasm-opt's name mapping: {e}"))?;
-    let source = std::fs::read_to_string(glue).map_err(|e| format!("{}: {e}", glue.display()))?;
-    let dir = glue.parent().ok_or("the glue has no directory")?;
-    let rewritten = rewrite(&source, &map, &dir.display().to_string()).map_err(|e| {
-        format!(
-            "{}: {e} (wasm-bindgen's glue changed shape?)",
-            glue.display()
-        )
-    })?;
-    check_imports(out_wasm, &map)?;
-    std::fs::write(out_glue, rewritten).map_err(|e| format!("{}: {e}", out_glue.display()))
+    serde_json::from_str(&text[start..]).map_err(|e| format!("wasm-opt's name mapping: {e}"))
 }
 
 /// The glue rewritten for the short names (see the module's docs).

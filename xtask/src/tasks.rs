@@ -132,6 +132,9 @@ fn host_snippet(out: &Path) -> Result<PathBuf> {
 pub struct Sizes {
     /// dist/shoptrail.js + dist/shoptrail.wasm.
     pub tracker: usize,
+    /// dist/shoptrail.js + dist/shoptrail-lite.wasm: what a page whose config names none of
+    /// `config::OPTIONAL` downloads.
+    pub tracker_lite: usize,
     /// dist/shoptrail-engage.js + dist/shoptrail-engage.wasm.
     pub engage: usize,
 }
@@ -224,6 +227,10 @@ fn bindgen_pair(wasm: &Path, name: &str, pkg: &Path, web: &Path) -> Result {
 /// the glue rewritten for it, `imports` and the loader at `loader` with `wasm_placeholder`
 /// replaced by the wasm's SRI hash and each of `fill`'s placeholders by its value; both also
 /// under versioned names. Returns the two lines of SRI.txt.
+/// `lite`: another build of the same module (`_bg.wasm` of its own wasm-bindgen run), written
+/// as `{file}-lite.wasm` with the same short names, its SRI hash in the loader's
+/// `__SHOPTRAIL_LITE_SRI__`.
+#[allow(clippy::too_many_arguments)]
 fn script_tag(
     file: &str,
     web: &Path,
@@ -232,6 +239,7 @@ fn script_tag(
     fill: &[(&str, &str)],
     glue_names: &str,
     imports: &str,
+    lite: Option<&Path>,
 ) -> Result<(String, String)> {
     let (root, version) = (root(), version()?);
     let name = file.replace('-', "_");
@@ -241,7 +249,7 @@ fn script_tag(
     for dir in [&dist, &root.join("target/shoptrail-script")] {
         std::fs::create_dir_all(dir).map_err(fs_err(dir))?;
     }
-    crate::minify::boundary(
+    let map = crate::minify::boundary(
         &web.join(format!("{name}_bg.wasm")),
         &web.join(format!("{name}.js")),
         &wasm,
@@ -249,6 +257,13 @@ fn script_tag(
     )?;
     let wasm_sri = sri(&wasm)?;
     let mut text = read(&root.join(loader))?.replace(wasm_placeholder, &wasm_sri);
+    let mut files = vec!["js", "wasm"];
+    if let Some(lite) = lite {
+        let out = dist.join(format!("{file}-lite.wasm"));
+        crate::minify::same_boundary(lite, &out, &map)?;
+        text = text.replace("__SHOPTRAIL_LITE_SRI__", &sri(&out)?);
+        files.push("lite.wasm");
+    }
     for (k, v) in fill {
         text = text.replace(k, v);
     }
@@ -266,10 +281,19 @@ fn script_tag(
     let js = dist.join(format!("{file}.js"));
     bundle(&entry, &js, &format!("{file} {version}"))?;
     let js_sri = sri(&js)?;
-    for ext in ["js", "wasm"] {
-        let from = dist.join(format!("{file}.{ext}"));
-        std::fs::copy(&from, dist.join(format!("{file}-{version}.{ext}")))
-            .map_err(fs_err(&from))?;
+    for ext in files {
+        let (from, to) = match ext.strip_suffix(".wasm").filter(|v| !v.is_empty()) {
+            // shoptrail-lite.wasm -> shoptrail-1.2.3-lite.wasm, beside shoptrail-1.2.3.wasm.
+            Some(variant) => (
+                dist.join(format!("{file}-{variant}.wasm")),
+                dist.join(format!("{file}-{version}-{variant}.wasm")),
+            ),
+            None => (
+                dist.join(format!("{file}.{ext}")),
+                dist.join(format!("{file}-{version}.{ext}")),
+            ),
+        };
+        std::fs::copy(&from, to).map_err(fs_err(&from))?;
     }
     Ok((js_sri, wasm_sri))
 }
@@ -288,6 +312,12 @@ fn import(names: &str, path: &Path) -> String {
 /// what a shopper downloads.
 pub fn build() -> Result<Sizes> {
     let root = root();
+    // The tracker without the options a page may leave out, for pages whose config names none
+    // (the script tag's loader picks it); built first, as the full build overwrites its file.
+    let lite = root.join("target/shipped/shoptrail_tracker_lite.wasm");
+    let built = cargo_wasm_with("shoptrail-tracker", &["--no-default-features"])?;
+    std::fs::copy(&built, &lite).map_err(fs_err(&built))?;
+    crate::wasm_check::no_fmt(&lite)?;
     let tracker = cargo_wasm("shoptrail-tracker")?;
     crate::wasm_check::no_fmt(&tracker)?;
     let engage = cargo_wasm("shoptrail-engage")?;
@@ -322,16 +352,33 @@ pub fn build() -> Result<Sizes> {
         &[],
         "initSync, start, add, shutdown",
         "",
+        None,
     )?;
+    let lite_web = root.join("target/shoptrail-script/lite");
+    let _ = std::fs::remove_dir_all(&lite_web);
+    bindgen(&lite, "web", &lite_web, "shoptrail")?;
+    // The options whose naming makes the loader fetch the full build.
+    let optional: Vec<String> = crate::api::Api::load()?
+        .options
+        .iter()
+        .filter(|o| o.optional)
+        .map(|o| format!("{:?}", o.name))
+        .collect();
+    let optional = format!("[{}]", optional.join(","));
     let (js_sri, wasm_sri) = script_tag(
         "shoptrail",
         &web,
         "pkg-config/loader.js",
         "__SHOPTRAIL_WASM_SRI__",
-        &[("__SHOPTRAIL_ENGAGE_SRI__", &engage_js)],
+        &[
+            ("__SHOPTRAIL_ENGAGE_SRI__", &engage_js),
+            ("__SHOPTRAIL_OPTIONAL__", &optional),
+        ],
         "initSync, boot",
         &import("NAMES", &host_snippet(&web)?),
+        Some(&lite_web.join("shoptrail_bg.wasm")),
     )?;
+    let lite_sri = sri(&root.join("dist/shoptrail-lite.wasm"))?;
     eprintln!(
         "\nScript tag (versioned, with SRI; the wasm is checked by the loader):\n  \
          <script async src=\"https://YOUR-CDN/shoptrail-{version}.js\" integrity=\"{js_sri}\" \
@@ -343,18 +390,25 @@ pub fn build() -> Result<Sizes> {
         &dist.join("SRI.txt"),
         format!(
             "shoptrail-{version}.js {js_sri}\nshoptrail-{version}.wasm {wasm_sri}\n\
+             shoptrail-{version}-lite.wasm {lite_sri}\n\
              shoptrail-engage-{version}.js {engage_js}\nshoptrail-engage-{version}.wasm {engage_wasm}\n"
         )
         .as_bytes(),
     )?;
 
     let (_, _, tracker) = size_report(&[dist.join("shoptrail.js"), dist.join("shoptrail.wasm")])?;
+    let (_, _, tracker_lite) =
+        size_report(&[dist.join("shoptrail.js"), dist.join("shoptrail-lite.wasm")])?;
     let (_, _, engage) = size_report(&[
         dist.join("shoptrail-engage.js"),
         dist.join("shoptrail-engage.wasm"),
     ])?;
     eprintln!("built pkg/ (npm package) and dist/ (script tag)");
-    Ok(Sizes { tracker, engage })
+    Ok(Sizes {
+        tracker,
+        tracker_lite,
+        engage,
+    })
 }
 
 /// A collector process, stopped when dropped.
@@ -833,7 +887,10 @@ pub fn budget(what: &str) -> Result<usize> {
     read(&path)?
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
-        .find_map(|l| l.trim().strip_prefix(what)?.trim().parse().ok())
+        .find_map(|l| {
+            let (name, bytes) = l.trim().split_once(char::is_whitespace)?;
+            (name == what).then(|| bytes.trim().parse().ok())?
+        })
         .ok_or_else(|| format!("{}: no `{what} <bytes>` line", path.display()))
 }
 
@@ -841,6 +898,11 @@ pub fn budget(what: &str) -> Result<usize> {
 fn check_budget(sizes: Sizes) -> Result {
     for (what, br, file) in [
         ("tracker", sizes.tracker, "dist/shoptrail.{js,wasm}"),
+        (
+            "tracker-lite",
+            sizes.tracker_lite,
+            "dist/shoptrail.js + dist/shoptrail-lite.wasm",
+        ),
         ("engage", sizes.engage, "dist/shoptrail-engage.{js,wasm}"),
     ] {
         let budget = budget(what)?;

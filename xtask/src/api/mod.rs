@@ -141,6 +141,10 @@ pub struct Opt {
     /// As the README shows it; `required` makes the option required.
     pub default: String,
     pub doc: String,
+    /// Left out of the tracker that pages naming none of these options load (the script tag's
+    /// lite wasm); `config::OPTIONAL` in Rust, checked by a test.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 impl Opt {
