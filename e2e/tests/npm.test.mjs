@@ -1,5 +1,6 @@
-// The npm package as a consumer gets it: `npm pack` of pkg/, installed into a Vite app and a
-// webpack app (e2e/apps/), built by each bundler, loaded in Chromium, delivering to the collector.
+// The npm package as a consumer gets it: `npm pack` of pkg/, installed into a Vite app (which
+// imports `shoptrail`) and a webpack app (which imports `shoptrail/lite`, the build without the
+// optional options), built by each bundler, loaded in Chromium, delivering to the collector.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -11,8 +12,8 @@ import { launch, events, until, tempDir, startCollector } from "../lib.mjs";
 const root = process.env.SHOPTRAIL_ROOT || join(import.meta.dirname, "../..");
 const pkgDir = join(root, "pkg");
 const APPS = [
-  { name: "vite", event: "Vite App Loaded", tool: "vite" },
-  { name: "webpack", event: "Webpack App Loaded", tool: "webpack" },
+  { name: "vite", event: "Vite App Loaded", tool: "vite", tracker: "shoptrail_bg.wasm" },
+  { name: "webpack", event: "Webpack App Loaded", tool: "webpack", tracker: "lite/shoptrail_bg.wasm" },
 ].map((a) => ({ ...a, dir: join(root, "e2e/apps", a.name) }));
 
 /** Runs a command; on failure the error carries its output. */
@@ -90,6 +91,8 @@ for (const app of APPS) {
     const problems = [];
     const wasm = [];
     page.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(new URL(r.url()).pathname));
+    const sizes = [];
+    page.on("response", (r) => r.url().endsWith(".wasm") && r.body().then((b) => sizes.push(b.length), () => {}));
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
     page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
     page.on("response", (r) => r.status() >= 400 && !r.url().endsWith("/favicon.ico")
@@ -108,6 +111,10 @@ for (const app of APPS) {
       assert.deepEqual(result.popup, { campaign_id: `welcome-${app.name}`, trigger: "time_on_page" });
       // (webpack names its files by hash alone.)
       assert.equal(new Set(wasm).size, 2, wasm.join());
+      // The tracker's wasm is the build the app imported (the bundlers copy it unchanged).
+      const tracker = readFileSync(join(pkgDir, app.tracker)).length;
+      await until(() => sizes.length === 2, 5000, "both wasm bodies read");
+      assert.ok(sizes.includes(tracker), `${app.tracker} (${tracker} B) among ${sizes.join(", ")}`);
       assert.match(result.anonymousId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
       const [ev] = await until(async () => {

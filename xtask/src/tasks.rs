@@ -327,6 +327,12 @@ pub fn build() -> Result<Sizes> {
     let web = pkg.join("web");
     let _ = std::fs::remove_dir_all(&pkg);
     bindgen_pair(&tracker, "shoptrail", &pkg, &web)?;
+    // `shoptrail/lite`: the tracker without the optional options, for bundlers.
+    let lite_pkg = pkg.join("lite");
+    bindgen(&lite, "bundler", &lite_pkg, "shoptrail")?;
+    for junk in [".gitignore", "package.json", "shoptrail.d.ts"] {
+        let _ = std::fs::remove_file(lite_pkg.join(junk));
+    }
     let (engage_pkg, engage_web) = (pkg.join("engage"), web.join("engage"));
     bindgen_pair(&engage, "shoptrail_engage", &engage_pkg, &engage_web)?;
     let manifest = read(&root.join("pkg-config/package.json"))?.replace(

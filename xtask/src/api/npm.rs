@@ -9,7 +9,9 @@ use std::path::Path;
 const GENERATED: &str = "Generated from pkg-config/api.json by `cargo xtask build`; do not edit.";
 
 /// `pkg/index.js`: the bundler entry.
-fn npm_index(api: &Api) -> String {
+/// `pkg/index.js` (`lite`: `pkg/lite/index.js`, the build without api.json's optional options,
+/// beside the engage chunk's directory).
+fn npm_index(api: &Api, lite: bool) -> String {
     let tops: Vec<String> = api
         .top()
         .iter()
@@ -21,14 +23,20 @@ fn npm_index(api: &Api) -> String {
         .map(|(ns, _)| format!("{ns} = api.{ns}"))
         .collect();
     format!(
-        "/* shoptrail for bundlers. {GENERATED} */\n\
+        "/* shoptrail{} for bundlers. {GENERATED} */\n\
          import {{ boot }} from \"./shoptrail.js\";\n\n\
          const api = boot();\n\
          /* The engage module (popups) is its own chunk, imported only when campaigns are configured. */\n\
-         api.__engage(() => import(\"./engage/index.js\"));\n\n\
+         api.__engage(() => import(\"{}/engage/index.js\"));\n\n\
          export const {};\n\
          export const {};\n\
          export default api;\n",
+        if lite {
+            "/lite (without the optional options)"
+        } else {
+            ""
+        },
+        if lite { ".." } else { "." },
         tops.join(",\n  "),
         spaces.join(",\n  ")
     )
@@ -181,10 +189,11 @@ fn npm_node(api: &Api) -> String {
 }
 
 /// `pkg/index.d.ts`, or with `web` `pkg/web/index.d.ts`.
-fn npm_dts(api: &Api, web: bool) -> String {
+fn npm_dts(api: &Api, web: bool, lite: bool) -> String {
     let mut o = format!(
-        "/* TypeScript declarations of shoptrail{}. {GENERATED} */\n\n",
-        if web { "/web" } else { "" }
+        "/* TypeScript declarations of shoptrail{}{}. {GENERATED} */\n\n",
+        if web { "/web" } else { "" },
+        if lite { "/lite" } else { "" }
     );
     let w = &mut o;
     let line = |w: &mut String, s: &str| {
@@ -194,7 +203,8 @@ fn npm_dts(api: &Api, web: bool) -> String {
 
     line(w, "/** The options of `init`. */");
     line(w, "export interface ShoptrailConfig {");
-    for opt in &api.options {
+    // The lite build has none of the optional options: naming one is a type error.
+    for opt in api.options.iter().filter(|o| !(lite && o.optional)) {
         let default = match opt.default.as_str() {
             "required" | "none" => String::new(),
             d => format!(" (default: `{d}`)"),
@@ -292,11 +302,13 @@ pub fn npm_files(api: &Api) -> Vec<(&'static str, String)> {
     vec![
         ("engage/index.js", ENGAGE_INDEX.to_string()),
         ("engage/index.d.ts", ENGAGE_DTS.to_string()),
-        ("index.js", npm_index(api)),
+        ("index.js", npm_index(api, false)),
+        ("lite/index.js", npm_index(api, true)),
+        ("lite/index.d.ts", npm_dts(api, false, true)),
         ("web/index.js", npm_web(api)),
         ("node.js", npm_node(api)),
-        ("index.d.ts", npm_dts(api, false)),
-        ("web/index.d.ts", npm_dts(api, true)),
+        ("index.d.ts", npm_dts(api, false, false)),
+        ("web/index.d.ts", npm_dts(api, true, false)),
     ]
 }
 
@@ -348,10 +360,23 @@ mod tests {
     }
 
     #[test]
+    fn the_lite_declarations_leave_the_optional_options_out() {
+        let api = api();
+        let dts = npm_dts(&api, false, true);
+        assert!(api.options.iter().any(|o| o.optional));
+        for o in &api.options {
+            let q = if o.required() { "" } else { "?" };
+            let declared = dts.contains(&format!("  {}{q}: {};", o.name, o.ty));
+            assert_eq!(declared, !o.optional, "{}", o.name);
+        }
+        assert!(npm_index(&api, true).contains("import(\"../engage/index.js\")"));
+    }
+
+    #[test]
     fn declarations_mention_every_method_option_and_error() {
         let api = api();
         for web in [false, true] {
-            let dts = npm_dts(&api, web);
+            let dts = npm_dts(&api, web, false);
             for m in &api.methods {
                 let (ns, name) = m.split();
                 let decl = match ns {

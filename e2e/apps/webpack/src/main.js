@@ -1,4 +1,5 @@
-import { init, track, flush, ready, anonymousId, on } from "shoptrail";
+// The build without the optional options (destinations, beforeSend, ...): this app names none.
+import { init, track, flush, ready, anonymousId, on } from "shoptrail/lite";
 
 const out = document.getElementById("result");
 const errors = [];
