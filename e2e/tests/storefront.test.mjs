@@ -9,7 +9,8 @@ const ctx = suite("store");
 test("home page view, product list and an add to cart arrive with one anonymous id", async () => {
   const page = await ctx.browser.context.newPage();
   await page.goto(`${ctx.collector.url}/`);
-  const aid = await page.evaluate(async () => await window.shoptrail.anonymousId());
+  // Getters answer once ready() has settled (the script tag starts the SDK after its wasm).
+  const aid = await page.evaluate(async () => (await window.shoptrail.ready()) && window.shoptrail.anonymousId());
   assert.match(aid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
   await page.locator('[data-testid="product-card"][data-product-id="nw-001"] [data-testid="add-to-cart"]').click();
