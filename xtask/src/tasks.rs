@@ -327,12 +327,11 @@ pub fn build() -> Result<Sizes> {
     let web = pkg.join("web");
     let _ = std::fs::remove_dir_all(&pkg);
     bindgen_pair(&tracker, "shoptrail", &pkg, &web)?;
-    // `shoptrail/lite`: the tracker without the optional options, for bundlers.
-    let lite_pkg = pkg.join("lite");
-    bindgen(&lite, "bundler", &lite_pkg, "shoptrail")?;
-    for junk in [".gitignore", "package.json", "shoptrail.d.ts"] {
-        let _ = std::fs::remove_file(lite_pkg.join(junk));
-    }
+    // The tracker without the optional options: `shoptrail/lite` for bundlers, and the script
+    // tag's shoptrail-lite.wasm (from the `web` build).
+    let lite_web = root.join("target/shoptrail-script/lite");
+    let _ = std::fs::remove_dir_all(&lite_web);
+    bindgen_pair(&lite, "shoptrail", &pkg.join("lite"), &lite_web)?;
     let (engage_pkg, engage_web) = (pkg.join("engage"), web.join("engage"));
     bindgen_pair(&engage, "shoptrail_engage", &engage_pkg, &engage_web)?;
     let manifest = read(&root.join("pkg-config/package.json"))?.replace(
@@ -360,15 +359,10 @@ pub fn build() -> Result<Sizes> {
         "",
         None,
     )?;
-    let lite_web = root.join("target/shoptrail-script/lite");
-    let _ = std::fs::remove_dir_all(&lite_web);
-    bindgen(&lite, "web", &lite_web, "shoptrail")?;
     // The options whose naming makes the loader fetch the full build.
-    let optional: Vec<String> = crate::api::Api::load()?
-        .options
-        .iter()
-        .filter(|o| o.optional)
-        .map(|o| format!("{:?}", o.name))
+    let optional: Vec<String> = optional_options()?
+        .into_iter()
+        .map(|(name, _)| format!("{name:?}"))
         .collect();
     let optional = format!("[{}]", optional.join(","));
     let (js_sri, wasm_sri) = script_tag(
@@ -841,14 +835,14 @@ pub fn size(args: &[String]) -> Result {
     check_budget(sizes)
 }
 
-/// The cargo features of the tracker's optional options, as `config::OPTIONAL` names them.
-const OPTION_FEATURES: [(&str, &str); 5] = [
-    ("destinations", "destinations"),
-    ("before-send", "beforeSend"),
-    ("links", "linkDomains"),
-    ("hash-pii", "hashPii"),
-    ("cookie-refresh", "cookieRefreshUrl"),
-];
+/// api.json's optional options and their cargo features, in api.json's order.
+fn optional_options() -> Result<Vec<(String, String)>> {
+    Ok(crate::api::Api::load()?
+        .options
+        .into_iter()
+        .filter_map(|o| Some((o.name, o.optional?)))
+        .collect())
+}
 
 /// Brotli bytes of the tracker's optimized wasm built with `args` (wasm-bindgen's `web` glue
 /// and wasm-opt, as shipped).
@@ -869,7 +863,7 @@ fn tracker_variant(args: &[&str]) -> Result<usize> {
 fn option_costs() -> Result {
     let none = tracker_variant(&["--no-default-features"])?;
     let mut rows = Vec::new();
-    for (feature, option) in OPTION_FEATURES {
+    for (option, feature) in optional_options()? {
         let with = tracker_variant(&[
             "--no-default-features",
             "--features",

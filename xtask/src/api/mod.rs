@@ -141,10 +141,10 @@ pub struct Opt {
     /// As the README shows it; `required` makes the option required.
     pub default: String,
     pub doc: String,
-    /// Left out of the tracker that pages naming none of these options load (the script tag's
-    /// lite wasm); `config::OPTIONAL` in Rust, checked by a test.
+    /// The cargo feature of an option the lite tracker leaves out (the script tag's lite wasm,
+    /// `shoptrail/lite`); `config::OPTIONAL` in Rust, checked by a test.
     #[serde(default)]
-    pub optional: bool,
+    pub optional: Option<String>,
 }
 
 impl Opt {
@@ -529,6 +529,37 @@ mod tests {
     /// api.json as every test module reads it.
     pub(super) fn api() -> Api {
         Api::load().expect("pkg-config/api.json parses and passes its checks")
+    }
+
+    /// Each optional option's cargo feature is declared by the root crate, on by default, and
+    /// turned on by the tracker's `full` feature, which turns on nothing else of the root crate.
+    #[test]
+    fn optional_options_name_the_cargo_features_that_build_them() {
+        let read = |p: &str| std::fs::read_to_string(crate::tools::root().join(p)).unwrap();
+        let (root, tracker) = (read("Cargo.toml"), read("tracker/Cargo.toml"));
+        let features: Vec<String> = api()
+            .options
+            .into_iter()
+            .filter_map(|o| o.optional)
+            .collect();
+        assert_eq!(features.len(), 5);
+        let default = root.lines().find(|l| l.starts_with("default = [")).unwrap();
+        for f in &features {
+            assert!(
+                root.contains(&format!("\n{f} = []\n")),
+                "Cargo.toml declares {f}"
+            );
+            assert!(
+                default.contains(&format!("\"{f}\"")),
+                "{f} is on by default"
+            );
+            assert!(
+                tracker.contains(&format!("\"shoptrail/{f}\"")),
+                "tracker's full has {f}"
+            );
+        }
+        assert_eq!(tracker.matches("\"shoptrail/").count(), features.len());
+        assert_eq!(default.matches('"').count(), 2 * features.len());
     }
 
     #[test]

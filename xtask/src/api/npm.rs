@@ -204,7 +204,11 @@ fn npm_dts(api: &Api, web: bool, lite: bool) -> String {
     line(w, "/** The options of `init`. */");
     line(w, "export interface ShoptrailConfig {");
     // The lite build has none of the optional options: naming one is a type error.
-    for opt in api.options.iter().filter(|o| !(lite && o.optional)) {
+    for opt in api
+        .options
+        .iter()
+        .filter(|o| !(lite && o.optional.is_some()))
+    {
         let default = match opt.default.as_str() {
             "required" | "none" => String::new(),
             d => format!(" (default: `{d}`)"),
@@ -363,11 +367,11 @@ mod tests {
     fn the_lite_declarations_leave_the_optional_options_out() {
         let api = api();
         let dts = npm_dts(&api, false, true);
-        assert!(api.options.iter().any(|o| o.optional));
+        assert!(api.options.iter().any(|o| o.optional.is_some()));
         for o in &api.options {
             let q = if o.required() { "" } else { "?" };
             let declared = dts.contains(&format!("  {}{q}: {};", o.name, o.ty));
-            assert_eq!(declared, !o.optional, "{}", o.name);
+            assert_eq!(declared, o.optional.is_none(), "{}", o.name);
         }
         assert!(npm_index(&api, true).contains("import(\"../engage/index.js\")"));
     }
