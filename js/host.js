@@ -1,10 +1,11 @@
 /* shoptrail's JavaScript host: the web platform work the wasm asks for, in a few coarse calls
    that pass strings and numbers (storage, cookies, fetch, beacons, timers, page facts, DOM
    listeners), and the public API, which turns each call's arguments into one JSON array for the
-   wasm. What to send, when, and what is valid is decided in Rust; a few decisions still live
-   here (ARCHITECTURE.md's table names them): call batching per task, the 64K-character
-   pre-check of arguments, absolute endpoint URLs, when the engage module loads (campaigns and
-   marketing consent), the listener registry of on()/off(). Nothing here throws into the page. */
+   wasm. What to send, when, and what is valid is decided in Rust, down to when popups start and
+   stop and which options are URLs. What stays here has to be JavaScript: calls gathered per task
+   (one crossing into the wasm for many calls), what the page passes as functions or keeps as
+   objects (onError, beforeSend, campaigns, the listeners of on()/off()), and the browser's own
+   URL and JSON parsers. Nothing here throws into the page. */
 
 const FN = "\u0000f";
 /* Every method, in pkg-config/api.json's order: a call's code for the wasm is its position,
@@ -42,6 +43,9 @@ const NOTIFY_DELIVERED = 2;
 const NOTIFY_SETTLED = 3;
 const NOTIFY_CONSOLE = 4;
 const NOTIFY_REFUSED = 5;
+const NOTIFY_POPUPS = 6;
+/* Largest serialized event accepted, in bytes, as Segment's HTTP API allows (32 KiB). The host sends a call whose arguments are longer in characters (so longer in UTF-8 bytes) as `!`, without copying them into the wasm; the engine reports it. */
+const LIMIT_EVENT = 32768;
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
@@ -205,12 +209,14 @@ function syncListeners() {
 
 /* ---- campaigns and the engage module ----
    Campaigns stay the page's own objects (the engage module reads them with
-   serde-wasm-bindgen). Once a valid init has run and at least one campaign is configured, the
-   engage module is loaded when the browser is idle, so it is ready before the shopper leaves;
+   serde-wasm-bindgen). The wasm says when popups may run (NOTIFY_POPUPS: campaigns are
+   configured and the shopper's consent allows marketing) and when they must stop; the engage
+   module is then loaded when the browser is idle, so it is ready before the shopper leaves, and
    a page without campaigns loads nothing of it. `loadEngage` (a function returning a Promise of
    the module) is set by the build's entry through `api.__engage`: the script tag adds
    shoptrail-engage.js beside itself, the npm package imports its engage/ directory. */
 let campaigns = [];
+let popups = false; /* what the wasm said last */
 let engage; /* undefined: not loading; true: loading; then the started module */
 let loadEngage;
 let engageP;
@@ -225,21 +231,15 @@ function report(code, message) {
   notify(NOTIFY_ERROR, code, message);
 }
 
-/* Popups need the shopper's consent to `marketing` (always granted on sites that do not
-   require consent, unless Global Privacy Control denies it). */
-function marketing() {
-  try { return JSON.parse(run(CODE["consent.get"], "[]")).granted.indexOf("marketing") >= 0; } catch (e) { return false; }
-}
-
 function engageSoon() {
-  if (engage || !campaigns.length || waiting || !loadEngage || !marketing()) return;
+  if (engage || !popups || !loadEngage) return;
   engage = true;
   const go = () => {
     /* Loaded once: a consent granted again restarts the same module. */
     if (!engageP) try { engageP = Promise.resolve(loadEngage()); } catch (e) { engageP = Promise.reject(e); }
     engageP.then((m) => {
-      /* Consent withdrawn (or the SDK shut down) while the module loaded. */
-      if (engage !== true || !marketing()) return;
+      /* Stopped (consent withdrawn, the SDK shut down) while the module loaded, or started. */
+      if (engage !== true) return;
       m.start(api, campaigns.slice(), report);
       engage = m;
     }).then(undefined, (e) => {
@@ -315,6 +315,10 @@ export function cget(name) {
 
 export function cset(line) {
   try { document.cookie = line; } catch (e) { /* sandboxed document */ }
+}
+
+export function abs(url) {
+  try { return new URL(url, location.href).href; } catch (e) { return url; }
 }
 
 export function fact(i) {
@@ -460,7 +464,7 @@ export function mw(text) {
 
 /* 0: error (console in debug), 1: event, 2: delivered, 3: flush result, 4: console only,
    5: init refused: an error that always goes to the console, and until a valid init `ready()`
-   and `flush()` settle with false (those waiting too). */
+   and `flush()` settle with false (those waiting too); 6: popups may run or must stop. */
 export function notify(kind, a, b) {
   if (kind == NOTIFY_ERROR || kind == NOTIFY_REFUSED) {
     const e = error(a, b);
@@ -481,6 +485,10 @@ export function notify(kind, a, b) {
     emit("delivered", { count: +a, endpoint: b });
   } else if (kind == NOTIFY_SETTLED) {
     for (const r of flushes.splice(0)) r(a == "1");
+  } else if (kind == NOTIFY_POPUPS) {
+    popups = a == "1";
+    if (popups) engageSoon();
+    else stopEngage();
   } else { /* NOTIFY_CONSOLE */
     console.error("shoptrail: " + a);
   }
@@ -497,7 +505,6 @@ export function listen(history, capture, dbg, links, scrollMs) {
   for (const r of waiting.splice(0)) r(true);
   waiting = null;
   refused = false;
-  engageSoon();
   let last = 0;
   const nav = () => { scrollSample(); later($nav, ""); };
   const life = (e) => {
@@ -572,24 +579,12 @@ export function listen(history, capture, dbg, links, scrollMs) {
 function method(name, kind) {
   if (name == "init") {
     return function (config) {
-      let c = config;
+      const c = config;
       try {
         if (c && typeof c == "object") {
           onError = typeof c.onError == "function" ? c.onError : undefined;
           beforeSend = typeof c.beforeSend == "function" ? c.beforeSend : undefined;
           if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
-          c = Object.assign({}, c);
-          const abs = (o, k) => {
-            if (typeof o[k] == "string") {
-              try { o[k] = new URL(o[k], location.href).href; } catch (e) { /* Rust says what is wrong */ }
-            }
-          };
-          abs(c, "endpoint");
-          abs(c, "cookieRefreshUrl");
-          if (Array.isArray(c.destinations)) c.destinations = c.destinations.map((d) => {
-            if (d && typeof d == "object") abs(d = Object.assign({}, d), "endpoint");
-            return d;
-          });
         }
       } catch (e) {
         /* A getter or Proxy that throws: the config cannot be read. */
@@ -602,10 +597,10 @@ function method(name, kind) {
     };
   }
   return function () {
-    const json = arguments.length ? enc([].slice.call(arguments), kind == 1, null, name) : "[]";
+    let json = arguments.length ? enc([].slice.call(arguments), kind == 1, null, name) : "[]";
     if (json == null) return;
-    /* Larger than any event may be: refused here, before it is copied into the wasm. */
-    if (json.length > 65536) return void report("event_too_large", name + ": the arguments are " + json.length + " characters once serialized; events are at most 32 KiB; the call was ignored");
+    /* Longer than any event may be: not copied into the wasm, which reports it. */
+    if (json.length > LIMIT_EVENT) json = "!";
     if (kind < 2) return void later(CODE[name], json);
     const r = run(CODE[name], json);
     if (kind == 2) return r;
@@ -655,40 +650,22 @@ export function connect(f) {
       syncListeners();
     }
   };
-  /* Campaigns stay in JavaScript for the engage module (see engageSoon). */
+  /* Campaigns stay in JavaScript for the engage module (see engageSoon); the wasm hears that
+     there is one. */
   api.campaigns.add = function (c) {
     if (c == null) return;
     campaigns.push(c);
-    if (engage && engage !== true) {
-      try { engage.add(c); } catch (e) { /* reported by the module */ }
-      return;
-    }
-    engageSoon();
+    if (engage && engage !== true) try { engage.add(c); } catch (e) { /* reported by the module */ }
+    later(CODE["campaigns.add"], "[]");
   };
-  /* A consent choice applies at once (not after the task), and starts or stops popups. */
-  const consentChanged = () => {
-    if (marketing()) engageSoon();
-    else stopEngage();
-  };
-  for (const n of ["grant", "deny", "revoke"]) {
-    api.consent[n] = function () {
-      const json = arguments.length ? enc([].slice.call(arguments), false, null, "consent." + n) : "[]";
-      if (json == null) return;
-      run(CODE["consent." + n], json);
-      /* Before init the choice waits with the other early calls, which run just after init's
-         first task: look again then. */
-      if (waiting) api.ready().then(() => setTimeout(consentChanged, 0));
-      else consentChanged();
-    };
-  }
   /* Stops the SDK: the queue goes out by beacon or stays persisted for the next page (as when
      the page is hidden), then every listener, wrapper, timer and popup is removed; later calls
      do nothing. */
   api.shutdown = function () {
     if (!call) return;
     run($hide, "0");
+    popups = false;
     stopEngage();
-    engage = true;
     for (const f of undo.splice(0)) f();
     clearTimeout(timers.w);
     clearTimeout(timers.s);

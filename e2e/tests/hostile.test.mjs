@@ -96,3 +96,31 @@ test("random values to every method: no exception, and a working SDK afterwards"
   assert.deepEqual(pageErrors, []);
   await page.close();
 });
+
+test("arguments longer than any event: reported by the wasm with its message, the rest delivered", async () => {
+  const page = await ctx.browser.context.newPage();
+  await page.goto(`${ctx.collector.url}/fixtures/basic.html`);
+  await page.evaluate(() => window.shoptrail.ready());
+  const r = await page.evaluate(async () => {
+    const s = window.shoptrail;
+    const errors = [];
+    s.on("error", (e) => errors.push([e.code, e.message]));
+    // 40,000 characters: over 32 KiB before the wasm sees it; 20,000 characters fit.
+    s.track("Too Long", { blob: "x".repeat(40000) });
+    s.cart.add({ product_id: "p-long", price: 1, note: "y".repeat(40000) });
+    const id = s.anonymousId("z".repeat(40000));
+    s.track("Long Enough", { blob: "x".repeat(20000) });
+    const flushed = await s.flush();
+    return { errors, id, flushed, aid: s.anonymousId() };
+  });
+  assert.equal(r.flushed, true);
+  assert.equal(r.id, undefined, "a getter with arguments too long answers nothing");
+  assert.deepEqual(r.errors.map((e) => e[0]), ["event_too_large", "event_too_large", "event_too_large"]);
+  for (const [, message] of r.errors) assert.match(message, /larger than 32 KiB once serialized/);
+  const evs = await until(async () => {
+    const evs = await events(ctx.collector.url, { anonymousId: r.aid });
+    return evs.some((e) => e.event === "Long Enough") && evs;
+  }, 10000, "the event that fits");
+  assert.equal(evs.filter((e) => e.event === "Too Long" || e.event === "Product Added").length, 0);
+  await page.close();
+});

@@ -1,7 +1,6 @@
 //! The driver: one [`Engine`] in a thread-local cell, fed by the host's calls and timers, its
-//! actions carried out through the host. Before `init` it keeps the calls made (up to 1,000)
-//! and replays them after it; after a refused `init` it is inert. It also writes each lane's
-//! URL with `compression=gzip` for compressed bodies.
+//! actions carried out through the host. Before `init` it keeps the calls made
+//! ([`Early`] decides which) and replays them after it; after a refused `init` it is inert.
 //!
 //! Every entry point borrows the engine, collects its actions, releases the borrow and only
 //! then calls JavaScript, so a page callback that calls back into the SDK never meets a held
@@ -13,32 +12,22 @@ use crate::prelude::*;
 use crate::tracker_core::args::Args;
 use crate::tracker_core::boundary::{Call, ErrorCode, Internal, Method, Notify};
 use crate::tracker_core::config;
-use crate::tracker_core::engine::{Action, Engine, SCROLL_SAMPLE_MS};
+use crate::tracker_core::early::{Early, Kept};
+use crate::tracker_core::engine::{lanes, Action, Engine, SCROLL_SAMPLE_MS};
 use crate::tracker_core::json;
 use crate::tracker_core::queue::UNLOAD_BODY_BYTES;
 use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-/// Calls made before `init` that are kept and replayed by it.
-const MAX_EARLY_CALLS: usize = 1000;
 const NOT_AN_OBJECT: &str = "init(config): config must be an object such as { endpoint: \"https://collect.example.com/v1/batch\" }";
-
-/// A call kept for later: the call, its arguments, and when and on which URL it was made.
-type Kept = (Call, String, u64, Option<String>);
 
 enum State {
     /// Before `init`: calls wait here.
-    Waiting(Vec<Kept>),
+    Waiting(Early),
     /// Running.
     Live(Box<Engine<Page>>),
     /// `init` was refused: calls are ignored, `flush()` settles with false.
     Inert,
-}
-
-/// A lane's endpoint, and the same with `compression=gzip` in its query.
-struct Endpoints {
-    plain: String,
-    gzip: String,
 }
 
 /// A global cell for the driver's state. The tracker is `no_std` (no `thread_local!`);
@@ -58,10 +47,10 @@ impl<T> Global<T> {
     }
 }
 
-static STATE: Global<State> = Global(RefCell::new(State::Waiting(Vec::new())));
+static STATE: Global<State> = Global(RefCell::new(State::Waiting(Early::new())));
 static DEFERRED: Global<Vec<Kept>> = Global(RefCell::new(Vec::new()));
 /// By lane: `endpoint`, then each destination's.
-static ENDPOINTS: Global<Vec<Endpoints>> = Global(RefCell::new(Vec::new()));
+static ENDPOINTS: Global<Vec<[String; 2]>> = Global(RefCell::new(Vec::new()));
 static API: Global<Option<JsValue>> = Global(RefCell::new(None));
 /// Calls made before `init`, run after the engine's start (`~start`).
 static EARLY: Global<Vec<Kept>> = Global(RefCell::new(Vec::new()));
@@ -143,10 +132,7 @@ fn run(call: Kept) -> Option<String> {
                 out
             }
             State::Waiting(calls) => {
-                let getter = matches!(call.0, Call::Api(m) if m.is_getter());
-                if calls.len() < MAX_EARLY_CALLS && !getter {
-                    calls.push(call);
-                }
+                calls.keep(call);
                 None
             }
             State::Inert => {
@@ -248,10 +234,10 @@ fn perform(a: Action) {
             timeout_ms,
         } => {
             write_body(|e, out| e.write_request(lane, out));
-            endpoint(lane, |ep| {
-                let gz = if gzip { ep.gzip.as_str() } else { "" };
+            endpoint(lane, |[plain, gz]| {
+                let gz = if gzip { gz.as_str() } else { "" };
                 host::send(
-                    &ep.plain,
+                    plain,
                     gz,
                     keepalive,
                     UNLOAD_BODY_BYTES as u32,
@@ -262,7 +248,7 @@ fn perform(a: Action) {
         }
         Action::Beacon { lane } => {
             write_body(|e, out| e.write_beacon(out));
-            let ok = endpoint(lane, |ep| host::beacon(&ep.plain)).unwrap_or(false);
+            let ok = endpoint(lane, |[plain, _]| host::beacon(plain)).unwrap_or(false);
             let now = now();
             STATE.with(|s| {
                 if let Ok(State::Live(e)) = s.try_borrow_mut().as_deref_mut() {
@@ -272,7 +258,7 @@ fn perform(a: Action) {
         }
         Action::Last { lane, body } => {
             host::part(body.as_bytes());
-            endpoint(lane, |ep| host::beacon(&ep.plain));
+            endpoint(lane, |[plain, _]| host::beacon(plain));
         }
         Action::Timer(due) => host::timer(due.saturating_sub(now()) as f64),
         Action::Scan(ms) => host::scan(ms),
@@ -280,11 +266,12 @@ fn perform(a: Action) {
         Action::Event(text) => host::notify(Notify::Event, &text, ""),
         Action::Delivered { count, lane } => {
             let count = crate::tracker_core::json::u64_text(count as u64);
-            endpoint(lane, |ep| {
-                host::notify(Notify::Delivered, &count, &ep.plain)
+            endpoint(lane, |[plain, _]| {
+                host::notify(Notify::Delivered, &count, plain)
             });
         }
         Action::Settle(ok) => host::notify(Notify::Settled, if ok { "1" } else { "0" }, ""),
+        Action::Popups(run) => host::notify(Notify::Popups, if run { "1" } else { "0" }, ""),
         Action::RefreshCookie { url, id, domain } => host::idcookie(&url, &id, &domain),
         Action::ReplaceUrl(url) => host::replace(&url),
         Action::Middleware(event) => {
@@ -300,8 +287,8 @@ fn perform(a: Action) {
     }
 }
 
-/// Runs `f` with lane `lane`'s endpoints.
-fn endpoint<R>(lane: usize, f: impl FnOnce(&Endpoints) -> R) -> Option<R> {
+/// Runs `f` with lane `lane`'s endpoint, plain and announcing gzip ([`lanes::urls`]).
+fn endpoint<R>(lane: usize, f: impl FnOnce(&[String; 2]) -> R) -> Option<R> {
     ENDPOINTS.with(|ep| ep.borrow().get(lane).map(f))
 }
 
@@ -353,7 +340,8 @@ fn init(args: &str) {
             NOT_AN_OBJECT,
         );
     };
-    let cfg = match config::parse_json(raw) {
+    let resolve = |url: &str| host::abs(url);
+    let cfg = match config::parse_json_at(raw, &resolve) {
         Ok(cfg) => cfg,
         Err(e) => {
             set_state(State::Inert);
@@ -364,24 +352,13 @@ fn init(args: &str) {
             );
         }
     };
-    let urls =
-        core::iter::once(&cfg.endpoint).chain(cfg.destinations().iter().map(|d| &d.endpoint));
-    let lanes = urls.map(|url| Endpoints {
-        gzip: [
-            url.as_str(),
-            if url.contains('?') { "&" } else { "?" },
-            "compression=gzip",
-        ]
-        .concat(),
-        plain: url.clone(),
-    });
-    ENDPOINTS.with(|ep| *ep.borrow_mut() = lanes.collect());
+    ENDPOINTS.with(|ep| *ep.borrow_mut() = lanes::urls(&cfg));
     let (history, capture, debug) = (cfg.history, cfg.capture, cfg.debug);
     let links = !cfg.link_domains().is_empty();
     let engine = Box::new(Engine::new(cfg, Page::default(), now()));
     let key = engine.queue_key().to_string();
     let early = match set_state(State::Live(engine)) {
-        Some(State::Waiting(calls)) => calls,
+        Some(State::Waiting(mut calls)) => calls.take(),
         _ => Vec::new(),
     };
     EARLY.with(|e| *e.borrow_mut() = early);

@@ -21,6 +21,9 @@ extern "C" {
     fn cget(name: &str) -> Option<String>;
     fn cset(line: &str);
     fn fact(i: u32) -> String;
+    /// `url` made absolute against the page's address (`new URL(url, location.href)`), or as
+    /// it is when it cannot be.
+    pub fn abs(url: &str) -> String;
     /// One part of the next body (`send`, `beacon`, `sput`), as UTF-8 bytes of whole
     /// characters: large bodies cross in parts, so the wasm never holds one whole.
     pub fn part(bytes: &[u8]);

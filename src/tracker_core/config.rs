@@ -26,6 +26,16 @@ pub enum Value {
     Other,
 }
 
+impl Value {
+    /// A string passed through `f`; any other value as it is.
+    fn map_str(self, f: Resolve) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(f(&s)),
+            v => v,
+        }
+    }
+}
+
 /// The options `init` accepts.
 pub const OPTIONS: [&str; 23] = [
     "endpoint",
@@ -100,6 +110,8 @@ pub struct Config {
     pub before_send: bool,
     /// Endpoints besides `endpoint`, each with its own queue.
     pub destinations: Vec<super::destination::Destination>,
+    /// `campaigns` holds at least one campaign (the engage module reads them, not the tracker).
+    pub campaigns: bool,
 }
 
 /// The options a build can leave out, each with the cargo feature that brings it: a page that
@@ -252,13 +264,22 @@ pub const FUNCTION: &str = super::args::FUNCTION;
 /// Validates the options given as JSON object text (the caller checks it is an object) (as the host writes `init`'s argument:
 /// functions as [`FUNCTION`], `undefined` members left out).
 pub fn parse_json(text: &str) -> Result<Config, ConfigError> {
+    parse_json_at(text, &|url| url.into())
+}
+
+/// Makes a URL option absolute: the browser's URL parser against the page's address.
+pub type Resolve<'a> = &'a dyn Fn(&str) -> String;
+
+/// [`parse_json`] with `resolve` making each URL option absolute (`endpoint`,
+/// `cookieRefreshUrl`, each destination's `endpoint`) before it is checked.
+pub fn parse_json_at(text: &str, resolve: Resolve) -> Result<Config, ConfigError> {
     use super::json::scan;
     let members = scan::object_members(text).unwrap_or_default();
     let keys: Vec<String> = members
         .iter()
         .filter_map(|m| scan::unescape(m.key))
         .collect();
-    parse(&keys, |name| {
+    let get = |name: &str| {
         let Some(raw) = scan::member(text, name) else {
             return Value::Missing;
         };
@@ -275,13 +296,18 @@ pub fn parse_json(text: &str) -> Result<Config, ConfigError> {
             Some(b'{') => Value::Object(raw.to_string()),
             _ => Value::Other,
         }
-    })
+    };
+    parse(&keys, get, resolve)
 }
 
 /// Validates the options. `get(name)` returns the value of option `name`; `keys` are the
 /// names the caller actually passed (unknown names are an error: they are usually typos).
-/// `endpoint` must already be resolved against the page URL.
-pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, ConfigError> {
+/// `resolve` makes URL options absolute.
+pub fn parse(
+    keys: &[String],
+    get: impl Fn(&str) -> Value,
+    resolve: Resolve,
+) -> Result<Config, ConfigError> {
     if let Some(k) = keys.iter().find(|k| !OPTIONS.contains(&k.as_str())) {
         return Err(ConfigError {
             option: k.clone(),
@@ -303,17 +329,20 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         false,
     )?;
     let endpoint = match get("endpoint") {
-        Value::Str(s) => match endpoint_rule(&s, insecure) {
-            None => s,
-            Some(message) => return Err(err("endpoint", message)),
-        },
+        Value::Str(s) => {
+            let url = resolve(&s);
+            match endpoint_rule(&url, insecure) {
+                None => url,
+                Some(message) => return Err(err("endpoint", message)),
+            }
+        }
         Value::Missing => return Err(err("endpoint", "is required: the URL that receives event batches, such as https://collect.example.com/v1/batch")),
         _ => return Err(err("endpoint", HTTP_URL)),
     };
     let destinations = match get("destinations") {
         _ if !cfg!(feature = "destinations") => Vec::new(),
         Value::Missing => Vec::new(),
-        Value::List(raw) => super::destination::parse(&raw, insecure)?,
+        Value::List(raw) => super::destination::parse(&raw, insecure, resolve)?,
         _ => return Err(err("destinations", super::destination::SHAPE)),
     };
     let write_key = match get("writeKey") {
@@ -321,12 +350,16 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         Value::Str(s) if !s.is_empty() && s.len() <= 256 => Some(s),
         _ => return Err(err("writeKey", WRITE_KEY)),
     };
-    if !matches!(get("campaigns"), Value::Missing | Value::List(_)) {
-        return Err(err(
-            "campaigns",
-            "must be an array of campaign objects (see Campaigns in the README)",
-        ));
-    }
+    let campaigns = match get("campaigns") {
+        Value::Missing => false,
+        Value::List(l) => l != "[]",
+        _ => {
+            return Err(err(
+                "campaigns",
+                "must be an array of campaign objects (see Campaigns in the README)",
+            ))
+        }
+    };
     let on_error = get("onError");
     if !matches!(on_error, Value::Missing | Value::Function) {
         return Err(err("onError", "must be a function"));
@@ -389,7 +422,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
                 ))
             }
         },
-        cookie_refresh_url: match get("cookieRefreshUrl") {
+        cookie_refresh_url: match get("cookieRefreshUrl").map_str(resolve) {
             _ if !cfg!(feature = "cookie-refresh") => None,
             Value::Missing => None,
             Value::Str(s) if s.starts_with("https://") || s.starts_with("http://") => Some(s),
@@ -425,6 +458,7 @@ pub fn parse(keys: &[String], get: impl Fn(&str) -> Value) -> Result<Config, Con
         hash_pii: cfg!(feature = "hash-pii") && flag(&get("hashPii"), "hashPii", false)?,
         before_send,
         destinations,
+        campaigns,
     })
 }
 
@@ -526,15 +560,51 @@ fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
 mod tests {
     use super::*;
 
+    /// URL options reach the checks made absolute by the host (the browser's URL parser; here
+    /// one that knows paths from the site's root), and the config keeps them so.
+    #[test]
+    #[cfg(all(feature = "cookie-refresh", feature = "destinations"))]
+    fn url_options_are_resolved_against_the_page_before_they_are_checked() {
+        let resolve = |url: &str| -> String {
+            match url.strip_prefix('/') {
+                Some(path) if !path.starts_with('/') => {
+                    ["https://www.shop.example/", path].concat()
+                }
+                _ => url.into(),
+            }
+        };
+        let text = r#"{"endpoint":"/v1/batch","cookieRefreshUrl":"/id-cookie","destinations":[{"endpoint":"/mirror"},{"endpoint":"https://b.example/x"}]}"#;
+        let c = parse_json_at(text, &resolve).unwrap();
+        assert_eq!(c.endpoint, "https://www.shop.example/v1/batch");
+        assert_eq!(
+            c.cookie_refresh_url.as_deref(),
+            Some("https://www.shop.example/id-cookie")
+        );
+        let ends: Vec<&str> = c.destinations.iter().map(|d| d.endpoint.as_str()).collect();
+        assert_eq!(
+            ends,
+            ["https://www.shop.example/mirror", "https://b.example/x"]
+        );
+        // What the host could not make absolute is refused by the rule as given.
+        let e = parse_json_at(r#"{"endpoint":"//odd"}"#, &resolve).unwrap_err();
+        assert_eq!(e.option, "endpoint");
+        // Without a resolver (host tests), a path is no endpoint.
+        assert!(parse_json(r#"{"endpoint":"/v1/batch"}"#).is_err());
+    }
+
     fn run(pairs: &[(&str, Value)]) -> Result<Config, ConfigError> {
         let keys: Vec<String> = pairs.iter().map(|(k, _)| k.to_string()).collect();
-        parse(&keys, |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or(Value::Missing)
-        })
+        parse(
+            &keys,
+            |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Missing)
+            },
+            &|url| url.into(),
+        )
     }
 
     /// Each option a build can leave out is taken when built in and refused, naming it, when

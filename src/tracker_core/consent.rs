@@ -92,6 +92,11 @@ impl Consent {
                 .is_some_and(|g| g.iter().any(|c| c == category))
     }
 
+    /// Whether the site asks for `marketing` and it is granted: popups may run.
+    pub fn marketing(&self) -> bool {
+        self.settings.categories.iter().any(|c| c == MARKETING) && self.allows(MARKETING)
+    }
+
     /// Where events stand.
     pub fn analytics(&self) -> Analytics {
         match &self.granted {

@@ -1,6 +1,7 @@
 //! `destinations`: endpoints besides `endpoint`, each with its own queue, retries and flush
 //! result. This file reads and checks them; the engine gives each one a lane.
 
+use super::config::Resolve;
 use super::json;
 use super::json::scan;
 use super::rules::{endpoint_rule, ConfigError, WRITE_KEY};
@@ -53,7 +54,11 @@ pub const SHAPE: &str = "must be a list of at most 4 objects such as { endpoint:
 
 /// Reads `destinations` (JSON array text); `insecure` is `allowInsecureEndpoint`. An error
 /// names the destination and its option, such as `destinations[1].events`.
-pub fn parse(list: &str, insecure: bool) -> Result<Vec<Destination>, ConfigError> {
+pub fn parse(
+    list: &str,
+    insecure: bool,
+    resolve: Resolve,
+) -> Result<Vec<Destination>, ConfigError> {
     let items = scan::array_items(list).filter(|i| i.len() <= MAX_DESTINATIONS);
     let Some(items) = items else {
         return Err(ConfigError {
@@ -64,7 +69,7 @@ pub fn parse(list: &str, insecure: bool) -> Result<Vec<Destination>, ConfigError
     let mut out = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let mut d = Destination::default();
-        let mut checked = read(item, insecure, &mut d);
+        let mut checked = read(item, insecure, resolve, &mut d);
         // Two lanes with one stored key would overwrite each other's events.
         let same = |o: &Destination| o.endpoint == d.endpoint && o.write_key == d.write_key;
         if checked.is_ok() && out.iter().any(same) {
@@ -88,14 +93,19 @@ pub fn parse(list: &str, insecure: bool) -> Result<Vec<Destination>, ConfigError
 
 /// Reads one destination object into `d`; an error gives the option's name (empty for the
 /// whole object) and what is wrong.
-fn read(item: &str, insecure: bool, d: &mut Destination) -> Result<(), (String, &'static str)> {
+fn read(
+    item: &str,
+    insecure: bool,
+    resolve: Resolve,
+    d: &mut Destination,
+) -> Result<(), (String, &'static str)> {
     let members = scan::object_members(item).filter(|_| item.starts_with('{'));
     for m in members.ok_or((String::new(), SHAPE))? {
         let key = scan::unescape(m.key).unwrap_or_default();
         let text = scan::string_value(m.value);
         let problem = match key.as_str() {
             "endpoint" => {
-                d.endpoint = text.unwrap_or_default();
+                d.endpoint = text.map(|t| resolve(&t)).unwrap_or_default();
                 endpoint_rule(&d.endpoint, insecure)
             }
             "writeKey" => {
@@ -139,6 +149,7 @@ mod tests {
         let d = parse(
             r#"[{"endpoint":"https://a.example/v1/batch","writeKey":"k","events":["Order Completed","page"]},{"endpoint":"https://b.example/in","compress":true}]"#,
             false,
+            &|u| u.into(),
         )
         .unwrap();
         assert_eq!(d.len(), 2);
@@ -147,7 +158,7 @@ mod tests {
         assert!(d[0].wants("page", None));
         assert!(!d[0].wants("track", Some("Product Viewed")));
         assert!(d[1].compress && d[1].wants("identify", None));
-        assert_eq!(parse("[]", false).unwrap(), []);
+        assert_eq!(parse("[]", false, &|u| u.into()).unwrap(), []);
         for (text, option) in [
             (r#"{"endpoint":"https://a"}"#, "destinations"),
             (r#"[1]"#, "destinations[0]"),
@@ -173,13 +184,15 @@ mod tests {
                 "destinations",
             ),
         ] {
-            let e = parse(text, false).unwrap_err();
+            let e = parse(text, false, &|u| u.into()).unwrap_err();
             assert_eq!(e.option, option, "{text}: {}", e.message);
         }
-        assert!(parse(r#"[{"endpoint":"http://a.example/x"}]"#, true).is_ok());
+        assert!(parse(r#"[{"endpoint":"http://a.example/x"}]"#, true, &|u| u
+            .into())
+        .is_ok());
         let two_keys = r#"[{"endpoint":"https://a/x","writeKey":"k1"},{"endpoint":"https://a/x","writeKey":"k2"}]"#;
         assert_eq!(
-            parse(two_keys, false).unwrap().len(),
+            parse(two_keys, false, &|u| u.into()).unwrap().len(),
             2,
             "two sources of one tool"
         );

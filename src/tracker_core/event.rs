@@ -5,8 +5,9 @@ use super::{json, time};
 use crate::prelude::*;
 use crate::tracker_core::boundary::ErrorCode;
 
-/// Largest serialized event accepted, as Segment's HTTP API allows (32 KiB).
-pub const MAX_EVENT_BYTES: usize = 32 * 1024;
+/// Largest serialized event accepted, as Segment's HTTP API allows (32 KiB; api.json's
+/// `limits`, which the host applies alike).
+pub const MAX_EVENT_BYTES: usize = super::boundary::LIMIT_EVENT;
 /// Longest event or page name, in bytes.
 pub const MAX_NAME_BYTES: usize = 200;
 /// Properties and traits nest at most this many objects and arrays deep (the object itself is

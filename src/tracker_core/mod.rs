@@ -10,6 +10,7 @@ pub mod commerce;
 pub mod config;
 pub mod consent;
 pub mod destination;
+pub mod early;
 pub mod engine;
 pub mod event;
 pub mod id;

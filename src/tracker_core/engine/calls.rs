@@ -10,6 +10,8 @@ use crate::tracker_core::boundary::Method;
 use crate::tracker_core::event::EventError;
 use crate::tracker_core::json::{self, scan};
 
+/// What the host passes for arguments longer than any event may be.
+pub const TOO_LARGE: &str = "!";
 const NOT_A_PRODUCT: &str =
     "the product must be an object such as { product_id: \"sku-1\", price: 19.99 }";
 const NOT_A_LIST: &str =
@@ -19,8 +21,15 @@ impl<H: Host> Engine<H> {
     /// An API call and its arguments as a JSON array. Returns the value of calls that return
     /// one (`anonymousId`, `userId`, `sessionId`, `cart.get`, ...), as text (JSON for those
     /// of kind 4). Every method of api.json has an arm: one added there without one here does
-    /// not compile.
+    /// not compile. Arguments longer than
+    /// [`MAX_EVENT_BYTES`](crate::tracker_core::event::MAX_EVENT_BYTES) characters come as `!`
+    /// (the host does not copy them into the wasm): the call is reported and ignored.
     pub fn call(&mut self, method: Method, args_json: &str, now: u64) -> Option<String> {
+        if args_json == TOO_LARGE {
+            let e = EventError::TooLarge;
+            self.report(e.code(), e.message());
+            return None;
+        }
         let a = Args::parse(args_json);
         match method {
             Method::Track => match a.object(1) {
@@ -66,13 +75,10 @@ impl<H: Host> Engine<H> {
                 ),
             },
             Method::ConsentDeny | Method::ConsentRevoke => self.revoke(now),
+            // The campaign itself stays in JavaScript, for the engage module.
+            Method::CampaignsAdd => self.consent.popups(&mut self.io, true),
             // The driver's (init, before the engine exists) and the host's alone.
-            Method::Init
-            | Method::Ready
-            | Method::On
-            | Method::Off
-            | Method::CampaignsAdd
-            | Method::Shutdown => {}
+            Method::Init | Method::Ready | Method::On | Method::Off | Method::Shutdown => {}
             shop => {
                 let r = self.shop_call(shop, &a);
                 self.track_all(r, now);

@@ -1,7 +1,7 @@
 //! The shopper's consent, applied: `consent.grant`, `consent.deny` and `consent.revoke`, and
 //! what the rest of the engine asks before storing, sending or linking.
 
-use super::{Engine, Host, Io};
+use super::{Action, Engine, Host, Io};
 use crate::prelude::*;
 use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::consent::{Analytics, Consent, HOLD_MAX};
@@ -12,21 +12,41 @@ use crate::tracker_core::store;
 /// spec; `context.consent.categoryPreferences` carries the choice.
 pub const CONSENT_EVENT: &str = "Segment Consent Preference Updated";
 
-/// The consent part's state: the shopper's choice, and whether holding events was reported.
+/// The consent part's state: the shopper's choice, whether holding events was reported, and
+/// whether popups run (they need campaigns and the shopper's consent to marketing).
 #[derive(Debug)]
 pub struct Gate {
     /// The choice, as [`Consent`] keeps and stores it.
     pub(super) choice: Consent,
     /// `consent_pending` was reported (once until the shopper decides).
     warned: bool,
+    /// At least one campaign is configured (in `init` or by `campaigns.add`).
+    campaigns: bool,
+    /// What the host was last told ([`Action::Popups`]).
+    popups: bool,
 }
 
 impl Gate {
-    /// The gate over `choice`.
-    pub(super) fn new(choice: Consent) -> Gate {
+    /// The gate over `choice`; `campaigns` when `init` configured some.
+    pub(super) fn new(choice: Consent, campaigns: bool) -> Gate {
         Gate {
             choice,
             warned: false,
+            campaigns,
+            popups: false,
+        }
+    }
+
+    /// Tells the host when popups may start or must stop: they run while campaigns are
+    /// configured and the shopper's consent allows marketing (always on sites that do not
+    /// require consent, unless Global Privacy Control denies it). `added`: `campaigns.add`
+    /// brought one.
+    pub fn popups<H: Host>(&mut self, io: &mut Io<H>, added: bool) {
+        self.campaigns |= added;
+        let run = self.campaigns && self.choice.marketing();
+        if run != self.popups {
+            self.popups = run;
+            io.out.push(Action::Popups(run));
         }
     }
 
@@ -164,6 +184,7 @@ impl<H: Host> Engine<H> {
         if !self.may_send() {
             self.delivery.settle(&mut self.io, false);
         }
+        self.consent.popups(&mut self.io, false);
         self.drive(now);
     }
 

@@ -85,6 +85,18 @@ pub(super) fn lanes(cfg: &Config, page: &str) -> Vec<Lane> {
     out
 }
 
+/// Each lane's endpoint (`endpoint`, then each destination's, in order): as given, and with
+/// `compression=gzip` in its query for gzip-compressed bodies (the collector inflates what
+/// that parameter announces).
+pub fn urls(cfg: &Config) -> Vec<[String; 2]> {
+    let all = core::iter::once(&cfg.endpoint).chain(cfg.destinations().iter().map(|d| &d.endpoint));
+    all.map(|url| {
+        let sep = if url.contains('?') { "&" } else { "?" };
+        [url.clone(), [url, sep, "compression=gzip"].concat()]
+    })
+    .collect()
+}
+
 /// A stored queue's key read back: the page's lock name and the destination's tag (empty for
 /// `endpoint`).
 pub(super) fn split_key(key: &str) -> (&str, &str) {
@@ -97,7 +109,35 @@ pub(super) fn split_key(key: &str) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::split_key;
+    use super::{split_key, urls};
+    use crate::prelude::*;
+    use crate::tracker_core::config::parse_json;
+
+    #[test]
+    fn each_lane_has_its_url_and_the_same_announcing_gzip() {
+        let mut text = String::from(r#"{"endpoint":"https://c.example/v1/batch?key=k""#);
+        if cfg!(feature = "destinations") {
+            text.push_str(r#","destinations":[{"endpoint":"https://d.example/in"}]"#);
+        }
+        text.push('}');
+        let got = urls(&parse_json(&text).unwrap());
+        assert_eq!(
+            got[0],
+            [
+                "https://c.example/v1/batch?key=k",
+                "https://c.example/v1/batch?key=k&compression=gzip"
+            ]
+        );
+        if cfg!(feature = "destinations") {
+            assert_eq!(
+                got[1],
+                [
+                    "https://d.example/in",
+                    "https://d.example/in?compression=gzip"
+                ]
+            );
+        }
+    }
 
     #[test]
     fn stored_keys_name_the_page_and_the_destination() {

@@ -122,6 +122,8 @@ pub enum Action {
     },
     /// Resolve every pending `flush()` with this value.
     Settle(bool),
+    /// Popups may run (`true`: load and start the engage module) or must stop.
+    Popups(bool),
     /// Hand the event (its JSON text) to the page's `beforeSend`, then give its answer to
     /// [`Engine::handle_middleware`]: the event is queued only then.
     Middleware(String),
@@ -218,13 +220,14 @@ impl<H: Host> Engine<H> {
         let shopper = Shopper::new(&mut store, &cfg.cookie_domain, refresh_url, now);
         let page_id = id::uuid_v4(store.backend().random());
         let lanes = lanes::lanes(&cfg, page_id.get(..8).unwrap_or_default());
+        let campaigns = cfg.campaigns;
         let mut e = Engine {
             delivery: Delivery::new(lanes),
             shopper,
             cfg,
             context: PageContext::default(),
             wants_events: false,
-            consent: Gate::new(consent),
+            consent: Gate::new(consent, campaigns),
             middleware: Middleware::default(),
             io: Io {
                 store,
@@ -273,6 +276,7 @@ impl<H: Host> Engine<H> {
         if self.cfg.page_views {
             self.page_view(None, "{}", now);
         }
+        self.consent.popups(&mut self.io, false);
         self.drive(now);
     }
 

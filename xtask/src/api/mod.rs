@@ -170,6 +170,16 @@ pub struct InternalCall {
     pub doc: String,
 }
 
+/// A limit of api.json's `limits`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    /// The name: lowercase letters.
+    pub name: String,
+    pub value: u64,
+    pub doc: String,
+}
+
 /// The public API as `pkg-config/api.json` describes it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +194,8 @@ pub struct Api {
     pub facts: Vec<InternalCall>,
     /// The kinds of `notify(kind, a, b)`, numbered in order.
     pub notify: Vec<InternalCall>,
+    /// Limits both sides of the boundary apply (`const LIMIT_EVENT = 32768;` in js/host.js).
+    pub limits: Vec<Limit>,
     /// TypeScript declarations written verbatim into the `.d.ts`.
     pub types: Vec<String>,
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 /// position): `name` for kinds 0 and 7, `name:K` for the others; then each internal call's
 /// code as a constant (`const $res = 38;`), numbered after the methods, and each page fact's
 /// and notify kind's (`const FACT_HREF = 0;`, `const NOTIFY_ERROR = 0;`), as build.rs numbers
-/// them for the wasm.
+/// them for the wasm, and api.json's limits (`const LIMIT_EVENT = 32768;`).
 pub fn host_methods(api: &Api) -> String {
     let list: Vec<String> = api
         .methods
@@ -27,6 +27,10 @@ pub fn host_methods(api: &Api) -> String {
         for (i, c) in list.iter().enumerate() {
             out.push_str(&format!("\nconst {prefix}{} = {i};", c.name.to_uppercase()));
         }
+    }
+    for l in &api.limits {
+        let (name, value, doc) = (l.name.to_uppercase(), l.value, &l.doc);
+        out.push_str(&format!("\n/* {doc}. */\nconst LIMIT_{name} = {value};"));
     }
     out
 }

@@ -125,7 +125,7 @@ fn facts_and_notify_kinds_mean_the_same_on_both_sides() {
         );
     }
     let kinds = names("notify");
-    assert_eq!(kinds.len(), 6);
+    assert_eq!(kinds.len(), 7);
     for (i, name) in kinds.iter().enumerate() {
         let konst = ["NOTIFY_", &name.to_uppercase()].concat();
         assert!(
@@ -144,4 +144,33 @@ fn facts_and_notify_kinds_mean_the_same_on_both_sides() {
             "browser/driver.rs never sends {sent}"
         );
     }
+}
+
+/// One limit on both sides: the host sends arguments longer than api.json's `event` limit as
+/// `!` (not copying them), and the engine reports that call with the message of an event too
+/// large, whatever the method.
+#[test]
+fn arguments_too_long_for_any_event_are_reported_by_the_engine() {
+    let host = include_str!("../../../../js/host.js");
+    let limit = crate::tracker_core::event::MAX_EVENT_BYTES;
+    assert!(host.contains(&format!("const LIMIT_EVENT = {limit};")));
+    assert!(host.contains("json.length > LIMIT_EVENT) json = \"!\""));
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(""), 1_000);
+    for method in ["track", "cart.add", "anonymousId"] {
+        assert_eq!(
+            r.call(method, crate::tracker_core::engine::calls::TOO_LARGE),
+            None,
+            "{method}"
+        );
+    }
+    assert_eq!(r.errors.len(), 3);
+    for (code, message) in &r.errors {
+        assert_eq!(*code, "event_too_large");
+        assert!(message.contains("larger than 32 KiB"), "{message}");
+    }
+    r.call("flush", "[]");
+    // Only the first page view went out.
+    let body = r.answer(200);
+    assert_eq!(count(&body, "\"type\":\"page\""), 1);
+    assert_eq!(count(&body, "\"type\":\"track\""), 0);
 }

@@ -287,3 +287,53 @@ fn a_grant_that_changes_categories_sends_them_with_the_queue() {
     assert_eq!(r.beacons.len(), 1);
     assert!(r.beacons[0].contains(r#""categoryPreferences":{"analytics":false,"marketing":true}"#));
 }
+
+/// Popups run while campaigns are configured and the shopper's consent allows marketing; the
+/// host hears each change once, in order.
+#[test]
+fn popups_run_with_campaigns_and_consent_to_marketing() {
+    const CAMPAIGNS: &str = r#","campaigns":[{"id":"c1"}]"#;
+    // No campaign: nothing to run, whatever the consent.
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(""), 0);
+    r.call("consent.grant", "[]");
+    assert!(r.popups.is_empty());
+    // An empty list is no campaign either; one added later is.
+    let mut r = Run::start(
+        Fake::new("https://www.shop.example/"),
+        cfg(r#","campaigns":[]"#),
+        0,
+    );
+    assert!(r.popups.is_empty());
+    r.call("campaigns.add", "[]");
+    assert_eq!(r.popups, [true]);
+
+    // A site that does not require consent: popups from the start, until a refusal.
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(CAMPAIGNS), 0);
+    assert_eq!(r.popups, [true]);
+    r.call("campaigns.add", "[]");
+    r.call("consent.deny", "[]");
+    r.call("consent.deny", "[]");
+    assert_eq!(r.popups, [true, false]);
+    r.call("consent.grant", r#"[["analytics"]]"#);
+    assert_eq!(r.popups, [true, false]);
+    r.call("consent.grant", r#"[["analytics","marketing"]]"#);
+    assert_eq!(r.popups, [true, false, true]);
+    r.call("consent.revoke", "[]");
+    assert_eq!(r.popups, [true, false, true, false]);
+
+    // Consent required: only after marketing is granted.
+    let both = [OPT_IN, CAMPAIGNS].concat();
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(&both), 0);
+    assert!(r.popups.is_empty());
+    r.call("consent.grant", r#"[["analytics"]]"#);
+    assert!(r.popups.is_empty());
+    r.call("consent.grant", "[]");
+    assert_eq!(r.popups, [true]);
+
+    // Global Privacy Control denies marketing: never.
+    let host = Fake::new("https://www.shop.example/");
+    host.gpc.set(true);
+    let mut r = Run::start(host, cfg(CAMPAIGNS), 0);
+    r.call("consent.grant", "[]");
+    assert!(r.popups.is_empty());
+}

@@ -123,6 +123,8 @@ struct Run {
     /// Lane and count of each delivery.
     delivered_to: Vec<(usize, usize)>,
     settled: Vec<bool>,
+    /// What the host was told about popups, in order.
+    popups: Vec<bool>,
     scans: Vec<u32>,
     /// Whether the next beacon is accepted.
     beacon_ok: bool,
@@ -164,6 +166,7 @@ impl Run {
             delivered: 0,
             delivered_to: Vec::new(),
             settled: Vec::new(),
+            popups: Vec::new(),
             scans: Vec::new(),
             beacon_ok: true,
             refreshes: Vec::new(),
@@ -212,6 +215,7 @@ impl Run {
                     self.delivered_to.push((lane, count));
                 }
                 Action::Settle(ok) => self.settled.push(ok),
+                Action::Popups(run) => self.popups.push(run),
                 Action::ReplaceUrl(url) => {
                     // As the browser does: the address bar changes, nothing else happens.
                     self.host.go(&url);

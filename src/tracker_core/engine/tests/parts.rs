@@ -174,7 +174,7 @@ fn the_gate_holds_events_while_the_shopper_decides_and_says_so_once() {
         required: true,
         ..Settings::default()
     };
-    let mut g = Gate::new(Consent::new(required, None, false));
+    let mut g = Gate::new(Consent::new(required, None, false), false);
     assert!(!g.may_send());
     assert!(g.may_queue(&mut io, HOLD_MAX - 1));
     assert!(!g.may_queue(&mut io, HOLD_MAX));
@@ -190,7 +190,7 @@ fn the_gate_holds_events_while_the_shopper_decides_and_says_so_once() {
         ),
         "{out:?}"
     );
-    let open = Gate::new(Consent::new(Settings::default(), None, false));
+    let open = Gate::new(Consent::new(Settings::default(), None, false), false);
     assert!(open.may_send(), "consent not required: granted");
 }
 
