@@ -37,6 +37,8 @@ pub enum Kind {
     Listener,
     /// 7: `init`.
     Init,
+    /// 8: returns nothing; applied before the call returns (a consent choice).
+    Now,
 }
 
 impl TryFrom<u8> for Kind {
@@ -52,7 +54,8 @@ impl TryFrom<u8> for Kind {
             5 => Kind::Promise,
             6 => Kind::Listener,
             7 => Kind::Init,
-            _ => return Err(format!("kind {n} is not one of 0 to 7")),
+            8 => Kind::Now,
+            _ => return Err(format!("kind {n} is not one of 0 to 8")),
         })
     }
 }
