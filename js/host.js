@@ -45,6 +45,9 @@ const NOTIFY_SETTLED = 3;
 const NOTIFY_CONSOLE = 4;
 const NOTIFY_REFUSED = 5;
 const NOTIFY_POPUPS = 6;
+/* The names on() takes, besides the popup ones: each popup listener hears the track event it is named after. */
+const LISTENERS = "event delivered error";
+const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismissed", "Popup Converted": "popup:converted" };
 /* Largest serialized event accepted, in bytes, as Segment's HTTP API allows (32 KiB). The host sends a call whose arguments are longer in characters (so longer in UTF-8 bytes) as `!`, without copying them into the wasm; the engine reports it. */
 const LIMIT_EVENT = 32768;
 /* end generated */
@@ -59,11 +62,9 @@ let call = null;
 let debug = false;
 let onError;
 let beforeSend;
-/* Popup events, as the engage module tracks them, for the `popup:*` listeners. */
-const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismissed", "Popup Converted": "popup:converted" };
-/* The page's listeners by name: the one list of the names `on()` takes. */
-const listeners = { event: [], delivered: [], error: [] };
-for (const k in POPUP) listeners[POPUP[k]] = [];
+/* The page's listeners by name: the one list of the names `on()` takes (api.json's). */
+const listeners = {};
+for (const n of LISTENERS.split(" ").concat(Object.values(POPUP))) listeners[n] = [];
 const flushes = [];
 /* Waiting for a valid init (`ready()`); `null` once it has run. */
 let waiting = [];

@@ -173,6 +173,17 @@ pub struct InternalCall {
     pub doc: String,
 }
 
+/// A name `on()` takes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// `event`, `delivered`, `popup:shown`, ...
+    pub name: String,
+    /// The track event whose properties the listener receives (the popup ones).
+    pub event: Option<String>,
+    pub doc: String,
+}
+
 /// A limit of api.json's `limits`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +210,8 @@ pub struct Api {
     pub notify: Vec<InternalCall>,
     /// Limits both sides of the boundary apply (`const LIMIT_EVENT = 32768;` in js/host.js).
     pub limits: Vec<Limit>,
+    /// The names `on()` takes, in order; a popup listener hears the track event it names.
+    pub listeners: Vec<Listener>,
     /// TypeScript declarations written verbatim into the `.d.ts`.
     pub types: Vec<String>,
 }
@@ -360,6 +373,40 @@ impl Api {
     fn check(&mut self) -> Result {
         if self.about.trim().is_empty() {
             return Err("`about` is empty".into());
+        }
+        // Every listener is documented where page authors look: `on`'s doc and the .d.ts's
+        // `ShoptrailEvents`.
+        let on = self
+            .methods
+            .iter()
+            .find(|m| m.name == "on")
+            .map(|m| m.doc.as_str());
+        let events = self
+            .types
+            .iter()
+            .find(|t| t.contains("interface ShoptrailEvents"));
+        for l in &self.listeners {
+            let ok =
+                !l.name.is_empty() && (l.name.bytes()).all(|b| b.is_ascii_lowercase() || b == b':');
+            if !ok {
+                return Err(format!("listener `{}`: lowercase letters and `:`", l.name));
+            }
+            check_text(&format!("listener `{}`'s doc", l.name), &l.doc)?;
+            let quoted = format!("`{}`", l.name);
+            if !on.is_some_and(|d| d.contains(&quoted)) {
+                return Err(format!("method `on`'s doc does not name listener {quoted}"));
+            }
+            let key = if l.name.contains(':') {
+                format!("\"{}\":", l.name)
+            } else {
+                format!("  {}:", l.name)
+            };
+            if !events.is_some_and(|t| t.contains(&key)) {
+                return Err(format!(
+                    "types: `ShoptrailEvents` has no member for listener `{}`",
+                    l.name
+                ));
+            }
         }
         for (what, list) in [
             ("internal call", &self.internal),
@@ -609,6 +656,17 @@ mod tests {
             text.replacen(
                 "\"name\": \"flush\", \"kind\": 5",
                 "\"name\": \"flush\", \"kind\": 0",
+                1,
+            ),
+            // A listener that `on`'s doc or the `ShoptrailEvents` type does not name.
+            text.replacen(
+                "{ \"name\": \"error\", \"doc\": \"the errors",
+                "{ \"name\": \"click\", \"doc\": \"the errors",
+                1,
+            ),
+            text.replacen(
+                "\\\"popup:converted\\\": Shoptrail",
+                "\\\"popup:clicked\\\": Shoptrail",
                 1,
             ),
         ];

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 /// position): `name` for kinds 0 and 7, `name:K` for the others; then each internal call's
 /// code as a constant (`const $res = 38;`), numbered after the methods, and each page fact's
 /// and notify kind's (`const FACT_HREF = 0;`, `const NOTIFY_ERROR = 0;`), as build.rs numbers
-/// them for the wasm, and api.json's limits (`const LIMIT_EVENT = 32768;`).
+/// them for the wasm, the names `on()` takes (`LISTENERS`, and `POPUP` for those that hear a
+/// popup event) and api.json's limits (`const LIMIT_EVENT = 32768;`).
 pub fn host_methods(api: &Api) -> String {
     let list: Vec<String> = api
         .methods
@@ -28,6 +29,19 @@ pub fn host_methods(api: &Api) -> String {
             out.push_str(&format!("\nconst {prefix}{} = {i};", c.name.to_uppercase()));
         }
     }
+    let plain: Vec<&str> = (api.listeners.iter())
+        .filter(|l| l.event.is_none())
+        .map(|l| l.name.as_str())
+        .collect();
+    out.push_str(&format!(
+        "\n/* The names on() takes, besides the popup ones: each popup listener hears the track \
+         event it is named after. */\nconst LISTENERS = \"{}\";",
+        plain.join(" ")
+    ));
+    let popup: Vec<String> = (api.listeners.iter())
+        .filter_map(|l| Some(format!("\"{}\": \"{}\"", l.event.as_ref()?, l.name)))
+        .collect();
+    out.push_str(&format!("\nconst POPUP = {{ {} }};", popup.join(", ")));
     for l in &api.limits {
         let (name, value, doc) = (l.name.to_uppercase(), l.value, &l.doc);
         out.push_str(&format!("\n/* {doc}. */\nconst LIMIT_{name} = {value};"));
