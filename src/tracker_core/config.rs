@@ -1,7 +1,7 @@
 //! The `init` options: parsing and validation with errors that say what to fix.
 
-pub use super::rules::ConfigError;
 use super::rules::{endpoint_rule, HTTP_URL, WRITE_KEY};
+pub use super::rules::{ConfigError, Resolve};
 use crate::prelude::*;
 
 /// A JavaScript value as the config parser sees it.
@@ -266,9 +266,6 @@ pub const FUNCTION: &str = super::args::FUNCTION;
 pub fn parse_json(text: &str) -> Result<Config, ConfigError> {
     parse_json_at(text, &|url| url.into())
 }
-
-/// Makes a URL option absolute: the browser's URL parser against the page's address.
-pub type Resolve<'a> = &'a dyn Fn(&str) -> String;
 
 /// [`parse_json`] with `resolve` making each URL option absolute (`endpoint`,
 /// `cookieRefreshUrl`, each destination's `endpoint`) before it is checked.

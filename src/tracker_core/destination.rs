@@ -1,10 +1,9 @@
 //! `destinations`: endpoints besides `endpoint`, each with its own queue, retries and flush
 //! result. This file reads and checks them; the engine gives each one a lane.
 
-use super::config::Resolve;
 use super::json;
 use super::json::scan;
-use super::rules::{endpoint_rule, ConfigError, WRITE_KEY};
+use super::rules::{endpoint_rule, ConfigError, Resolve, WRITE_KEY};
 use crate::prelude::*;
 
 /// Most destinations besides `endpoint`.

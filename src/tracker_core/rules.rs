@@ -1,8 +1,11 @@
 //! The rules an option's value must meet that `init`'s options and each destination share:
-//! what an endpoint URL and a write key must be, and the error that names the option. A leaf:
-//! `config` and `destination` both read it, and it reads neither.
+//! what an endpoint URL and a write key must be, how a URL is made absolute, and the error that
+//! names the option. A leaf: `config` and `destination` both read it, and it reads neither.
 
 use crate::prelude::*;
+
+/// Makes a URL option absolute: the browser's URL parser against the page's address.
+pub type Resolve<'a> = &'a dyn Fn(&str) -> String;
 
 /// An invalid option: which one and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
