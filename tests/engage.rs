@@ -177,7 +177,8 @@ async fn campaigns_load_the_engage_module_and_an_exit_shows_the_popup() {
         r#"[{"id":"exit-offer","trigger":{"type":"exit","minTime":0,"grace":0},
              "content":{"headline":"Wait!","coupon":"SAVE10"}},
             {"id":"broken","trigger":{"type":"exit","sensitivity":500},"content":{"headline":"x"}},
-            {"id":"typed","trigger":{"type":"time","seconds":"soon"},"content":{"headline":"x"}}]"#,
+            {"id":"typed","trigger":{"type":"time","seconds":"soon"},"content":{"headline":"x"}},
+            {"id":"float","trigger":{"type":"exit","sensitivity":1.5},"content":{"headline":"x"}}]"#,
     );
     api::init(obj(&[
         ("endpoint", format!("{}/v1/batch", collector()).into()),
@@ -188,16 +189,24 @@ async fn campaigns_load_the_engage_module_and_an_exit_shows_the_popup() {
     api::on("popup:shown".into(), shown.function());
     // The module loads when the browser is idle; its first act reports the invalid campaigns.
     until("the module's reports", 2500, || {
-        errors.seen.borrow().len() == 2
+        errors.seen.borrow().len() == 3
     })
     .await;
-    assert_eq!(errors.codes(), ["invalid_campaign", "invalid_campaign"]);
+    assert_eq!(
+        errors.codes(),
+        ["invalid_campaign", "invalid_campaign", "invalid_campaign"]
+    );
     let m = errors.messages();
     assert_eq!(m[0], "campaigns[1].trigger.sensitivity must be 10-100");
     assert!(
         m[1].starts_with("campaigns[2].trigger.seconds invalid type: string"),
         "{}",
         m[1]
+    );
+    // Numbers in messages are written by JavaScript, as serde would write them.
+    assert_eq!(
+        m[2],
+        "campaigns[3].trigger.sensitivity invalid type: floating point `1.5`, expected i32"
     );
 
     let window = web_sys::window().unwrap();
@@ -261,7 +270,7 @@ async fn campaigns_load_the_engage_module_and_an_exit_shows_the_popup() {
     assert_eq!(get_str(&seen[1], "campaign_id"), "exit-two");
     let trigger = if hover { "scroll_up" } else { "exit_top" };
     assert_eq!(get_str(&seen[1], "trigger"), trigger);
-    assert_eq!(errors.seen.borrow().len(), 2, "nothing more reported");
+    assert_eq!(errors.seen.borrow().len(), 3, "nothing more reported");
     shoptrail_engage::browser::shutdown();
     assert_eq!(popup_hosts(), 0);
 }

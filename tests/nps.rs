@@ -3,7 +3,7 @@
 //! box of 1,000 characters, and a submit button that waits for a score; the answer gives
 //! `NPS Submitted` (score, comment) and `Popup Converted` (`how: "nps"`) once, and replaces the
 //! question with the thank-you line. Invalid NPS content is reported with its path, and so is
-//! a key the schema does not know (serde-wasm-bindgen alone would skip it).
+//! a key the schema does not know (a reader that asks only for declared fields would skip it).
 //!
 //! The popup lives in a closed shadow root; this page keeps the roots it makes (by wrapping
 //! `attachShadow` before the module starts), so the suite can act as a shopper's clicks do.

@@ -505,7 +505,8 @@ fn cart_items(cart: &JsValue) -> Vec<Item> {
                 .unwrap_or_default();
             Item {
                 name: if qty > 1.0 {
-                    format!("{name} × {qty}")
+                    // JavaScript writes the number: Rust's float formatting is kilobytes.
+                    format!("{name} × {}", strict::number_text(qty))
                 } else {
                     name
                 },

@@ -17,13 +17,9 @@ pub fn get(obj: &JsValue, key: &str) -> JsValue {
 pub fn text(obj: &JsValue, key: &str) -> Option<String> {
     let v = get(obj, key);
     v.as_string().or_else(|| {
-        v.as_f64().filter(|n| n.is_finite()).map(|n| {
-            String::from(
-                js_sys::Number::from(n)
-                    .to_string_with_radix(10)
-                    .unwrap_or_default(),
-            )
-        })
+        (v.as_f64())
+            .filter(|n| n.is_finite())
+            .map(super::strict::number_text)
     })
 }
 

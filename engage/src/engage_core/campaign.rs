@@ -1,5 +1,5 @@
-//! Campaign definitions: typed structs read with serde (from JavaScript objects by
-//! serde-wasm-bindgen in the browser, from JSON in host tests), then checked. An invalid
+//! Campaign definitions: typed structs read with serde (from JavaScript objects through
+//! `browser/strict.rs` in the browser, from JSON in host tests), then checked. An invalid
 //! campaign is reported with the path of what is wrong (`campaigns[1].trigger.sensitivity must
 //! be 10-100`) and skipped; the others run.
 
@@ -379,17 +379,9 @@ impl Invalid {
 /// Reads one campaign strictly (unknown keys refused, the path of what is wrong kept), from a
 /// JavaScript value in the browser or a JSON value in host tests, then checks it.
 pub fn read<S: Source>(value: S) -> Result<Campaign, Invalid> {
-    let c = Campaign::deserialize(Strict(value)).map_err(|e| {
-        let message = e.inner().to_string();
-        // serde-wasm-bindgen's errors are JavaScript errors, written `Error: <message>`.
-        let message = match message.strip_prefix("Error: ") {
-            Some(m) => m.to_string(),
-            None => message,
-        };
-        Invalid {
-            path: e.path(),
-            message,
-        }
+    let c = Campaign::deserialize(Strict(value)).map_err(|e| Invalid {
+        path: e.path(),
+        message: e.inner().to_string(),
     })?;
     c.check()?;
     Ok(c)
@@ -680,7 +672,7 @@ mod tests {
         );
     }
 
-    /// The message, without serde_json's position (serde-wasm-bindgen has none).
+    /// The message, without serde_json's position (the browser's reader has none).
     fn error(json: &str, index: usize) -> String {
         let e = parse(json).unwrap_err().describe(index);
         e.split(" at line ").next().unwrap().to_string()

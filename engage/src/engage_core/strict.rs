@@ -1,11 +1,11 @@
 //! Campaign objects read strictly, with the path of what is wrong.
 //!
-//! serde-wasm-bindgen reads a struct by asking the object for each field the struct declares, so
-//! a key it does not declare is never seen and `deny_unknown_fields` never fires: `{ copun:
-//! "SAVE10" }` would pass as a popup without a coupon. [`Strict`] reads structs, options and
-//! arrays itself and hands every key of an object to the struct's field visitor, which names the
-//! one it does not know; numbers, strings, booleans and enums are the source's own deserializer's
-//! (serde-wasm-bindgen's in the browser, serde_json's in host tests).
+//! A reader that asks an object for each field a struct declares never sees a key the struct
+//! does not declare, and `deny_unknown_fields` never fires: `{ copun: "SAVE10" }` would pass as
+//! a popup without a coupon. [`Strict`] reads structs, options and arrays itself and hands every
+//! key of an object to the struct's field visitor, which names the one it does not know;
+//! numbers, strings, booleans and enums are the source's own deserializer's (`browser/strict.rs`
+//! in the browser, serde_json's in host tests).
 //!
 //! The path (`variants[0].content.copun`) is put together as an error travels out of the
 //! objects and arrays it was in ([`Located`]), so the derived visitors are not wrapped in a
@@ -102,6 +102,16 @@ impl<E: de::Error> std::error::Error for Located<E> {}
 impl<E: de::Error> de::Error for Located<E> {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         E::custom(msg).into()
+    }
+
+    // The source's own wording (serde's defaults would format `Unexpected` here, floats and
+    // all, even where the source's error does not).
+    fn invalid_type(u: de::Unexpected, expected: &dyn Expected) -> Self {
+        E::invalid_type(u, expected).into()
+    }
+
+    fn invalid_value(u: de::Unexpected, expected: &dyn Expected) -> Self {
+        E::invalid_value(u, expected).into()
     }
 }
 
