@@ -2,6 +2,7 @@
 //! themselves when dropped, and the page's facts.
 
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AddEventListenerOptions, Document, Element, Event, EventTarget};
 
@@ -15,27 +16,30 @@ pub fn now() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// A new element of `tag` with `class` (empty: none).
-pub fn el(doc: &Document, tag: &str, class: &str) -> Option<Element> {
-    let e = doc.create_element(tag).ok()?;
+#[wasm_bindgen]
+extern "C" {
+    /// A document, for `createElement` without web-sys's error handling: the tag names this
+    /// module writes are valid, and only an invalid name makes it throw.
+    type Doc;
+    #[wasm_bindgen(method, js_name = createElement)]
+    fn create(this: &Doc, tag: &str) -> Element;
+}
+
+/// A new element of `tag` (one of this module's own tag names) with `class` (empty: none).
+pub fn el(doc: &Document, tag: &str, class: &str) -> Element {
+    let e = doc.unchecked_ref::<Doc>().create(tag);
     if !class.is_empty() {
         e.set_class_name(class);
     }
-    Some(e)
+    e
 }
 
 /// Appends a new element with `text` as its text content: text, never markup.
-pub fn text_el(
-    doc: &Document,
-    parent: &Element,
-    tag: &str,
-    class: &str,
-    text: &str,
-) -> Option<Element> {
-    let e = el(doc, tag, class)?;
+pub fn text_el(doc: &Document, parent: &Element, tag: &str, class: &str, text: &str) -> Element {
+    let e = el(doc, tag, class);
     e.set_text_content(Some(text));
-    parent.append_child(&e).ok()?;
-    Some(e)
+    let _ = parent.append_child(&e);
+    e
 }
 
 /// Sets attributes, ignoring failures (an invalid name).

@@ -7,6 +7,9 @@
 //! Accessible: `role="dialog"`, `aria-modal`, named by its headline; focus moves in and is
 //! trapped; Escape, the close button and the overlay dismiss; focus returns where it was.
 //! Every text, the merchant's or the shopper's, is set as text content, never as HTML.
+//!
+//! Elements made here are of the type their tag makes (`unchecked_into`, no `instanceof`
+//! import), and appending one made here to another cannot fail: neither is checked.
 
 use super::dom::{attrs, el, text_el, Listener};
 use crate::engage_core::campaign::{Content, Form, Need, Nps, Theme, NPS_COMMENT_MAX};
@@ -109,17 +112,17 @@ impl Popup {
         on: Rc<dyn Fn(Outcome)>,
     ) -> Option<Popup> {
         let body = doc.body()?;
-        let host = el(doc, "div", "")?;
+        let host = el(doc, "div", "");
         attrs(&host, &[("data-shoptrail-popup", "")]);
         let init = ShadowRootInit::new(ShadowRootMode::Closed);
         let root = host.attach_shadow(&init).ok()?;
         style(doc, &root);
-        if let (Some(t), Ok(h)) = (&content.theme, host.clone().dyn_into::<HtmlElement>()) {
-            theme(&h, t);
+        if let Some(t) = &content.theme {
+            theme(host.unchecked_ref(), t);
         }
-        let overlay = el(doc, "div", "overlay")?;
-        root.append_child(&overlay).ok()?;
-        let dialog = el(doc, "div", "dialog")?;
+        let overlay = el(doc, "div", "overlay");
+        let _ = root.append_child(&overlay);
+        let dialog = el(doc, "div", "dialog");
         attrs(
             &dialog,
             &[
@@ -130,9 +133,9 @@ impl Popup {
                 ("dir", "auto"),
             ],
         );
-        root.append_child(&dialog).ok()?;
+        let _ = root.append_child(&dialog);
         let close_label = content.close.as_deref().map(fill);
-        let close = text_el(doc, &dialog, "button", "close", "×")?;
+        let close = text_el(doc, &dialog, "button", "close", "×");
         attrs(
             &close,
             &[
@@ -141,39 +144,39 @@ impl Popup {
             ],
         );
         if let Some(img) = content.image.as_ref().filter(|i| safe_url(&i.src)) {
-            let e = el(doc, "img", "hero")?;
+            let e = el(doc, "img", "hero");
             attrs(&e, &[("src", &img.src), ("alt", &fill(&img.alt))]);
-            dialog.append_child(&e).ok()?;
+            let _ = dialog.append_child(&e);
         }
-        let h = text_el(doc, &dialog, "h2", "", &fill(&content.headline))?;
+        let h = text_el(doc, &dialog, "h2", "", &fill(&content.headline));
         attrs(&h, &[("id", "st-h"), ("dir", "auto")]);
         if let Some(b) = &content.body {
-            let p = text_el(doc, &dialog, "p", "", &fill(b))?;
+            let p = text_el(doc, &dialog, "p", "", &fill(b));
             attrs(&p, &[("id", "st-b"), ("dir", "auto")]);
             attrs(&dialog, &[("aria-describedby", "st-b")]);
         }
         if content.items.is_some() && !items.is_empty() {
-            let ul = el(doc, "ul", "")?;
+            let ul = el(doc, "ul", "");
             for it in items.iter().take(4) {
-                let li = el(doc, "li", "")?;
+                let li = el(doc, "li", "");
                 if let Some(src) = it.image.as_deref().filter(|s| safe_url(s)) {
-                    let img = el(doc, "img", "")?;
+                    let img = el(doc, "img", "");
                     attrs(&img, &[("src", src), ("alt", "")]);
-                    li.append_child(&img).ok()?;
+                    let _ = li.append_child(&img);
                 }
-                text_el(doc, &li, "span", "name", &it.name)?;
-                text_el(doc, &li, "span", "price", &it.price)?;
-                ul.append_child(&li).ok()?;
+                text_el(doc, &li, "span", "name", &it.name);
+                text_el(doc, &li, "span", "price", &it.price);
+                let _ = ul.append_child(&li);
             }
-            dialog.append_child(&ul).ok()?;
+            let _ = dialog.append_child(&ul);
         }
         let mut listeners = Vec::new();
         if let Some(code) = &content.coupon {
-            let row = el(doc, "div", "coupon")?;
-            text_el(doc, &row, "code", "", code)?;
-            let copy = text_el(doc, &row, "button", "btn", "Copy")?;
+            let row = el(doc, "div", "coupon");
+            text_el(doc, &row, "code", "", code);
+            let copy = text_el(doc, &row, "button", "btn", "Copy");
             attrs(&copy, &[("type", "button")]);
-            dialog.append_child(&row).ok()?;
+            let _ = dialog.append_child(&row);
             let (on, code, btn) = (on.clone(), code.clone(), copy.clone());
             listeners.push(Listener::new(&copy, "click", false, move |_| {
                 if let Some(w) = web_sys::window() {
@@ -192,12 +195,12 @@ impl Popup {
         if let Some(cta) = &content.cta {
             let a = match cta.url.as_deref().filter(|u| safe_url(u)) {
                 Some(url) => {
-                    let a = text_el(doc, &dialog, "a", "cta", &fill(&cta.label))?;
+                    let a = text_el(doc, &dialog, "a", "cta", &fill(&cta.label));
                     attrs(&a, &[("href", url)]);
                     a
                 }
                 None => {
-                    let b = text_el(doc, &dialog, "button", "btn cta", &fill(&cta.label))?;
+                    let b = text_el(doc, &dialog, "button", "btn cta", &fill(&cta.label));
                     attrs(&b, &[("type", "button")]);
                     b
                 }
@@ -235,7 +238,7 @@ impl Popup {
         let previous = doc
             .active_element()
             .and_then(|e| e.dyn_into::<HtmlElement>().ok());
-        body.append_child(&host).ok()?;
+        let _ = body.append_child(&host);
         // Focus the first field, else the call to action, else the dialog itself.
         let list = focusables(&root);
         let first = list
@@ -247,9 +250,7 @@ impl Popup {
                 let _ = e.focus();
             }
             None => {
-                if let Ok(d) = dialog.dyn_into::<HtmlElement>() {
-                    let _ = d.focus();
-                }
+                let _ = dialog.unchecked_ref::<HtmlElement>().focus();
             }
         }
         Some(Popup {
@@ -279,7 +280,8 @@ fn style(doc: &Document, root: &ShadowRoot) {
             return;
         }
     }
-    if let Some(s) = el(doc, "style", "") {
+    {
+        let s = el(doc, "style", "");
         s.set_text_content(Some(CSS));
         let _ = root.append_child(&s);
     }
@@ -319,9 +321,9 @@ fn field(
     need: Need,
     autocomplete: &str,
 ) -> Option<HtmlInputElement> {
-    let l = el(doc, "label", "")?;
+    let l = el(doc, "label", "");
     l.set_text_content(Some(label));
-    let input = el(doc, "input", "")?;
+    let input = el(doc, "input", "");
     let err_id = format!("st-err-{name}");
     attrs(
         &input,
@@ -336,23 +338,22 @@ fn field(
     if need == Need::Required {
         attrs(&input, &[("aria-required", "true")]);
     }
-    l.append_child(&input).ok()?;
-    let err = text_el(doc, &l, "p", "err", "")?;
+    let _ = l.append_child(&input);
+    let err = text_el(doc, &l, "p", "err", "");
     attrs(&err, &[("id", &err_id), ("aria-live", "polite")]);
-    form.append_child(&l).ok()?;
-    input.dyn_into().ok()
+    let _ = form.append_child(&l);
+    Some(input.unchecked_into())
 }
 
 /// Replaces a submitted form with the thank-you line, announced to screen readers and
 /// focused.
 fn done(doc: &Document, form: &Element, text: &str) {
-    if let Some(done) = el(doc, "p", "done") {
+    {
+        let done = el(doc, "p", "done");
         done.set_text_content(Some(text));
         attrs(&done, &[("role", "status"), ("tabindex", "-1")]);
         let _ = form.replace_with_with_node_1(&done);
-        if let Ok(h) = done.dyn_into::<HtmlElement>() {
-            let _ = h.focus();
-        }
+        let _ = done.unchecked_ref::<HtmlElement>().focus();
     }
 }
 
@@ -365,7 +366,7 @@ fn form_fields(
     on: &Rc<dyn Fn(Outcome)>,
     listeners: &mut Vec<Listener>,
 ) -> Option<()> {
-    let form = el(doc, "form", "")?;
+    let form = el(doc, "form", "");
     attrs(&form, &[("novalidate", "")]);
     let email = (f.email != Need::Off)
         .then(|| field(doc, &form, "Email", "email", "email", f.email, "email"))
@@ -374,10 +375,10 @@ fn form_fields(
         .then(|| field(doc, &form, "Phone", "tel", "phone", f.phone, "tel"))
         .flatten();
     let sms = if f.sms {
-        let l = el(doc, "label", "check")?;
-        let c = el(doc, "input", "")?;
+        let l = el(doc, "label", "check");
+        let c = el(doc, "input", "");
         attrs(&c, &[("type", "checkbox"), ("name", "sms")]);
-        l.append_child(&c).ok()?;
+        let _ = l.append_child(&c);
         let text = f.sms_text.as_deref().map(fill);
         text_el(
             doc,
@@ -386,24 +387,24 @@ fn form_fields(
             "",
             text.as_deref()
                 .unwrap_or("Send me text messages about offers. Reply STOP to opt out."),
-        )?;
-        form.append_child(&l).ok()?;
-        c.dyn_into::<HtmlInputElement>().ok()
+        );
+        let _ = form.append_child(&l);
+        Some(c.unchecked_into::<HtmlInputElement>())
     } else {
         None
     };
     let frequency = if f.frequency {
-        let l = el(doc, "label", "")?;
+        let l = el(doc, "label", "");
         l.set_text_content(Some("How often?"));
-        let s = el(doc, "select", "")?;
+        let s = el(doc, "select", "");
         attrs(&s, &[("name", "frequency")]);
         for (v, t) in [("weekly", "Weekly"), ("monthly", "Monthly")] {
-            let o = text_el(doc, &s, "option", "", t)?;
+            let o = text_el(doc, &s, "option", "", t);
             attrs(&o, &[("value", v)]);
         }
-        l.append_child(&s).ok()?;
-        form.append_child(&l).ok()?;
-        s.dyn_into::<web_sys::HtmlSelectElement>().ok()
+        let _ = l.append_child(&s);
+        let _ = form.append_child(&l);
+        Some(s.unchecked_into::<web_sys::HtmlSelectElement>())
     } else {
         None
     };
@@ -417,9 +418,9 @@ fn form_fields(
         "button",
         "btn",
         submit_label.as_deref().unwrap_or("Subscribe"),
-    )?;
+    );
     attrs(&submit, &[("type", "submit")]);
-    dialog.append_child(&form).ok()?;
+    let _ = dialog.append_child(&form);
     let success = f
         .success
         .as_deref()
@@ -495,17 +496,17 @@ fn nps_fields(
     on: &Rc<dyn Fn(Outcome)>,
     listeners: &mut Vec<Listener>,
 ) -> Option<()> {
-    let form = el(doc, "form", "")?;
+    let form = el(doc, "form", "");
     attrs(&form, &[("novalidate", "")]);
-    let group = el(doc, "div", "scores")?;
+    let group = el(doc, "div", "scores");
     attrs(
         &group,
         &[("role", "radiogroup"), ("aria-labelledby", "st-h")],
     );
     let mut radios = Vec::with_capacity(SCORES.len());
     for (i, score) in SCORES.iter().enumerate() {
-        let l = el(doc, "label", "")?;
-        let r = el(doc, "input", "")?;
+        let l = el(doc, "label", "");
+        let r = el(doc, "input", "");
         attrs(
             &r,
             &[("type", "radio"), ("name", "score"), ("value", score)],
@@ -516,32 +517,32 @@ fn nps_fields(
             10 => attrs(&r, &[("aria-describedby", "st-hi")]),
             _ => {}
         }
-        l.append_child(&r).ok()?;
-        text_el(doc, &l, "span", "", score)?;
-        group.append_child(&l).ok()?;
-        radios.push(r.dyn_into::<HtmlInputElement>().ok()?);
+        let _ = l.append_child(&r);
+        text_el(doc, &l, "span", "", score);
+        let _ = group.append_child(&l);
+        radios.push(r.unchecked_into::<HtmlInputElement>());
     }
-    form.append_child(&group).ok()?;
+    let _ = form.append_child(&group);
     // Read out with the first and last choice, so hidden from the reading order here.
-    let ends = el(doc, "div", "ends")?;
+    let ends = el(doc, "div", "ends");
     attrs(&ends, &[("aria-hidden", "true")]);
     for (id, text, default) in [
         ("st-lo", &n.low, "Not likely"),
         ("st-hi", &n.high, "Very likely"),
     ] {
         let t = text.as_deref().map(fill);
-        let s = text_el(doc, &ends, "span", "", t.as_deref().unwrap_or(default))?;
+        let s = text_el(doc, &ends, "span", "", t.as_deref().unwrap_or(default));
         attrs(&s, &[("id", id), ("dir", "auto")]);
     }
-    form.append_child(&ends).ok()?;
+    let _ = form.append_child(&ends);
     let comment = if n.comment {
-        let l = el(doc, "label", "")?;
+        let l = el(doc, "label", "");
         let t = n.comment_label.as_deref().map(fill);
         l.set_text_content(Some(
             t.as_deref()
                 .unwrap_or("What is the main reason for your score?"),
         ));
-        let area = el(doc, "textarea", "")?;
+        let area = el(doc, "textarea", "");
         attrs(
             &area,
             &[
@@ -551,9 +552,9 @@ fn nps_fields(
                 ("dir", "auto"),
             ],
         );
-        l.append_child(&area).ok()?;
-        form.append_child(&l).ok()?;
-        area.dyn_into::<HtmlTextAreaElement>().ok()
+        let _ = l.append_child(&area);
+        let _ = form.append_child(&l);
+        Some(area.unchecked_into::<HtmlTextAreaElement>())
     } else {
         None
     };
@@ -564,10 +565,10 @@ fn nps_fields(
         "button",
         "btn",
         label.as_deref().unwrap_or("Send"),
-    )?;
+    );
     // Disabled until a score is chosen (Enter in the group then submits nothing either).
     attrs(&submit, &[("type", "submit"), ("disabled", "")]);
-    dialog.append_child(&form).ok()?;
+    let _ = dialog.append_child(&form);
     listeners.push(Listener::new(&group, "change", false, move |_| {
         let _ = submit.remove_attribute("disabled");
     }));
