@@ -4,7 +4,7 @@
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AddEventListenerOptions, Document, Element, Event, EventTarget};
+use web_sys::{Document, Element, Event, EventTarget};
 
 /// The window's document.
 pub fn document() -> Option<Document> {
@@ -65,7 +65,9 @@ impl core::fmt::Debug for Listener {
 }
 
 impl Listener {
-    /// Listens to `name` on `target` (passive; in the capture phase when `capture`).
+    /// Listens to `name` on `target` (in the capture phase when `capture`). Not marked
+    /// passive: that only matters to touch and wheel events, which the module does not hear,
+    /// and the listeners for keydown, submit and click call `preventDefault`.
     pub fn new(
         target: &EventTarget,
         name: &'static str,
@@ -73,13 +75,10 @@ impl Listener {
         f: impl FnMut(Event) + 'static,
     ) -> Listener {
         let f = Closure::<dyn FnMut(Event)>::new(f);
-        let opts = AddEventListenerOptions::new();
-        opts.set_capture(capture);
-        opts.set_passive(!matches!(name, "keydown" | "submit" | "click"));
-        let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+        let _ = target.add_event_listener_with_callback_and_bool(
             name,
             f.as_ref().unchecked_ref(),
-            &opts,
+            capture,
         );
         Listener {
             target: target.clone(),
