@@ -210,8 +210,8 @@ function syncListeners() {
 }
 
 /* ---- campaigns and the engage module ----
-   Campaigns stay the page's own objects (the engage module reads them with
-   serde-wasm-bindgen). The wasm says when popups may run (NOTIFY_POPUPS: campaigns are
+   Campaigns stay the page's own objects (the engage module reads them as JavaScript values).
+   The wasm says when popups may run (NOTIFY_POPUPS: campaigns are
    configured and the shopper's consent allows marketing) and when they must stop; the engage
    module is then loaded when the browser is idle, so it is ready before the shopper leaves, and
    a page without campaigns loads nothing of it. `loadEngage` (a function returning a Promise of
@@ -580,8 +580,7 @@ export function listen(history, capture, dbg, links, scrollMs) {
 
 function method(name, kind) {
   if (name == "init") {
-    return function (config) {
-      const c = config;
+    return function (c) {
       try {
         if (c && typeof c == "object") {
           onError = typeof c.onError == "function" ? c.onError : undefined;

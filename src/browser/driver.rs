@@ -340,8 +340,7 @@ fn init(args: &str) {
             NOT_AN_OBJECT,
         );
     };
-    let resolve = |url: &str| host::abs(url);
-    let cfg = match config::parse_json_at(raw, &resolve) {
+    let cfg = match config::parse_json_at(raw, &host::abs) {
         Ok(cfg) => cfg,
         Err(e) => {
             set_state(State::Inert);

@@ -2,7 +2,7 @@
 //! first page view is in. Getters are not kept: they answer nothing before `init`, and running
 //! them later would answer no one.
 
-use super::boundary::{Call, Method};
+use super::boundary::Call;
 use crate::prelude::*;
 
 /// Calls made before `init` that are kept and replayed by it.
@@ -26,7 +26,7 @@ impl Early {
     /// Keeps `call` unless it is a getter or [`MAX_EARLY_CALLS`] wait already.
     pub fn keep(&mut self, call: Kept) {
         let getter = matches!(call.0, Call::Api(m) if m.is_getter());
-        if self.calls.len() < MAX_EARLY_CALLS && !getter && call.0 != Call::Api(Method::Init) {
+        if self.calls.len() < MAX_EARLY_CALLS && !getter {
             self.calls.push(call);
         }
     }
@@ -40,6 +40,7 @@ impl Early {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tracker_core::boundary::Method;
 
     fn kept(m: Method, n: u64) -> Kept {
         (Call::Api(m), "[]".into(), n, None)
