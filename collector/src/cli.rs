@@ -19,6 +19,10 @@ or the admin token; admin: the --admin-token, as Authorization: Bearer <token>):
     POST /v1/{track,page,identify,alias,group,screen}   one event (ingest)
     POST /v1/id-cookie             anonymousId=&domain= (form): sets the SDK's id cookie
                                    (ingest; the site's own pages only)
+    POST /v1/sources/shopify/pixel {aid?, consent?, events: [...]}: the web pixel's standard
+                                   events, mapped to the e-commerce spec (ingest)
+    POST /v1/sources/shopify/webhooks  Shopify's order, refund, checkout and customer webhooks
+                                   (signed: X-Shopify-Hmac-Sha256 with --shopify-secret)
     GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&before=&limit=
                                    &order= (admin)
     GET  /v1/profiles/{id}         the person an id names (admin): ids, devices, traits, cart,
@@ -138,6 +142,20 @@ struct Cli {
     /// not yet sent are removed (repeatable; the same URL rules and --forward-format)
     #[arg(long = "forward-marketing", value_name = "URL")]
     forward_marketing: Vec<String>,
+    /// The Shopify app's client secret, which signs its webhooks (X-Shopify-Hmac-Sha256):
+    /// with it POST /v1/sources/shopify/webhooks takes orders, refunds, checkouts and
+    /// customers; at least 16 characters
+    // Checked after parsing (`secret`): clap's own error would print the value.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "SHOPTRAIL_SHOPIFY_SECRET",
+        hide_env_values = true
+    )]
+    shopify_secret: Option<String>,
+    /// Read the Shopify app's secret from FILE (its first line; the rule of --shopify-secret)
+    #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
+    shopify_secret_file: Option<PathBuf>,
     /// The forwarded body: segment ({"batch": [...]}) or json (an array of events)
     #[arg(long, value_name = "FORMAT", default_value = "segment", value_parser = ["segment", "json"])]
     forward_format: String,
@@ -254,6 +272,26 @@ where
         ),
         (None, None) => None,
     };
+    let shopify_secret = match (cli.shopify_secret, &cli.shopify_secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(ArgError(
+                "--shopify-secret-file: the Shopify secret is given twice (also by \
+                 --shopify-secret or SHOPTRAIL_SHOPIFY_SECRET); give it once"
+                    .into(),
+            ))
+        }
+        (None, Some(path)) => Some(
+            first_line(path)
+                .and_then(|line| secret(&line))
+                .map_err(|e| ArgError(format!("--shopify-secret-file {}: {e}", path.display())))?,
+        ),
+        (Some(s), None) => Some(secret(&s).map_err(|e| {
+            ArgError(format!(
+                "--shopify-secret (or SHOPTRAIL_SHOPIFY_SECRET): {e}"
+            ))
+        })?),
+        (None, None) => None,
+    };
     let mut read_tokens = Vec::new();
     for token in &cli.read_tokens {
         read_tokens.push(secret(token).map_err(|e| ArgError(format!("--read-token: {e}")))?);
@@ -314,6 +352,7 @@ where
         rate_limit: cli.rate_limit,
         journeys,
         forward,
+        shopify_secret,
         ..Options::default()
     })))
 }
@@ -368,6 +407,12 @@ fn secret(value: &str) -> Result<String, String> {
         return Err("use a secret of at least 16 characters".into());
     }
     Ok(value.to_owned())
+}
+
+/// The first line of `path`, trimmed.
+fn first_line(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
 }
 
 /// The admin token in `path`: its first line, trimmed, under the rule of [`secret`].

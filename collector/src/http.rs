@@ -52,6 +52,16 @@ pub(crate) fn router(state: AppState, max_body: usize) -> Router {
         app = app.route(&format!("/v1/{kind}"), ingest(s, post(one)));
     }
     app.route("/v1/id-cookie", ingest(s, post(crate::idcookie::id_cookie)))
+        // Shopify: the web pixel is ingestion; webhooks carry their own signature (the
+        // app's secret), checked before the body is read.
+        .route(
+            "/v1/sources/shopify/pixel",
+            ingest(s, post(crate::shopify::pixel)),
+        )
+        .route(
+            "/v1/sources/shopify/webhooks",
+            post(crate::shopify::webhook),
+        )
         // Dashboards: numbers without personal data.
         .route("/v1/metrics", read(s, get(crate::metrics::metrics)))
         .route("/v1/journeys", read(s, get(journeys::summary)))
@@ -154,7 +164,7 @@ async fn reject_declared_oversize(
 
 /// With `--write-keys`, a body's `writeKey` (or HTTP Basic auth's user name, as Segment's
 /// libraries send it) must be one of them: 401 otherwise.
-fn check_write_key(
+pub(crate) fn check_write_key(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     body: &Value,

@@ -44,6 +44,7 @@ mod profiles;
 mod proxy;
 mod retention;
 mod serve;
+pub mod shopify;
 mod state;
 mod store;
 mod time;
@@ -120,6 +121,9 @@ pub struct Options {
     /// [`Server::run_journeys`] and [`Server::run_forwarding`]; a metrics query derives what
     /// it needs first in any case).
     pub scheduler_interval: std::time::Duration,
+    /// The Shopify app's client secret, which signs its webhooks (`--shopify-secret`);
+    /// without it `/v1/sources/shopify/webhooks` answers 404.
+    pub shopify_secret: Option<String>,
 }
 
 impl Default for Options {
@@ -144,6 +148,7 @@ impl Default for Options {
             forward: Vec::new(),
             clock: Clock::system(),
             scheduler_interval: std::time::Duration::from_secs(1),
+            shopify_secret: None,
         }
     }
 }

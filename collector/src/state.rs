@@ -43,6 +43,8 @@ pub(crate) struct AppState {
     pub(crate) journeys: Option<Arc<crate::journeys::config::JourneysConfig>>,
     pub(crate) clock: crate::clock::Clock,
     pub(crate) inbox: Arc<std::sync::Mutex<std::collections::VecDeque<Value>>>,
+    /// The Shopify app's secret, which signs its webhooks.
+    pub(crate) shopify_secret: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -115,6 +117,7 @@ impl AppState {
             journeys: options.journeys.clone(),
             clock: options.clock.clone(),
             inbox: Arc::default(),
+            shopify_secret: options.shopify_secret.as_deref().map(Arc::from),
         })
     }
 

@@ -174,6 +174,21 @@ impl Store {
         self.with(|sql| self.insert_in(sql, events, now))
     }
 
+    /// Inserts a batch as [`Store::insert`] does, then runs `then` in the same transaction
+    /// with what happened (on PostgreSQL both may run again after a lost race).
+    pub fn insert_then<T>(
+        &self,
+        events: &[PreparedEvent],
+        now: i64,
+        mut then: impl FnMut(&dyn Sql, &InsertOutcome) -> db::Result<T>,
+    ) -> db::Result<(InsertOutcome, T)> {
+        self.with(|sql| {
+            let outcome = self.insert_in(sql, events, now)?;
+            let result = then(sql, &outcome)?;
+            Ok((outcome, result))
+        })
+    }
+
     fn insert_in(
         &self,
         sql: &dyn Sql,

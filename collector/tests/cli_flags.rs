@@ -731,6 +731,60 @@ fn journeys_runs_the_file_and_signs_with_the_environment_secret() {
     assert_eq!(c.get("/v1/journeys", &[]).status, 404);
 }
 
+/// A signed `orders/create` delivery's status on the running collector `c`.
+fn shopify_order(c: &Running, secret: &str, order_id: u64) -> u16 {
+    let body = json!({"id": order_id, "total_price": "12.50", "currency": "EUR",
+                      "note_attributes": [{"name": "shoptrail_aid", "value": "anon-shopify"}]})
+    .to_string();
+    let hmac = shoptrail_collector::shopify::sign(secret, body.as_bytes());
+    c.post(
+        "/v1/sources/shopify/webhooks",
+        &[
+            ("X-Shopify-Topic", "orders/create"),
+            ("X-Shopify-Hmac-Sha256", &hmac),
+        ],
+        body.as_bytes(),
+    )
+    .status
+}
+
+#[test]
+fn shopify_secret_takes_signed_webhooks_by_flag_environment_or_file() {
+    const SECRET: &str = "shpss_cli_secret_0123456789";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("shopify-secret");
+    std::fs::write(&file, format!("{SECRET}\n")).expect("write");
+    let file = file.display().to_string();
+    let ways: [(&[&str], &[(&str, &str)]); 3] = [
+        (&["--shopify-secret", SECRET], &[]),
+        (&[], &[("SHOPTRAIL_SHOPIFY_SECRET", SECRET)]),
+        (&["--shopify-secret-file", &file], &[]),
+    ];
+    for (n, (args, env)) in ways.into_iter().enumerate() {
+        let c = start(args, env);
+        let id = 1000 + n as u64;
+        assert_eq!(shopify_order(&c, SECRET, id), 200, "{args:?} {env:?}");
+        assert_eq!(shopify_order(&c, "shpss_not_the_secret_0000", 2000), 401);
+        assert_eq!(c.message_ids(), [format!("shopify-order-{id}")]);
+    }
+    // Without it, webhooks are off.
+    let c = start(&[], &[]);
+    assert_eq!(shopify_order(&c, SECRET, 3000), 404);
+
+    let (code, err) = exit_of(&["--shopify-secret", "short"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--shopify-secret") && !err.contains("short"),
+        "{err}"
+    );
+    let (code, err) = exit_of(
+        &["--shopify-secret", SECRET, "--shopify-secret-file", &file],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("given twice"), "{err}");
+}
+
 #[test]
 fn forward_sends_accepted_events_on_in_segment_shape_with_the_url_key_as_basic_auth() {
     let sink = Receiver::start();

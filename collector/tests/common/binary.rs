@@ -18,10 +18,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_shoptrail-collector");
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// The environment variables the binary reads, cleared so the caller's do not leak in.
-pub const ENV: [&str; 3] = [
+pub const ENV: [&str; 4] = [
     "SHOPTRAIL_DB",
     "SHOPTRAIL_ADMIN_TOKEN",
     "SHOPTRAIL_WEBHOOK_SECRET",
+    "SHOPTRAIL_SHOPIFY_SECRET",
 ];
 
 /// The admin token [`start`] gives a collector when the test names none.
