@@ -22,6 +22,7 @@ mod api;
 mod load;
 mod minify;
 mod postgres;
+mod sizes;
 mod tasks;
 mod tools;
 mod wasm_check;
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
         Some("build") => tools::setup_build().and_then(|_| tasks::build().map(|_| ())),
         Some("demo") => tasks::demo(&args[1..]),
         Some("test") => tasks::test(&args[1..]),
-        Some("size") => tasks::size(&args[1..]),
+        Some("size") => sizes::size(&args[1..]),
         Some("bench") => tasks::bench(&args[1..]),
         Some("fuzz") => tasks::fuzz(&args[1..]),
         Some("load") => load::load(&args[1..]),
