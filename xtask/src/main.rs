@@ -22,6 +22,7 @@ mod api;
 mod load;
 mod minify;
 mod postgres;
+mod shopify;
 mod sizes;
 mod tasks;
 mod tools;

@@ -16,6 +16,8 @@ pub struct Sizes {
     pub tracker_lite: usize,
     /// dist/shoptrail-engage.js + dist/shoptrail-engage.wasm.
     pub engage: usize,
+    /// The Shopify storefront part and web pixel (`crate::shopify`).
+    pub shopify: crate::shopify::ShopifySizes,
 }
 
 pub(crate) fn compressed(path: &Path, program: &str, args: &[&str]) -> Result<usize> {
@@ -171,6 +173,12 @@ pub(crate) fn check_budget(sizes: Sizes) -> Result {
             "dist/shoptrail.js + dist/shoptrail-lite.wasm",
         ),
         ("engage", sizes.engage, "dist/shoptrail-engage.{js,wasm}"),
+        ("shopify", sizes.shopify.part, "dist/shoptrail-shopify.js"),
+        (
+            "shopify-pixel",
+            sizes.shopify.pixel,
+            "dist/shoptrail-pixel.js",
+        ),
     ] {
         let budget = budget(what)?;
         if br > budget {

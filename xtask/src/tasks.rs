@@ -99,7 +99,7 @@ fn host_snippet(out: &Path) -> Result<PathBuf> {
 }
 
 /// esbuild: one minified classic script (an IIFE: nothing leaks into the page) from `entry`.
-fn bundle(entry: &Path, out: &Path, banner: &str) -> Result {
+pub(crate) fn bundle(entry: &Path, out: &Path, banner: &str) -> Result {
     run(cmd("esbuild")
         .arg(entry)
         .args([
@@ -362,11 +362,13 @@ pub fn build() -> Result<Sizes> {
         dist.join("shoptrail-engage.js"),
         dist.join("shoptrail-engage.wasm"),
     ])?;
-    eprintln!("built pkg/ (npm package) and dist/ (script tag)");
+    let shopify = crate::shopify::build()?;
+    eprintln!("built pkg/ (npm package) and dist/ (script tag, Shopify part and pixel)");
     Ok(Sizes {
         tracker,
         tracker_lite,
         engage,
+        shopify,
     })
 }
 
@@ -611,6 +613,7 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     }
     let sizes = steps.run("build pkg/ and dist/", build)?;
     check_budget(sizes)?;
+    steps.run("theme-check (the Shopify app embed)", crate::shopify::check)?;
     steps.run("build collector", || {
         run(cmd("cargo").args(["build", "-p", "shoptrail-collector"]))
     })?;

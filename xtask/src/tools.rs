@@ -296,10 +296,10 @@ pub fn setup() -> Result {
         apt(&["postgresql"], "PostgreSQL (initdb, pg_ctl)")?;
     }
 
-    // e2e packages (and the consumer apps') from committed package-locks; reinstalled only
+    // e2e packages (and the consumer apps', and the Shopify app's) from committed package-locks; reinstalled only
     // when a lock changes.
     let e2e = root().join("e2e");
-    let mut dirs = vec![e2e.clone()];
+    let mut dirs = vec![e2e.clone(), root().join("shopify")];
     if let Ok(apps) = std::fs::read_dir(e2e.join("apps")) {
         let mut apps: Vec<PathBuf> = apps.filter_map(|e| e.ok().map(|e| e.path())).collect();
         apps.sort();
