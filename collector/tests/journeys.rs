@@ -103,7 +103,12 @@ async fn webhook(clock: &Clock) -> (SocketAddr, Hook) {
 }
 
 fn journeys(hook: SocketAddr) -> JourneysConfig {
-    let text = format!(
+    shoptrail_collector::journeys::config::parse(&journeys_text(hook), None)
+        .expect("test journeys parse")
+}
+
+fn journeys_text(hook: SocketAddr) -> String {
+    format!(
         r#"
 [webhook]
 url = "http://{hook}/hook"
@@ -146,8 +151,7 @@ event = "Order Completed"
 name = "review"
 after = "7d"
 "#
-    );
-    shoptrail_collector::journeys::config::parse(&text, None).expect("test journeys parse")
+    )
 }
 
 /// A collector on a manual clock at noon, its webhook, and nothing run in the background.
@@ -793,4 +797,89 @@ async fn the_inbox_keeps_signed_calls_once_and_refuses_others() {
     let calls = t.get("/_shoptrail/inbox").await.json();
     assert_eq!(calls["calls"].as_array().unwrap().len(), 1);
     assert_eq!(calls["calls"][0]["payload"]["journey"], "welcome");
+}
+
+#[tokio::test]
+async fn a_shopify_cart_link_is_a_permalink_and_the_order_it_leads_to_counts_as_recovered() {
+    const APP_SECRET: &str = "shpss_journeys_secret_0123456789";
+    let clock = Clock::manual(NOON);
+    let (addr, hook) = webhook(&clock).await;
+    let text = journeys_text(addr).replace(
+        r#"cart_url = "https://shop.example/cart""#,
+        r#"shopify_store = "https://shop.example""#,
+    );
+    let config = shoptrail_collector::journeys::config::parse(&text, None).expect("parses");
+    let c = clock.clone();
+    let t = TestServer::start_with(move |o| {
+        configure(o, addr, c);
+        o.journeys = Some(Arc::new(config));
+        o.shopify_secret = Some(APP_SECRET.into());
+    })
+    .await;
+    // Ada's cart on her laptop holds three of one Shopify variant and one of another.
+    let line = |id: &str, product: &str, variant: &str, quantity: i64| {
+        track(
+            "laptop",
+            id,
+            "Product Added",
+            json!({ "cart_id": "c1", "product_id": product, "variant_id": variant,
+                    "quantity": quantity, "price": 10 }),
+        )
+    };
+    send(
+        &t,
+        &[
+            identify("laptop", Some("ada@example.com"), true),
+            line("m1", "7001", "4100101", 3),
+            line("m2", "7002", "4100201", 1),
+        ],
+    )
+    .await;
+    assert_eq!(at(&t, &clock, NOON + HOUR).await, 1);
+    let url = hook.delivered()[0]["cartUrl"].as_str().unwrap().to_owned();
+    let (permalink, query) = url.split_once('?').unwrap();
+    assert_eq!(permalink, "https://shop.example/cart/4100101:3,4100201:1");
+    let token = query
+        .strip_prefix("storefront=true&attributes%5Bshoptrail_link%5D=")
+        .and_then(|rest| rest.split_once('&'))
+        .map(|(token, rest)| {
+            assert_eq!(rest, format!("st_lt={token}"));
+            token.to_owned()
+        })
+        .expect("the token as a cart attribute and as the SDK's parameter");
+
+    // She orders on her phone, straight from the link to checkout: no storefront page ran
+    // there, but the cart attribute came with the order.
+    clock.set(NOON + 2 * HOUR);
+    let order = json!({ "id": 990001, "total_price": "40.00", "currency": "EUR",
+                        "note_attributes": [{ "name": "shoptrail_link", "value": token }] })
+    .to_string();
+    let r = request(
+        t.addr,
+        "POST",
+        "/v1/sources/shopify/webhooks",
+        &[
+            ("X-Shopify-Topic", "orders/create"),
+            (
+                "X-Shopify-Hmac-Sha256",
+                &shoptrail_collector::shopify::sign(APP_SECRET, order.as_bytes()),
+            ),
+        ],
+        Some(order.as_bytes()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let stored = t.events("event=Order%20Completed").await;
+    assert!(
+        stored[0]["context"]["linkTokenId"].is_string()
+            && stored[0]["context"]["linkToken"].is_null(),
+        "the raw token is not stored: {}",
+        stored[0]
+    );
+    let j = t.get("/v1/journeys").await.json();
+    assert_eq!(
+        j["journeys"][0]["recovery"],
+        json!({ "reminded": 1, "recovered": 1 })
+    );
+    assert_eq!(j["journeys"][0]["steps"][1]["counts"]["cancelled"], 1);
 }

@@ -33,6 +33,10 @@ pub struct JourneysConfig {
     pub max_per_contact_per_day: u32,
     /// The shop's cart page; abandoned-cart steps link to it with a link token.
     pub cart_url: Option<String>,
+    /// A Shopify store's address (`links.shopify_store`): abandoned-cart steps link to a cart
+    /// permalink of the cart's variants there, with the link token (see
+    /// [`crate::shopify::cart_permalink`]).
+    pub shopify_store: Option<String>,
     /// The query parameter of the link token (the SDK's `linkParam`).
     pub link_param: String,
     /// The channel the link tokens are issued for (`email`, `sms`...).
@@ -108,6 +112,7 @@ struct WebhookFile {
 #[serde(deny_unknown_fields)]
 struct LinksFile {
     cart_url: Option<String>,
+    shopify_store: Option<String>,
     param: Option<String>,
     channel: Option<String>,
 }
@@ -180,6 +185,16 @@ pub fn parse(text: &str, env_secret: Option<String>) -> Result<JourneysConfig, S
         })?;
     if let Some(url) = &file.links.cart_url {
         check_url(url, "links.cart_url")?;
+    }
+    if let Some(url) = &file.links.shopify_store {
+        check_url(url, "links.shopify_store")?;
+        if file.links.cart_url.is_some() {
+            return Err(
+                "links.shopify_store: cart links go to a Shopify store or to links.cart_url; \
+                 give one"
+                    .into(),
+            );
+        }
     }
     let link_param = file.links.param.unwrap_or_else(|| "st_lt".into());
     if !is_name(&link_param, 32) {
@@ -269,6 +284,7 @@ pub fn parse(text: &str, env_secret: Option<String>) -> Result<JourneysConfig, S
         retry_for,
         max_per_contact_per_day,
         cart_url: file.links.cart_url,
+        shopify_store: file.links.shopify_store,
         link_param,
         link_channel,
         journeys,
@@ -438,5 +454,20 @@ mod tests {
         assert_eq!(e, "webhook.secret: must be at least 16 characters");
         let e = err("");
         assert!(e.contains("missing field `webhook`"), "{e}");
+    }
+
+    #[test]
+    fn cart_links_go_to_one_place() {
+        let hook = "[webhook]\nurl = \"https://x.example\"\nsecret = \"0123456789abcdef\"\n";
+        let e = err(&format!(
+            "{hook}[links]\ncart_url = \"https://s.example/cart\"\n\
+             shopify_store = \"https://s.example\"\n"
+        ));
+        assert!(e.starts_with("links.shopify_store: cart links go to"), "{e}");
+        let e = err(&format!("{hook}[links]\nshopify_store = \"s.example\"\n"));
+        assert_eq!(
+            e,
+            "links.shopify_store: 's.example' is not an http:// or https:// URL"
+        );
     }
 }

@@ -155,7 +155,10 @@ pub(crate) fn prepare(sql: &dyn Sql, cfg: &JourneysConfig, id: i64, now: i64) ->
         }
         None => Value::Null,
     };
-    let cart_url = match (&cfg.cart_url, cart.is_null()) {
+    let cart_url = match (
+        cfg.cart_url.as_ref().or(cfg.shopify_store.as_ref()),
+        cart.is_null(),
+    ) {
         (Some(url), false) => {
             let email_hash = traits["email"]
                 .as_str()
@@ -170,8 +173,17 @@ pub(crate) fn prepare(sql: &dyn Sql, cfg: &JourneysConfig, id: i64, now: i64) ->
                 now,
                 expires,
             )?;
-            let sep = if url.contains('?') { '&' } else { '?' };
-            json!(format!("{url}{sep}{}={token}", cfg.link_param))
+            if cfg.shopify_store.is_some() {
+                json!(crate::shopify::cart_permalink(
+                    url,
+                    &cart,
+                    &cfg.link_param,
+                    &token
+                ))
+            } else {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                json!(format!("{url}{sep}{}={token}", cfg.link_param))
+            }
         }
         _ => Value::Null,
     };

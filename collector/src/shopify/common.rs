@@ -11,6 +11,11 @@ pub(crate) const AID_ATTRIBUTE: &str = "shoptrail_aid";
 /// The cart attribute that carries the storefront's session id.
 pub(crate) const SESSION_ATTRIBUTE: &str = "shoptrail_session";
 
+/// The cart attribute a journey's Shopify cart link sets (`attributes[shoptrail_link]`): the
+/// link token, which the order then carries to the collector, joining whoever ordered to the
+/// person the link was for.
+pub(crate) const LINK_ATTRIBUTE: &str = "shoptrail_link";
+
 /// The message id of an order's `Order Completed`, whoever reports it (the pixel's
 /// `checkout_completed`, `orders/create`, `orders/paid`): one order, one event.
 pub(crate) fn order_message_id(order_id: &str) -> String {

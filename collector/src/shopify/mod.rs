@@ -35,6 +35,40 @@ pub const SECRET_ENV: &str = "SHOPTRAIL_SHOPIFY_SECRET";
 /// Standard events the pixel may send in one request.
 const MAX_PIXEL_EVENTS: usize = 100;
 
+/// A journey's link to the shopper's cart on a Shopify store (`links.shopify_store`): a cart
+/// permalink, `{store}/cart/{variant_id}:{quantity},...`, that lands on the cart page
+/// (`storefront=true`) with the link token twice: as the SDK's `param`, which the storefront
+/// page redeems, and as the cart attribute `shoptrail_link`, which the order carries to the
+/// webhook even when the shopper goes straight to checkout. A cart whose lines name no
+/// `variant_id` links to `{store}/cart` with the token.
+pub(crate) fn cart_permalink(store: &str, cart: &Value, param: &str, token: &str) -> String {
+    let store = store.trim_end_matches('/');
+    let lines: Vec<String> = cart["products"]
+        .as_array()
+        .map(|products| {
+            products
+                .iter()
+                .filter_map(|p| {
+                    let variant = common::id(p.get("variant_id"))?;
+                    let quantity = p["quantity"].as_u64().filter(|q| *q > 0).unwrap_or(1);
+                    variant
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                        .then(|| format!("{variant}:{quantity}"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if lines.is_empty() {
+        return format!("{store}/cart?{param}={token}");
+    }
+    format!(
+        "{store}/cart/{}?storefront=true&attributes%5B{}%5D={token}&{param}={token}",
+        lines.join(","),
+        common::LINK_ATTRIBUTE
+    )
+}
+
 /// Whether `header` (`X-Shopify-Hmac-Sha256`: the base64 HMAC-SHA256 of the raw body with
 /// the app's secret) signs `body`; compared in constant time.
 pub(crate) fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
@@ -323,6 +357,30 @@ fn prevail(sql: &dyn Sql, ev: &PreparedEvent) -> db::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cart_links_are_permalinks_of_the_carts_variants() {
+        let cart = json!({"products": [
+            {"product_id": "7001", "variant_id": "4100101", "quantity": 3},
+            {"product_id": "7002", "variant_id": 4100201},
+            {"product_id": "7003", "variant_id": "not-a-number"},
+            {"product_id": "7004"}
+        ]});
+        assert_eq!(
+            cart_permalink("https://shop.example/", &cart, "st_lt", "tok_1"),
+            "https://shop.example/cart/4100101:3,4100201:1?storefront=true\
+             &attributes%5Bshoptrail_link%5D=tok_1&st_lt=tok_1"
+        );
+        assert_eq!(
+            cart_permalink(
+                "https://shop.example",
+                &json!({"products": []}),
+                "st_lt",
+                "t"
+            ),
+            "https://shop.example/cart?st_lt=t"
+        );
+    }
 
     #[test]
     fn verifies_shopify_signatures() {

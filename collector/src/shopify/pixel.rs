@@ -26,7 +26,7 @@ use serde_json::{json, Map, Value};
 
 use super::common::{
     at, attribute, checkout_message_id, id, identify, money, order_message_id, put, session, text,
-    time, Track, AID_ATTRIBUTE, SESSION_ATTRIBUTE,
+    time, Track, AID_ATTRIBUTE, LINK_ATTRIBUTE, SESSION_ATTRIBUTE,
 };
 
 /// The standard events this source maps.
@@ -106,7 +106,15 @@ pub(crate) fn map(event: &Value, visitor: &Visitor) -> Mapped {
         .session
         .clone()
         .or_else(|| session(attribute(checkout.get("attributes"), SESSION_ATTRIBUTE)));
-    let context = context(event, &name, visitor, session);
+    let mut context = context(event, &name, visitor, session);
+    if name == "checkout_completed" {
+        // A journey's cart link put its token in the cart's attributes.
+        put(
+            &mut context,
+            "linkToken",
+            attribute(checkout.get("attributes"), LINK_ATTRIBUTE).map(Value::from),
+        );
+    }
     let timestamp = time(event.get("timestamp"));
     let data = event.get("data").unwrap_or(&Value::Null);
     let track = |message_id: String, spec: &'static str, properties: Map<String, Value>| {

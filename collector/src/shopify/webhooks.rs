@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::common::{
     at, attribute, checkout_message_id, id, identify, money, order_message_id, put, session, text,
-    time, Track, AID_ATTRIBUTE, SESSION_ATTRIBUTE,
+    time, Track, AID_ATTRIBUTE, LINK_ATTRIBUTE, SESSION_ATTRIBUTE,
 };
 
 /// The topics this source maps.
@@ -291,7 +291,13 @@ fn order(topic: &str, body: &Value, known: &Known) -> Result<Vec<Value>, Unmappe
         text(body.get("financial_status")).map(Value::from),
     );
     p.insert("products".into(), products(body.get("line_items")));
-    let ctx = context(topic, known, session);
+    let mut ctx = context(topic, known, session);
+    // A journey's cart link: the order joins the person the link was for.
+    put(
+        &mut ctx,
+        "linkToken",
+        attribute(body.get("note_attributes"), LINK_ATTRIBUTE).map(Value::from),
+    );
     let mut events = vec![Track {
         message_id: order_message_id(&order_id),
         event: "Order Completed",

@@ -68,6 +68,7 @@
       brand: p.vendor || undefined,
       category: p.type || p.product_type || undefined,
       variant: variantName(v.title),
+      variant_id: v.id != null ? String(v.id) : undefined,
       price: money(v.price != null ? v.price : p.price),
       url: p.url || (p.handle ? root + "products/" + p.handle : undefined),
       image_url: image ? String(image.src || image) : undefined,
@@ -83,6 +84,8 @@
       brand: item.vendor || undefined,
       category: item.product_type || undefined,
       variant: variantName(item.variant_title),
+      // The cart permalink of a journey's link names variants.
+      variant_id: String(item.variant_id),
       price: money(item.price),
       url: item.url || undefined,
       image_url: item.image || undefined,
