@@ -755,7 +755,9 @@ fn shopify_secret_takes_signed_webhooks_by_flag_environment_or_file() {
     let file = dir.path().join("shopify-secret");
     std::fs::write(&file, format!("{SECRET}\n")).expect("write");
     let file = file.display().to_string();
-    let ways: [(&[&str], &[(&str, &str)]); 3] = [
+    // Arguments and environment.
+    type Way<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let ways: [Way; 3] = [
         (&["--shopify-secret", SECRET], &[]),
         (&[], &[("SHOPTRAIL_SHOPIFY_SECRET", SECRET)]),
         (&["--shopify-secret-file", &file], &[]),

@@ -463,7 +463,10 @@ mod tests {
             "{hook}[links]\ncart_url = \"https://s.example/cart\"\n\
              shopify_store = \"https://s.example\"\n"
         ));
-        assert!(e.starts_with("links.shopify_store: cart links go to"), "{e}");
+        assert!(
+            e.starts_with("links.shopify_store: cart links go to"),
+            "{e}"
+        );
         let e = err(&format!("{hook}[links]\nshopify_store = \"s.example\"\n"));
         assert_eq!(
             e,
