@@ -15,6 +15,7 @@ import { launch, startCollector, tempDir, until, events, ADMIN_AUTH, fakeClock, 
 import { startStorefront, runPixel, PRODUCTS } from "../shopify-standin.mjs";
 
 const SECRET = "shpss_e2e_app_secret_0123456789";
+const WRITE_KEY = "wk_shop_public";
 const root = join(import.meta.dirname, "../..");
 const fixture = (path) => JSON.parse(readFileSync(join(root, "collector/tests/fixtures/shopify", `${path}.json`), "utf8"));
 const ctx = {};
@@ -35,7 +36,7 @@ trigger = "abandoned_cart"
   name = "reminder"
   after = "1h"
 `);
-  ctx.collector = await startCollector({ db: join(ctx.tmp.dir, "shopify.db"), journeys, args: ["--shopify-secret", SECRET] });
+  ctx.collector = await startCollector({ db: join(ctx.tmp.dir, "shopify.db"), journeys, args: ["--shopify-secret", SECRET, "--write-keys", WRITE_KEY] });
   ctx.browser = await launch();
 });
 
@@ -48,14 +49,15 @@ after(async () => {
 const campaigns = [{ id: "welcome-offer", trigger: { type: "time", seconds: 1 },
   content: { headline: "10% off your first order", coupon: "WELCOME10" } }];
 
-/** A storefront whose app embed points at the collector, with Shopify's banner answered
- * `consent` (the Customer Privacy API's cookie), and a page on it. */
-async function shopper(context, consent) {
+/** A storefront whose app embed points at the collector (with the embed's `settings` over the
+ * defaults), with Shopify's banner answered `consent` (the Customer Privacy API's cookie; none:
+ * not answered), and a page on it. */
+async function shopper(context, consent, settings = {}) {
   const store = await startStorefront({
-    collector: ctx.collector.url, write_key: "", consent_mode: "shopify", script_url: "",
-    campaigns_url: "", campaigns,
+    collector: ctx.collector.url, write_key: WRITE_KEY, consent_mode: "shopify", script_url: "",
+    campaigns_url: "", campaigns, ...settings,
   });
-  await context.addCookies([{ name: "standin_consent", value: encodeURIComponent(JSON.stringify(consent)), url: store.url }]);
+  if (consent) await context.addCookies([{ name: "standin_consent", value: encodeURIComponent(JSON.stringify(consent)), url: store.url }]);
   const page = await context.newPage();
   const requests = [];
   page.on("request", (r) => requests.push(new URL(r.url()).pathname));
@@ -182,7 +184,7 @@ test("a Shopify shopper from product page to order is one person with one order,
     const shopifyCart = store.cartJson(cart);
     const answer = await runPixel(page, {
       pixelUrl: `${ctx.collector.url}/dist/shoptrail-pixel.js`,
-      settings: { collector: ctx.collector.url, writeKey: "" },
+      settings: { collector: ctx.collector.url, writeKey: WRITE_KEY },
       customerPrivacy: { analyticsProcessingAllowed: true, marketingAllowed: true, preferencesProcessingAllowed: false, saleOfDataAllowed: true },
       events: checkoutEvents(shopifyCart, { orderId, email: "ada@example.com", names: [
         "checkout_started", "checkout_contact_info_submitted", "checkout_address_info_submitted",
@@ -237,7 +239,9 @@ test("a Shopify shopper from product page to order is one person with one order,
 
 test("marketing refused in Shopify's banner: no popup code loads and the pixel sends nothing marketing-only", async () => {
   const browser = await launch();
-  const { store, page, requests } = await shopper(browser.context, { analytics: true, marketing: false, sale: true });
+  // The SDK from the embed's "SDK URL" setting this time.
+  const { store, page, requests } = await shopper(browser.context, { analytics: true, marketing: false, sale: true },
+    { script_url: `${ctx.collector.url}/dist/shoptrail.js` });
   try {
     await page.goto(`${store.url}/collections/summer`);
     await page.waitForFunction(() => window.shoptrail.loaded === true);
@@ -260,7 +264,7 @@ test("marketing refused in Shopify's banner: no popup code loads and the pixel s
     const cart = await until(() => [...store.carts.values()].find((c) => c.attributes.shoptrail_aid === aid), 10000, "the cart attribute");
     await runPixel(page, {
       pixelUrl: `${ctx.collector.url}/dist/shoptrail-pixel.js`,
-      settings: { collector: ctx.collector.url, writeKey: "" },
+      settings: { collector: ctx.collector.url, writeKey: WRITE_KEY },
       customerPrivacy: { analyticsProcessingAllowed: true, marketingAllowed: false, preferencesProcessingAllowed: false, saleOfDataAllowed: true },
       events: checkoutEvents(store.cartJson(cart), { orderId: "5550002", email: "eve@example.com",
         names: ["checkout_started", "checkout_contact_info_submitted"] }),
@@ -273,9 +277,59 @@ test("marketing refused in Shopify's banner: no popup code loads and the pixel s
     assert.equal(started.context.consent.categoryPreferences.marketing, false);
     assert.ok(!JSON.stringify(stored).includes("eve@example.com"), "the email stayed in the checkout");
     assert.ok(!stored.some((e) => e.type === "identify"));
+
+    // The shopper changes their mind in Shopify's banner: visitorConsentCollected grants
+    // marketing, and the popup code loads.
+    await page.evaluate(() => new Promise((r) => window.Shopify.customerPrivacy.setTrackingConsent({ analytics: true, marketing: true }, r)));
+    await page.waitForFunction(() => window.shoptrail.consent.get().granted.includes("marketing"));
+    await until(() => requests.some((p) => p.endsWith("shoptrail-engage.wasm")), 10000, "the engage module");
+    // And withdraws everything: the SDK forgets the shopper.
+    await page.evaluate(() => new Promise((r) => window.Shopify.customerPrivacy.setTrackingConsent({ analytics: false, marketing: false }, r)));
+    await page.waitForFunction(() => window.shoptrail.consent.get().granted.length === 0);
+    const cookies = await page.context().cookies(store.url);
+    assert.equal(cookies.find((c) => c.name === "shoptrail_aid"), undefined, "the id cookie is gone");
   } finally {
     await page.close();
     await store.stop();
+    await browser.close();
+  }
+});
+
+test("the embed's other consent modes: not required sends at once; required waits for the site's grant", async () => {
+  const browser = await launch();
+  try {
+    const open = await shopper(browser.context, null, { consent_mode: "none" });
+    await open.page.goto(`${open.store.url}/search?q=mug`);
+    await open.page.waitForFunction(() => window.shoptrail.loaded === true);
+    assert.deepEqual(await open.page.evaluate(() => {
+      const c = window.shoptrail.consent.get();
+      return [c.required, c.decided];
+    }), [false, true]);
+    const aid = await open.page.evaluate(() => window.shoptrail.anonymousId());
+    assert.equal(await open.page.evaluate(() => window.shoptrail.flush()), true);
+    const searched = (await events(ctx.collector.url, { anonymousId: aid })).filter((e) => e.event === "Products Searched");
+    assert.equal(searched.length, 1);
+    assert.equal(searched[0].properties.query, "mug");
+    await open.store.stop();
+
+    const held = await shopper(browser.context, null, { consent_mode: "required" });
+    await held.page.goto(`${held.store.url}/`);
+    await held.page.waitForFunction(() => window.shoptrail.loaded === true);
+    await held.page.evaluate(() => window.shoptrail.ready());
+    assert.deepEqual(await held.page.evaluate(() => {
+      const c = window.shoptrail.consent.get();
+      return [c.required, c.decided, c.granted];
+    }), [true, false, []]);
+    assert.deepEqual(held.requests.filter((p) => p.includes("/v1/batch")), [], "nothing sent before the grant");
+    await held.page.evaluate(() => window.shoptrail.consent.grant(["analytics"]));
+    assert.equal(await held.page.evaluate(() => window.shoptrail.flush()), true);
+    const heldAid = await held.page.evaluate(() => window.shoptrail.anonymousId());
+    // (Both stores are on 127.0.0.1, whose cookies are shared across ports: the same id.)
+    const pages = (await events(ctx.collector.url, { anonymousId: heldAid }))
+      .filter((e) => e.type === "page" && e.context.page.url.startsWith(held.store.url));
+    assert.equal(pages.length, 1, "the page view held for consent");
+    await held.store.stop();
+  } finally {
     await browser.close();
   }
 });
