@@ -460,3 +460,44 @@ async fn storefront_events_are_the_sdks_where_it_runs_and_refused_consent_sends_
         .unwrap()
         .contains("alert_displayed"));
 }
+
+#[test]
+fn the_app_subscribes_to_the_topics_mapped_and_the_pixel_forwards_the_events_mapped() {
+    let root = format!("{}/../shopify", env!("CARGO_MANIFEST_DIR"));
+    let app: toml::Table = toml::from_str(
+        &std::fs::read_to_string(format!("{root}/shopify.app.toml")).expect("shopify.app.toml"),
+    )
+    .expect("TOML");
+    let topics: Vec<&str> = app["webhooks"]["subscriptions"][0]["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .collect();
+    assert_eq!(topics, shoptrail_collector::shopify::webhook_topics());
+    let pixel = std::fs::read_to_string(format!("{root}/extensions/shoptrail-pixel/src/index.js"))
+        .expect("the pixel");
+    let list = pixel
+        .split_once("const EVENTS = [")
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .expect("the pixel's EVENTS")
+        .0;
+    let forwarded: Vec<&str> = list
+        .split(',')
+        .map(|e| e.trim().trim_matches('"'))
+        .filter(|e| !e.is_empty())
+        .collect();
+    assert_eq!(forwarded, shoptrail_collector::shopify::pixel_events());
+}
+
+#[tokio::test]
+async fn the_pixel_route_takes_the_write_key_as_ingestion_does() {
+    let t = TestServer::start_with(|o| o.write_keys = vec!["wk_shop".into()]).await;
+    let body = json!({"events": [fixture("pixel/checkout_started")]});
+    let r = t.post_json("/v1/sources/shopify/pixel", &body).await;
+    assert_eq!((r.status, r.json()["field"].clone()), (401, json!("writeKey")));
+    let mut keyed = body.clone();
+    keyed["writeKey"] = json!("wk_shop");
+    let r = t.post_json("/v1/sources/shopify/pixel", &keyed).await;
+    assert_eq!((r.status, r.json()["accepted"].clone()), (200, json!(1)));
+}

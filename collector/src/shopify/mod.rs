@@ -29,6 +29,16 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::validate::{prepare_batch, PreparedEvent};
 
+/// The webhook topics the collector maps (what `shopify/shopify.app.toml` subscribes to).
+pub fn webhook_topics() -> &'static [&'static str] {
+    &webhooks::TOPICS
+}
+
+/// The web pixel's standard events the collector maps (what the pixel forwards).
+pub fn pixel_events() -> &'static [&'static str] {
+    &pixel::EVENTS
+}
+
 /// The environment variable that may hold the app's secret (`--shopify-secret`).
 pub const SECRET_ENV: &str = "SHOPTRAIL_SHOPIFY_SECRET";
 
