@@ -191,6 +191,7 @@ ${head}</head><body><h1>${template}</h1></body></html>`);
         return page("search", { search: { performed: true, terms: q, results: [] } }, res);
       }
       if (req.method == "GET" && path == "/") return page("index", {}, res);
+      if (req.method == "GET" && path == "/cart") return page("cart", {}, res);
       if (req.method == "GET" && path.startsWith("/assets/")) {
         const name = path.slice("/assets/".length);
         if (name != "shoptrail-shopify.js") return json(res, 404, { status: 404 });
@@ -214,6 +215,11 @@ ${head}</head><body><h1>${template}</h1></body></html>`);
           const line = add(cart, Number(i.id), Number(i.quantity || 1), i.properties);
           if (!line) return json(res, 404, { status: 404, message: "Cart Error", description: "Cannot find variant" });
           added.push(lineOf(line));
+        }
+        // A theme's product form posts to /cart/add and lands on the cart page.
+        if (!path.endsWith(".js")) {
+          res.writeHead(302, { Location: "/cart" });
+          return res.end();
         }
         return json(res, 200, b.items ? { items: added } : added[0]);
       }

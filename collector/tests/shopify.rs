@@ -495,7 +495,10 @@ async fn the_pixel_route_takes_the_write_key_as_ingestion_does() {
     let t = TestServer::start_with(|o| o.write_keys = vec!["wk_shop".into()]).await;
     let body = json!({"events": [fixture("pixel/checkout_started")]});
     let r = t.post_json("/v1/sources/shopify/pixel", &body).await;
-    assert_eq!((r.status, r.json()["field"].clone()), (401, json!("writeKey")));
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (401, json!("writeKey"))
+    );
     let mut keyed = body.clone();
     keyed["writeKey"] = json!("wk_shop");
     let r = t.post_json("/v1/sources/shopify/pixel", &keyed).await;

@@ -259,9 +259,27 @@ test("marketing refused in Shopify's banner: no popup code loads and the pixel s
     assert.equal(listed[0].properties.category, "Summer");
     assert.equal(listed[0].context.consent.categoryPreferences.marketing, false);
 
+    // Themes change carts in many ways: a product form posted without script (the next page
+    // reads /cart.js), /cart/update.js, /cart/clear.js.
+    await page.setContent(`<form method="post" action="${store.url}/cart/add"><input name="id" value="4100102"><input name="quantity" value="1"></form>`);
+    await Promise.all([page.waitForURL(`${store.url}/cart`), page.evaluate(() => document.forms[0].submit())]);
+    await page.waitForFunction(() => window.shoptrail.loaded === true);
+    await page.waitForFunction(() => (window.shoptrail.cart.get()?.products || []).length === 1);
+    await page.evaluate(() => fetch("/cart/update.js", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ updates: { 4100102: 2 } }) }));
+    await page.waitForFunction(() => window.shoptrail.cart.get().products[0]?.quantity === 2);
+    await page.evaluate(() => fetch("/cart/clear.js", { method: "POST" }));
+    await page.waitForFunction(() => window.shoptrail.cart.get().products.length === 0);
     await page.evaluate(() => fetch("/cart/add.js", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ id: 4100102, quantity: 1 }) }));
-    const cart = await until(() => [...store.carts.values()].find((c) => c.attributes.shoptrail_aid === aid), 10000, "the cart attribute");
+    await page.waitForFunction(() => window.shoptrail.cart.get().products.length === 1);
+    assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
+    const changes = (await events(ctx.collector.url, { anonymousId: aid }))
+      .filter((e) => e.event === "Product Added" || e.event === "Product Removed")
+      .map((e) => [e.event, e.properties.variant, e.properties.quantity]);
+    assert.deepEqual(changes, [["Product Added", "Silver", 1], ["Product Added", "Silver", 1],
+      ["Product Removed", "Silver", 2], ["Product Added", "Silver", 1]]);
+    const cart = await until(() => [...store.carts.values()].find((c) => c.items.length && c.attributes.shoptrail_aid === aid), 10000, "the cart attribute");
     await runPixel(page, {
       pixelUrl: `${ctx.collector.url}/dist/shoptrail-pixel.js`,
       settings: { collector: ctx.collector.url, writeKey: WRITE_KEY },
