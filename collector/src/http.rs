@@ -278,6 +278,7 @@ async fn try_ingest(
         None => prepare_batch(value, &received_at)?,
         Some(kind) => prepare_single(value, kind, &received_at)?,
     };
+    crate::shopify::reserved(&events)?;
 
     let store = Arc::clone(&state.store);
     let (events, result) = tokio::task::spawn_blocking(move || {

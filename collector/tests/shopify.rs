@@ -147,7 +147,12 @@ async fn the_order_is_one_event_whichever_source_reports_it_first_and_the_webhoo
         if webhook_first {
             deliver(&t, "orders/create", &labelled_order(), SECRET).await;
             let r = pixel(&t, &from_pixel).await;
-            assert_eq!(r["accepted"], 0, "{r}");
+            // The order is a duplicate; the pixel's contact of the buyer is its own.
+            assert_eq!(
+                (r["accepted"].clone(), r["duplicates"].clone()),
+                (json!(1), json!(1)),
+                "{r}"
+            );
         } else {
             let r = pixel(&t, &from_pixel).await;
             assert_eq!(r["accepted"], 2, "the order and its buyer: {r}");
@@ -228,10 +233,11 @@ async fn every_webhook_topic_maps_to_its_spec_event() {
     let cases: &[(&str, &str, usize)] = &[
         ("refunds/create", "refunds_create", 1),
         ("checkouts/create", "checkouts_create", 2),
-        ("checkouts/update", "checkouts_update", 0),
+        // The same Checkout Started; its buyer's identify, a new version of the checkout.
+        ("checkouts/update", "checkouts_update", 1),
         ("customers/create", "customers_create", 1),
         ("customers/update", "customers_update", 0),
-        ("customers/create", "customers_create.2025-07", 0),
+        ("customers/create", "customers_create.2025-07", 1),
         (
             "customers/email_marketing_consent_update",
             "customers_email_marketing_consent_update",
@@ -503,4 +509,81 @@ async fn the_pixel_route_takes_the_write_key_as_ingestion_does() {
     keyed["writeKey"] = json!("wk_shop");
     let r = t.post_json("/v1/sources/shopify/pixel", &keyed).await;
     assert_eq!((r.status, r.json()["accepted"].clone()), (200, json!(1)));
+}
+
+#[tokio::test]
+async fn nobody_but_the_signed_source_writes_shopify_ids_or_picks_an_orders_device() {
+    let t = start().await;
+    // A client cannot take an order's message id before the webhook.
+    let mut forged = common::track(
+        "shopify-order-820982911946154508",
+        "evil",
+        "Order Completed",
+    );
+    forged["properties"] = json!({"order_id": ORDER, "total": 1});
+    let r = t.post_json("/v1/batch", &json!({"batch": [forged]})).await;
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (400, json!("batch[0].messageId"))
+    );
+    // Nor through the pixel's route can it pick the device of an order it did not check out:
+    // its copy names another checkout, so the signed order goes where the webhook says.
+    let mut completed = fixture("pixel/checkout_completed");
+    completed["data"]["checkout"]["token"] = json!("a-checkout-the-attacker-made");
+    let r = pixel(&t, &json!({"aid": "evil", "events": [completed]})).await;
+    assert_eq!(r["accepted"], 2, "the order and its buyer: {r}");
+    let order = fixture("webhooks/orders_create");
+    let r = deliver(&t, "orders/create", &order, SECRET).await;
+    assert_eq!(r.json()["replaced"], 1, "{}", r.text());
+    let events = t.events("").await;
+    let stored = orders(&events)[0];
+    assert_eq!(stored["anonymousId"], "shopify-customer-115310627314723954");
+    let buyer = events
+        .iter()
+        .find(|e| e["messageId"] == format!("shopify-order-{ORDER}-identify"))
+        .expect("the webhook's buyer");
+    assert_eq!(buyer["anonymousId"], "shopify-customer-115310627314723954");
+    let facts = t
+        .scalar(
+            "SELECT COUNT(*) FROM events WHERE anonymous_id = 'evil' AND event = 'Order Completed'",
+        )
+        .await;
+    assert_eq!(facts, 0);
+}
+
+#[tokio::test]
+async fn sms_consent_is_a_trait_and_email_consent_the_marketing_choice() {
+    let t = start().await;
+    let sms = json!({"id": 42, "phone": "+15551234567",
+                     "sms_marketing_consent": {"state": "subscribed", "opt_in_level": "single_opt_in",
+                                               "consent_updated_at": "2026-12-01T10:00:00-05:00"}});
+    deliver(&t, "customers/marketing_consent_update", &sms, SECRET).await;
+    let email = json!({"customer_id": 42, "email_address": "ada@example.com",
+                       "email_marketing_consent": {"state": "unsubscribed", "opt_in_level": null,
+                                                   "consent_updated_at": "2026-12-01T11:00:00-05:00"}});
+    deliver(
+        &t,
+        "customers/email_marketing_consent_update",
+        &email,
+        SECRET,
+    )
+    .await;
+    let events = t.events("").await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["traits"]["sms_marketing_consent"], "subscribed");
+    assert!(events[0]["context"]["consent"].is_null(), "{}", events[0]);
+    assert_eq!(events[1]["traits"]["unsubscribed"], true);
+    assert_eq!(
+        events[1]["context"]["consent"]["categoryPreferences"]["marketing"],
+        false
+    );
+    // The same delivery again (Shopify retries) is one event; a new one is another.
+    let r = deliver(
+        &t,
+        "customers/email_marketing_consent_update",
+        &email,
+        SECRET,
+    )
+    .await;
+    assert_eq!(r.json()["duplicates"], 1);
 }

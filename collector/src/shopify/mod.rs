@@ -42,6 +42,28 @@ pub fn pixel_events() -> &'static [&'static str] {
 /// The environment variable that may hold the app's secret (`--shopify-secret`).
 pub const SECRET_ENV: &str = "SHOPTRAIL_SHOPIFY_SECRET";
 
+/// The prefix of the message ids this source gives its events. Other ingestion refuses it: a
+/// client could otherwise store an order's id first and keep the signed webhook out.
+const RESERVED: &str = "shopify-";
+
+/// 400 for an event whose `messageId` is one this source gives (see [`RESERVED`]).
+pub(crate) fn reserved(events: &[PreparedEvent]) -> Result<(), ApiError> {
+    match events
+        .iter()
+        .position(|e| e.message_id.starts_with(RESERVED))
+    {
+        Some(i) => Err(ApiError::bad_request(
+            format!(
+                "messageId '{}' starts with '{RESERVED}', which the Shopify source keeps for \
+                 its own events",
+                events[i].message_id
+            ),
+            Some(&format!("batch[{i}].messageId")),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Standard events the pixel may send in one request.
 const MAX_PIXEL_EVENTS: usize = 100;
 
@@ -153,24 +175,32 @@ pub(crate) async fn webhook(
     let payload: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}"), None))?;
     let store = state.store();
-    let order_id = match topic.as_str() {
-        "refunds/create" => common::id(payload.get("order_id")),
-        t if t.starts_with("orders/") => common::id(payload.get("id")),
+    // A refund goes on the order's device; an order without the cart attribute on the device
+    // the pixel stored it for, when that copy names the same checkout (only the buyer's
+    // browser knows its token).
+    let lookup = match topic.as_str() {
+        "refunds/create" => common::id(payload.get("order_id")).map(|o| (o, None)),
+        t if t.starts_with("orders/") => common::id(payload.get("id")).and_then(|o| {
+            common::text(payload.get("checkout_token")).map(|token| (o, Some(token)))
+        }),
         _ => None,
     };
-    let order_device = match order_id {
-        Some(order) => {
+    let order_device = match lookup {
+        Some((order, checkout)) => {
             let store = Arc::clone(&store);
-            tokio::task::spawn_blocking(move || store.read(|sql| device_of(sql, &order)))
-                .await
-                .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
-                .map_err(|e| ApiError::internal(format!("could not read the order: {e}")))?
+            tokio::task::spawn_blocking(move || {
+                store.read(|sql| device_of(sql, &order, checkout.as_deref()))
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("storage task failed: {e}")))?
+            .map_err(|e| ApiError::internal(format!("could not read the order: {e}")))?
         }
         None => None,
     };
     let known = webhooks::Known {
         shop: header(&headers, "x-shopify-shop-domain").map(str::to_owned),
         order_device,
+        version: crate::identity::sha256_hex(&body)[..16].to_owned(),
     };
     let events = match webhooks::map(&topic, &payload, &known) {
         Ok(events) => events,
@@ -294,8 +324,13 @@ async fn store_events(
     Ok((outcome.stored.len(), outcome.duplicates, replaced))
 }
 
-/// The anonymous id and session of the stored `Order Completed` of `order_id`, if any.
-fn device_of(sql: &dyn Sql, order_id: &str) -> db::Result<Option<(String, Option<Value>)>> {
+/// The anonymous id and session of the stored `Order Completed` of `order_id`, if any; with
+/// `checkout`, only when the stored copy names that checkout.
+fn device_of(
+    sql: &dyn Sql,
+    order_id: &str,
+    checkout: Option<&str>,
+) -> db::Result<Option<(String, Option<Value>)>> {
     let row: Option<(Option<String>, String)> = sql.opt(
         "SELECT anonymous_id, body FROM events WHERE message_id = ?1",
         &vals![common::order_message_id(order_id)],
@@ -303,6 +338,12 @@ fn device_of(sql: &dyn Sql, order_id: &str) -> db::Result<Option<(String, Option
     )?;
     Ok(row.and_then(|(anon, body)| {
         let body: Value = serde_json::from_str(&body).ok()?;
+        if let Some(token) = checkout {
+            let stored = common::at(&body, &["properties", "checkout_id"]).and_then(Value::as_str);
+            if stored != Some(token) {
+                return None;
+            }
+        }
         Some((anon?, common::at(&body, &["context", "sessionId"]).cloned()))
     }))
 }
@@ -330,7 +371,26 @@ fn prevail(sql: &dyn Sql, ev: &PreparedEvent) -> db::Result<bool> {
     if source.as_deref() != Some("pixel") {
         return Ok(false);
     }
-    for key in ["properties", "timestamp"] {
+    // The pixel's device stays only when its copy names the webhook's checkout (the token
+    // only the buyer's browser knows); otherwise the order goes where the webhook says.
+    let checkout = |o: &Map<String, Value>| {
+        o.get("properties")
+            .and_then(|p| p.get("checkout_id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let same_checkout = checkout(&stored).is_some() && checkout(&stored) == checkout(&ev.object);
+    let mut keys = vec!["properties", "timestamp"];
+    if !same_checkout {
+        keys.push("anonymousId");
+        if let Some(Value::Object(context)) = stored.get_mut("context") {
+            context.remove("sessionId");
+            if let Some(session) = ev.object.get("context").and_then(|c| c.get("sessionId")) {
+                context.insert("sessionId".into(), session.clone());
+            }
+        }
+    }
+    for key in keys {
         if let Some(v) = ev.object.get(key) {
             stored.insert(key.to_owned(), v.clone());
         }
@@ -349,9 +409,13 @@ fn prevail(sql: &dyn Sql, ev: &PreparedEvent) -> db::Result<bool> {
         .and_then(Value::as_str)
         .map(str::to_owned);
     let text = Value::Object(stored.clone()).to_string();
+    let anonymous_id = stored
+        .get("anonymousId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     sql.execute(
-        "UPDATE events SET body = ?2, timestamp = ?3 WHERE seq = ?1",
-        &vals![seq, &text, &timestamp],
+        "UPDATE events SET body = ?2, timestamp = ?3, anonymous_id = ?4 WHERE seq = ?1",
+        &vals![seq, &text, &timestamp, &anonymous_id],
     )?;
     // A fact already derived from the pixel's version is derived again (on SQLite one not
     // yet derived will be, from the new body).
@@ -359,6 +423,7 @@ fn prevail(sql: &dyn Sql, ev: &PreparedEvent) -> db::Result<bool> {
         let mut updated = ev.clone();
         updated.object = stored;
         updated.timestamp = timestamp;
+        updated.anonymous_id = anonymous_id;
         crate::metrics::record(sql, &[(seq, &updated)])?;
     }
     Ok(true)

@@ -256,8 +256,9 @@ pub(crate) fn map(event: &Value, visitor: &Visitor) -> Mapped {
                 p.insert("total".into(), v);
             }
             let mut out = vec![track(order_message_id(&order_id), "Order Completed", p)];
+            // Not the webhook's identify (`-identify`): each source's contact is kept.
             out.extend(buyer(
-                &format!("{}-identify", order_message_id(&order_id)),
+                &format!("{}-identify-pixel", order_message_id(&order_id)),
                 &anonymous_id,
                 &timestamp,
                 checkout,
@@ -283,7 +284,7 @@ fn context(
     put(
         &mut page,
         "url",
-        text(location.get("href")).map(Value::from),
+        text(location.get("href")).map(|u| redact(&u).into()),
     );
     put(
         &mut page,
@@ -293,7 +294,7 @@ fn context(
     put(
         &mut page,
         "search",
-        text(location.get("search")).map(Value::from),
+        text(location.get("search")).map(|u| redact(&u).into()),
     );
     put(
         &mut page,
@@ -338,6 +339,43 @@ fn context(
     }
     c.insert("shopify".into(), Value::Object(shopify));
     c
+}
+
+/// The query parameters that carry a journey link's token: the SDK's (`st_lt`, by default) and
+/// the cart attribute a Shopify cart link sets. A page URL keeps neither: the token signs a
+/// device into a person.
+const LINK_PARAMS: [&str; 3] = [
+    "st_lt",
+    "attributes[shoptrail_link]",
+    "attributes%5Bshoptrail_link%5D",
+];
+
+/// `url` (or a query string) without [`LINK_PARAMS`].
+fn redact(url: &str) -> String {
+    let (head, fragment) = match url.split_once('#') {
+        Some((h, f)) => (h, Some(f)),
+        None => (url, None),
+    };
+    let Some((base, query)) = head.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| {
+            let name = p.split('=').next().unwrap_or_default();
+            !LINK_PARAMS.iter().any(|l| name.eq_ignore_ascii_case(l))
+        })
+        .collect();
+    let mut out = base.to_owned();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// A pixel `ProductVariant` as a spec product.
@@ -488,7 +526,7 @@ fn buyer(
             text(a.get("lastName")).map(Value::from),
         );
     }
-    let message_id = if message_id.ends_with("-identify") {
+    let message_id = if message_id.contains("-identify") {
         message_id.to_owned()
     } else {
         format!("{message_id}-identify")
@@ -500,4 +538,22 @@ fn buyer(
         traits,
         context.clone(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn page_urls_lose_link_tokens() {
+        assert_eq!(
+            redact(
+                "https://s.example/cart?storefront=true&attributes%5Bshoptrail_link%5D=t&st_lt=t#x"
+            ),
+            "https://s.example/cart?storefront=true#x"
+        );
+        assert_eq!(redact("?attributes[shoptrail_link]=t"), "");
+        assert_eq!(redact("https://s.example/p?q=1"), "https://s.example/p?q=1");
+        assert_eq!(redact("https://s.example/p"), "https://s.example/p");
+    }
 }

@@ -36,8 +36,14 @@ pub(crate) const TOPICS: [&str; 9] = [
 pub(crate) struct Known {
     /// `X-Shopify-Shop-Domain`.
     pub shop: Option<String>,
-    /// For a refund: the anonymous id and session of the stored order it refunds.
+    /// For a refund: the anonymous id and session of the stored order it refunds; for an
+    /// order without the cart attribute: those of the pixel's copy of it, when that names the
+    /// same checkout.
     pub order_device: Option<(String, Option<Value>)>,
+    /// A digest of the delivery's body: a retried delivery has the same, a new version of a
+    /// customer or a checkout another (their message ids use it; `updated_at` has only
+    /// seconds and may be null).
+    pub version: String,
 }
 
 /// Why a payload maps to nothing.
@@ -179,22 +185,15 @@ fn traits(
     t
 }
 
-/// The marketing choice a customer resource records: `subscribed` on either channel grants
-/// marketing, an email `unsubscribed` (with no SMS subscription) withdraws it; other states
-/// (`not_subscribed`, `pending`, `redacted`) say nothing new.
+/// The marketing choice a customer resource records, from its email consent (journeys write
+/// to the email address; the SMS state goes into the traits for the receiver to read):
+/// `subscribed` grants marketing, `unsubscribed` withdraws it; other states (`not_subscribed`,
+/// `pending`, `redacted`) say nothing new.
 fn marketing(customer: Option<&Value>) -> Option<bool> {
-    let c = customer?;
-    let state = |channel: &str| text(at(c, &[channel, "state"]));
-    let (email, sms) = (
-        state("email_marketing_consent"),
-        state("sms_marketing_consent"),
-    );
-    if email.as_deref() == Some("subscribed") || sms.as_deref() == Some("subscribed") {
-        Some(true)
-    } else if email.as_deref() == Some("unsubscribed") {
-        Some(false)
-    } else {
-        None
+    match text(at(customer?, &["email_marketing_consent", "state"])).as_deref() {
+        Some("subscribed") => Some(true),
+        Some("unsubscribed") => Some(false),
+        _ => None,
     }
 }
 
@@ -331,7 +330,7 @@ fn refund(body: &Value, known: &Known) -> Result<Vec<Value>, Unmapped> {
         .map(|t| {
             t.iter()
                 .filter(|t| t.get("kind").and_then(Value::as_str) == Some("refund"))
-                .filter(|t| t.get("status").and_then(Value::as_str) != Some("failure"))
+                .filter(|t| t.get("status").and_then(Value::as_str) == Some("success"))
                 .collect()
         })
         .unwrap_or_default();
@@ -341,7 +340,9 @@ fn refund(body: &Value, known: &Known) -> Result<Vec<Value>, Unmapped> {
         transactions
             .iter()
             .map(|t| money(t.get("amount")).and_then(|m| m.as_f64()))
-            .sum()
+            .sum::<Option<f64>>()
+            // Summed in binary: back to the micro-unit the amounts were written in.
+            .map(|t| (t * 1e6).round() / 1e6)
     };
     let currency = transactions.iter().find_map(|t| text(t.get("currency")));
     let items: Vec<Value> = body
@@ -407,9 +408,8 @@ fn checkout(topic: &str, body: &Value, known: &Known) -> Result<Vec<Value>, Unma
     }
     .into_value()];
     // An update may add the email: one identify per version of the checkout.
-    let version = text(body.get("updated_at")).unwrap_or_default();
     events.extend(buyer(
-        format!("{}-identify-{version}", checkout_message_id(&token)),
+        format!("{}-identify-{}", checkout_message_id(&token), known.version),
         &anonymous_id,
         time(body.get("updated_at")),
         body,
@@ -427,9 +427,8 @@ fn customer(topic: &str, body: &Value, known: &Known) -> Result<Vec<Value>, Unma
             json!({"categoryPreferences": {"marketing": granted}}),
         );
     }
-    let version = text(body.get("updated_at")).unwrap_or_default();
     Ok(vec![identify(
-        format!("shopify-customer-{customer_id}-{version}"),
+        format!("shopify-customer-{customer_id}-{}", known.version),
         &format!("shopify-customer-{customer_id}"),
         time(body.get("updated_at")).or_else(|| time(body.get("created_at"))),
         traits(text(body.get("email")), text(body.get("phone")), Some(body)),
@@ -479,23 +478,25 @@ fn consent(
     }
     t.insert("shopify_customer_id".into(), json!(customer_id));
     let mut ctx = context(topic, known, None);
+    // Journeys write to the email address: its consent is the marketing choice; the SMS
+    // state stays in the traits, for the receiver of an SMS step to read.
     let granted = match (channel, state.as_str()) {
-        (_, "subscribed") => Some(true),
+        (Channel::Email, "subscribed") => Some(true),
         (Channel::Email, "unsubscribed") => Some(false),
         _ => None,
     };
     if let Some(granted) = granted {
-        if matches!(channel, Channel::Email) {
-            t.insert("unsubscribed".into(), json!(!granted));
-        }
+        t.insert("unsubscribed".into(), json!(!granted));
         ctx.insert(
             "consent".into(),
             json!({"categoryPreferences": {"marketing": granted}}),
         );
     }
-    let updated = text(at(body, &[consent_key, "consent_updated_at"])).unwrap_or_default();
     Ok(vec![identify(
-        format!("shopify-customer-{customer_id}-{consent_key}-{state}-{updated}"),
+        format!(
+            "shopify-customer-{customer_id}-{consent_key}-{}",
+            known.version
+        ),
         &format!("shopify-customer-{customer_id}"),
         time(at(body, &[consent_key, "consent_updated_at"])),
         t,
