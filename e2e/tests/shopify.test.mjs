@@ -306,6 +306,8 @@ test("marketing refused in Shopify's banner: no popup code loads and the pixel s
     await page.waitForFunction(() => window.shoptrail.consent.get().granted.length === 0);
     const cookies = await page.context().cookies(store.url);
     assert.equal(cookies.find((c) => c.name === "shoptrail_aid"), undefined, "the id cookie is gone");
+    // And the cart no longer carries the id to the order.
+    await until(() => cart.attributes.shoptrail_aid === "", 10000, "the cart attribute emptied");
   } finally {
     await page.close();
     await store.stop();
@@ -317,8 +319,10 @@ test("the embed's other consent modes: not required sends at once; required wait
   const browser = await launch();
   try {
     const open = await shopper(browser.context, null, { consent_mode: "none" });
-    await open.page.goto(`${open.store.url}/search?q=mug`);
+    // Arriving from a journey's cart link: its token leaves the address bar at once.
+    await open.page.goto(`${open.store.url}/search?q=mug&attributes%5Bshoptrail_link%5D=tok_0123456789abcdef`);
     await open.page.waitForFunction(() => window.shoptrail.loaded === true);
+    assert.equal(await open.page.evaluate(() => location.search), "?q=mug");
     assert.deepEqual(await open.page.evaluate(() => {
       const c = window.shoptrail.consent.get();
       return [c.required, c.decided];
@@ -328,6 +332,7 @@ test("the embed's other consent modes: not required sends at once; required wait
     const searched = (await events(ctx.collector.url, { anonymousId: aid })).filter((e) => e.event === "Products Searched");
     assert.equal(searched.length, 1);
     assert.equal(searched[0].properties.query, "mug");
+    assert.ok(!JSON.stringify(await events(ctx.collector.url, { anonymousId: aid })).includes("tok_0123456789abcdef"));
     await open.store.stop();
 
     const held = await shopper(browser.context, null, { consent_mode: "required" });

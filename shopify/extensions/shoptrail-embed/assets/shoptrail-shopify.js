@@ -110,7 +110,13 @@
       }
       want[k].q += item.quantity;
     });
-    var mine = (st.cart.get() || {}).products || [];
+    var sdk = st.cart.get() || {};
+    // A cart holds one currency: after the shopper switches markets, the lines start again.
+    if (sdk.products && sdk.products.length && cart.currency && sdk.currency && sdk.currency != cart.currency) {
+      st.cart.clear();
+      sdk = {};
+    }
+    var mine = sdk.products || [];
     var have = {};
     mine.forEach(function (p) {
       have[key(p)] = p;
@@ -127,22 +133,23 @@
     label(cart);
   }
 
-  /** Writes the anonymous id and session into the cart's attributes, once per cart, when
-   * the shopper's consent lets the SDK keep an id. */
+  /** Writes the anonymous id and session into the cart's attributes (once per cart and
+   * session) when the shopper's consent lets the SDK keep an id, and takes them out after a
+   * refusal or withdrawal, so that the order does not carry them. */
   function label(cart) {
-    var aid = st.anonymousId();
     var consent = st.consent.get();
     var allowed = !consent || consent.granted.indexOf("analytics") >= 0;
+    var aid = allowed ? st.anonymousId() || "" : "";
+    var session = aid ? String(st.sessionId() || "") : "";
     var attrs = cart.attributes || {};
-    if (!aid || !allowed || !cart.item_count || attrs.shoptrail_aid == aid) return;
+    var has = attrs.shoptrail_aid || "";
+    if (aid ? !cart.item_count || (has == aid && attrs.shoptrail_session == session) : !has) return;
     nativeFetch
       .call(w, root + "cart/update.js", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({
-          attributes: { shoptrail_aid: aid, shoptrail_session: String(st.sessionId() || "") },
-        }),
+        body: JSON.stringify({ attributes: { shoptrail_aid: aid, shoptrail_session: session } }),
       })
       .catch(noop);
   }
@@ -232,6 +239,8 @@
       var chosen = cp.currentVisitorConsent ? cp.currentVisitorConsent() : {};
       if (chosen && chosen.analytics == "no") st.consent.deny();
     }
+    // The cart's attributes follow the choice.
+    sync();
   }
 
   // Campaigns from the embed's URL; their coupons, to apply on conversion.
@@ -264,6 +273,11 @@
   );
 
   safely(function () {
+    // A journey's cart link carries its token as a cart attribute too: it leaves the address
+    // bar (and so every reported URL and Referer) before the SDK reads the page.
+    var search = location.search;
+    var clean = search.replace(/([?&])attributes(%5B|\[)shoptrail_link(%5D|\])=[^&#]*&?/i, "$1").replace(/[?&]$/, "");
+    if (clean != search && history.replaceState) history.replaceState(history.state, "", location.pathname + clean + location.hash);
     var collector = (data.collector || "").replace(/\/+$/, "");
     var mode = data.consent || "none";
     st.init({

@@ -20,12 +20,17 @@ const EVENTS = [
   "checkout_completed",
 ];
 // The buyer's contact: only journeys (marketing) use it.
-const CONTACT = ["email", "phone", "billingAddress", "shippingAddress"];
+const CONTACT = ["email", "phone", "smsMarketingPhone", "billingAddress", "shippingAddress"];
+// Bodies a closing page may still send (keepalive is limited to 64 KiB in flight).
+const KEEPALIVE_MAX = 60000;
 const RETRIES = 5;
 
 register(({ analytics, browser, init, settings, customerPrivacy }) => {
   const url = String(settings.collector || "").replace(/\/+$/, "") + "/v1/sources/shopify/pixel";
   let consent = init.customerPrivacy || {};
+  // Marketing, as the storefront reads it: allowed, and the sale of data not refused (data sent
+  // on to marketing destinations is shared).
+  const marketing = () => consent.marketingAllowed === true && consent.saleOfDataAllowed !== false;
   customerPrivacy.subscribe("visitorConsentCollected", (event) => {
     consent = event.customerPrivacy || consent;
   });
@@ -44,13 +49,14 @@ register(({ analytics, browser, init, settings, customerPrivacy }) => {
       shop,
       consent: {
         analytics: consent.analyticsProcessingAllowed !== false,
-        marketing: consent.marketingAllowed === true,
+        marketing: marketing(),
         sale_of_data: consent.saleOfDataAllowed === true,
       },
       events,
     };
+    const text = JSON.stringify(body);
     try {
-      const r = await fetch(url, { method: "POST", body: JSON.stringify(body), keepalive: true });
+      const r = await fetch(url, { method: "POST", body: text, keepalive: text.length < KEEPALIVE_MAX });
       // 4xx other than 429 will not succeed on a retry.
       if (r.ok || (r.status >= 400 && r.status < 500 && r.status != 429)) return;
     } catch (e) {}
@@ -67,7 +73,7 @@ register(({ analytics, browser, init, settings, customerPrivacy }) => {
     if (!EVENTS.includes(event.name) || consent.analyticsProcessingAllowed === false) return;
     let copy = JSON.parse(JSON.stringify(event));
     const checkout = copy.data && copy.data.checkout;
-    if (checkout && consent.marketingAllowed !== true) {
+    if (checkout && !marketing()) {
       for (const k of CONTACT) delete checkout[k];
     }
     queue.push(copy);
