@@ -22,7 +22,8 @@ or the admin token; admin: the --admin-token, as Authorization: Bearer <token>):
     POST /v1/sources/shopify/pixel {aid?, consent?, events: [...]}: the web pixel's standard
                                    events, mapped to the e-commerce spec (ingest)
     POST /v1/sources/shopify/webhooks  Shopify's order, refund, checkout and customer webhooks
-                                   (signed: X-Shopify-Hmac-Sha256 with --shopify-secret)
+                                   (signed: X-Shopify-Hmac-Sha256 with --shopify-secret; from
+                                   the --shopify-shop shops when given)
     GET  /v1/events                ?anonymousId=&userId=&type=&event=&after=&before=&limit=
                                    &order= (admin)
     GET  /v1/profiles/{id}         the person an id names (admin): ids, devices, traits, cart,
@@ -156,6 +157,11 @@ struct Cli {
     /// Read the Shopify app's secret from FILE (its first line; the rule of --shopify-secret)
     #[arg(long, value_name = "FILE", value_parser = non_empty_path)]
     shopify_secret_file: Option<PathBuf>,
+    /// Take Shopify webhooks only from this shop, such as example.myshopify.com (repeatable;
+    /// X-Shopify-Shop-Domain): an app's secret signs the webhooks of every shop that installs it,
+    /// so a collector for one shop names it; others get 403
+    #[arg(long = "shopify-shop", value_name = "DOMAIN", value_parser = parse_host)]
+    shopify_shops: Vec<String>,
     /// The forwarded body: segment ({"batch": [...]}) or json (an array of events)
     #[arg(long, value_name = "FORMAT", default_value = "segment", value_parser = ["segment", "json"])]
     forward_format: String,
@@ -353,6 +359,7 @@ where
         journeys,
         forward,
         shopify_secret,
+        shopify_shops: cli.shopify_shops,
         ..Options::default()
     })))
 }

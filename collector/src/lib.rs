@@ -124,6 +124,9 @@ pub struct Options {
     /// The Shopify app's client secret, which signs its webhooks (`--shopify-secret`);
     /// without it `/v1/sources/shopify/webhooks` answers 404.
     pub shopify_secret: Option<String>,
+    /// The shops whose webhooks are taken (`--shopify-shop`, lower-case); empty: any shop the
+    /// secret signs for.
+    pub shopify_shops: Vec<String>,
 }
 
 impl Default for Options {
@@ -149,6 +152,7 @@ impl Default for Options {
             clock: Clock::system(),
             scheduler_interval: std::time::Duration::from_secs(1),
             shopify_secret: None,
+            shopify_shops: Vec::new(),
         }
     }
 }

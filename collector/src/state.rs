@@ -45,6 +45,8 @@ pub(crate) struct AppState {
     pub(crate) inbox: Arc<std::sync::Mutex<std::collections::VecDeque<Value>>>,
     /// The Shopify app's secret, which signs its webhooks.
     pub(crate) shopify_secret: Option<Arc<str>>,
+    /// The shops whose webhooks are taken (`--shopify-shop`); empty: any.
+    pub(crate) shopify_shops: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl AppState {
             clock: options.clock.clone(),
             inbox: Arc::default(),
             shopify_secret: options.shopify_secret.as_deref().map(Arc::from),
+            shopify_shops: Arc::new(options.shopify_shops.clone()),
         })
     }
 

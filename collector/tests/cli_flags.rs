@@ -773,6 +773,38 @@ fn shopify_secret_takes_signed_webhooks_by_flag_environment_or_file() {
     let c = start(&[], &[]);
     assert_eq!(shopify_order(&c, SECRET, 3000), 404);
 
+    // --shopify-shop: the named shop's webhooks only (the signature is the app's, shared by
+    // every shop that installs it).
+    let c = start(
+        &[
+            "--shopify-secret",
+            SECRET,
+            "--shopify-shop",
+            "Ours.myshopify.com",
+        ],
+        &[],
+    );
+    let body = json!({"id": 4000, "total_price": "1.00"}).to_string();
+    let hmac = shoptrail_collector::shopify::sign(SECRET, body.as_bytes());
+    let from = |shop: &str| {
+        c.post(
+            "/v1/sources/shopify/webhooks",
+            &[
+                ("X-Shopify-Topic", "orders/create"),
+                ("X-Shopify-Hmac-Sha256", &hmac),
+                ("X-Shopify-Shop-Domain", shop),
+            ],
+            body.as_bytes(),
+        )
+    };
+    let other = from("theirs.myshopify.com");
+    assert_eq!(other.status, 403, "{}", other.text());
+    assert!(other.text().contains("--shopify-shop"), "{}", other.text());
+    assert_eq!(from("ours.myshopify.com").status, 200);
+    assert_eq!(c.message_ids(), ["shopify-order-4000"]);
+    let (code, err) = exit_of(&["--shopify-shop", "https://x.example"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+
     let (code, err) = exit_of(&["--shopify-secret", "short"], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(

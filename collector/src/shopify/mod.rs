@@ -158,6 +158,21 @@ pub(crate) async fn webhook(
             Some("X-Shopify-Hmac-Sha256".into()),
         ));
     }
+    let shop = header(&headers, "x-shopify-shop-domain").map(str::to_ascii_lowercase);
+    if !state.shopify_shops.is_empty()
+        && !shop
+            .as_ref()
+            .is_some_and(|s| state.shopify_shops.contains(s))
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the shop {} is not one of --shopify-shop",
+                shop.as_deref().unwrap_or("(no X-Shopify-Shop-Domain)")
+            ),
+            Some("X-Shopify-Shop-Domain".into()),
+        ));
+    }
     let Some(topic) = header(&headers, "x-shopify-topic").map(str::to_owned) else {
         return Err(ApiError::bad_request(
             "the X-Shopify-Topic header is missing",
@@ -198,7 +213,7 @@ pub(crate) async fn webhook(
         None => None,
     };
     let known = webhooks::Known {
-        shop: header(&headers, "x-shopify-shop-domain").map(str::to_owned),
+        shop,
         order_device,
         version: crate::identity::sha256_hex(&body)[..16].to_owned(),
     };
