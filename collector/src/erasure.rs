@@ -471,6 +471,15 @@ pub(crate) async fn erase(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    match erase_person(&state, id).await? {
+        Some(answer) => Ok(Json(answer)),
+        None => Err(not_found()),
+    }
+}
+
+/// Erases the person `id` names, as `DELETE /v1/profiles/{id}` does; its answer, or `None`
+/// when nothing holds the id. Shopify's `customers/redact` calls it too.
+pub(crate) async fn erase_person(state: &AppState, id: String) -> Result<Option<Value>, ApiError> {
     let now = state.clock().now_ms();
     let store = state.store();
     let erased = tokio::task::spawn_blocking(move || {
@@ -497,7 +506,7 @@ pub(crate) async fn erase(
     .map_err(internal)?
     .map_err(internal)?;
     let Some(erased) = erased else {
-        return Err(not_found());
+        return Ok(None);
     };
     let mut needles: HashSet<String> = erased.person.all().cloned().collect();
     for n in &erased.needles {
@@ -516,7 +525,7 @@ pub(crate) async fn erase(
         .iter()
         .map(|(url, sent, pending)| json!({ "url": url, "sent": sent, "unsent": pending }))
         .collect();
-    Ok(Json(json!({
+    Ok(Some(json!({
         "ids": { "userIds": p.users, "anonymousIds": p.anon, "emailHashes": p.emails },
         "removed": erased.removed,
         "cancelledSteps": erased.cancelled_steps,

@@ -481,6 +481,16 @@ fn the_app_subscribes_to_the_topics_mapped_and_the_pixel_forwards_the_events_map
         .filter_map(toml::Value::as_str)
         .collect();
     assert_eq!(topics, shoptrail_collector::shopify::webhook_topics());
+    let mut privacy: Vec<&str> = app["webhooks"]["subscriptions"][1]["compliance_topics"]
+        .as_array()
+        .expect("compliance_topics")
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .collect();
+    let mut taken = shoptrail_collector::shopify::compliance_topics().to_vec();
+    privacy.sort_unstable();
+    taken.sort_unstable();
+    assert_eq!(privacy, taken);
     let pixel = std::fs::read_to_string(format!("{root}/extensions/shoptrail-pixel/src/index.js"))
         .expect("the pixel");
     let list = pixel
@@ -586,4 +596,62 @@ async fn sms_consent_is_a_trait_and_email_consent_the_marketing_choice() {
     )
     .await;
     assert_eq!(r.json()["duplicates"], 1);
+}
+
+#[tokio::test]
+async fn customers_redact_erases_the_customer_and_the_other_privacy_topics_are_answered() {
+    let t = start().await;
+    // John's storefront device, his order (the cart attribute joins them) and his email.
+    let mut order = labelled_order();
+    order["email"] = json!("john@example.com");
+    order["id"] = json!(299938);
+    deliver(&t, "orders/create", &order, SECRET).await;
+    let page =
+        json!({"type": "page", "messageId": "john-page", "anonymousId": AID, "name": "Home"});
+    t.post_json("/v1/batch", &json!({"batch": [page]})).await;
+    let other = common::track("s-1", "someone-else", "Product Viewed");
+    t.post_json("/v1/batch", &json!({"batch": [other]})).await;
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM events").await, 4);
+
+    let r = deliver(
+        &t,
+        "customers/redact",
+        &fixture("webhooks/customers_redact"),
+        SECRET,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let erased = r.json()["erased"].clone();
+    assert_eq!(erased.as_array().map(Vec::len), Some(1), "{erased}");
+    assert!(erased[0]["ids"]["anonymousIds"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(AID)));
+    let left: Vec<Value> = t.events("").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["anonymousId"], "someone-else");
+    // Later events of John are suppressed, as after DELETE /v1/profiles/{id}.
+    let again = t
+        .post_json(
+            "/v1/batch",
+            &json!({"batch": [{"type": "page", "messageId": "john-2", "anonymousId": AID}]}),
+        )
+        .await;
+    assert_eq!(again.json()["suppressed"], 1);
+
+    let r = deliver(
+        &t,
+        "customers/data_request",
+        &fixture("webhooks/customers_data_request"),
+        SECRET,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json()["export"],
+        "GET /v1/profiles/john@example.com/export (admin)"
+    );
+    let r = deliver(&t, "shop/redact", &fixture("webhooks/shop_redact"), SECRET).await;
+    assert_eq!((r.status, r.json()["erased"].clone()), (200, json!([])));
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM events").await, 1);
 }

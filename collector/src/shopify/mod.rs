@@ -34,6 +34,11 @@ pub fn webhook_topics() -> &'static [&'static str] {
     &webhooks::TOPICS
 }
 
+/// The privacy topics the collector takes (`compliance_topics` in `shopify/shopify.app.toml`).
+pub fn compliance_topics() -> &'static [&'static str] {
+    &COMPLIANCE
+}
+
 /// The web pixel's standard events the collector maps (what the pixel forwards).
 pub fn pixel_events() -> &'static [&'static str] {
     &pixel::EVENTS
@@ -179,6 +184,11 @@ pub(crate) async fn webhook(
             Some("X-Shopify-Topic"),
         ));
     };
+    if COMPLIANCE.contains(&topic.as_str()) {
+        let payload: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}"), None))?;
+        return compliance(&state, &topic, &payload).await.map(Json);
+    }
     if !webhooks::TOPICS.contains(&topic.as_str()) {
         return Ok(Json(json!({
             "success": true,
@@ -235,6 +245,52 @@ pub(crate) async fn webhook(
         "duplicates": duplicates,
         "replaced": replaced,
     })))
+}
+
+/// Shopify's mandatory privacy topics.
+const COMPLIANCE: [&str; 3] = ["customers/redact", "customers/data_request", "shop/redact"];
+
+/// The privacy topics every Shopify app takes:
+/// - `customers/redact` erases the customer, as `DELETE /v1/profiles/{id}` does: the person
+///   their email names (every device joined to it), their customer id's own events and the
+///   orders listed in `orders_to_redact`;
+/// - `customers/data_request` and `shop/redact` are acknowledged and answered with what the
+///   operator does: the export route for the first (Shopify expects the app to hand the data
+///   to the merchant), `DELETE /v1/profiles/{id}` per person for the second (the collector
+///   does not erase a whole database on a webhook).
+async fn compliance(state: &AppState, topic: &str, payload: &Value) -> Result<Value, ApiError> {
+    let customer = payload.get("customer").unwrap_or(&Value::Null);
+    let email = common::text(customer.get("email"));
+    match topic {
+        "customers/redact" => {
+            let mut ids: Vec<String> = email.into_iter().collect();
+            ids.extend(common::id(customer.get("id")).map(|c| format!("shopify-customer-{c}")));
+            if let Some(orders) = payload.get("orders_to_redact").and_then(Value::as_array) {
+                ids.extend(
+                    orders
+                        .iter()
+                        .filter_map(|o| common::id(Some(o)))
+                        .map(|o| common::order_message_id(&o)),
+                );
+            }
+            let mut erased = Vec::new();
+            for id in ids {
+                if let Some(answer) = crate::erasure::erase_person(state, id).await? {
+                    erased.push(answer);
+                }
+            }
+            Ok(json!({ "success": true, "topic": topic, "erased": erased }))
+        }
+        "customers/data_request" => Ok(json!({
+            "success": true, "topic": topic,
+            "export": email.map(|e| format!("GET /v1/profiles/{e}/export (admin)")),
+        })),
+        _ => Ok(json!({
+            "success": true, "topic": topic,
+            "erased": [],
+            "note": "the collector keeps the shop's data: erase people with DELETE /v1/profiles/{id} (admin)",
+        })),
+    }
 }
 
 /// `POST /v1/sources/shopify/pixel` (ingestion, the write key when `--write-keys`): the web
