@@ -25,8 +25,11 @@ export const ADMIN_AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Starts the collector serving the demo store, dist/ and the fixtures (or the given
  * `statics`, as `/prefix=dir` mounts) with the admin token `ADMIN_TOKEN`. `rateLimit` sets
  * `--rate-limit` (the collector's default when not given), `journeys` a `--journeys` file,
- * `args` any other flags. Resolves once listening. */
+ * `args` any other flags. Headless Chromium says `HeadlessChrome`, a crawler's user agent to
+ * the collector's list: `--bots count` (unless `args` give `--bots`) counts every event, the
+ * documented way through for test suites. Resolves once listening. */
 export function startCollector({ db, port = 0, statics, adminToken = ADMIN_TOKEN, rateLimit, journeys, args = [] }) {
+  if (!args.includes("--bots")) args = [...args, "--bots", "count"];
   const mounts = statics ?? [join(root, "www"), `/dist=${join(root, "dist")}`, `/fixtures=${join(root, "e2e/fixtures")}`];
   const admin = adminToken ? ["--admin-token", adminToken] : [];
   const limit = rateLimit === undefined ? [] : ["--rate-limit", String(rateLimit)];

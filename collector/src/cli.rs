@@ -162,6 +162,11 @@ struct Cli {
     /// so a collector for one shop names it; others get 403
     #[arg(long = "shopify-shop", value_name = "DOMAIN", value_parser = parse_host)]
     shopify_shops: Vec<String>,
+    /// Events from crawler user agents (npm isbot's list): exclude marks them (context.bot)
+    /// and leaves them out of metrics, identity and journeys; count checks no user agent, for
+    /// test suites that drive headless browsers
+    #[arg(long, value_name = "MODE", default_value = "exclude", value_parser = crate::bots::Bots::parse)]
+    bots: crate::bots::Bots,
     /// The forwarded body: segment ({"batch": [...]}) or json (an array of events)
     #[arg(long, value_name = "FORMAT", default_value = "segment", value_parser = ["segment", "json"])]
     forward_format: String,
@@ -360,6 +365,7 @@ where
         forward,
         shopify_secret,
         shopify_shops: cli.shopify_shops,
+        bots: cli.bots,
         ..Options::default()
     })))
 }

@@ -274,11 +274,12 @@ async fn try_ingest(
 
     let now = state.clock.now_ms();
     let received_at = time::format_millis(now);
-    let events = match single {
+    let mut events = match single {
         None => prepare_batch(value, &received_at)?,
         Some(kind) => prepare_single(value, kind, &received_at)?,
     };
     crate::shopify::reserved(&events)?;
+    crate::bots::mark(&mut events, state.bots);
 
     let store = Arc::clone(&state.store);
     let (events, result) = tokio::task::spawn_blocking(move || {

@@ -23,6 +23,7 @@
 
 mod access;
 mod backfill;
+pub mod bots;
 mod cli;
 mod clock;
 mod consent;
@@ -127,6 +128,8 @@ pub struct Options {
     /// The shops whose webhooks are taken (`--shopify-shop`, lower-case); empty: any shop the
     /// secret signs for.
     pub shopify_shops: Vec<String>,
+    /// What traffic from crawler user agents does (`--bots`).
+    pub bots: bots::Bots,
 }
 
 impl Default for Options {
@@ -153,6 +156,7 @@ impl Default for Options {
             scheduler_interval: std::time::Duration::from_secs(1),
             shopify_secret: None,
             shopify_shops: Vec::new(),
+            bots: bots::Bots::default(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub(crate) struct AppState {
     pub(crate) shopify_secret: Option<Arc<str>>,
     /// The shops whose webhooks are taken (`--shopify-shop`); empty: any.
     pub(crate) shopify_shops: Arc<Vec<String>>,
+    /// What crawler traffic does (`--bots`).
+    pub(crate) bots: crate::bots::Bots,
 }
 
 impl AppState {
@@ -121,6 +123,7 @@ impl AppState {
             inbox: Arc::default(),
             shopify_secret: options.shopify_secret.as_deref().map(Arc::from),
             shopify_shops: Arc::new(options.shopify_shops.clone()),
+            bots: options.bots,
         })
     }
 

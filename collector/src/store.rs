@@ -245,6 +245,11 @@ impl Store {
         for (i, seq) in new {
             let ev = &events[i];
             outcome.stored.push((i, seq));
+            if crate::bots::marked(&ev.object) {
+                // Kept and forwarded; no identity, link token or journey (see `bots`).
+                self.forward.enqueue(sql, ev, seq)?;
+                continue;
+            }
             // The same transaction: an event is stored with its identity edges or not at all.
             // Whoever changes the graph holds its lock (PostgreSQL) from the first read.
             let graph = Graph::new(sql);

@@ -820,6 +820,30 @@ fn shopify_secret_takes_signed_webhooks_by_flag_environment_or_file() {
 }
 
 #[test]
+fn bots_exclude_marks_crawlers_by_default_and_count_checks_none() {
+    let googlebot = |id: &str| {
+        json!({"batch": [{"type": "page", "messageId": id, "anonymousId": "crawler",
+                          "context": {"userAgent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}}]})
+    };
+    let bot_of = |c: &Running| {
+        let r = c.get(
+            "/v1/events",
+            &[("Authorization", &format!("Bearer {ADMIN}"))],
+        );
+        r.json()["events"][0]["context"]["bot"].clone()
+    };
+    let c = start(&[], &[]);
+    assert_eq!(c.post_json("/v1/batch", &googlebot("b-1")).status, 200);
+    assert_eq!(bot_of(&c), json!(true));
+    let c = start(&["--bots", "count"], &[]);
+    assert_eq!(c.post_json("/v1/batch", &googlebot("b-2")).status, 200);
+    assert_eq!(bot_of(&c), Value::Null);
+    let (code, err) = exit_of(&["--bots", "drop"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("must be exclude or count"), "{err}");
+}
+
+#[test]
 fn forward_sends_accepted_events_on_in_segment_shape_with_the_url_key_as_basic_auth() {
     let sink = Receiver::start();
     let url = format!("http://fwd_key@{}/v1/batch", sink.addr);

@@ -141,7 +141,7 @@ async fn person(t: &TestServer, mark: &str, email: &str, token: &str) {
         t,
         vec![
             json!({ "type": "page", "messageId": m(1), "anonymousId": a1,
-                    "context": { "userAgent": "Mozilla/5.0 (iPhone)",
+                    "context": { "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
                                  "campaign": { "source": "news", "medium": "email" } } }),
             json!({ "type": "identify", "messageId": m(2), "anonymousId": a1, "userId": user,
                     "traits": { "email": email, "firstName": mark },
@@ -155,7 +155,7 @@ async fn person(t: &TestServer, mark: &str, email: &str, token: &str) {
                     "context": { "consent": consent } }),
             // A second device, joined by a link token from an email.
             json!({ "type": "page", "messageId": m(5), "anonymousId": a2,
-                    "context": { "linkToken": token, "userAgent": "Mozilla/5.0 (X11)" } }),
+                    "context": { "linkToken": token, "userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0" } }),
         ],
     )
     .await;

@@ -829,7 +829,7 @@ fn anonymous_ids(profile: &Value) -> Vec<String> {
 fn ev(kind: &str, id: &str, anon: &str, user: Option<&str>, extra: Value) -> Value {
     let mut e = json!({ "type": kind, "messageId": id, "anonymousId": anon,
         "timestamp": format!("2026-11-22T10:00:{:02}.000Z", id.len()),
-        "context": { "userAgent": format!("UA of {anon}") } });
+        "context": { "userAgent": format!("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 {anon}") } });
     if let Some(u) = user {
         e["userId"] = json!(u);
     }
@@ -850,7 +850,7 @@ async fn profiles_stitch_devices_and_never_two_users() {
     };
     // Device A browses and fills a cart anonymously.
     let batch = json!({ "batch": [
-        ev("page", "a-1", "dev-a", None, json!({ "context": { "userAgent": "Laptop", "campaign": { "source": "google", "medium": "cpc" } } })),
+        ev("page", "a-1", "dev-a", None, json!({ "context": { "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15", "campaign": { "source": "google", "medium": "cpc" } } })),
         ev("track", "a-2", "dev-a", None, json!({ "event": "Product Added", "properties": { "cart_id": "c1", "product_id": "mug", "quantity": 2, "price": 24 } })),
         ev("track", "a-3", "dev-a", None, json!({ "event": "Product Added", "properties": { "cart_id": "c1", "product_id": "tea", "price": 9 } })),
         ev("track", "a-4", "dev-a", None, json!({ "event": "Product Removed", "properties": { "cart_id": "c1", "product_id": "mug", "quantity": 1 } })),
@@ -858,7 +858,7 @@ async fn profiles_stitch_devices_and_never_two_users() {
     assert_eq!(t.post_json("/v1/batch", &batch).await.status, 200);
     // Device B logs in; later device A gives the same email (any case): one person.
     let batch = json!({ "batch": [
-        ev("identify", "b-1", "dev-b", Some("u-1"), json!({ "traits": { "email": "Ada@Example.com", "plan": "free" }, "context": { "userAgent": "Phone", "campaign": { "source": "newsletter", "medium": "email" } } })),
+        ev("identify", "b-1", "dev-b", Some("u-1"), json!({ "traits": { "email": "Ada@Example.com", "plan": "free" }, "context": { "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", "campaign": { "source": "newsletter", "medium": "email" } } })),
         ev("track", "b-2", "dev-b", Some("u-1"), json!({ "event": "Order Completed", "properties": { "order_id": "o-1", "total": 33, "currency": "USD" } })),
         ev("identify", "a-5", "dev-a", None, json!({ "traits": { "email": "ada@example.com ", "plan": "pro" } })),
     ]});

@@ -19,6 +19,7 @@
 //!   of `js/host.js`, the snippet and tables of the READMEs); `--check` only verifies them.
 
 mod api;
+mod bots;
 mod load;
 mod minify;
 mod postgres;
@@ -31,7 +32,7 @@ mod wasm_check;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: cargo xtask <setup | build | size [--options] | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] [--postgres] | postgres [--tls] | api [--check]>";
+    "usage: cargo xtask <setup | build | size [--options] | demo [--port N] | test [--skip-lint] | bench | fuzz [--seconds N] [TARGET...] | load [--clients N] [--batch N] [--events N] [--seconds N] [--instances N] [--postgres] | postgres [--tls] | api [--check] | bots [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Some("fuzz") => tasks::fuzz(&args[1..]),
         Some("load") => load::load(&args[1..]),
         Some("postgres") => postgres::serve(&args[1..]),
+        Some("bots") => bots::bots(&args[1..]),
         Some("api") => match &args[1..] {
             [] => api::sync(false),
             [flag] if flag == "--check" => api::sync(true),

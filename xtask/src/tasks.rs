@@ -529,6 +529,9 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
     steps.run("API surface (pkg-config/api.json)", || {
         crate::api::sync(true)
     })?;
+    steps.run("crawler list (npm isbot)", || {
+        crate::bots::bots(&["--check".to_owned()])
+    })?;
     if lint {
         steps.run("fmt + clippy (host, wasm32)", || {
             run(cmd("cargo").args(["fmt", "--all", "--check"]))?;
@@ -638,6 +641,10 @@ fn test_steps(lint: bool, steps: &mut Steps) -> Result {
             BROWSER_ADMIN,
             "--dashboard-origin",
             &origin,
+            // Headless Chromium says HeadlessChrome, a crawler's user agent to isbot: the
+            // suites' collector counts every event (collector/README.md, --bots).
+            "--bots",
+            "count",
         ])?;
         steps.run("wasm-pack test --chrome", || {
             wasm_pack_tests(

@@ -7,6 +7,8 @@ use std::process::Command;
 pub const WASM_PACK: &str = "0.15.1";
 pub const BINARYEN: &str = "132.0.0";
 pub const ESBUILD: &str = "0.28.2";
+/// npm's isbot, whose crawler patterns `cargo xtask bots` turns into the collector's data.
+pub const ISBOT: &str = "5.2.4";
 
 pub type Result<T = ()> = std::result::Result<T, String>;
 
@@ -201,10 +203,12 @@ pub fn setup_build() -> Result {
         .is_some_and(|v| v.contains(&format!("version {major} ")));
     let esbuild_ok =
         output(Command::new(bin.join("esbuild")).arg("--version")).as_deref() == Some(ESBUILD);
-    if opt_ok && esbuild_ok {
+    let isbot_ok = std::fs::read_to_string(tools.join("node_modules/isbot/package.json"))
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{ISBOT}\"")));
+    if opt_ok && esbuild_ok && isbot_ok {
         ok(
-            "wasm-opt (npm binaryen), esbuild",
-            &format!("{BINARYEN}, {ESBUILD}"),
+            "wasm-opt (npm binaryen), esbuild, isbot",
+            &format!("{BINARYEN}, {ESBUILD}, {ISBOT}"),
         );
     } else {
         std::fs::create_dir_all(&tools).map_err(|e| e.to_string())?;
@@ -218,7 +222,8 @@ pub fn setup_build() -> Result {
             ])
             .arg(&tools)
             .arg(format!("binaryen@{BINARYEN}"))
-            .arg(format!("esbuild@{ESBUILD}")))?;
+            .arg(format!("esbuild@{ESBUILD}"))
+            .arg(format!("isbot@{ISBOT}")))?;
     }
 
     if which("gzip").is_some() && which("brotli").is_some() && which("openssl").is_some() {

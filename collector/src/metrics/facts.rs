@@ -97,6 +97,14 @@ pub(crate) fn extract(ev: &Map<String, Value>) -> Fact {
         .filter_map(Value::as_str)
         .find_map(crate::time::parse_iso8601)
         .unwrap_or(0);
+    if crate::bots::marked(ev) {
+        // A bot's event keeps its time and counts in nothing.
+        return Fact {
+            ts,
+            kind: "bot".into(),
+            ..Fact::default()
+        };
+    }
     let event = text(get(&["event"]));
     let anonymous_id = text(get(&["anonymousId"]));
     let session = anonymous_id

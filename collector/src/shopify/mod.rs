@@ -371,7 +371,8 @@ async fn store_events(
     }
     let now = state.clock().now_ms();
     let received_at = crate::time::format_millis(now);
-    let prepared = prepare_batch(json!({ "batch": events }), &received_at)?;
+    let mut prepared = prepare_batch(json!({ "batch": events }), &received_at)?;
+    crate::bots::mark(&mut prepared, state.bots);
     let store = state.store();
     let result = tokio::task::spawn_blocking(move || {
         store.insert_then(&prepared, now, |sql, outcome| {
