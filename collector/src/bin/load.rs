@@ -11,6 +11,11 @@ use clap::Parser;
 use serde_json::{json, Value};
 
 /// shoptrail-load: concurrent clients POST batches to collectors and measure them.
+/// The user agent of the generated events: a browser's, so that they take the path a
+/// shopper's events take.
+const LOAD_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 shoptrail-load";
+
 #[derive(Debug, Parser)]
 #[command(name = "shoptrail-load", version)]
 struct Cli {
@@ -66,7 +71,9 @@ fn batch(client: u32, seq: u64, n: u32) -> String {
                 "timestamp": "2026-11-30T12:00:00.000Z",
                 "properties": { "product_id": format!("p-{}", i % 50), "price": 19.99, "currency": "USD" },
                 "context": { "sessionId": 1_764_504_000_000u64 + u64::from(client),
-                             "userAgent": "shoptrail-load" },
+                             // A browser's: a crawler's would be marked and take the
+                             // shorter path (see the collector's `bots`).
+                             "userAgent": LOAD_AGENT },
             })
         })
         .collect();
