@@ -318,3 +318,13 @@ export function suite(name, { adminToken } = {}) {
   });
   return ctx;
 }
+
+/** `context` as a first visit finds it: no cookie, nothing in the storage of `origin`. */
+export async function freshContext(context, origin) {
+  await context.clearCookies();
+  const page = await context.newPage();
+  await page.goto(`${origin}/health`);
+  await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
+  await page.close();
+  return context;
+}

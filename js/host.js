@@ -252,6 +252,32 @@ function engageSoon() {
   else setTimeout(go, 200);
 }
 
+/* ---- the site's consent manager ----
+   With `consent.from` (or `consent.gcm`) in a valid init, the consent adapters (JavaScript, no
+   wasm) are loaded through `loadConsent`, set by the build's entry with `api.__consent`: they
+   read the consent manager and call consent.grant, deny and revoke; each consent call is told
+   to them (`changed`) so they can tell Google Consent Mode. A page without the option loads
+   nothing of them. */
+let cmpCfg; /* init's `consent` when it names a source */
+let cmp; /* undefined: not started; true: loading; then the started adapter */
+let loadConsent;
+
+function cmpSoon() {
+  if (cmp || !cmpCfg || !loadConsent || waiting) return;
+  cmp = true;
+  Promise.resolve().then(loadConsent).then((m) => {
+    if (cmp === true) cmp = m.start(api, cmpCfg, report);
+  }).then(undefined, (e) => {
+    cmp = undefined;
+    report("consent_source_unavailable", "could not load the consent adapters: " + (e && e.message || e));
+  });
+}
+
+function cmpStop() {
+  if (cmp && cmp !== true) try { cmp.stop(); } catch (e) { /* already gone */ }
+  cmp = undefined;
+}
+
 // ---- imports of the wasm ----
 
 export function now() { return Date.now(); }
@@ -507,6 +533,7 @@ export function listen(history, capture, dbg, links, scrollMs) {
   for (const r of waiting.splice(0)) r(true);
   waiting = null;
   refused = false;
+  cmpSoon();
   let last = 0;
   const nav = () => { scrollSample(); later($nav, ""); };
   const life = (e) => {
@@ -586,6 +613,8 @@ function method(name, kind) {
           onError = typeof c.onError == "function" ? c.onError : undefined;
           beforeSend = typeof c.beforeSend == "function" ? c.beforeSend : undefined;
           if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
+          const k = c.consent;
+          cmpCfg = k && (k.from || k.gcm) ? k : undefined;
         }
       } catch (e) {
         /* A getter or Proxy that throws: the config cannot be read. */
@@ -604,6 +633,7 @@ function method(name, kind) {
     if (json.length > LIMIT_EVENT) json = "!";
     if (kind < 2) return void later(CODE[name], json);
     const r = run(CODE[name], json);
+    if (kind == 8 && cmp && cmp !== true) try { cmp.changed(); } catch (e) { /* the adapter's */ }
     if (kind == 2) return r;
     if (kind == 3) return r === undefined ? undefined : +r;
     if (kind == 4) {
@@ -667,6 +697,7 @@ export function connect(f) {
     run($hide, "0");
     popups = false;
     stopEngage();
+    cmpStop();
     for (const f of undo.splice(0)) f();
     clearTimeout(timers.w);
     clearTimeout(timers.s);
@@ -676,6 +707,11 @@ export function connect(f) {
   api.__engage = function (f) {
     loadEngage = f;
     engageSoon();
+  };
+  /* For the build's entries: how to load the consent adapters. */
+  api.__consent = function (f) {
+    loadConsent = f;
+    cmpSoon();
   };
   /* For the script-tag loader: a click on markup made while the wasm was loading. */
   api.__markup = function (target) {

@@ -55,19 +55,22 @@
   }
   /* The engage module (popups), fetched only on pages with campaigns, from beside this script
      (shoptrail-1.2.3.js -> shoptrail-engage-1.2.3.js) with the hash the build wrote here, or
-     from data-engage. Its own loader fetches its wasm with that wasm's hash. */
-  var engageUrl = data.engage || src.replace(/shoptrail(-[0-9][^\/?]*)?\.js(\?.*)?$/, "shoptrail-engage$1.js");
-  var engageSri = data.engage ? "" : "__SHOPTRAIL_ENGAGE_SRI__";
-  function loadEngage() {
+     from data-engage. Its own loader fetches its wasm with that wasm's hash. The consent
+     adapters (shoptrail-consent.js), only when the config names a consent manager or Google
+     Consent Mode. Each script hands its module to the `s[key]` callback. */
+  function beside(name) {
+    return src.replace(/shoptrail(-[0-9][^\/?]*)?\.js(\?.*)?$/, "shoptrail-" + name + "$1.js");
+  }
+  function inject(url, sri, key) {
     return new Promise(function (resolve, reject) {
-      s.__engaged = resolve;
+      s[key] = resolve;
       var el = document.createElement("script");
-      el.src = engageUrl;
-      if (engageSri) {
-        el.integrity = engageSri;
+      el.src = url;
+      if (sri) {
+        el.integrity = sri;
         el.crossOrigin = "anonymous";
       }
-      el.onerror = function () { reject(new Error("could not load " + engageUrl)); };
+      el.onerror = function () { reject(new Error("could not load " + url)); };
       document.head.appendChild(el);
     });
   }
@@ -79,7 +82,10 @@
     compileWasm(data.wasm ? fetch(wasmUrl) : fetch(url, { integrity: all ? wasmSri : liteSri })).then(function (module) {
       initSync({ module: module });
       var api = boot();
-      api.__engage(loadEngage);
+      api.__engage(function () {
+        return data.engage ? inject(data.engage, "", "__engaged") : inject(beside("engage"), "__SHOPTRAIL_ENGAGE_SRI__", "__engaged");
+      });
+      api.__consent(function () { return inject(beside("consent"), "__SHOPTRAIL_CONSENT_SRI__", "__consented"); });
       document.removeEventListener("click", early, true);
       var calls = s.q || [];
       /* Swap each stub for the real function on the same objects, so references the page kept
@@ -97,7 +103,10 @@
         if (data.writeKey) cfg.writeKey = data.writeKey;
         if (data.debug === "true") cfg.debug = true;
         /* data-consent="required": nothing stored or sent before shoptrail.consent.grant(). */
-        if (data.consent) cfg.consent = data.consent === "required" ? { required: true } : data.consent === "optional" ? {} : data.consent;
+        var k = data.consent === "required" ? { required: true } : data.consent === "optional" ? {} : data.consent;
+        /* data-consent-from="onetrust": that consent manager decides (see consent.from). */
+        if (data.consentFrom && typeof k !== "string") (k = k || {}).from = data.consentFrom;
+        if (k) cfg.consent = k;
         s.init(cfg);
       }
       calls.forEach(function (c) {

@@ -6,20 +6,12 @@
 // shopper is not asked again; Global Privacy Control denies marketing (and so popups).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { suite, events, until, ax } from "../lib.mjs";
+import { suite, events, until, ax, freshContext } from "../lib.mjs";
 
 const ctx = suite("consent");
 
 /** The browser as a first visit finds it: no cookie, nothing in storage. */
-async function fresh() {
-  const context = ctx.browser.context;
-  await context.clearCookies();
-  const page = await context.newPage();
-  await page.goto(`${ctx.collector.url}/health`);
-  await page.evaluate(() => { localStorage.clear(); sessionStorage.clear(); });
-  await page.close();
-  return context;
-}
+const fresh = () => freshContext(ctx.browser.context, ctx.collector.url);
 
 /** A page that records the requests it makes to the collector and the engage module. */
 async function open(context = ctx.browser.context) {

@@ -86,7 +86,7 @@ test("the tarball holds exactly the files package.json lists", () => {
 });
 
 for (const app of APPS) {
-  test(`${app.name}: the bundled package initialises, flushes, delivers "${app.event}" and loads the engage chunk for a campaign`, async () => {
+  test(`${app.name}: the bundled package initialises, flushes, delivers "${app.event}" and loads the engage chunk for a campaign and the consent chunk for consent.gcm`, async () => {
     const page = await browser.context.newPage();
     const problems = [];
     const wasm = [];
@@ -109,6 +109,10 @@ for (const app of APPS) {
       // The campaign loaded the engage module, a second wasm, and its popup showed.
       // (One campaign id per app: the apps share an origin, so their frequency caps.)
       assert.deepEqual(result.popup, { campaign_id: `welcome-${app.name}`, trigger: "time_on_page" });
+      // consent.gcm imported the consent adapters' chunk, which told the page's gtag the choice
+      // (an opt-out site: everything granted).
+      const granted = { ad_storage: "granted", ad_user_data: "granted", ad_personalization: "granted", analytics_storage: "granted" };
+      assert.deepEqual(result.gcm, ["consent", "default", granted]);
       // (webpack names its files by hash alone.)
       assert.equal(new Set(wasm).size, 2, wasm.join());
       // The tracker's wasm is the build the app imported (the bundlers copy it unchanged).

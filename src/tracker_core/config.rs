@@ -513,8 +513,11 @@ fn link_domains(v: Value) -> Result<Vec<String>, ConfigError> {
 fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
     use super::consent::{Settings, ANALYTICS};
     use super::json::scan;
-    const MSG: &str = "must be { required?: boolean, categories?: string[] (with \"analytics\"; names of 1 to 32 letters, digits, '_' or '-'), gpc?: boolean }";
+    const MSG: &str = "must be { required?: boolean, categories?: string[] (with \"analytics\"; names of 1 to 32 letters, digits, '_' or '-'), gpc?: boolean, from?: \"tcf\" | \"gcm\" | \"onetrust\" | \"cookiebot\" | \"shopify\" | \"wp\", map?: object, gcm?: boolean }";
     let mut out = Settings::default();
+    // A consent manager named in `from` decides: nothing before it has, unless `required` says.
+    let mut required = None;
+    let mut from = false;
     let text = match v {
         Value::Missing => return Ok(out),
         Value::Object(t) => t,
@@ -523,8 +526,17 @@ fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
     for m in scan::object_members(&text).unwrap_or_default() {
         let key = scan::unescape(m.key).unwrap_or_default();
         match (key.as_str(), m.value) {
-            ("required", "true") => out.required = true,
-            ("required", "false") => out.required = false,
+            ("required", "true") => required = Some(true),
+            ("required", "false") => required = Some(false),
+            // The adapters are JavaScript, loaded beside the SDK; `map`'s members are theirs to
+            // check (reported as `consent_source_unavailable`).
+            (
+                "from",
+                r#""tcf""# | r#""gcm""# | r#""onetrust""# | r#""cookiebot""# | r#""shopify""#,
+            )
+            | ("from", r#""wp""#) => from = true,
+            ("gcm", "true" | "false") => {}
+            ("map", m) if m.starts_with('{') => {}
             ("gpc", "true") => out.gpc = true,
             ("gpc", "false") => out.gpc = false,
             ("categories", list) => {
@@ -550,6 +562,7 @@ fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
             _ => return Err(err("consent", MSG)),
         }
     }
+    out.required = required.unwrap_or(from);
     Ok(out)
 }
 
@@ -775,6 +788,17 @@ mod tests {
             .consent;
         assert!(c.required && !c.gpc);
         assert_eq!(c.categories, ["analytics", "ads"]);
+        // A consent manager decides, so nothing is stored or sent before it has; unless the
+        // site says the consent manager only ever withdraws.
+        let c = obj(r#"{"from":"tcf","map":{"analytics":[1,7]},"gcm":true}"#).unwrap();
+        assert!(c.consent.required);
+        assert!(!obj(r#"{"gcm":true}"#).unwrap().consent.required);
+        for from in ["gcm", "onetrust", "cookiebot", "shopify", "wp"] {
+            let c = obj(&format!(r#"{{"from":"{from}"}}"#)).unwrap();
+            assert!(c.consent.required, "{from}");
+        }
+        let c = obj(r#"{"from":"onetrust","required":false}"#).unwrap();
+        assert!(!c.consent.required);
         for bad in [
             r#"{"required":"yes"}"#,
             r#"{"categories":["marketing"]}"#,
@@ -782,6 +806,10 @@ mod tests {
             r#"{"categories":["analytics","<b>"]}"#,
             r#"{"categories":"analytics"}"#,
             r#"{"require":true}"#,
+            r#"{"from":"didomi"}"#,
+            r#"{"from":true}"#,
+            r#"{"gcm":"yes"}"#,
+            r#"{"map":["C0002"]}"#,
         ] {
             assert_eq!(obj(bad).unwrap_err().option, "consent", "{bad}");
         }

@@ -16,6 +16,9 @@ pub struct Sizes {
     pub tracker_lite: usize,
     /// dist/shoptrail-engage.js + dist/shoptrail-engage.wasm.
     pub engage: usize,
+    /// dist/shoptrail-consent.js: the consent adapters, only where `consent.from` or
+    /// `consent.gcm` is configured.
+    pub consent: usize,
     /// The Shopify storefront part and web pixel (`crate::shopify`).
     pub shopify: crate::shopify::ShopifySizes,
 }
@@ -173,6 +176,7 @@ pub(crate) fn check_budget(sizes: Sizes) -> Result {
             "dist/shoptrail.js + dist/shoptrail-lite.wasm",
         ),
         ("engage", sizes.engage, "dist/shoptrail-engage.{js,wasm}"),
+        ("consent", sizes.consent, "dist/shoptrail-consent.js"),
         ("shopify", sizes.shopify.part, "dist/shoptrail-shopify.js"),
         (
             "shopify-pixel",

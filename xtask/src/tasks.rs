@@ -303,6 +303,12 @@ pub fn build() -> Result<Sizes> {
         read(&root.join("pkg-config/README.md"))?.as_bytes(),
     )?;
     crate::api::write_npm(&pkg)?;
+    // The consent adapters, as they are: ES modules every entry imports on demand.
+    std::fs::create_dir_all(pkg.join("consent")).map_err(fs_err(&pkg))?;
+    for f in ["index.js", "adapters.js"] {
+        let from = root.join("consent").join(f);
+        std::fs::copy(&from, pkg.join("consent").join(f)).map_err(fs_err(&from))?;
+    }
 
     // Script tag: each module is one classic script (glue + loader, and the host for the
     // tracker, minified in one function scope) and its wasm. The engage script goes first: the
@@ -318,6 +324,20 @@ pub fn build() -> Result<Sizes> {
         "",
         None,
     )?;
+    // The consent adapters: plain JavaScript, one classic script the tracker's loader adds to
+    // pages whose config names a consent manager; the loader carries its hash.
+    let consent_js = root.join("dist/shoptrail-consent.js");
+    bundle(
+        &root.join("pkg-config/consent-loader.js"),
+        &consent_js,
+        &format!("shoptrail-consent {version}"),
+    )?;
+    let consent_sri = sri(&consent_js)?;
+    std::fs::copy(
+        &consent_js,
+        root.join(format!("dist/shoptrail-consent-{version}.js")),
+    )
+    .map_err(fs_err(&consent_js))?;
     // The options whose naming makes the loader fetch the full build.
     let optional: Vec<String> = optional_options()?
         .into_iter()
@@ -331,6 +351,7 @@ pub fn build() -> Result<Sizes> {
         "__SHOPTRAIL_WASM_SRI__",
         &[
             ("__SHOPTRAIL_ENGAGE_SRI__", &engage_js),
+            ("__SHOPTRAIL_CONSENT_SRI__", &consent_sri),
             ("__SHOPTRAIL_OPTIONAL__", &optional),
         ],
         "initSync, boot",
@@ -350,7 +371,8 @@ pub fn build() -> Result<Sizes> {
         format!(
             "shoptrail-{version}.js {js_sri}\nshoptrail-{version}.wasm {wasm_sri}\n\
              shoptrail-{version}-lite.wasm {lite_sri}\n\
-             shoptrail-engage-{version}.js {engage_js}\nshoptrail-engage-{version}.wasm {engage_wasm}\n"
+             shoptrail-engage-{version}.js {engage_js}\nshoptrail-engage-{version}.wasm {engage_wasm}\n\
+             shoptrail-consent-{version}.js {consent_sri}\n"
         )
         .as_bytes(),
     )?;
@@ -362,12 +384,14 @@ pub fn build() -> Result<Sizes> {
         dist.join("shoptrail-engage.js"),
         dist.join("shoptrail-engage.wasm"),
     ])?;
+    let (_, _, consent) = size_report(&[consent_js])?;
     let shopify = crate::shopify::build()?;
     eprintln!("built pkg/ (npm package) and dist/ (script tag, Shopify part and pixel)");
     Ok(Sizes {
         tracker,
         tracker_lite,
         engage,
+        consent,
         shopify,
     })
 }

@@ -27,9 +27,11 @@ fn npm_index(api: &Api, lite: bool) -> String {
          import {{ boot }} from \"./shoptrail.js\";\n\n\
          const api = boot();\n\
          /* The engage module (popups) is its own chunk, imported only when campaigns are configured. */\n\
-         api.__engage(() => import(\"{}/engage/index.js\"));\n\n\
-         export const {};\n\
-         export const {};\n\
+         api.__engage(() => import(\"{1}/engage/index.js\"));\n\
+         /* The consent adapters, imported only when the config names a consent manager. */\n\
+         api.__consent(() => import(\"{1}/consent/index.js\"));\n\n\
+         export const {2};\n\
+         export const {3};\n\
          export default api;\n",
         if lite {
             "/lite (without the optional options)"
@@ -95,6 +97,8 @@ async function start(input) {{
     await m.default();
     return m;
   }}));
+  /* The consent adapters, imported only when the config names a consent manager. */
+  api.__consent(() => import("../consent/index.js"));
   while (queue.length) {{
     const [path, args, resolve] = queue.shift();
     let r;

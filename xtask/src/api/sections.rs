@@ -236,6 +236,11 @@ const TARGETS: &[Target] = &[
         required: &["stub"],
     },
     Target {
+        path: "e2e/fixtures/cmp.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
         path: "shopify/extensions/shoptrail-embed/blocks/shoptrail.liquid",
         style: Style::Js,
         required: &["stub"],

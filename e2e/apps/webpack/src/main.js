@@ -23,14 +23,21 @@ async function normal() {
     on("popup:shown", resolve);
     setTimeout(() => resolve(null), 10000);
   });
+  // Google Consent Mode told the shopper's choice: the consent adapters' chunk.
+  window.dataLayer = [];
+  const gcm = new Promise((resolve) => {
+    window.gtag = (...args) => resolve(args);
+    setTimeout(() => resolve(null), 10000);
+  });
   init({
     endpoint: "/v1/batch",
     onError,
+    consent: { gcm: true },
     campaigns: [{ id: "welcome-webpack", trigger: { type: "time", seconds: 0 }, content: { headline: "Welcome to the webpack shop" } }],
   });
   track("Webpack App Loaded", { bundler: "webpack" });
   const flushed = await flush();
-  return { flushed, anonymousId: anonymousId(), errors, popup: await popup };
+  return { flushed, anonymousId: anonymousId(), errors, popup: await popup, gcm: await gcm };
 }
 
 const why = new URLSearchParams(location.search).get("refused");
