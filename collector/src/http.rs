@@ -279,7 +279,7 @@ async fn try_ingest(
         Some(kind) => prepare_single(value, kind, &received_at)?,
     };
     crate::shopify::reserved(&events)?;
-    crate::bots::mark(&mut events, state.bots);
+    crate::bots::mark(&mut events, state.bots, Some(&state.pace), now);
 
     let store = Arc::clone(&state.store);
     let (events, result) = tokio::task::spawn_blocking(move || {

@@ -49,6 +49,8 @@ pub(crate) struct AppState {
     pub(crate) shopify_shops: Arc<Vec<String>>,
     /// What crawler traffic does (`--bots`).
     pub(crate) bots: crate::bots::Bots,
+    /// The page-view pace of each anonymous id (bots that go too fast).
+    pub(crate) pace: Arc<crate::bots::Pace>,
 }
 
 impl AppState {
@@ -124,6 +126,7 @@ impl AppState {
             shopify_secret: options.shopify_secret.as_deref().map(Arc::from),
             shopify_shops: Arc::new(options.shopify_shops.clone()),
             bots: options.bots,
+            pace: Arc::default(),
         })
     }
 

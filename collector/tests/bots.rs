@@ -97,3 +97,55 @@ async fn bots_count_checks_no_user_agent() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn an_id_viewing_pages_faster_than_anyone_reads_is_flagged() {
+    let t = TestServer::start().await;
+    let limit = shoptrail_collector::bots::PAGES_PER_MINUTE as usize;
+    // A browser's user agent, but more page views in a minute than a person opens.
+    let mut batch: Vec<Value> = (0..=limit)
+        .map(|i| event("page", &format!("f-{i}"), "fast", FIREFOX, json!({})))
+        .collect();
+    batch.push(event(
+        "track",
+        "f-order",
+        "fast",
+        FIREFOX,
+        json!({"event": "Order Completed",
+               "properties": {"order_id": "o-f", "total": 10, "currency": "USD"}}),
+    ));
+    // A shopper beside it, and the same pace spread over two minutes: nobody is flagged.
+    batch.push(event("page", "h-1", "human", FIREFOX, json!({})));
+    let r = t.post_json("/v1/batch", &json!({"batch": batch})).await;
+    assert_eq!(r.json()["accepted"], limit + 3, "{}", r.text());
+    let stored = t.events("anonymousId=fast&limit=1000").await;
+    let marked: Vec<&str> = stored
+        .iter()
+        .filter(|e| e["context"]["bot"] == true)
+        .map(|e| {
+            assert_eq!(e["context"]["botReason"], "pace");
+            e["messageId"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(marked, [format!("f-{limit}").as_str(), "f-order"]);
+    assert!(t.events("anonymousId=human").await[0]["context"]["bot"].is_null());
+    // The order after the line counts in nothing; the flag lasts for the id's next batch.
+    assert_eq!(totals(&t).await["orders"], 0);
+    let later = event("page", "f-later", "fast", FIREFOX, json!({}));
+    t.post_json("/v1/batch", &json!({"batch": [later]})).await;
+    let again = t.events("anonymousId=fast&limit=1000").await;
+    let last = again.iter().find(|e| e["messageId"] == "f-later").unwrap();
+    assert_eq!(last["context"]["bot"], true);
+
+    // `--bots count` checks no pace either (test suites drive browsers fast).
+    let c = TestServer::start_with(|o| o.bots = shoptrail_collector::bots::Bots::Count).await;
+    let batch: Vec<Value> = (0..=limit)
+        .map(|i| event("page", &format!("c-{i}"), "fast", FIREFOX, json!({})))
+        .collect();
+    c.post_json("/v1/batch", &json!({"batch": batch})).await;
+    assert!(c
+        .events("anonymousId=fast&limit=1000")
+        .await
+        .iter()
+        .all(|e| e["context"]["bot"].is_null()));
+}

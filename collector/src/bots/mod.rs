@@ -4,8 +4,15 @@
 //! (its fact holds its time only), joins no identity, redeems no link token (mail scanners
 //! open links) and starts or moves no journey.
 //!
-//! `--bots count` leaves user agents unchecked: for test suites that drive headless browsers
-//! (Chromium says `HeadlessChrome`), never for a shop in public.
+//! An anonymous id that views pages faster than anyone reads them is marked the same way
+//! ([`pace`]).
+//!
+//! `--bots count` leaves user agents and pace unchecked: for test suites that drive headless
+//! browsers (Chromium says `HeadlessChrome`), never for a shop in public.
+
+mod pace;
+
+pub use pace::{Pace, FLAGGED_MS, PAGES_PER_MINUTE};
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -21,7 +28,7 @@ pub enum Bots {
     /// Mark events from crawler user agents; metrics, identity and journeys leave them out.
     #[default]
     Exclude,
-    /// Check no user agent (events a client marked stay marked).
+    /// Check no user agent and no pace (events a client marked stay marked).
     Count,
 }
 
@@ -99,11 +106,14 @@ pub(crate) fn crawler(user_agent: &str) -> bool {
     verdict
 }
 
-/// Marks (`context.bot: true`) the events whose user agent is a crawler's, unless `mode` is
-/// [`Bots::Count`].
-pub(crate) fn mark(events: &mut [PreparedEvent], mode: Bots) {
+/// Marks (`context.bot: true`) the events whose user agent is a crawler's, and with `pace`
+/// those of ids going too fast as of `now` (ms), unless `mode` is [`Bots::Count`].
+pub(crate) fn mark(events: &mut [PreparedEvent], mode: Bots, pace: Option<&Pace>, now: i64) {
     if mode == Bots::Count {
         return;
+    }
+    if let Some(pace) = pace {
+        pace.mark(events, now);
     }
     for ev in events {
         let Some(Value::Object(context)) = ev.object.get_mut("context") else {

@@ -372,7 +372,9 @@ async fn store_events(
     let now = state.clock().now_ms();
     let received_at = crate::time::format_millis(now);
     let mut prepared = prepare_batch(json!({ "batch": events }), &received_at)?;
-    crate::bots::mark(&mut prepared, state.bots);
+    // The pixel's page views have a pace; Shopify's servers' webhooks do not.
+    let pace = (!prevails).then_some(&*state.pace);
+    crate::bots::mark(&mut prepared, state.bots, pace, now);
     let store = state.store();
     let result = tokio::task::spawn_blocking(move || {
         store.insert_then(&prepared, now, |sql, outcome| {
