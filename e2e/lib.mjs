@@ -56,7 +56,7 @@ export function startCollector({ db, port = 0, statics, adminToken = ADMIN_TOKEN
 }
 
 /** The flags Chromium needs on this closed network (and as root). */
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 
 /** Launches Debian's Chromium headless with the flags this closed network needs. */

@@ -161,11 +161,13 @@ export async function startStorefront(settings) {
   };
 
   const page = async (template, vars, res) => {
-    const head = await engine.render(embed, {
+    // The suites drive the storefront with headless Chromium, a bot to the SDK: the test
+    // page lets it through with data-bots="allow" on the part's tag (a shop's never has it).
+    const head = (await engine.render(embed, {
       block: { settings: settings },
       template: { name: template },
       ...vars,
-    });
+    })).replace(/<script\b(?=[^>]*shoptrail-shopify\.js)/, '<script data-bots="allow"');
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
     res.end(`<!doctype html><html><head><meta charset="utf-8"><title>${template}</title>
 <script>${SHOPIFY_GLOBAL}</script>

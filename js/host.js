@@ -38,6 +38,7 @@ const FACT_HOSTNAME = 3;
 const FACT_PROTOCOL = 4;
 const FACT_DEVICE = 5;
 const FACT_GPC = 6;
+const FACT_BOT = 7;
 const NOTIFY_ERROR = 0;
 const NOTIFY_EVENT = 1;
 const NOTIFY_DELIVERED = 2;
@@ -50,6 +51,8 @@ const LISTENERS = "event delivered error";
 const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismissed", "Popup Converted": "popup:converted" };
 /* Largest serialized event accepted, in bytes, as Segment's HTTP API allows (32 KiB). The host sends a call whose arguments are longer in characters (so longer in UTF-8 bytes) as `!`, without copying them into the wasm; the engine reports it. */
 const LIMIT_EVENT = 32768;
+/* Crawlers' user agents (npm isbot 5.2.4, its naive pattern (cargo xtask bots)), and headless browsers. */
+const CRAWLERS = /headless|bot|crawl|http|lighthouse|scan|search|spider/i;
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
@@ -358,6 +361,10 @@ export function fact(i) {
       case FACT_HOSTNAME: return location.hostname;
       case FACT_PROTOCOL: return location.protocol;
       case FACT_GPC: return navigator.globalPrivacyControl ? "1" : "";
+      case FACT_BOT: {
+        const n = navigator, b = n.userAgentData;
+        return n.webdriver || CRAWLERS.test(n.userAgent + (b ? b.brands.map((x) => x.brand) : "")) ? "1" : "";
+      }
       default: { /* FACT_DEVICE */
         const n = navigator, s = screen;
         return [n.userAgent, n.language, Intl.DateTimeFormat().resolvedOptions().timeZone,

@@ -102,6 +102,8 @@
         var cfg = { endpoint: data.endpoint };
         if (data.writeKey) cfg.writeKey = data.writeKey;
         if (data.debug === "true") cfg.debug = true;
+        /* data-bots="allow": test pages driven by headless browsers (see the bots option). */
+        if (data.bots) cfg.bots = data.bots;
         /* data-consent="required": nothing stored or sent before shoptrail.consent.grant(). */
         var k = data.consent === "required" ? { required: true } : data.consent === "optional" ? {} : data.consent;
         /* data-consent-from="onetrust": that consent manager decides (see consent.from). */

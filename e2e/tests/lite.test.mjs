@@ -59,7 +59,7 @@ test("api.json's optional options are the ones the loader knows", () => {
 });
 
 test("a config without optional options fetches the lite wasm only, and it delivers", async () => {
-  const { page, fetched } = await open("lite-plain", init('{ endpoint: "/v1/batch" }') + tag);
+  const { page, fetched } = await open("lite-plain", init('{ endpoint: "/v1/batch", bots: "allow" }') + tag);
   assert.equal(await page.evaluate(() => window.shoptrail.ready()), true);
   await delivered(page, "plain");
   assert.deepEqual(fetched, ["shoptrail-lite.wasm"]);
@@ -67,7 +67,7 @@ test("a config without optional options fetches the lite wasm only, and it deliv
 });
 
 test("data-endpoint alone fetches the lite wasm", async () => {
-  const { page, fetched } = await open("lite-attr", '<script async src="/dist/shoptrail.js" data-endpoint="/v1/batch"></script>');
+  const { page, fetched } = await open("lite-attr", '<script async src="/dist/shoptrail.js" data-endpoint="/v1/batch" data-bots="allow"></script>');
   await page.waitForFunction(() => window.shoptrail.loaded === true);
   assert.equal(await page.evaluate(() => window.shoptrail.ready()), true);
   await delivered(page, "attr");
@@ -76,7 +76,7 @@ test("data-endpoint alone fetches the lite wasm", async () => {
 });
 
 test("data-wasm names the file, whatever the config", async () => {
-  const { page, fetched } = await open("own-wasm", init('{ endpoint: "/v1/batch" }') + '<script async src="/dist/shoptrail.js" data-wasm="/dist/shoptrail.wasm"></script>');
+  const { page, fetched } = await open("own-wasm", init('{ endpoint: "/v1/batch", bots: "allow" }') + '<script async src="/dist/shoptrail.js" data-wasm="/dist/shoptrail.wasm"></script>');
   assert.equal(await page.evaluate(() => window.shoptrail.ready()), true);
   await delivered(page, "own-wasm");
   assert.deepEqual(fetched, ["shoptrail.wasm"]);
@@ -86,7 +86,7 @@ test("data-wasm names the file, whatever the config", async () => {
 for (const option of ["destinations", "hashPii"]) {
   test(`a config naming ${option} fetches the full wasm only`, async () => {
     const value = option === "destinations" ? `[{ endpoint: "/v1/batch?copy=1" }]` : "true";
-    const { page, fetched } = await open(`full-${option}`, init(`{ endpoint: "/v1/batch", ${option}: ${value} }`) + tag);
+    const { page, fetched } = await open(`full-${option}`, init(`{ endpoint: "/v1/batch", bots: "allow", ${option}: ${value} }`) + tag);
     assert.equal(await page.evaluate(() => window.shoptrail.ready()), true);
     await delivered(page, option);
     assert.deepEqual(fetched, ["shoptrail.wasm"]);
@@ -100,7 +100,7 @@ test("without a config, nothing is fetched until init, which then picks the buil
   await page.waitForFunction(() => window.shoptrail && window.shoptrail.loading === true && typeof window.shoptrail.init === "function");
   const ready = page.evaluate(() => window.shoptrail.ready());
   assert.deepEqual(fetched, [], "no wasm before init");
-  await page.evaluate(() => window.shoptrail.init({ endpoint: "/v1/batch", linkDomains: ["other-shop.example"] }));
+  await page.evaluate(() => window.shoptrail.init({ endpoint: "/v1/batch", bots: "allow", linkDomains: ["other-shop.example"] }));
   assert.equal(await ready, true, "ready() asked before init settles after it");
   await until(() => fetched.length > 0, 5000, "a wasm fetched after init");
   await delivered(page, "late");
@@ -113,7 +113,7 @@ test("after a refused first init, the lite build names the optional option a sec
   const report = "onError: function (e) { (window.errs = window.errs || []).push(e.code + ' ' + e.message); }";
   const { page, fetched } = await open("lite-later", init(`{ endpoint: "/v1/batch", batchSize: 0, ${report} }`) + tag);
   assert.equal(await page.evaluate(() => window.shoptrail.ready()), false, "the first init was refused");
-  await page.evaluate((report) => window.shoptrail.init(eval(`({ endpoint: "/v1/batch", hashPii: true, ${report} })`)), report);
+  await page.evaluate((report) => window.shoptrail.init(eval(`({ endpoint: "/v1/batch", bots: "allow", hashPii: true, ${report} })`)), report);
   const errs = await until(() => page.evaluate(() => window.errs && window.errs.length > 1 && window.errs), 5000, "the second refusal reported");
   assert.match(errs[0], /^invalid_config init: option `batchSize`/);
   assert.match(errs[1], /^invalid_config init: option `hashPii` is not in this build of shoptrail/);

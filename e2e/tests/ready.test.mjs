@@ -95,7 +95,7 @@ function racePage(stub) {
 <script>${probeScript(KINDS, SKIP)}</script>
 ${stub ? '<script src="/assets/stub.js"></script>' : ""}
 <script>window.__probe("before the tag")</script>
-<script async src="/dist/shoptrail.js" data-endpoint="/v1/batch"></script>
+<script async src="/dist/shoptrail.js" data-endpoint="/v1/batch" data-bots="allow"></script>
 <script>window.__probe("after the tag")</script>
 </head><body><h1>race</h1><script>window.__probe("body")</script></body></html>`;
 }

@@ -37,7 +37,7 @@ impl Value {
 }
 
 /// The options `init` accepts.
-pub const OPTIONS: [&str; 23] = [
+pub const OPTIONS: [&str; 24] = [
     "endpoint",
     "destinations",
     "writeKey",
@@ -60,6 +60,7 @@ pub const OPTIONS: [&str; 23] = [
     "linkDomains",
     "allowInsecureEndpoint",
     "consent",
+    "bots",
     "hashPii",
 ];
 
@@ -103,6 +104,8 @@ pub struct Config {
     pub link_domains: Vec<String>,
     /// What the shopper must consent to, and whether before anything is stored or sent.
     pub consent: super::consent::Settings,
+    /// What a page load driven by automation or a crawler does.
+    pub bots: super::consent::Bots,
     /// Send and store the `email` and `phone` traits as SHA-256 of their normal form.
     pub hash_pii: bool,
     /// The page gave a `beforeSend` middleware: each event goes through it before it is
@@ -452,6 +455,13 @@ pub fn parse(
             Vec::new()
         },
         consent: consent(get("consent"))?,
+        bots: match get("bots") {
+            Value::Missing => super::consent::Bots::Drop,
+            Value::Str(s) if s == "drop" => super::consent::Bots::Drop,
+            Value::Str(s) if s == "mark" => super::consent::Bots::Mark,
+            Value::Str(s) if s == "allow" => super::consent::Bots::Allow,
+            _ => return Err(err("bots", "must be \"drop\", \"mark\" or \"allow\"")),
+        },
         hash_pii: cfg!(feature = "hash-pii") && flag(&get("hashPii"), "hashPii", false)?,
         before_send,
         destinations,
@@ -757,7 +767,7 @@ mod tests {
         assert_eq!(e.option, "batchsize");
         assert_eq!(
             e.describe(),
-            "init: option `batchsize` is not an option; the options are endpoint, destinations, writeKey, batchSize, flushInterval, maxRetries, debug, onError, beforeSend, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, hashPii"
+            "init: option `batchsize` is not an option; the options are endpoint, destinations, writeKey, batchSize, flushInterval, maxRetries, debug, onError, beforeSend, pageViews, history, capture, jsonLd, compress, campaigns, identity, cookieDomain, cookieRefreshUrl, linkParam, linkDomains, allowInsecureEndpoint, consent, bots, hashPii"
         );
         let e = run(&[ep.clone(), ("batchSize", Value::Num("0".into()))]).unwrap_err();
         assert_eq!(
@@ -774,6 +784,26 @@ mod tests {
         .unwrap();
         assert_eq!((ok.batch_size, ok.write_key.as_deref()), (500, Some("k")));
         assert!(ok.before_send);
+    }
+
+    #[test]
+    fn bots_are_dropped_by_default_and_the_mode_is_checked() {
+        use crate::tracker_core::consent::Bots;
+        let ep = ("endpoint", Value::Str("https://c.example/".into()));
+        assert_eq!(run(core::slice::from_ref(&ep)).unwrap().bots, Bots::Drop);
+        for (text, mode) in [
+            ("drop", Bots::Drop),
+            ("mark", Bots::Mark),
+            ("allow", Bots::Allow),
+        ] {
+            let c = run(&[ep.clone(), ("bots", Value::Str(text.into()))]).unwrap();
+            assert_eq!(c.bots, mode);
+        }
+        for bad in [Value::Str("count".into()), Value::Bool(true)] {
+            let e = run(&[ep.clone(), ("bots", bad)]).unwrap_err();
+            assert_eq!(e.option, "bots");
+            assert_eq!(e.message, "must be \"drop\", \"mark\" or \"allow\"");
+        }
     }
 
     #[test]

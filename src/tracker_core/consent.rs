@@ -37,6 +37,19 @@ impl Default for Settings {
     }
 }
 
+/// What a page load driven by automation or a crawler does (the `bots` option); [`Consent`]
+/// holds `Allow` for a shopper's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bots {
+    /// Nothing stored or sent.
+    #[default]
+    Drop,
+    /// Events sent with `context.bot: true`.
+    Mark,
+    /// As a shopper's (test suites that drive headless browsers).
+    Allow,
+}
+
 /// Where events stand with the shopper's consent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Analytics {
@@ -56,6 +69,8 @@ pub struct Consent {
     granted: Option<Vec<String>>,
     /// The browser sends Global Privacy Control and the site honours it.
     gpc: bool,
+    /// A bot's page load: `Drop` denies everything, `Mark` marketing (no popups).
+    bot: Bots,
 }
 
 impl Consent {
@@ -75,7 +90,23 @@ impl Consent {
             gpc: settings.gpc && gpc_signal,
             settings,
             granted,
+            bot: Bots::Allow,
         }
+    }
+
+    /// The page load is a bot's, under the site's `bots` option.
+    pub fn set_bot(&mut self, mode: Bots) {
+        self.bot = mode;
+    }
+
+    /// A bot's page load whose events are sent marked.
+    pub fn marked_bot(&self) -> bool {
+        self.bot == Bots::Mark
+    }
+
+    /// A bot's page load that stores nothing, not even a consent choice.
+    pub fn dropped_bot(&self) -> bool {
+        self.bot == Bots::Drop
     }
 
     /// The site's settings.
@@ -94,12 +125,15 @@ impl Consent {
 
     /// Whether the site asks for `marketing` and it is granted: popups may run.
     pub fn marketing(&self) -> bool {
-        self.settings.categories.iter().any(|c| c == MARKETING) && self.allows(MARKETING)
+        self.bot == Bots::Allow
+            && self.settings.categories.iter().any(|c| c == MARKETING)
+            && self.allows(MARKETING)
     }
 
     /// Where events stand.
     pub fn analytics(&self) -> Analytics {
         match &self.granted {
+            _ if self.bot == Bots::Drop => Analytics::Denied,
             None => Analytics::Pending,
             Some(_) if self.allows(ANALYTICS) => Analytics::Granted,
             Some(_) => Analytics::Denied,

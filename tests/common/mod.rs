@@ -152,7 +152,13 @@ pub mod api {
         Reflect::apply(&f, &holder, &list).expect("the API never throws")
     }
 
+    /// `init(config)`, with `bots: "allow"` unless the config says: these tests drive headless
+    /// Chromium and Firefox (automation, `navigator.webdriver`), whose page loads the SDK
+    /// otherwise drops as a bot's.
     pub fn init(config: JsValue) {
+        if config.is_object() && !Reflect::has(&config, &"bots".into()).unwrap_or(true) {
+            let _ = Reflect::set(&config, &"bots".into(), &"allow".into());
+        }
         call("init", &[config]);
     }
     pub fn track(event: JsValue, properties: JsValue) {

@@ -112,8 +112,10 @@ impl<H: Host> Engine<H> {
             (Analytics::Granted, _) => self.erase(true, now),
             _ => self.delivery.clear(),
         }
-        let record = self.consent.choice.encode();
-        self.io.store.set_direct(store::K_CONSENT, &record);
+        if !self.consent.choice.dropped_bot() {
+            let record = self.consent.choice.encode();
+            self.io.store.set_direct(store::K_CONSENT, &record);
+        }
         self.consent_changed(now);
     }
 
@@ -127,7 +129,7 @@ impl<H: Host> Engine<H> {
         let sending = self.may_send();
         let _ = self.consent.choice.set(Vec::new());
         self.erase(sending, now);
-        if !self.consent.choice.settings().required {
+        if !self.consent.choice.settings().required && !self.consent.choice.dropped_bot() {
             self.io.store.set_direct(store::K_CONSENT, "");
         }
         self.consent_changed(now);

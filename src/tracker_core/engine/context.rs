@@ -60,6 +60,9 @@ impl PageContext {
         }
         self.refresh_campaign(io, session);
         let mut ctx = event::context(&self.device, &self.page, session, self.campaign.as_deref());
+        if consent.marked_bot() {
+            ctx = with_member(&ctx, "\"bot\":true");
+        }
         let member = consent.context_member();
         if !member.is_empty() {
             ctx = with_member(&ctx, &member);

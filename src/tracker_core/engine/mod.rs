@@ -39,7 +39,7 @@ pub use pages::PageViews;
 use shopper::Shopper;
 
 use super::config::Config;
-use super::consent::{Analytics, Consent};
+use super::consent::{Analytics, Bots, Consent};
 use super::event::{self, Body, Envelope};
 use super::identity::{is_valid_user_id, Session};
 use super::store::{self, Backend, Port};
@@ -204,11 +204,15 @@ impl<H: Host> Engine<H> {
     /// milliseconds the first time).
     pub fn new(mut cfg: Config, host: H, now: u64) -> Engine<H> {
         let secure = host.fact(Fact::Protocol) == "https:";
-        let consent = Consent::new(
+        let mut consent = Consent::new(
             cfg.consent.clone(),
             host.get(store::K_CONSENT).as_deref(),
             host.fact(Fact::Gpc) == "1",
         );
+        // A bot's page load (automation, a crawler's user agent) is dropped or marked.
+        if cfg.bots != Bots::Allow && host.fact(Fact::Bot) == "1" {
+            consent.set_bot(cfg.bots);
+        }
         // Until the shopper consents, every write stays in memory.
         let mut store = if consent.analytics() == Analytics::Granted {
             Port::new(host, secure)

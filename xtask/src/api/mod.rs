@@ -212,8 +212,18 @@ pub struct Api {
     pub limits: Vec<Limit>,
     /// The names `on()` takes, in order; a popup listener hears the track event it names.
     pub listeners: Vec<Listener>,
+    /// The crawlers the tracker knows by their user agent (written by `cargo xtask bots`).
+    pub crawlers: Crawlers,
     /// TypeScript declarations written verbatim into the `.d.ts`.
     pub types: Vec<String>,
+}
+
+/// api.json's `crawlers`: a regular expression source (case-insensitive) and where it is from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crawlers {
+    pub source: String,
+    pub pattern: String,
 }
 
 /// Names that cannot be a top-level method or a namespace: JavaScript's reserved words, what the

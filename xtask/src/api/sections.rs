@@ -46,6 +46,10 @@ pub fn host_methods(api: &Api) -> String {
         let (name, value, doc) = (l.name.to_uppercase(), l.value, &l.doc);
         out.push_str(&format!("\n/* {doc}. */\nconst LIMIT_{name} = {value};"));
     }
+    out.push_str(&format!(
+        "\n/* Crawlers' user agents ({}), and headless browsers. */\nconst CRAWLERS = /headless|{}/i;",
+        api.crawlers.source, api.crawlers.pattern
+    ));
     out
 }
 

@@ -32,6 +32,8 @@ async function normal() {
     endpoint: "/v1/batch",
     onError,
     consent: { gcm: true },
+    // The suites drive this app with headless Chromium, a bot to the SDK.
+    bots: "allow",
     campaigns: [{ id: "welcome-vite", trigger: { type: "time", seconds: 0 }, content: { headline: "Welcome to the vite shop" } }],
   });
   track("Vite App Loaded", { bundler: "vite" });

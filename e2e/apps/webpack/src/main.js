@@ -33,6 +33,8 @@ async function normal() {
     endpoint: "/v1/batch",
     onError,
     consent: { gcm: true },
+    // The suites drive this app with headless Chromium, a bot to the SDK.
+    bots: "allow",
     campaigns: [{ id: "welcome-webpack", trigger: { type: "time", seconds: 0 }, content: { headline: "Welcome to the webpack shop" } }],
   });
   track("Webpack App Loaded", { bundler: "webpack" });

@@ -288,6 +288,8 @@
       jsonLd: false,
       consent: { required: mode != "none" },
       debug: !!data.debug,
+      // data-bots: a test storefront driven by headless browsers (the embed never sets it).
+      bots: data.bots,
     });
     var template = data.template || "";
     var product = parse(data.product);

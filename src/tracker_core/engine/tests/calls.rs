@@ -107,6 +107,7 @@ fn facts_and_notify_kinds_mean_the_same_on_both_sides() {
         Fact::Protocol,
         Fact::Device,
         Fact::Gpc,
+        Fact::Bot,
     ];
     assert_eq!(facts.len(), rust_facts.len());
     for (i, (name, fact)) in facts.iter().zip(rust_facts).enumerate() {

@@ -24,6 +24,8 @@ struct Fake {
     seed: Rc<Cell<u64>>,
     /// The browser sends Global Privacy Control.
     gpc: Rc<Cell<bool>>,
+    /// The page is driven by automation, or its user agent is a crawler's.
+    bot: Rc<Cell<bool>>,
 }
 
 impl Fake {
@@ -37,6 +39,7 @@ impl Fake {
             })),
             seed: Rc::new(Cell::new(1)),
             gpc: Rc::default(),
+            bot: Rc::default(),
         }
     }
 
@@ -77,6 +80,7 @@ impl Host for Fake {
             Fact::Protocol => "https:".into(),
             Fact::Device => "UA/1\nen-US\nEurope/Paris\n1280\n800\n2".into(),
             Fact::Gpc => if self.gpc.get() { "1" } else { "" }.into(),
+            Fact::Bot => if self.bot.get() { "1" } else { "" }.into(),
         }
     }
     fn random(&self) -> [u8; 16] {
@@ -298,6 +302,7 @@ fn count(body: &str, needle: &str) -> usize {
     body.matches(needle).count()
 }
 
+mod bots;
 mod calls;
 mod consent;
 mod delivery;
