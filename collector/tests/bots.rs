@@ -137,7 +137,8 @@ async fn an_id_viewing_pages_faster_than_anyone_reads_is_flagged() {
     let last = again.iter().find(|e| e["messageId"] == "f-later").unwrap();
     assert_eq!(last["context"]["bot"], true);
 
-    // `--bots count` checks no pace either (test suites drive browsers fast).
+    // `--bots count` checks no pace either (test suites drive browsers fast), but a form's
+    // own flag stands in every mode.
     let c = TestServer::start_with(|o| o.bots = shoptrail_collector::bots::Bots::Count).await;
     let batch: Vec<Value> = (0..=limit)
         .map(|i| event("page", &format!("c-{i}"), "fast", FIREFOX, json!({})))
@@ -148,4 +149,20 @@ async fn an_id_viewing_pages_faster_than_anyone_reads_is_flagged() {
         .await
         .iter()
         .all(|e| e["context"]["bot"].is_null()));
+    let spam = event(
+        "track",
+        "c-spam",
+        "form",
+        FIREFOX,
+        json!({"event": "Signed Up", "properties": {"spam": "too_fast"}}),
+    );
+    c.post_json("/v1/batch", &json!({"batch": [spam]})).await;
+    let stored = c.events("anonymousId=form").await;
+    assert_eq!(
+        (
+            &stored[0]["context"]["bot"],
+            &stored[0]["context"]["botReason"]
+        ),
+        (&json!(true), &json!("spam"))
+    );
 }

@@ -695,6 +695,24 @@ async fn welcome_runs_once_per_person_over_a_week() {
 }
 
 #[tokio::test]
+async fn a_sign_up_the_popup_flagged_as_a_bots_starts_nothing() {
+    let (t, hook, clock) = setup().await;
+    // The shopper's device knows an address, but this form's honeypot was filled.
+    let spam = track(
+        "a1",
+        "s1",
+        "Signed Up",
+        json!({ "method": "popup", "spam": "honeypot" }),
+    );
+    send(&t, &[identify("a1", Some("ada@example.com"), true), spam]).await;
+    assert_eq!(at(&t, &clock, NOON + 30 * DAY).await, 0);
+    assert!(hook.delivered().is_empty());
+    let stored = t.events("event=Signed%20Up").await;
+    assert_eq!(stored[0]["context"]["bot"], true);
+    assert_eq!(stored[0]["context"]["botReason"], "spam");
+}
+
+#[tokio::test]
 async fn post_purchase_asks_for_a_review_a_week_after_the_order() {
     let (t, hook, clock) = setup().await;
     let order = track(

@@ -167,6 +167,42 @@ test("keyboard only: the focus stays in the dialog, the form validates next to t
   await page.close();
 });
 
+/** Fills the popup form's honeypot as a form-filling bot does: through the DevTools protocol,
+ * which reaches into the closed shadow root (neither the keyboard nor page scripts can). */
+async function fillHoneypot(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = await cdp.send("DOM.getDocument", { depth: -1, pierce: true });
+  const find = (n) => n.attributes && n.attributes.includes("hp") && n.nodeName === "INPUT" ? n
+    : [...(n.children || []), ...(n.shadowRoots || [])].map(find).find(Boolean);
+  const trap = find(root);
+  assert.ok(trap, "the honeypot is in the form");
+  const { object } = await cdp.send("DOM.resolveNode", { backendNodeId: trap.backendNodeId });
+  await cdp.send("Runtime.callFunctionOn", { objectId: object.objectId, functionDeclaration: "function () { this.value = 'https://spam.example'; }" });
+  await cdp.detach();
+}
+
+test("a form-filling bot: a filled honeypot or a submit sooner than 2 s is kept flagged, without the address", async () => {
+  for (const [campaign, how] of [["news", "honeypot"], ["guard", "too_fast"]]) {
+    const page = await ctx.browser.context.newPage();
+    await forgetShopper(page, ctx.collector.url);
+    await open(page, `c=${campaign}`);
+    await until(() => dialog(page), 5000, "the popup");
+    if (how === "honeypot") await fillHoneypot(page);
+    // Focus starts in the email field; type and submit at once.
+    await page.keyboard.type("bot@example.com");
+    await page.keyboard.press("Enter");
+    const aid = await page.evaluate(() => window.shoptrail.anonymousId());
+    await page.evaluate(() => window.shoptrail.flush());
+    const evs = await stored(aid, (e) => e.some((x) => x.event === "Signed Up"), "Signed Up");
+    const signed = evs.find((e) => e.event === "Signed Up");
+    assert.equal(signed.properties.spam, how);
+    assert.deepEqual([signed.context.bot, signed.context.botReason], [true, "spam"], how);
+    assert.equal(evs.filter((e) => e.type === "identify").length, 0, `${how}: the address joins nothing`);
+    assert.ok(!JSON.stringify(evs).includes("bot@example.com"), `${how}: the address is not sent`);
+    await page.close();
+  }
+});
+
 test("merchant and shopper text stays text: an XSS corpus renders inert", async () => {
   const page = await ctx.browser.context.newPage();
   await open(page, "c=");

@@ -5,7 +5,8 @@
 //! open links) and starts or moves no journey.
 //!
 //! An anonymous id that views pages faster than anyone reads them is marked the same way
-//! ([`pace`]).
+//! ([`pace`]), and so is an event a popup's form flagged (`properties.spam`: its honeypot
+//! filled, or sent sooner than a person types), with `botReason: "spam"`.
 //!
 //! `--bots count` leaves user agents and pace unchecked: for test suites that drive headless
 //! browsers (Chromium says `HeadlessChrome`), never for a shop in public.
@@ -109,6 +110,13 @@ pub(crate) fn crawler(user_agent: &str) -> bool {
 /// Marks (`context.bot: true`) the events whose user agent is a crawler's, and with `pace`
 /// those of ids going too fast as of `now` (ms), unless `mode` is [`Bots::Count`].
 pub(crate) fn mark(events: &mut [PreparedEvent], mode: Bots, pace: Option<&Pace>, now: i64) {
+    // A client's own flags count in every mode.
+    for ev in events.iter_mut() {
+        let spam = ev.object.get("properties").and_then(|p| p.get("spam"));
+        if spam.and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+            flag(&mut ev.object, "spam");
+        }
+    }
     if mode == Bots::Count {
         return;
     }
@@ -123,6 +131,17 @@ pub(crate) fn mark(events: &mut [PreparedEvent], mode: Bots, pace: Option<&Pace>
         if agent.is_some_and(crawler) {
             context.insert("bot".into(), Value::Bool(true));
         }
+    }
+}
+
+/// Marks an event a bot's (`context.bot: true`), saying why (`context.botReason`).
+pub(crate) fn flag(ev: &mut Map<String, Value>, reason: &str) {
+    let context = ev
+        .entry("context")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(context) = context {
+        context.insert("bot".into(), Value::Bool(true));
+        context.insert("botReason".into(), Value::String(reason.into()));
     }
 }
 

@@ -72,14 +72,7 @@ impl Pace {
                 }
             }
             if seen.until > now {
-                let context = ev
-                    .object
-                    .entry("context")
-                    .or_insert_with(|| Value::Object(serde_json::Map::new()));
-                if let Value::Object(context) = context {
-                    context.insert("bot".into(), Value::Bool(true));
-                    context.insert("botReason".into(), Value::String("pace".into()));
-                }
+                super::flag(&mut ev.object, "pace");
             }
         }
     }

@@ -395,7 +395,7 @@ fn outcome(o: Outcome) {
         let first = !open.converted;
         if matches!(
             o,
-            Outcome::Converted(..) | Outcome::Form(_) | Outcome::Nps(..)
+            Outcome::Converted(..) | Outcome::Form(..) | Outcome::Nps(..)
         ) {
             open.converted = true;
         }
@@ -431,9 +431,17 @@ fn outcome(o: Outcome) {
             }
             *navigates || *how == "cta"
         }
-        Outcome::Form(traits) => {
-            tracker.identify(traits);
+        Outcome::Form(traits, spam) => {
+            // A bot's sign-up (see popup.rs) is kept, flagged, without the traits: the collector
+            // counts it in nothing and starts nothing for it.
             let signed = props(&id, variant.as_deref(), why);
+            match spam {
+                Some(s) => {
+                    set(&signed, "spam", *s);
+                    set(&p, "spam", *s);
+                }
+                None => tracker.identify(traits),
+            }
             set(&signed, "method", "popup");
             tracker.track("Signed Up", &signed);
             if first {

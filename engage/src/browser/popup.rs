@@ -32,7 +32,8 @@ pub enum Outcome {
     /// Converted: `cta` (then `true` when the link navigates) or `copy`.
     Converted(&'static str, bool),
     /// Submitted the opt-in form: the contact traits.
-    Form(Object),
+    /// The traits, and why a bot's sign-up is one (`honeypot`, `too_fast`).
+    Form(Object, Option<&'static str>),
     /// Answered the NPS question: the score (0–10) and the comment, if one was written.
     Nps(u8, Option<String>),
 }
@@ -91,7 +92,8 @@ fn theme(host: &HtmlElement, t: &Theme) {
 }
 
 fn focusables(root: &ShadowRoot) -> Vec<HtmlElement> {
-    let Ok(list) = root.query_selector_all("button,a[href],input,select,textarea") else {
+    // Not the honeypot (`.hp`): nobody is to reach it.
+    let Ok(list) = root.query_selector_all("button,a[href],input:not(.hp),select,textarea") else {
         return Vec::new();
     };
     (0..list.length())
@@ -411,6 +413,20 @@ fn form_fields(
     let city = (f.city != Need::Off)
         .then(|| field(doc, &form, "City", "text", "city", f.city, "address-level2"))
         .flatten();
+    // A field nobody sees or reaches (off-screen, out of the tab order and the accessibility
+    // tree) that form-filling bots fill; and the time the form appeared.
+    let trap = el(doc, "input", "hp").unchecked_into::<HtmlInputElement>();
+    attrs(
+        &trap,
+        &[
+            ("name", "url"),
+            ("tabindex", "-1"),
+            ("autocomplete", "off"),
+            ("aria-hidden", "true"),
+        ],
+    );
+    let _ = form.append_child(&trap);
+    let soonest = js_sys::Date::now() + f64::from(f.min_seconds) * 1000.0;
     let submit_label = f.submit.as_deref().map(fill);
     let submit = text_el(
         doc,
@@ -477,7 +493,14 @@ fn form_fields(
         }
         super::tracker::set(&traits, "subscribed", true);
         done(&doc2, &form2, &success);
-        on(Outcome::Form(traits));
+        let spam = if !trap.value().is_empty() {
+            Some("honeypot")
+        } else if js_sys::Date::now() < soonest {
+            Some("too_fast")
+        } else {
+            None
+        };
+        on(Outcome::Form(traits, spam));
     }));
     Some(())
 }

@@ -300,10 +300,17 @@ pub struct Form {
     pub success: Option<String>,
     /// The SMS consent text.
     pub sms_text: Option<String>,
+    /// A submit sooner than this many seconds after the form appeared is a bot's (2).
+    #[serde(default = "min_seconds")]
+    pub min_seconds: u8,
 }
 
 fn required() -> Need {
     Need::Required
+}
+
+fn min_seconds() -> u8 {
+    2
 }
 
 /// A Net Promoter Score question: eleven choices, 0 to 10, and an optional comment box. The
