@@ -2,8 +2,9 @@
 // (navigator.webdriver) or with a crawler's or a headless browser's user agent stores and sends
 // nothing by default, sends its events marked `context.bot` with `bots: "mark"` (the collector
 // counts them in nothing), and never loads popups; `bots: "allow"` is the test pages' way
-// through. Each signal is tried alone: automation with a browser's user agent, and a crawler's
-// or HeadlessChrome's user agent with automation hidden (`--disable-blink-features`).
+// through. Each signal is tried alone: automation with a browser's user agent; a crawler's or
+// HeadlessChrome's user agent with automation hidden (`--disable-blink-features`); and Client
+// Hints brands naming HeadlessChrome behind a browser's user agent.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
@@ -77,6 +78,36 @@ for (const [name, userAgent] of [["a crawler's", GOOGLEBOT], ["HeadlessChrome's"
     }
   });
 }
+
+test("by default Client Hints naming a headless browser alone (a browser's user agent, no automation flag) send and store nothing", async () => {
+  const context = await unflagged.newContext();
+  try {
+    const page = await context.newPage();
+    // The user agent a browser sends, with the brands headless Chromium's Client Hints carry.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Emulation.setUserAgentOverride", {
+      userAgent: CHROME,
+      userAgentMetadata: {
+        brands: [{ brand: "HeadlessChrome", version: "131" }, { brand: "Chromium", version: "131" }],
+        fullVersion: "131.0.0.0", platform: "Linux", platformVersion: "", architecture: "x86", model: "", mobile: false,
+      },
+    });
+    await page.goto(`${ctx.collector.url}/fixtures/basic.html?bots=default`);
+    await page.evaluate(() => window.shoptrail.ready());
+    const seen = await page.evaluate(() => ({
+      webdriver: navigator.webdriver, ua: navigator.userAgent,
+      brands: navigator.userAgentData && navigator.userAgentData.brands.map((b) => b.brand),
+    }));
+    assert.deepEqual(seen, { webdriver: false, ua: CHROME, brands: ["HeadlessChrome", "Chromium"] });
+    const batches = [];
+    page.on("request", (r) => r.url().includes("/v1/batch") && batches.push(r.url()));
+    assert.equal(await page.evaluate(() => { window.shoptrail.track("Bot Check"); return window.shoptrail.flush(); }), false);
+    assert.deepEqual(batches, []);
+    assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("shoptrail"))), []);
+  } finally {
+    await context.close();
+  }
+});
 
 test("a browser's user agent without automation is a shopper's", async () => {
   const context = await unflagged.newContext({ userAgent: CHROME });
