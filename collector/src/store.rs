@@ -84,6 +84,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "raw link tokens hidden in stored events",
         sql: crate::backfill::SCHEMA,
     },
+    Migration {
+        version: 12,
+        name: "bots' facts kept, flagged",
+        sql: crate::metrics::BOT_FLAG,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).

@@ -54,6 +54,7 @@ fn traffic() -> Vec<Value> {
 async fn totals(t: &TestServer) -> Value {
     let r = t.get("/v1/metrics?from=2026-11-30&to=2026-12-02").await;
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["bots"], "excluded");
     r.json()["totals"].clone()
 }
 
@@ -76,6 +77,25 @@ async fn crawlers_are_kept_marked_and_count_in_nothing() {
         "{m}"
     );
     assert_eq!(m["revenue"]["USD"], "10.00");
+    // Asked to, the metrics count the bots too.
+    let r = t
+        .get("/v1/metrics?from=2026-11-30&to=2026-12-02&bots=include")
+        .await;
+    assert_eq!(r.json()["bots"], "included");
+    let all = &r.json()["totals"];
+    assert_eq!(
+        (all["sessions"].clone(), all["orders"].clone()),
+        (json!(3), json!(2)),
+        "{all}"
+    );
+    assert_eq!(all["revenue"]["USD"], "20.00");
+    let bad = t.get("/v1/metrics?bots=all").await;
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert!(
+        bad.text().contains("must be include or exclude"),
+        "{}",
+        bad.text()
+    );
     // The headless browser's claim of Ada's email joined nothing.
     let p = t.get("/v1/profiles/ada@example.com").await.json();
     assert_eq!(p["ids"]["anonymousIds"], json!(["human"]), "{}", p["ids"]);

@@ -41,6 +41,16 @@ CREATE INDEX IF NOT EXISTS facts_order ON facts (order_id, ts) WHERE order_id IS
 CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id, event, ts) WHERE cart_id IS NOT NULL;
 ";
 
+/// The `bot` column (schema version 12): a bot's fact holds every column and the flag; the
+/// facts of bots' events from before it hold their time only (kind `bot`). The window index
+/// covers the flag, so the one pass over a window stays on the index.
+pub(crate) const BOT_FLAG: &str = "
+ALTER TABLE facts ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+UPDATE facts SET bot = 1 WHERE kind = 'bot';
+DROP INDEX IF EXISTS facts_window;
+CREATE INDEX IF NOT EXISTS facts_window ON facts (ts, session, anonymous_id, kind, event, bot);
+";
+
 /// Events read and written per transaction while filling in an older database.
 const CHUNK: i64 = 1000;
 
@@ -74,6 +84,8 @@ pub(crate) struct Fact {
     pub variation_id: Option<String>,
     /// NPS Submitted: `score`, an integer from 0 to 10.
     pub score: Option<i64>,
+    /// A bot's event (`context.bot`): counted only when the metrics are asked to include bots.
+    pub bot: bool,
 }
 
 /// A string, or a number's text; empty strings are none.
@@ -97,14 +109,6 @@ pub(crate) fn extract(ev: &Map<String, Value>) -> Fact {
         .filter_map(Value::as_str)
         .find_map(crate::time::parse_iso8601)
         .unwrap_or(0);
-    if crate::bots::marked(ev) {
-        // A bot's event keeps its time and counts in nothing.
-        return Fact {
-            ts,
-            kind: "bot".into(),
-            ..Fact::default()
-        };
-    }
     let event = text(get(&["event"]));
     let anonymous_id = text(get(&["anonymousId"]));
     let session = anonymous_id
@@ -124,6 +128,7 @@ pub(crate) fn extract(ev: &Map<String, Value>) -> Fact {
         mobile: get(&["context", "userAgent"])
             .and_then(Value::as_str)
             .map(|ua| i64::from(is_mobile(ua))),
+        bot: crate::bots::marked(ev),
         ..Fact::default()
     };
     match event.as_deref() {
@@ -163,13 +168,13 @@ fn is_mobile(user_agent: &str) -> bool {
         .any(|m| user_agent.contains(m))
 }
 
-/// Facts per multi-row insert (17 parameters each).
+/// Facts per multi-row insert (18 parameters each).
 const ROWS_PER_INSERT: usize = 100;
 
 /// Writes facts, `(seq, fact)`, a multi-row insert per hundred.
 fn insert(sql: &dyn Sql, facts: &[(i64, Fact)]) -> db::Result<()> {
     for chunk in facts.chunks(ROWS_PER_INSERT) {
-        let mut params = Vec::with_capacity(chunk.len() * 17);
+        let mut params = Vec::with_capacity(chunk.len() * 18);
         for (seq, f) in chunk {
             params.extend(vals![
                 *seq,
@@ -189,15 +194,16 @@ fn insert(sql: &dyn Sql, facts: &[(i64, Fact)]) -> db::Result<()> {
                 &f.experiment_id,
                 &f.variation_id,
                 f.score,
+                i64::from(f.bot),
             ]);
         }
         sql.execute(
             &format!(
                 "INSERT INTO facts
                  (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
-                  cart_id, source, medium, mobile, experiment_id, variation_id, score)
+                  cart_id, source, medium, mobile, experiment_id, variation_id, score, bot)
                  VALUES {}",
-                db::value_rows(17, chunk.len())
+                db::value_rows(18, chunk.len())
             ),
             &params,
         )?;

@@ -15,6 +15,9 @@
 //!
 //! - **Event time**: the event's `timestamp`, else its `receivedAt`. An event is in the
 //!   window when its time is.
+//! - **Bots**: events marked `context.bot` (see `crate::bots`) count in nothing unless the
+//!   query says `bots=include`. Only the rows a metric starts from are filtered: looking up an
+//!   order's earlier copy, a cart's order or a session's first campaign reads every fact.
 //! - **Session**: `anonymousId` + `context.sessionId`. Events without both belong to no
 //!   session. `sessions` counts the distinct sessions with an event in the window.
 //! - **Person**: the identity graph's component of the event's anonymous id (else of its
@@ -85,7 +88,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub(crate) use facts::{catch_up_chunk, record, SCHEMA};
+pub(crate) use facts::{catch_up_chunk, record, BOT_FLAG, SCHEMA};
 use query::{By, Counts, Report, Window};
 
 use crate::error::ApiError;
@@ -114,6 +117,23 @@ pub(crate) struct MetricsQuery {
     /// The groups, if any.
     #[serde(default, deserialize_with = "opt")]
     by: Option<By>,
+    /// `include`: bots' events count too (`exclude`, the default: they count in nothing).
+    #[serde(default, deserialize_with = "opt")]
+    bots: Option<BotsParam>,
+}
+
+/// `bots=include` or `bots=exclude`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BotsParam(bool);
+
+impl Param for BotsParam {
+    fn parse(text: &str) -> Result<BotsParam, String> {
+        match text {
+            "include" => Ok(BotsParam(true)),
+            "exclude" => Ok(BotsParam(false)),
+            other => Err(format!("must be include or exclude, not '{other}'")),
+        }
+    }
 }
 
 /// A `from` or `to`: a date or an ISO-8601 date-time, as ms since 1970.
@@ -194,7 +214,8 @@ fn parse_params(params: &MetricsQuery, now: i64) -> Result<(Window, Option<By>),
             Some("to"),
         ));
     }
-    Ok((Window { from, to }, params.by))
+    let bots = params.bots.is_some_and(|b| b.0);
+    Ok((Window { from, to, bots }, params.by))
 }
 
 fn by_name(by: By) -> &'static str {
@@ -348,6 +369,7 @@ fn to_json(w: Window, by: Option<By>, report: &Report) -> Value {
         "from": time::format_millis(w.from),
         "to": time::format_millis(w.to),
         "by": by.map(by_name),
+        "bots": if w.bots { "included" } else { "excluded" },
         "totals": counts_json(&report.totals, Some(report.reminders)),
         "series": series,
         "funnel": funnel,

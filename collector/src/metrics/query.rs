@@ -9,11 +9,13 @@ use std::collections::BTreeMap;
 
 use crate::db::{self, vals, Engine, Row, Sql, Val};
 
-/// The window, `[from, to)` in milliseconds since the epoch.
+/// The window, `[from, to)` in milliseconds since the epoch, and whether bots' events count
+/// (`bots=include`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Window {
     pub from: i64,
     pub to: i64,
+    pub bots: bool,
 }
 
 /// How sessions are grouped.
@@ -143,7 +145,7 @@ SELECT session, ts / 86400000, MIN(anonymous_id),
        MAX(CASE WHEN event = 'Product Added' THEN 1 ELSE 0 END),
        MAX(CASE WHEN event = 'Checkout Started' THEN 1 ELSE 0 END)
   FROM facts
- WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL
+ WHERE ts >= ?1 AND ts < ?2 AND session IS NOT NULL /*human*/
  GROUP BY 1, 2";
 
 /// The ids whose person is needed: those of the sessions, orders and exposures. Their roots
@@ -154,11 +156,11 @@ SELECT 'a:' || anon, 'anonymousId', anon FROM m_days
 UNION
 SELECT 'a:' || anonymous_id, 'anonymousId', anonymous_id FROM facts
  WHERE event IN ('Order Completed', 'Experiment Viewed') AND ts >= ?1 AND ts < ?2
-   AND anonymous_id IS NOT NULL
+   AND anonymous_id IS NOT NULL /*human*/
 UNION
 SELECT 'u:' || user_id, 'userId', user_id FROM facts
  WHERE event IN ('Order Completed', 'Experiment Viewed') AND ts >= ?1 AND ts < ?2
-   AND user_id IS NOT NULL";
+   AND user_id IS NOT NULL /*human*/";
 
 const ROOTS: &str = "
 INSERT INTO m_ids (key, kind, value, root)
@@ -186,7 +188,7 @@ fn fill_statements() -> Vec<String> {
             "INSERT INTO m_ord (seq, session, person, ts, amount, currency)
              SELECT f.seq, f.session, {PERSON}, f.ts, f.amount, COALESCE(f.currency, 'USD')
                FROM facts f
-              WHERE f.event = 'Order Completed' AND f.ts >= ?1 AND f.ts < ?2
+              WHERE f.event = 'Order Completed' AND f.ts >= ?1 AND f.ts < ?2 /*human f*/
                 AND (f.order_id IS NULL OR NOT EXISTS (
                     SELECT 1 FROM facts d
                      WHERE d.order_id = f.order_id
@@ -214,7 +216,7 @@ fn fill_statements() -> Vec<String> {
                         ROW_NUMBER() OVER (PARTITION BY cart_id ORDER BY ts, seq) AS n
                    FROM facts
                   WHERE event = 'Product Added' AND ts >= ?1 AND ts < ?2
-                    AND cart_id IS NOT NULL) c
+                    AND cart_id IS NOT NULL /*human*/) c
           WHERE c.n = 1"
             .to_owned(),
         // Exposures: each person's first Experiment Viewed of each experiment in the window.
@@ -227,15 +229,39 @@ fn fill_statements() -> Vec<String> {
                            FROM facts f
                           WHERE f.event = 'Experiment Viewed' AND f.ts >= ?1 AND f.ts < ?2
                             AND f.experiment_id IS NOT NULL
-                            AND f.variation_id IS NOT NULL) x) e
+                            AND f.variation_id IS NOT NULL /*human f*/) x) e
               WHERE n = 1"
         ),
     ]
 }
 
+/// `query` reading people's facts only (`/*human*/`, or `/*human f*/` for alias `f`), unless
+/// the window includes bots. The lookups of one order's, cart's or session's facts keep every
+/// fact: the rows they start from are people's already.
+fn humans(query: &str, w: Window) -> String {
+    let mut out = query.to_owned();
+    for alias in ["", "f", "t"] {
+        let mark = if alias.is_empty() {
+            "/*human*/".to_owned()
+        } else {
+            format!("/*human {alias}*/")
+        };
+        let dot = if alias.is_empty() { "" } else { "." };
+        let cond = if w.bots {
+            String::new()
+        } else {
+            format!("AND {alias}{dot}bot = 0")
+        };
+        out = out.replace(&mark, &cond);
+    }
+    out
+}
+
 /// A statement and the window's bounds it uses: both as `?1` and `?2`, or the end alone
-/// (renumbered `?1`: PostgreSQL cannot type a parameter a statement does not use), or none.
+/// (renumbered `?1`: PostgreSQL cannot type a parameter a statement does not use), or none;
+/// with people's facts only unless the window includes bots.
 fn with_window(query: &str, w: Window) -> (String, Vec<Val<'static>>) {
+    let query = &humans(query, w);
     if query.contains("?1") {
         (query.to_owned(), vals![w.from, w.to].to_vec())
     } else if query.contains("?2") {
@@ -362,6 +388,7 @@ const COUNTS: [CountQuery; 5] = [
         "SELECT {G}, COUNT(*), SUM(CASE WHEN t.score >= 9 THEN 1 ELSE 0 END),
                 SUM(CASE WHEN t.score <= 6 THEN 1 ELSE 0 END) FROM facts t {JOIN}
           WHERE t.event = 'NPS Submitted' AND t.ts >= ?1 AND t.ts < ?2 AND t.score IS NOT NULL
+                /*human t*/
           GROUP BY 1",
         |c, r| {
             c.nps_responses = r.get(1)?;
@@ -504,6 +531,8 @@ mod tests {
     fn plans() -> Vec<(String, Vec<String>)> {
         let conn = Connection::open_in_memory().expect("memory");
         conn.execute_batch(super::super::SCHEMA).expect("facts");
+        conn.execute_batch(super::super::BOT_FLAG)
+            .expect("the bot flag");
         conn.execute_batch(crate::identity::SCHEMA).expect("graph");
         conn.execute_batch(TEMP).expect("temporary tables");
         let mut all: Vec<String> = fill_statements();
@@ -516,7 +545,14 @@ mod tests {
         }
         all.push(SERIES_SESSIONS.to_owned());
         all.push(FUNNEL.to_owned());
+        // As they run by default: people's facts only.
+        let people = Window {
+            from: 0,
+            to: 1,
+            bots: false,
+        };
         all.into_iter()
+            .map(|sql| humans(&sql, people))
             .map(|sql| {
                 let mut stmt = conn
                     .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
