@@ -9,9 +9,10 @@
    - an object of category -> boolean: the choice. Without `analytics` it is a refusal: deny()
      when nothing was granted before, revoke() when it was (a withdrawal, which tells the
      collector and erases what was stored); otherwise grant(the granted categories). */
-import { ADAPTERS, DEFAULT_MAPS, gcmKeys, pushGcm } from "./adapters.js";
+import { ADAPTERS, DEFAULT_MAPS, SHOPIFY, gcmKeys, pushGcm } from "./adapters.js";
 
-/** How long a consent manager may take to appear on the page before it is reported. */
+/** How long a consent manager may take to appear on the page before it is reported; it is
+ * looked for every 100 ms until then, every second after (a manager loaded late is heard). */
 const FIND_MS = 10000;
 
 /** Checks `map` against the adapter's kind of ids: an object of category -> non-empty list of
@@ -24,8 +25,12 @@ function badMap(from, map, categories) {
     if (categories.indexOf(c) < 0) return `names "${c}", which is not one of consent.categories (${categories.join(", ")})`;
     if (!Array.isArray(ids) || !ids.length) return `${c} must be a non-empty array`;
     for (const id of ids) {
-      const ok = from === "tcf" ? Number.isInteger(id) && id >= 1 && id <= 11 : typeof id === "string" && id.length > 0 && id.length <= 64;
-      if (!ok) return `${c}: ${JSON.stringify(id)} is not ${from === "tcf" ? "a TCF purpose (1-11)" : "a non-empty string"}`;
+      const ok = from === "tcf" ? Number.isInteger(id) && id >= 1 && id <= 11
+        : from === "shopify" ? Object.prototype.hasOwnProperty.call(SHOPIFY, id)
+          : typeof id === "string" && id.length > 0 && id.length <= 64;
+      const want = from === "tcf" ? "a TCF purpose (1-11)"
+        : from === "shopify" ? "one of " + Object.keys(SHOPIFY).join(", ") : "a non-empty string";
+      if (!ok) return `${c}: ${JSON.stringify(id)} is not ${want}`;
     }
   }
   return "";
@@ -42,6 +47,14 @@ export function start(api, cfg, report) {
   const undo = [];
   let stopped = false;
   let map;
+  /* What the page or the manager calls back never throws into them: it is reported. */
+  const safe = (f) => function () {
+    try {
+      return f.apply(this, arguments);
+    } catch (e) {
+      report("consent_source_unavailable", `the ${from || "gcm"} adapter failed: ${(e && e.message) || e}`);
+    }
+  };
   if (from) {
     const bad = badMap(from, cfg.map, categories);
     if (bad) {
@@ -74,7 +87,7 @@ export function start(api, cfg, report) {
     latest = reading;
   }
 
-  function decide() {
+  const decide = safe(() => {
     const reading = latest;
     latest = undefined;
     if (stopped) return;
@@ -87,7 +100,7 @@ export function start(api, cfg, report) {
     } else if (!st.decided || (st.granted || []).slice().sort().join() !== granted.slice().sort().join()) {
       api.consent.grant(granted);
     }
-  }
+  });
 
   /* A reading: each category is granted when every id the map lists for it is. */
   function read(has) {
@@ -102,24 +115,31 @@ export function start(api, cfg, report) {
   if (map) {
     const adapter = ADAPTERS[from];
     const began = Date.now();
+    let told = false;
+    let timer;
+    undo.push(() => clearTimeout(timer));
     const find = () => {
       if (stopped) return;
       let ok = false;
       try {
-        ok = adapter(apply, read, undo);
+        ok = adapter(apply, read, undo, safe);
       } catch (e) {
         return fail(`the ${from} adapter failed: ${(e && e.message) || e}`);
       }
       if (ok) return;
-      if (Date.now() - began >= FIND_MS) return fail(`no ${from} consent manager on the page after ${FIND_MS / 1000} s`);
-      const t = setTimeout(find, 100);
-      undo.push(() => clearTimeout(t));
+      const late = Date.now() - began >= FIND_MS;
+      if (late && !told) {
+        told = true;
+        fail(`no ${from} consent manager on the page after ${FIND_MS / 1000} s`);
+      }
+      timer = setTimeout(find, late ? 1000 : 100);
     };
     find();
   }
-  signal();
+  const tell = safe(signal);
+  tell();
   return {
-    changed: signal,
+    changed: tell,
     stop() {
       stopped = true;
       for (const f of undo.splice(0)) try { f(); } catch (e) { /* already gone */ }

@@ -51,8 +51,8 @@ const LISTENERS = "event delivered error";
 const POPUP = { "Popup Shown": "popup:shown", "Popup Dismissed": "popup:dismissed", "Popup Converted": "popup:converted" };
 /* Largest serialized event accepted, in bytes, as Segment's HTTP API allows (32 KiB). The host sends a call whose arguments are longer in characters (so longer in UTF-8 bytes) as `!`, without copying them into the wasm; the engine reports it. */
 const LIMIT_EVENT = 32768;
-/* Crawlers' user agents (npm isbot 5.2.4, its naive pattern (cargo xtask bots)), and headless browsers. */
-const CRAWLERS = /headless|bot|crawl|http|lighthouse|scan|search|spider/i;
+/* Crawlers' user agents (npm isbot 5.2.4, its naive pattern without the words browsers use too (http, scan, search; bot after u) (cargo xtask bots)), and headless browsers. */
+const CRAWLERS = /headless|(?:^|[^u])bot|crawl|lighthouse|spider/i;
 /* end generated */
 
 /** Every public method name (dotted for namespaces), for the script-tag loader's stubs. */
@@ -620,8 +620,9 @@ function method(name, kind) {
           onError = typeof c.onError == "function" ? c.onError : undefined;
           beforeSend = typeof c.beforeSend == "function" ? c.beforeSend : undefined;
           if (Array.isArray(c.campaigns)) campaigns = c.campaigns.slice();
+          /* The first valid init's: a later one does not replace the adapters' config. */
           const k = c.consent;
-          cmpCfg = k && (k.from || k.gcm) ? k : undefined;
+          if (waiting) cmpCfg = k && (k.from || k.gcm) ? k : undefined;
         }
       } catch (e) {
         /* A getter or Proxy that throws: the config cannot be read. */

@@ -105,7 +105,7 @@
         /* data-bots="allow": test pages driven by headless browsers (see the bots option). */
         if (data.bots) cfg.bots = data.bots;
         /* data-consent="required": nothing stored or sent before shoptrail.consent.grant(). */
-        var k = data.consent === "required" ? { required: true } : data.consent === "optional" ? {} : data.consent;
+        var k = data.consent === "required" ? { required: true } : data.consent === "optional" ? { required: false } : data.consent;
         /* data-consent-from="onetrust": that consent manager decides (see consent.from). */
         if (data.consentFrom && typeof k !== "string") (k = k || {}).from = data.consentFrom;
         if (k) cfg.consent = k;

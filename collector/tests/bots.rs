@@ -176,7 +176,17 @@ async fn an_id_viewing_pages_faster_than_anyone_reads_is_flagged() {
         FIREFOX,
         json!({"event": "Signed Up", "properties": {"spam": "too_fast"}}),
     );
-    c.post_json("/v1/batch", &json!({"batch": [spam]})).await;
+    // Only a popup's events carry the form's flag: another event's `spam` is its own.
+    let other = event(
+        "track",
+        "c-review",
+        "reviews",
+        FIREFOX,
+        json!({"event": "Review Moderated", "properties": {"spam": "no"}}),
+    );
+    c.post_json("/v1/batch", &json!({"batch": [spam, other]}))
+        .await;
+    assert!(c.events("anonymousId=reviews").await[0]["context"]["bot"].is_null());
     let stored = c.events("anonymousId=form").await;
     assert_eq!(
         (

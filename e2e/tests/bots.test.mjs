@@ -109,17 +109,25 @@ test("by default Client Hints naming a headless browser alone (a browser's user 
   }
 });
 
-test("a browser's user agent without automation is a shopper's", async () => {
-  const context = await unflagged.newContext({ userAgent: CHROME });
-  try {
-    const v = await visit(context, "default");
-    assert.equal(v.flushed, true);
-    const [ev] = await until(() => events(ctx.collector.url, { anonymousId: v.aid, event: "Bot Check" }).then((l) => l.length && l), 10000, "the event");
-    assert.equal(ev.context.bot, undefined);
-  } finally {
-    await context.close();
-  }
-});
+// Browsers whose user agents hold a crawler word: a CUBOT phone, CamScanner's and NAVER's
+// in-app browsers (the collector's full list tells those apart; the SDK's short one leaves them).
+const CUBOT = "Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+const CAMSCANNER = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 CamScanner/6.60";
+const NAVER = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36 NAVER(inapp; search; 1000; 12.0.0)";
+
+for (const [name, userAgent] of [["a desktop browser's", CHROME], ["a CUBOT phone's", CUBOT], ["CamScanner's", CAMSCANNER], ["NAVER's in-app", NAVER]]) {
+  test(`${name} user agent without automation is a shopper's`, async () => {
+    const context = await unflagged.newContext({ userAgent });
+    try {
+      const v = await visit(context, "default");
+      assert.equal(v.flushed, true);
+      const [ev] = await until(() => events(ctx.collector.url, { anonymousId: v.aid, event: "Bot Check" }).then((l) => l.length && l), 10000, "the event");
+      assert.equal(ev.context.bot, undefined);
+    } finally {
+      await context.close();
+    }
+  });
+}
 
 test("bots: mark sends the events with context.bot, and the collector counts them in nothing", async () => {
   const before = (await (await fetch(`${ctx.collector.url}/v1/metrics`, { headers: ADMIN_AUTH })).json()).totals.sessions;

@@ -184,6 +184,25 @@ test("tcf: analytics needs purposes 1 and 7-10 (real TC strings); where the GDPR
   await free.page.close();
 });
 
+test("a manager that decides later is waited for: WordPress's type set late, Consent Mode's regional defaults", async () => {
+  for (const query of ["from=wp&late=1", "from=gcm&region=1"]) {
+    await fresh();
+    const { page, seen } = await open(query);
+    await until(() => page.locator("#cmp-banner").isVisible(), 10000, `${query}: the banner`);
+    // Until the manager has an answer (WordPress: a type, then a choice; Consent Mode: an
+    // update, as the global default may not be the shopper's region's), nothing is decided.
+    if (query.includes("wp")) await page.waitForFunction(() => window.wp_consent_type === "optin");
+    await page.evaluate(() => window.shoptrail.track("Before Choice"));
+    assert.equal(await page.evaluate(() => window.shoptrail.flush()), false, query);
+    assert.equal((await consent(page)).decided, false, query);
+    assert.equal(seen.batches, 0, query);
+    await page.click("#cmp-accept");
+    const c = await consentUntil(page, (s) => s.decided, `${query}: the answer`);
+    assert.deepEqual(c.granted.slice().sort(), ["analytics", "marketing"], query);
+    await page.close();
+  }
+});
+
 test("consent.map (README's example): the site says which groups each category needs", async () => {
   await fresh();
   const init = README.onetrust;
@@ -206,13 +225,19 @@ test("consent.map (README's example): the site says which groups each category n
   await b.page.close();
 });
 
-test("a consent manager that never comes is reported after 10 s; events keep waiting", async () => {
+test("a consent manager not there after 10 s is reported; events keep waiting, and it is heard when it comes", async () => {
   await fresh();
   const { page, seen } = await open("from=cookiebot&cmp=0");
   const [err] = await until(() => page.evaluate(() => window.errors.length && window.errors), 15000, "the error");
   assert.match(err, /^consent_source_unavailable: no cookiebot consent manager on the page after 10 s/);
   assert.equal((await consent(page)).decided, false);
   assert.equal(seen.batches, 0);
+  // Loaded late (a "delay scripts until interaction" plugin): still heard.
+  await page.addScriptTag({ url: "/fixtures/cmp/standins.js" });
+  await until(() => page.locator("#cmp-banner").isVisible(), 10000, "the banner");
+  await page.click("#cmp-accept");
+  await consentUntil(page, (c) => c.decided && c.granted.length === 2, "the late answer");
+  assert.equal(await page.evaluate(() => window.shoptrail.flush()), true);
   await page.close();
 });
 

@@ -181,7 +181,7 @@ async function fillHoneypot(page) {
   await cdp.detach();
 }
 
-test("a form-filling bot: a filled honeypot or a submit sooner than 2 s is kept flagged, without the address", async () => {
+test("a form-filling bot: a filled honeypot or a submit sooner than 1 s is kept flagged, without the address", async () => {
   for (const [campaign, how] of [["news", "honeypot"], ["guard", "too_fast"]]) {
     const page = await ctx.browser.context.newPage();
     await forgetShopper(page, ctx.collector.url);

@@ -573,6 +573,7 @@ fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
         }
     }
     out.required = required.unwrap_or(from);
+    out.managed = from;
     Ok(out)
 }
 

@@ -25,6 +25,9 @@ pub struct Settings {
     /// Honour Global Privacy Control (`navigator.globalPrivacyControl`) as a denial of
     /// `marketing`.
     pub gpc: bool,
+    /// A consent manager decides (`from`): a choice stored earlier is not used before it has
+    /// answered again, as it may have expired or been withdrawn there.
+    pub managed: bool,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
             required: false,
             categories: vec![ANALYTICS.into(), MARKETING.into()],
             gpc: true,
+            managed: false,
         }
     }
 }
@@ -77,6 +81,7 @@ impl Consent {
     /// The choice at start: the stored one (see [`Consent::encode`]), else everything for an
     /// opt-out site, else undecided.
     pub fn new(settings: Settings, stored: Option<&str>, gpc_signal: bool) -> Consent {
+        let stored = stored.filter(|_| !settings.managed);
         let granted = match stored {
             Some(s) => Some(
                 s.split(' ')
@@ -226,6 +231,18 @@ mod tests {
             required: true,
             ..Settings::default()
         }
+    }
+
+    #[test]
+    fn a_consent_manager_answers_again_before_a_stored_choice_is_used() {
+        let managed = Settings {
+            managed: true,
+            ..opt_in()
+        };
+        let c = Consent::new(managed, Some("analytics marketing"), false);
+        assert_eq!(c.analytics(), Analytics::Pending);
+        let c = Consent::new(opt_in(), Some("analytics marketing"), false);
+        assert_eq!(c.analytics(), Analytics::Granted);
     }
 
     #[test]

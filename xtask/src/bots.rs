@@ -55,10 +55,24 @@ fn render_api(api: &str) -> Result<String> {
         .map(|(p, _)| p)
         .filter(|p| !p.contains('/') && !p.is_empty())
         .ok_or("isbot's naivePattern is not /.../i: see xtask/src/bots.rs")?;
+    // Words that also name browsers (CamScanner, NAVER's "search" in-app browser,
+    // YaSearchBrowser, links in "http" comments) are left to the collector's full list, whose
+    // patterns tell those apart; "bot" after a "u" is a CUBOT phone.
+    let words: Vec<String> = pattern
+        .split('|')
+        .filter(|w| !["http", "scan", "search"].contains(w))
+        .map(|w| {
+            if w == "bot" {
+                "(?:^|[^u])bot".to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
     let line = format!(
-        "  \"crawlers\": {{ \"source\": \"npm isbot {}, its naive pattern (cargo xtask bots)\", \"pattern\": {} }},",
+        "  \"crawlers\": {{ \"source\": \"npm isbot {}, its naive pattern without the words browsers use too (http, scan, search; bot after u) (cargo xtask bots)\", \"pattern\": {} }},",
         tools::ISBOT,
-        serde_json::Value::from(pattern)
+        serde_json::Value::from(words.join("|"))
     );
     let mut out: Vec<String> = Vec::new();
     let mut found = false;

@@ -5,8 +5,9 @@
 //! open links) and starts or moves no journey.
 //!
 //! An anonymous id that views pages faster than anyone reads them is marked the same way
-//! ([`pace`]), and so is an event a popup's form flagged (`properties.spam`: its honeypot
-//! filled, or sent sooner than a person types), with `botReason: "spam"`.
+//! ([`pace`]), and so is a `Signed Up` or `Popup Converted` a popup's form flagged
+//! (`properties.spam`: its honeypot filled, or sent sooner than a person types), with
+//! `botReason: "spam"`.
 //!
 //! `--bots count` leaves user agents and pace unchecked: for test suites that drive headless
 //! browsers (Chromium says `HeadlessChrome`), never for a shop in public.
@@ -112,8 +113,12 @@ pub(crate) fn crawler(user_agent: &str) -> bool {
 pub(crate) fn mark(events: &mut [PreparedEvent], mode: Bots, pace: Option<&Pace>, now: i64) {
     // A client's own flags count in every mode.
     for ev in events.iter_mut() {
+        let popup = matches!(
+            ev.object.get("event").and_then(Value::as_str),
+            Some("Signed Up" | "Popup Converted")
+        );
         let spam = ev.object.get("properties").and_then(|p| p.get("spam"));
-        if spam.and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+        if popup && spam.and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
             flag(&mut ev.object, "spam");
         }
     }

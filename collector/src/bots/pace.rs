@@ -33,13 +33,21 @@ struct Seen {
 /// The page-view pace of the ids a collector hears from.
 #[derive(Debug, Default)]
 pub struct Pace {
-    ids: Mutex<HashMap<String, Seen>>,
+    ids: Mutex<Followed>,
+}
+
+/// The ids followed, and when those gone quiet were last forgotten.
+#[derive(Debug, Default)]
+struct Followed {
+    ids: HashMap<String, Seen>,
+    swept: i64,
 }
 
 impl Pace {
     /// Marks the events of `events` whose anonymous id goes too fast, as of `now` (ms).
     pub(crate) fn mark(&self, events: &mut [PreparedEvent], now: i64) {
-        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let mut followed = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let Followed { ids, swept } = &mut *followed;
         for ev in events {
             let Some(id) = ev.object.get("anonymousId").and_then(Value::as_str) else {
                 continue;
@@ -49,7 +57,13 @@ impl Pace {
                 continue;
             }
             if page && !ids.contains_key(id) && ids.len() >= FOLLOWED {
-                ids.retain(|_, s| now - s.last < 60_000 || s.until > now);
+                // Full: ids quiet for a minute are forgotten, at most once a minute (a crawler
+                // with a new id a page cannot make every page a sweep); until then new ids
+                // are not followed.
+                if now - *swept >= 60_000 {
+                    *swept = now;
+                    ids.retain(|_, s| now - s.last < 60_000 || s.until > now);
+                }
                 if ids.len() >= FOLLOWED {
                     continue;
                 }

@@ -42,13 +42,17 @@ CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id, event, ts) WHERE cart_i
 ";
 
 /// The `bot` column (schema version 12): a bot's fact holds every column and the flag; the
-/// facts of bots' events from before it hold their time only (kind `bot`). The window index
-/// covers the flag, so the one pass over a window stays on the index.
+/// facts of bots' events from before it hold their time only (kind `bot`). The window, order
+/// and cart indexes cover the flag, so those lookups stay on their index.
 pub(crate) const BOT_FLAG: &str = "
 ALTER TABLE facts ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
 UPDATE facts SET bot = 1 WHERE kind = 'bot';
 DROP INDEX IF EXISTS facts_window;
 CREATE INDEX IF NOT EXISTS facts_window ON facts (ts, session, anonymous_id, kind, event, bot);
+DROP INDEX IF EXISTS facts_order;
+CREATE INDEX IF NOT EXISTS facts_order ON facts (order_id, ts, bot) WHERE order_id IS NOT NULL;
+DROP INDEX IF EXISTS facts_cart;
+CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id, event, ts, bot) WHERE cart_id IS NOT NULL;
 ";
 
 /// Events read and written per transaction while filling in an older database.

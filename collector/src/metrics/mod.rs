@@ -16,8 +16,9 @@
 //! - **Event time**: the event's `timestamp`, else its `receivedAt`. An event is in the
 //!   window when its time is.
 //! - **Bots**: events marked `context.bot` (see `crate::bots`) count in nothing unless the
-//!   query says `bots=include`. Only the rows a metric starts from are filtered: looking up an
-//!   order's earlier copy, a cart's order or a session's first campaign reads every fact.
+//!   query says `bots=include`: a bot's copy of an order id hides no shopper's order and a
+//!   bot's order recovers no cart. A person's session's first campaign or device is read from
+//!   all of its facts.
 //! - **Session**: `anonymousId` + `context.sessionId`. Events without both belong to no
 //!   session. `sessions` counts the distinct sessions with an event in the window.
 //! - **Person**: the identity graph's component of the event's anonymous id (else of its

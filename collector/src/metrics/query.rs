@@ -191,7 +191,7 @@ fn fill_statements() -> Vec<String> {
               WHERE f.event = 'Order Completed' AND f.ts >= ?1 AND f.ts < ?2 /*human f*/
                 AND (f.order_id IS NULL OR NOT EXISTS (
                     SELECT 1 FROM facts d
-                     WHERE d.order_id = f.order_id
+                     WHERE d.order_id = f.order_id /*human d*/
                        AND (d.ts < f.ts OR (d.ts = f.ts AND d.seq < f.seq))))"
         ),
         // Sessions: their person, funnel steps and whether they hold an order.
@@ -210,7 +210,8 @@ fn fill_statements() -> Vec<String> {
         "INSERT INTO m_cart (cart_id, session, abandoned)
          SELECT c.cart_id, c.session, CASE WHEN EXISTS (
                     SELECT 1 FROM facts k
-                     WHERE k.cart_id = c.cart_id AND k.event = 'Order Completed' AND k.ts < ?2)
+                     WHERE k.cart_id = c.cart_id AND k.event = 'Order Completed' AND k.ts < ?2
+                       /*human k*/)
                     THEN 0 ELSE 1 END
            FROM (SELECT cart_id, session,
                         ROW_NUMBER() OVER (PARTITION BY cart_id ORDER BY ts, seq) AS n
@@ -236,11 +237,12 @@ fn fill_statements() -> Vec<String> {
 }
 
 /// `query` reading people's facts only (`/*human*/`, or `/*human f*/` for alias `f`), unless
-/// the window includes bots. The lookups of one order's, cart's or session's facts keep every
-/// fact: the rows they start from are people's already.
+/// the window includes bots: a bot's copy of an order id hides no shopper's order, and a
+/// bot's order recovers no shopper's cart. A session's first campaign or device is read from
+/// every fact of a session that is a person's.
 fn humans(query: &str, w: Window) -> String {
     let mut out = query.to_owned();
-    for alias in ["", "f", "t"] {
+    for alias in ["", "f", "d", "k", "t"] {
         let mark = if alias.is_empty() {
             "/*human*/".to_owned()
         } else {

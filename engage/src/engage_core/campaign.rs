@@ -300,7 +300,7 @@ pub struct Form {
     pub success: Option<String>,
     /// The SMS consent text.
     pub sms_text: Option<String>,
-    /// A submit sooner than this many seconds after the form appeared is a bot's (2).
+    /// A submit sooner than this many seconds after the form appeared is a bot's (1).
     #[serde(default = "min_seconds")]
     pub min_seconds: u8,
 }
@@ -310,7 +310,7 @@ fn required() -> Need {
 }
 
 fn min_seconds() -> u8 {
-    2
+    1
 }
 
 /// A Net Promoter Score question: eleven choices, 0 to 10, and an optional comment box. The
