@@ -3,6 +3,7 @@
 //! the events query; the live stream; the static files.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -26,6 +27,7 @@ use tower::ServiceExt;
 use crate::encoding::decode_body;
 use crate::error::ApiError;
 use crate::params::{opt, Param, Params};
+use crate::proxy::Client;
 use crate::state::AppState;
 use crate::store::EventQuery;
 use crate::validate::{prepare_batch, prepare_single, PreparedEvent, EVENT_TYPES};
@@ -45,9 +47,11 @@ pub(crate) fn router(state: AppState, max_body: usize) -> Router {
     let mut app = Router::new().route("/v1/batch", ingest(s, post(ingest_batch)));
     for kind in EVENT_TYPES {
         let one = move |State(state): State<AppState>,
+                        client: Option<Extension<Client>>,
                         headers: axum::http::HeaderMap,
                         body: Result<Bytes, BytesRejection>| async move {
-            store_events(state, &headers, body, false, Some(kind)).await
+            let from = (address(client), &headers);
+            store_events(state, from, body, false, Some(kind)).await
         };
         app = app.route(&format!("/v1/{kind}"), ingest(s, post(one)));
     }
@@ -216,12 +220,15 @@ struct BatchQuery {
 /// `POST /v1/batch`; the body may be compressed (see [`decode_body`]).
 async fn ingest_batch(
     State(state): State<AppState>,
+    client: Option<Extension<Client>>,
     Params(q): Params<BatchQuery>,
     headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match crate::encoding::url_coding(q.compression.as_deref()) {
-        Ok(url_gzip) => store_events(state, &headers, body, url_gzip, None).await,
+        Ok(url_gzip) => {
+            store_events(state, (address(client), &headers), body, url_gzip, None).await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -235,16 +242,22 @@ struct Accepted {
     suppressed: Option<usize>,
 }
 
+/// The client's address (see [`crate::proxy`]); unspecified when unknown.
+fn address(client: Option<Extension<Client>>) -> IpAddr {
+    client.map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0 .0)
+}
+
 /// Inflates (see [`decode_body`]), parses, validates and stores a batch (`single` is
-/// `None`) or one event of the given type; answers only once the insert is committed.
+/// `None`) or one event of the given type, sent `from` a client with these headers; answers
+/// only once the insert is committed.
 async fn store_events(
     state: AppState,
-    headers: &axum::http::HeaderMap,
+    from: (IpAddr, &axum::http::HeaderMap),
     body: Result<Bytes, BytesRejection>,
     url_gzip: bool,
     single: Option<&'static str>,
 ) -> Response {
-    match try_ingest(&state, headers, body, url_gzip, single).await {
+    match try_ingest(&state, from, body, url_gzip, single).await {
         Ok(accepted) => Json(accepted).into_response(),
         Err(e) => e.into_response(),
     }
@@ -252,7 +265,7 @@ async fn store_events(
 
 async fn try_ingest(
     state: &AppState,
-    headers: &axum::http::HeaderMap,
+    (client, headers): (IpAddr, &axum::http::HeaderMap),
     body: Result<Bytes, BytesRejection>,
     url_gzip: bool,
     single: Option<&'static str>,
@@ -281,9 +294,17 @@ async fn try_ingest(
     crate::shopify::reserved(&events)?;
     crate::bots::mark(&mut events, state.bots, Some(&state.pace), now);
 
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let store = Arc::clone(&state.store);
     let (events, result) = tokio::task::spawn_blocking(move || {
-        let result = store.insert(&events, now);
+        // Cookieless events get their visitor and session first (see `cookieless`).
+        let result = store
+            .assign_cookieless(&mut events, (client, &agent), now)
+            .and_then(|()| store.insert(&events, now));
         (events, result)
     })
     .await

@@ -27,6 +27,7 @@ pub mod bots;
 mod cli;
 mod clock;
 mod consent;
+mod cookieless;
 mod db;
 mod encoding;
 mod erasure;
@@ -340,6 +341,7 @@ pub async fn start(options: Options) -> io::Result<Server> {
     if !options.scheduler_interval.is_zero() {
         tokio::spawn(derive_facts(
             Arc::clone(&store),
+            options.clock.clone(),
             shutdown_rx.clone(),
             options.scheduler_interval,
         ));
@@ -383,16 +385,23 @@ pub async fn start(options: Options) -> io::Result<Server> {
     })
 }
 
-/// Keeps the metrics' facts close behind the stored events, off the request path.
+/// Keeps the metrics' facts close behind the stored events, off the request path, and
+/// deletes the cookieless salts of past days once they are over.
 async fn derive_facts(
     store: Arc<store::Store>,
+    clock: clock::Clock,
     shutdown: watch::Receiver<bool>,
     every: std::time::Duration,
 ) {
     outbound::every(shutdown, every, || {
         let store = Arc::clone(&store);
+        let now = clock.now_ms();
         async move {
-            match tokio::task::spawn_blocking(move || store.catch_up_facts()).await {
+            let work = move || {
+                store.sweep_cookieless(now)?;
+                store.catch_up_facts()
+            };
+            match tokio::task::spawn_blocking(work).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => eprintln!("shoptrail-collector: metrics: cannot derive facts: {e}"),
                 Err(e) => eprintln!("shoptrail-collector: metrics: {e}"),

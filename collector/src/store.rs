@@ -89,6 +89,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "bots' facts kept, flagged",
         sql: crate::metrics::BOT_FLAG,
     },
+    Migration {
+        version: 13,
+        name: "cookieless visitors",
+        sql: crate::cookieless::SCHEMA,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).
@@ -104,6 +109,8 @@ pub(crate) struct Store {
     /// Set once the database is seen to hold a suppression (they are never removed): until
     /// then an insert asks whether any exists instead of looking up every id's hash.
     suppressions: std::sync::atomic::AtomicBool,
+    /// The day's salt for cookieless visitors.
+    cookieless: crate::cookieless::Salts,
 }
 
 /// What happened to a batch on insertion.
@@ -142,6 +149,7 @@ impl Store {
             journeys: None,
             forward: crate::forward::Outboxes::default(),
             suppressions: std::sync::atomic::AtomicBool::new(false),
+            cookieless: crate::cookieless::Salts::default(),
         })
     }
 
@@ -169,6 +177,31 @@ impl Store {
     /// The forwarding destinations' ids, in the order of [`crate::Options::forward`].
     pub fn forwarding(&self) -> &[i64] {
         self.forward.ids()
+    }
+
+    /// Gives the cookieless events of a batch their visitor and session (see
+    /// [`crate::cookieless`]), for a request `from` a client address and user agent.
+    pub fn assign_cookieless(
+        &self,
+        events: &mut [PreparedEvent],
+        from: (std::net::IpAddr, &str),
+        now: i64,
+    ) -> db::Result<()> {
+        if !events
+            .iter()
+            .any(|e| crate::cookieless::is_cookieless(&e.object))
+        {
+            return Ok(());
+        }
+        self.with(|sql| self.cookieless.assign(sql, events, from, now))
+    }
+
+    /// Deletes the cookieless salts and sessions of the days before `now`'s.
+    pub fn sweep_cookieless(&self, now: i64) -> db::Result<()> {
+        if !self.cookieless.due(now) {
+            return Ok(());
+        }
+        self.with(|sql| self.cookieless.sweep(sql, now))
     }
 
     /// Inserts a batch in one transaction, ignoring known `messageId`s and dropping events
@@ -250,8 +283,9 @@ impl Store {
         for (i, seq) in new {
             let ev = &events[i];
             outcome.stored.push((i, seq));
-            if crate::bots::marked(&ev.object) {
-                // Kept and forwarded; no identity, link token or journey (see `bots`).
+            if crate::bots::marked(&ev.object) || crate::cookieless::is_cookieless(&ev.object) {
+                // Kept and forwarded; no identity, link token or journey (see `bots` and
+                // `cookieless`).
                 self.forward.enqueue(sql, ev, seq)?;
                 continue;
             }

@@ -294,7 +294,18 @@ fn check_event(ev: &Map<String, Value>, prefix: &str) -> Result<(), Invalid> {
     check_limits(ev, prefix)?;
     let anonymous_id = non_empty_str(ev.get("anonymousId"));
     let user_id = non_empty_str(ev.get("userId"));
-    if anonymous_id.is_none() && user_id.is_none() {
+    // A cookieless event names nobody: the collector gives it a visitor of the day.
+    let cookieless = crate::cookieless::is_cookieless(ev);
+    if cookieless && !matches!(kind, "track" | "page" | "screen") {
+        return Err(Invalid::at(
+            prefix,
+            "type",
+            format!(
+                "a cookieless event (context.cookieless) names nobody: it may be a track, page or screen, not {kind}"
+            ),
+        ));
+    }
+    if anonymous_id.is_none() && user_id.is_none() && !cookieless {
         return Err(Invalid::at(
             prefix,
             "anonymousId",
@@ -429,6 +440,25 @@ mod tests {
         assert_eq!(out[0].event.as_deref(), Some("Viewed"));
         assert_eq!(out[1].user_id.as_deref(), Some("u"));
         assert_eq!(out[1].anonymous_id, None);
+    }
+
+    #[test]
+    fn a_cookieless_event_needs_no_id_and_identifies_nobody() {
+        let ctx = json!({"cookieless": true});
+        let ok = json!({"batch":[{"type":"page","messageId":"m","context":ctx}]});
+        assert_eq!(prepare_batch(ok, NOW).unwrap()[0].anonymous_id, None);
+        let batch = |kind: &str| json!({"batch":[{"type":kind,"messageId":"m","userId":"u","previousId":"p","context":ctx}]});
+        for kind in ["identify", "alias", "group"] {
+            let err = prepare_batch(batch(kind), NOW).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("batch[0].type"), "{kind}");
+            assert!(err.message.contains("names nobody"), "{}", err.message);
+        }
+        // Only `true` says so.
+        let odd = json!({"batch":[{"type":"page","messageId":"m","context":{"cookieless":"yes"}}]});
+        assert_eq!(
+            field_of(prepare_batch(odd, NOW)).as_deref(),
+            Some("batch[0].anonymousId")
+        );
     }
 
     #[test]

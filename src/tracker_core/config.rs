@@ -523,7 +523,7 @@ fn link_domains(v: Value) -> Result<Vec<String>, ConfigError> {
 fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
     use super::consent::{Settings, ANALYTICS};
     use super::json::scan;
-    const MSG: &str = "must be { required?: boolean, categories?: string[] (with \"analytics\"; names of 1 to 32 letters, digits, '_' or '-'), gpc?: boolean, from?: \"tcf\" | \"gcm\" | \"onetrust\" | \"cookiebot\" | \"shopify\" | \"wp\", map?: object, gcm?: boolean }";
+    const MSG: &str = "must be { required?: boolean, categories?: string[] (with \"analytics\"; names of 1 to 32 letters, digits, '_' or '-'), gpc?: boolean, from?: \"tcf\" | \"gcm\" | \"onetrust\" | \"cookiebot\" | \"shopify\" | \"wp\", map?: object, gcm?: boolean, onRefuse?: \"drop\" | \"cookieless\" }";
     let mut out = Settings::default();
     // A consent manager named in `from` decides: nothing before it has, unless `required` says.
     let mut required = None;
@@ -545,7 +545,8 @@ fn consent(v: Value) -> Result<super::consent::Settings, ConfigError> {
                 r#""tcf""# | r#""gcm""# | r#""onetrust""# | r#""cookiebot""# | r#""shopify""#,
             )
             | ("from", r#""wp""#) => from = true,
-            ("gcm", "true" | "false") => {}
+            ("gcm", "true" | "false") | ("onRefuse", r#""drop""#) => {}
+            ("onRefuse", r#""cookieless""#) => out.cookieless = true,
             ("map", m) if m.starts_with('{') => {}
             ("gpc", "true") => out.gpc = true,
             ("gpc", "false") => out.gpc = false,
@@ -830,7 +831,13 @@ mod tests {
         }
         let c = obj(r#"{"from":"onetrust","required":false}"#).unwrap();
         assert!(!c.consent.required);
+        assert!(!c.consent.cookieless);
+        let c = obj(r#"{"onRefuse":"cookieless"}"#).unwrap().consent;
+        assert!(c.cookieless && !c.required);
+        assert!(!obj(r#"{"onRefuse":"drop"}"#).unwrap().consent.cookieless);
         for bad in [
+            r#"{"onRefuse":"count"}"#,
+            r#"{"onRefuse":true}"#,
             r#"{"required":"yes"}"#,
             r#"{"categories":["marketing"]}"#,
             r#"{"categories":["analytics","analytics"]}"#,

@@ -28,6 +28,10 @@ pub struct Settings {
     /// A consent manager decides (`from`): a choice stored earlier is not used before it has
     /// answered again, as it may have expired or been withdrawn there.
     pub managed: bool,
+    /// A refusal of `analytics` still counts the visit (`onRefuse: "cookieless"`): events are
+    /// sent without ids, traits or anything stored, and the collector derives a visitor that
+    /// lasts a day at most.
+    pub cookieless: bool,
 }
 
 impl Default for Settings {
@@ -37,6 +41,7 @@ impl Default for Settings {
             categories: vec![ANALYTICS.into(), MARKETING.into()],
             gpc: true,
             managed: false,
+            cookieless: false,
         }
     }
 }
@@ -63,6 +68,8 @@ pub enum Analytics {
     Pending,
     /// Dropped.
     Denied,
+    /// Sent without ids or traits, nothing stored (refused, with `onRefuse: "cookieless"`).
+    Cookieless,
 }
 
 /// The shopper's choice under the site's settings.
@@ -141,6 +148,7 @@ impl Consent {
             _ if self.bot == Bots::Drop => Analytics::Denied,
             None => Analytics::Pending,
             Some(_) if self.allows(ANALYTICS) => Analytics::Granted,
+            Some(_) if self.settings.cookieless => Analytics::Cookieless,
             Some(_) => Analytics::Denied,
         }
     }

@@ -112,7 +112,7 @@ impl Body<'_> {
 pub struct Envelope<'a> {
     /// UUID v4 of this message, the collector's dedup key.
     pub message_id: &'a str,
-    /// The device's anonymous id.
+    /// The device's anonymous id; empty for a cookieless event, which carries no id.
     pub anonymous_id: &'a str,
     /// The known user id, if any.
     pub user_id: Option<&'a str>,
@@ -199,7 +199,7 @@ fn is_number_text(s: &str) -> bool {
 pub fn context(
     static_part: &str,
     page: &PageInfo,
-    session_id: u64,
+    session_id: Option<u64>,
     campaign: Option<&str>,
 ) -> String {
     let mut o = String::with_capacity(static_part.len() + page.url.len() * 2 + 200);
@@ -212,10 +212,28 @@ pub fn context(
         json::push_key(&mut o, "campaign", false);
         o.push_str(c);
     }
-    json::push_key(&mut o, "sessionId", false);
-    json::push_u64(&mut o, session_id);
+    // A cookieless event has no session of its own: the collector derives it.
+    if let Some(id) = session_id {
+        json::push_key(&mut o, "sessionId", false);
+        json::push_u64(&mut o, id);
+    }
     o.push('}');
     o
+}
+
+/// A held event's text up to its context (`head`, see [`build_head`]) without its
+/// `anonymousId` and `userId`, as sent cookieless; `None` for an identify or an alias, which
+/// mean nothing without ids.
+pub fn cookieless_head(head: &str) -> Option<String> {
+    // The members after the properties hold no unescaped quote, so searching from the end
+    // finds them and never a property.
+    let kind = head.find(",\"type\":\"").map(|i| &head[i + 9..])?;
+    if kind.starts_with("identify") || kind.starts_with("alias") {
+        return None;
+    }
+    let a = head.rfind(",\"anonymousId\":")?;
+    let t = head.rfind(",\"timestamp\":")?;
+    Some([&head[..a], &head[t..]].concat())
 }
 
 /// Whether `s` looks like JSON object text (`{...}`): properties, traits and stored values
@@ -306,10 +324,13 @@ pub fn build_head(env: &Envelope, body: &Body) -> Result<String, EventError> {
             json::push_str(&mut o, previous_id);
         }
     }
-    json::push_key(&mut o, "anonymousId", false);
-    json::push_str(&mut o, env.anonymous_id);
-    json::push_key(&mut o, "userId", false);
-    json::push_opt_str(&mut o, env.user_id);
+    // A cookieless event carries neither id.
+    if !env.anonymous_id.is_empty() {
+        json::push_key(&mut o, "anonymousId", false);
+        json::push_str(&mut o, env.anonymous_id);
+        json::push_key(&mut o, "userId", false);
+        json::push_opt_str(&mut o, env.user_id);
+    }
     json::push_key(&mut o, "timestamp", false);
     o.push('"');
     time::push_iso8601(&mut o, env.timestamp);
@@ -345,7 +366,7 @@ mod tests {
             "1.5",
         );
         let c = crate::tracker_core::campaign::campaign_json(&p.search);
-        context(&s, p, 1_763_805_600_000, c.as_deref())
+        context(&s, p, Some(1_763_805_600_000), c.as_deref())
     }
 
     #[test]
@@ -505,5 +526,40 @@ mod tests {
             (v["userId"].as_str(), v["previousId"].as_str()),
             (Some("u1"), Some("anon"))
         );
+    }
+
+    #[test]
+    fn a_cookieless_event_carries_no_id_and_a_held_one_loses_its_ids() {
+        let p = page();
+        let c = ctx(&p);
+        let mut env = Envelope {
+            message_id: "m",
+            anonymous_id: "anon",
+            user_id: Some("u\"1"),
+            timestamp: 0,
+            context: &c,
+            page: &p,
+        };
+        let props = r#"{"note":",\"anonymousId\":\"x\",\"timestamp\":1"}"#;
+        let body = Body::Track {
+            event: "Order Completed",
+            properties: props,
+        };
+        let held = build_head(&env, &body).unwrap();
+        env.anonymous_id = "";
+        let sent = build_head(&env, &body).unwrap();
+        assert_eq!(cookieless_head(&held).as_deref(), Some(sent.as_str()));
+        let v: Value = serde_json::from_str(&[sent.as_str(), "{}}"].concat()).unwrap();
+        assert_eq!(v.get("anonymousId"), None);
+        assert_eq!(v.get("userId"), None);
+        assert_eq!(
+            v["properties"]["note"],
+            ",\"anonymousId\":\"x\",\"timestamp\":1"
+        );
+        env.anonymous_id = "anon";
+        let identify = build_head(&env, &Body::Identify { traits: "{}" }).unwrap();
+        assert_eq!(cookieless_head(&identify), None);
+        let alias = build_head(&env, &Body::Alias { previous_id: "a" }).unwrap();
+        assert_eq!(cookieless_head(&alias), None);
     }
 }

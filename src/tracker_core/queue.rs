@@ -202,6 +202,13 @@ impl Queue {
         self.dirty = true;
     }
 
+    /// Rewrites the text up to the context of every queued event, dropping those `f` answers
+    /// `None` for. Only while nothing is under way (held events, before any request).
+    pub fn map_heads(&mut self, f: &dyn Fn(&str) -> Option<String>) {
+        self.items
+            .retain_mut(|i| f(&i.head).map(|h| i.head = h).is_some());
+    }
+
     /// Rewrites the shared context of every queued event; events that shared one context
     /// share the new one.
     pub fn map_contexts(&mut self, f: &dyn Fn(&str) -> String) {

@@ -90,6 +90,8 @@ pub(crate) struct Fact {
     pub score: Option<i64>,
     /// A bot's event (`context.bot`): counted only when the metrics are asked to include bots.
     pub bot: bool,
+    /// A cookieless event (`context.cookieless`, see `crate::cookieless`).
+    pub cookieless: bool,
 }
 
 /// A string, or a number's text; empty strings are none.
@@ -133,6 +135,7 @@ pub(crate) fn extract(ev: &Map<String, Value>) -> Fact {
             .and_then(Value::as_str)
             .map(|ua| i64::from(is_mobile(ua))),
         bot: crate::bots::marked(ev),
+        cookieless: crate::cookieless::is_cookieless(ev),
         ..Fact::default()
     };
     match event.as_deref() {
@@ -172,7 +175,7 @@ fn is_mobile(user_agent: &str) -> bool {
         .any(|m| user_agent.contains(m))
 }
 
-/// Facts per multi-row insert (18 parameters each).
+/// Facts per multi-row insert (19 parameters each).
 const ROWS_PER_INSERT: usize = 100;
 
 /// Writes facts, `(seq, fact)`, a multi-row insert per hundred.
@@ -199,15 +202,17 @@ fn insert(sql: &dyn Sql, facts: &[(i64, Fact)]) -> db::Result<()> {
                 &f.variation_id,
                 f.score,
                 i64::from(f.bot),
+                i64::from(f.cookieless),
             ]);
         }
         sql.execute(
             &format!(
                 "INSERT INTO facts
                  (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
-                  cart_id, source, medium, mobile, experiment_id, variation_id, score, bot)
+                  cart_id, source, medium, mobile, experiment_id, variation_id, score, bot,
+                  cookieless)
                  VALUES {}",
-                db::value_rows(18, chunk.len())
+                db::value_rows(19, chunk.len())
             ),
             &params,
         )?;

@@ -9,7 +9,7 @@
 //!   ISO-8601 date-time; by default the 30 days ending now (`from` alone: up to now; `to`
 //!   alone: the 30 days before it). `from` must be before `to`, neither before 1970, and the
 //!   window at most 3660 days long.
-//! - `by`: `channel`, `device`, `devices` or `variant` adds `groups`.
+//! - `by`: `channel`, `device`, `devices`, `variant` or `consent` adds `groups`.
 //!
 //! # Definitions
 //!
@@ -68,6 +68,9 @@
 //!     the identity graph, else `"one"`.
 //!   - `variant`: `{"experimentId", "variationId"}` of each experiment the session's person
 //!     was exposed to in the window; sessions of persons never exposed are in no group.
+//!   - `consent`: `"cookieless"` when the session's events were sent cookieless (a shopper
+//!     who refused storage, see `crate::cookieless`), else `"consented"` (the SDK's stored
+//!     ids: consent given, or not required).
 //! - **Series**: per UTC day of the window, every day listed: `sessions` with an event that
 //!   day, `orders` that day, `conversionRate` (sessions with an order that day / sessions)
 //!   and `revenue` per currency.
@@ -162,8 +165,9 @@ impl Param for By {
             "device" => Ok(By::Device),
             "devices" => Ok(By::Devices),
             "variant" => Ok(By::Variant),
+            "consent" => Ok(By::Consent),
             other => Err(format!(
-                "must be channel, device, devices or variant, not '{other}'"
+                "must be channel, device, devices, variant or consent, not '{other}'"
             )),
         }
     }
@@ -225,6 +229,7 @@ fn by_name(by: By) -> &'static str {
         By::Device => "device",
         By::Devices => "devices",
         By::Variant => "variant",
+        By::Consent => "consent",
     }
 }
 

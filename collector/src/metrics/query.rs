@@ -29,6 +29,8 @@ pub(crate) enum By {
     Devices,
     /// The experiment and variation the session's person was exposed to.
     Variant,
+    /// Whether the session's events were sent cookieless or with the SDK's stored ids.
+    Consent,
 }
 
 /// Money of one currency.
@@ -330,6 +332,14 @@ fn group_statements(by: By) -> Vec<&'static str> {
              SELECT s.session, CASE WHEN a.anons > 1 THEN '\"several\"' ELSE '\"one\"' END
                FROM m_sess s LEFT JOIN m_anons a ON a.person = s.person",
         ],
+        By::Consent => vec![
+            "INSERT INTO m_sg (session, g)
+             SELECT s.session,
+                    CASE WHEN EXISTS (SELECT 1 FROM facts f
+                                       WHERE f.session = s.session AND f.cookieless = 1)
+                    THEN '\"cookieless\"' ELSE '\"consented\"' END
+               FROM m_sess s",
+        ],
         By::Variant => vec![
             "INSERT INTO m_sg (session, g)
              SELECT s.session,
@@ -535,10 +545,18 @@ mod tests {
         conn.execute_batch(super::super::SCHEMA).expect("facts");
         conn.execute_batch(super::super::BOT_FLAG)
             .expect("the bot flag");
+        conn.execute_batch(crate::cookieless::SCHEMA)
+            .expect("the cookieless flag");
         conn.execute_batch(crate::identity::SCHEMA).expect("graph");
         conn.execute_batch(TEMP).expect("temporary tables");
         let mut all: Vec<String> = fill_statements();
-        for by in [By::Channel, By::Device, By::Devices, By::Variant] {
+        for by in [
+            By::Channel,
+            By::Device,
+            By::Devices,
+            By::Variant,
+            By::Consent,
+        ] {
             all.extend(group_statements(by).into_iter().map(str::to_owned));
         }
         for (template, _) in COUNTS {

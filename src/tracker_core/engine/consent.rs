@@ -5,7 +5,7 @@ use super::{Action, Engine, Host, Io};
 use crate::prelude::*;
 use crate::tracker_core::boundary::ErrorCode;
 use crate::tracker_core::consent::{Analytics, Consent, HOLD_MAX};
-use crate::tracker_core::event::Body;
+use crate::tracker_core::event::{self, Body};
 use crate::tracker_core::store;
 
 /// The event that tells the collector the shopper's new choice, named as in Segment's consent
@@ -50,9 +50,17 @@ impl Gate {
         }
     }
 
-    /// Whether events may be stored and sent.
+    /// Whether events may be sent (with ids, or cookieless).
     pub fn may_send(&self) -> bool {
-        self.choice.analytics() == Analytics::Granted
+        matches!(
+            self.choice.analytics(),
+            Analytics::Granted | Analytics::Cookieless
+        )
+    }
+
+    /// Whether events are sent cookieless: no ids, no traits, nothing stored.
+    pub fn cookieless(&self) -> bool {
+        self.choice.analytics() == Analytics::Cookieless
     }
 
     /// Whether an event may be queued now, with `held` events already waiting: always when
@@ -60,7 +68,7 @@ impl Gate {
     /// reported), never after a refusal.
     pub fn may_queue<H: Host>(&mut self, io: &mut Io<H>, held: usize) -> bool {
         match self.choice.analytics() {
-            Analytics::Granted => true,
+            Analytics::Granted | Analytics::Cookieless => true,
             Analytics::Denied => false,
             Analytics::Pending if held < HOLD_MAX => true,
             Analytics::Pending => {
@@ -75,9 +83,14 @@ impl Gate {
 }
 
 impl<H: Host> Engine<H> {
-    /// Whether events may be stored and sent.
+    /// Whether events may be sent (with ids, or cookieless).
     pub(super) fn may_send(&self) -> bool {
         self.consent.may_send()
+    }
+
+    /// Whether events are sent cookieless.
+    pub(super) fn cookieless(&self) -> bool {
+        self.consent.cookieless()
     }
 
     /// Whether an event may be queued now (see [`Gate::may_queue`]; `endpoint`'s lane holds
@@ -108,8 +121,10 @@ impl<H: Host> Engine<H> {
                     self.preferences_updated(now);
                 }
             }
-            (_, Analytics::Granted) => self.begin_storing(now),
+            (before, Analytics::Granted) => self.begin_storing(before, now),
             (Analytics::Granted, _) => self.erase(true, now),
+            (Analytics::Pending, Analytics::Cookieless) => self.held_cookieless(),
+            (Analytics::Cookieless, _) => {}
             _ => self.delivery.clear(),
         }
         if !self.consent.choice.dropped_bot() {
@@ -126,9 +141,13 @@ impl<H: Host> Engine<H> {
     /// consent remembers the refusal (an empty `shoptrail:consent`), or it would resume on the
     /// next page; one that requires it stores nothing at all.
     pub fn revoke(&mut self, now: u64) {
-        let sending = self.may_send();
+        let before = self.consent.choice.analytics();
         let _ = self.consent.choice.set(Vec::new());
-        self.erase(sending, now);
+        match (before, self.consent.choice.analytics()) {
+            (Analytics::Pending, Analytics::Cookieless) => self.held_cookieless(),
+            (Analytics::Cookieless, _) => {}
+            (before, _) => self.erase(before == Analytics::Granted, now),
+        }
         if !self.consent.choice.settings().required && !self.consent.choice.dropped_bot() {
             self.io.store.set_direct(store::K_CONSENT, "");
         }
@@ -141,12 +160,24 @@ impl<H: Host> Engine<H> {
     }
 
     /// Storage starts: the writes held so far are applied, the cookie moves to the broadest
-    /// domain, and the held events get the consent in their context and leave.
-    fn begin_storing(&mut self, now: u64) {
+    /// domain, and the held events get the consent in their context and leave (cookieless
+    /// events already sent on as they are).
+    fn begin_storing(&mut self, before: Analytics, now: u64) {
         self.io.store.write_through();
         (self.shopper).begin_storing(&mut self.io, &self.cfg.cookie_domain, now);
+        if before == Analytics::Pending {
+            let member = self.consent.choice.context_member();
+            (self.delivery).map_contexts(&|ctx| super::context::with_member(ctx, &member));
+        }
+    }
+
+    /// A refusal with `onRefuse: "cookieless"`: the held events lose their ids, session and
+    /// destinations and leave for `endpoint` (identifies and aliases are dropped).
+    fn held_cookieless(&mut self) {
         let member = self.consent.choice.context_member();
-        (self.delivery).map_contexts(&|ctx| super::context::with_member(ctx, &member));
+        (self.delivery).cookieless(&event::cookieless_head, &|ctx| {
+            super::context::cookieless(ctx, &member)
+        });
     }
 
     /// Deletes everything stored, forgets the queue and starts a new identity in memory. When

@@ -6,7 +6,7 @@
 use super::pages::PageViews;
 use super::{Fact, Host, Io};
 use crate::prelude::*;
-use crate::tracker_core::consent::Consent;
+use crate::tracker_core::consent::{Analytics, Consent};
 use crate::tracker_core::event::{self, PageInfo};
 use crate::tracker_core::{campaign, json, page, store};
 use alloc::rc::Rc;
@@ -59,7 +59,12 @@ impl PageContext {
             self.raw_url = href;
         }
         self.refresh_campaign(io, session);
-        let mut ctx = event::context(&self.device, &self.page, session, self.campaign.as_deref());
+        let cookieless = consent.analytics() == Analytics::Cookieless;
+        let id = (!cookieless).then_some(session);
+        let mut ctx = event::context(&self.device, &self.page, id, self.campaign.as_deref());
+        if cookieless {
+            ctx = with_member(&ctx, COOKIELESS);
+        }
         if consent.marked_bot() {
             ctx = with_member(&ctx, "\"bot\":true");
         }
@@ -134,6 +139,20 @@ impl PageContext {
     pub(super) fn start_view(&mut self, now: u64) {
         self.views.start(&self.raw_url, &self.page, now);
     }
+}
+
+/// The `context` member of a cookieless event (see [`cookieless`]).
+pub(super) const COOKIELESS: &str = "\"cookieless\":true";
+
+/// A held event's context as sent cookieless: without its session (which the collector
+/// derives), with [`COOKIELESS`] and the consent `member`.
+pub(super) fn cookieless(ctx: &str, member: &str) -> String {
+    // The session id is the last member (see `event::context`).
+    let ctx = match ctx.rfind(",\"sessionId\":") {
+        Some(i) => [&ctx[..i], "}"].concat(),
+        None => ctx.into(),
+    };
+    with_member(&with_member(&ctx, COOKIELESS), member)
 }
 
 /// A context object's text with `member` (`"name":value`) first: the consent member, on new

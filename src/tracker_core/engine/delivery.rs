@@ -418,6 +418,24 @@ impl Delivery {
         }
     }
 
+    /// Held events sent cookieless (see `Engine::held_cookieless`): `endpoint`'s lane keeps
+    /// those `head` rewrites, with contexts rewritten by `ctx`; destinations, which could not
+    /// count a visitor without an id, get none.
+    pub fn cookieless(
+        &mut self,
+        head: &dyn Fn(&str) -> Option<String>,
+        ctx: &dyn Fn(&str) -> String,
+    ) {
+        for (i, l) in self.lanes.iter_mut().enumerate() {
+            if i == 0 {
+                l.queue.map_heads(head);
+                l.queue.map_contexts(ctx);
+            } else {
+                l.queue.clear();
+            }
+        }
+    }
+
     /// The last request of every lane before its state is erased: what it holds (see
     /// [`Queue::write_last`](crate::tracker_core::queue::Queue::write_last)), as
     /// [`Action::Last`].

@@ -346,7 +346,11 @@ impl<H: Host> Engine<H> {
 
     /// Builds and queues one message.
     pub fn enqueue(&mut self, body: Body, now: u64) {
-        if !self.may_queue() {
+        let cookieless = self.cookieless();
+        // Cookieless: no identify or alias (they would name someone), nothing to destinations.
+        if !self.may_queue()
+            || cookieless && matches!(body, Body::Identify { .. } | Body::Alias { .. })
+        {
             return;
         }
         if let Some((name, text)) = body.payload() {
@@ -363,7 +367,11 @@ impl<H: Host> Engine<H> {
         let Some((message_id, head)) = self.build(&body, now) else {
             return;
         };
-        let lanes = self.route(body.kind());
+        let lanes = if cookieless {
+            1
+        } else {
+            self.route(body.kind())
+        };
         let ctx = self.context.for_event();
         if self.cfg.has_before_send() {
             let event = (message_id, head, ctx, lanes);
@@ -378,10 +386,15 @@ impl<H: Host> Engine<H> {
         self.refresh_context(now);
         let message_id = self.io.new_id();
         let ctx = self.context.ctx();
+        let cookieless = self.cookieless();
         let env = Envelope {
             message_id: &message_id,
-            anonymous_id: &self.shopper.anonymous_id,
-            user_id: self.shopper.user_id.as_deref(),
+            anonymous_id: if cookieless {
+                ""
+            } else {
+                &self.shopper.anonymous_id
+            },
+            user_id: self.shopper.user_id.as_deref().filter(|_| !cookieless),
             timestamp: now,
             context: &ctx,
             page: self.context.page(),

@@ -335,7 +335,11 @@ impl<H: Host> Engine<H> {
     /// `~link`: `href` carrying the anonymous id when it leads to one of `linkDomains`.
     pub fn decorate_link(&self, href: &str, now: u64) -> Option<String> {
         // The id leaves with the shopper's consent only.
-        if self.cfg.link_domains().is_empty() || !self.may_send() || !self.linked(href) {
+        if self.cfg.link_domains().is_empty()
+            || !self.may_send()
+            || self.cookieless()
+            || !self.linked(href)
+        {
             return None;
         }
         Some(link::decorate(href, &self.shopper.anonymous_id, now))

@@ -305,6 +305,7 @@ fn count(body: &str, needle: &str) -> usize {
 mod bots;
 mod calls;
 mod consent;
+mod cookieless;
 mod delivery;
 mod destinations;
 mod links;
