@@ -214,7 +214,9 @@ export function countDuplicates(page) {
  * (the collector drops repeats by messageId, which would hide it). Pages must be loaded from
  * `proxy.url`. With `delayMs`, answers to batches are held that long (a slow endpoint), so
  * that a request is still under way when the page goes away. `proxy.fault(batch)`, when set,
- * is asked for each batch POST: `{ drop: true }`, `{ status, headers }` or `{ delayMs }`. */
+ * is asked for each batch POST: `{ drop: true }`, `{ status, headers }` or `{ delayMs }`.
+ * Each entry of `proxy.sent` holds the batch's events as sent (`batch`) and a summary of each
+ * (`events`). */
 export async function recordingProxy(collector, { delayMs = 0 } = {}) {
   const target = new URL(collector.url);
   const sent = [];
@@ -233,6 +235,7 @@ export async function recordingProxy(collector, { delayMs = 0 } = {}) {
           // `no-cors` for sendBeacon, `cors` for the SDK's fetch.
           mode: req.headers["sec-fetch-mode"],
           events: batch.map((e) => ({ id: e.messageId, event: e.event, i: e.properties?.i })),
+          batch,
         });
       }
       const headers = { ...req.headers, host: target.host };

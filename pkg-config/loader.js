@@ -108,6 +108,8 @@
         var k = data.consent === "required" ? { required: true } : data.consent === "optional" ? { required: false } : data.consent;
         /* data-consent-from="onetrust": that consent manager decides (see consent.from). */
         if (data.consentFrom && typeof k !== "string") (k = k || {}).from = data.consentFrom;
+        /* data-consent-on-refuse="cookieless": a refusal still counts the visit, storing nothing. */
+        if (data.consentOnRefuse && typeof k !== "string") (k = k || {}).onRefuse = data.consentOnRefuse;
         if (k) cfg.consent = k;
         s.init(cfg);
       }

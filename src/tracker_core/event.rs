@@ -227,12 +227,12 @@ pub fn context(
 pub fn cookieless_head(head: &str) -> Option<String> {
     // The members after the properties hold no unescaped quote, so searching from the end
     // finds them and never a property.
-    let kind = head.find(",\"type\":\"").map(|i| &head[i + 9..])?;
+    let kind = json::find(head, ",\"type\":\"", false).map(|i| &head[i + 9..])?;
     if kind.starts_with("identify") || kind.starts_with("alias") {
         return None;
     }
-    let a = head.rfind(",\"anonymousId\":")?;
-    let t = head.rfind(",\"timestamp\":")?;
+    let a = json::find(head, ",\"anonymousId\":", true)?;
+    let t = json::find(head, ",\"timestamp\":", true)?;
     Some([&head[..a], &head[t..]].concat())
 }
 

@@ -148,7 +148,7 @@ pub(super) const COOKIELESS: &str = "\"cookieless\":true";
 /// derives), with [`COOKIELESS`] and the consent `member`.
 pub(super) fn cookieless(ctx: &str, member: &str) -> String {
     // The session id is the last member (see `event::context`).
-    let ctx = match ctx.rfind(",\"sessionId\":") {
+    let ctx = match json::find(ctx, ",\"sessionId\":", true) {
         Some(i) => [&ctx[..i], "}"].concat(),
         None => ctx.into(),
     };

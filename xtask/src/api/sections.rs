@@ -245,6 +245,11 @@ const TARGETS: &[Target] = &[
         required: &["stub"],
     },
     Target {
+        path: "e2e/fixtures/cookieless.html",
+        style: Style::Js,
+        required: &["stub"],
+    },
+    Target {
         path: "shopify/extensions/shoptrail-embed/blocks/shoptrail.liquid",
         style: Style::Js,
         required: &["stub"],
