@@ -225,15 +225,17 @@ pub fn context(
 /// `anonymousId` and `userId`, as sent cookieless; `None` for an identify or an alias, which
 /// mean nothing without ids.
 pub fn cookieless_head(head: &str) -> Option<String> {
-    // The members after the properties hold no unescaped quote, so searching from the end
-    // finds them and never a property.
-    let kind = json::find(head, ",\"type\":\"", false).map(|i| &head[i + 9..])?;
-    if kind.starts_with("identify") || kind.starts_with("alias") {
+    // `{"messageId":"<36-character UUID>","type":"` comes first: `identify` and `alias` are
+    // the types that start with `i` and `a`.
+    if matches!(head.as_bytes().get(60), Some(b'i' | b'a')) {
         return None;
     }
-    let a = json::find(head, ",\"anonymousId\":", true)?;
-    let t = json::find(head, ",\"timestamp\":", true)?;
-    Some([&head[..a], &head[t..]].concat())
+    // The ids come last but for `,"timestamp":"<24 characters>","context":` (50 bytes); the
+    // members after the properties hold no unescaped quote, so the last `,"anonymousId":` is
+    // never a property's.
+    let a = json::rfind(head, ",\"anonymousId\":")?;
+    let t = head.len().checked_sub(50)?;
+    Some([head.get(..a)?, head.get(t..)?].concat())
 }
 
 /// Whether `s` looks like JSON object text (`{...}`): properties, traits and stored values
@@ -533,10 +535,10 @@ mod tests {
         let p = page();
         let c = ctx(&p);
         let mut env = Envelope {
-            message_id: "m",
+            message_id: "11111111-2222-4333-8444-555555555555",
             anonymous_id: "anon",
             user_id: Some("u\"1"),
-            timestamp: 0,
+            timestamp: 1_763_805_600_123,
             context: &c,
             page: &p,
         };

@@ -144,15 +144,20 @@ impl PageContext {
 /// The `context` member of a cookieless event (see [`cookieless`]).
 pub(super) const COOKIELESS: &str = "\"cookieless\":true";
 
-/// A held event's context as sent cookieless: without its session (which the collector
-/// derives), with [`COOKIELESS`] and the consent `member`.
+/// A held event's context as sent cookieless: with the consent `member` and [`COOKIELESS`],
+/// without its session (the last member, see `event::context`), which the collector derives.
 pub(super) fn cookieless(ctx: &str, member: &str) -> String {
-    // The session id is the last member (see `event::context`).
-    let ctx = match json::find(ctx, ",\"sessionId\":", true) {
-        Some(i) => [&ctx[..i], "}"].concat(),
-        None => ctx.into(),
-    };
-    with_member(&with_member(&ctx, COOKIELESS), member)
+    let end = json::rfind(ctx, ",\"sessionId\":").unwrap_or(ctx.len().saturating_sub(1));
+    [
+        "{",
+        member,
+        ",",
+        COOKIELESS,
+        ",",
+        ctx.get(1..end).unwrap_or_default(),
+        "}",
+    ]
+    .concat()
 }
 
 /// A context object's text with `member` (`"name":value`) first: the consent member, on new

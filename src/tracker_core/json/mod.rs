@@ -98,17 +98,11 @@ pub fn u64_text(n: u64) -> String {
     s
 }
 
-/// Where `member` (a JSON text fragment such as `,"timestamp":`) starts in `text`: the first
-/// place, or the last with `last`. Bytes compared one window at a time: `str::find` brings a
-/// substring searcher the wasm does not need for a few short lookups.
-pub fn find(text: &str, member: &str, last: bool) -> Option<usize> {
-    let mut at = text.as_bytes().windows(member.len());
-    let hit = |w: &[u8]| w == member.as_bytes();
-    if last {
-        at.rposition(hit)
-    } else {
-        at.position(hit)
-    }
+/// Where the last `member` (a JSON text fragment such as `,"sessionId":`) starts in `text`.
+/// Bytes compared one window at a time: `str::rfind` brings a substring searcher the wasm does
+/// not need for a few short lookups.
+pub fn rfind(text: &str, member: &str) -> Option<usize> {
+    (text.as_bytes().windows(member.len())).rposition(|w| w == member.as_bytes())
 }
 
 #[cfg(test)]
