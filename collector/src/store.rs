@@ -94,6 +94,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "cookieless visitors",
         sql: crate::cookieless::SCHEMA,
     },
+    Migration {
+        version: 14,
+        name: "experiment arms' allocation",
+        sql: crate::metrics::ALLOCATION,
+    },
 ];
 
 /// Events per multi-row insert (8 parameters each, well within either engine's limit).

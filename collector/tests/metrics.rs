@@ -422,12 +422,73 @@ async fn totals_series_funnel_and_experiment_of_a_known_data_set() {
     // ci = [.25 − .648209, .25 + .648209] = [−.398209, .898209]
     // pooled p = 3/8 = .375; se₀ = √(.375·.625·(1/4 + 1/4)) = √.1171875 = .342327
     // z = .25 / .342327 = .730297; p-value = 2·(1 − Φ(.730297)) = .465209
+    //
+    // Revenue after exposure, per visitor (see `revenue`): control's is Ben's 15.15 EUR in two
+    // orders; b's is Ada's two 19.99 USD orders (o-1 and o-2, her two devices stitched) and
+    // Dan's 1500 JPY (Cleo ordered before her exposure).
+    // Control, EUR: r = [15.15, 0, 0, 0]: mean 3.7875 ("3.79"); s² = (15.15² − 4·3.7875²)/3 =
+    // 57.380625, se = √(s²/4) = 3.7875, interval 3.7875 ± 7.4235 = [−3.64, 11.21]. AOV 15.15/2
+    // = 7.575 ("7.58"); one customer, so the delta method's variance is 0: [7.58, 7.58].
+    // b, USD: r = [39.98, 0, 0, 0]: mean 9.995 ("10.00"); s² = (39.98² − 4·9.995²)/3 = 399.6,
+    // se = 9.995, interval [−9.60, 29.59]; AOV 19.99, variance 0 (one customer). JPY: r =
+    // [1500, 0, 0, 0]: 375 ± 735.
+    // Lift per currency against control's (zeros where an arm has none).
+    // The verdicts read EUR (2 orders, tied with USD, first by name): b 0 against control
+    // 3.7875, interval −3.7875 ± 7.4235 holds 0. A 10% lift (δ = .37875) at 80% power needs
+    // (1.96 + .8416)²·57.380625/δ² = 3,139.6, so 3,140 a arm: 3,136 more.
+    // Sample ratio 4 against 4 on an even split (no allocation in these events): p = 1.
+    let eur = |r: &str, n: i64, pv: &str, ci: [&str; 2], aov: Value, aov_ci: Value| {
+        json!({"revenue": r, "orders": n, "perVisitor": pv, "perVisitorCi": ci,
+               "averageOrderValue": aov, "averageOrderValueCi": aov_ci})
+    };
+    let mut b_eur = eur(
+        "0.00",
+        0,
+        "0.00",
+        ["0.00", "0.00"],
+        Value::Null,
+        Value::Null,
+    );
+    b_eur["perVisitorLift"] = json!("-3.79");
+    b_eur["perVisitorLiftCi"] = json!(["-11.21", "3.64"]);
+    let mut b_usd = eur(
+        "39.98",
+        2,
+        "10.00",
+        ["-9.60", "29.59"],
+        json!("19.99"),
+        json!(["19.99", "19.99"]),
+    );
+    b_usd["perVisitorLift"] = json!("10.00");
+    b_usd["perVisitorLiftCi"] = json!(["-9.60", "29.59"]);
+    let mut b_jpy = eur(
+        "1500",
+        1,
+        "375",
+        ["-360", "1110"],
+        json!("1500"),
+        json!(["1500", "1500"]),
+    );
+    b_jpy["perVisitorLift"] = json!("375");
+    b_jpy["perVisitorLiftCi"] = json!(["-360", "1110"]);
     let experiments = json!([{
         "experimentId": "exit-offer",
+        "currency": "EUR",
+        "sampleRatio": {"pValue": 1.0, "mismatch": false, "expected": null},
         "variants": [
-            {"variationId": "control", "exposed": 4, "converted": 1, "conversionRate": 0.25},
+            {"variationId": "control", "exposed": 4, "converted": 1, "conversionRate": 0.25,
+             "allocation": null,
+             "revenue": {
+                 "EUR": eur("15.15", 2, "3.79", ["-3.64", "11.21"], json!("7.58"), json!(["7.58", "7.58"])),
+                 "JPY": eur("0", 0, "0", ["0", "0"], Value::Null, Value::Null),
+                 "USD": eur("0.00", 0, "0.00", ["0.00", "0.00"], Value::Null, Value::Null),
+             }},
             {"variationId": "b", "exposed": 4, "converted": 2, "conversionRate": 0.5,
-             "lift": 0.25, "ci": [-0.398209, 0.898209], "pValue": 0.465209},
+             "lift": 0.25, "ci": [-0.398209, 0.898209], "pValue": 0.465209,
+             "allocation": null,
+             "revenue": {"EUR": b_eur, "JPY": b_jpy, "USD": b_usd},
+             "verdict": "not enough data", "visitorsNeeded": 3136,
+             "verdictLine": "Not enough data yet: about 3136 more visitors per arm to tell a 10% difference in revenue per visitor."},
         ],
     }]);
     assert_close(&m["experiments"], &experiments, "experiments");

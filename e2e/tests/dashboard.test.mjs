@@ -153,10 +153,21 @@ test("the Metrics view shows what /v1/metrics says after shoppers use the demo s
   assert.deepEqual(exp.variants.map((v) => [v.variationId, v.exposed, v.converted]), [["control", 1, 0], ["b", 1, 1]]);
   assert.equal(exp.variants[1].lift, 1);
   const points = (x) => (x === null || x === undefined ? "—" : `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} pts`);
-  assert.deepEqual(await rows('table[data-experiment="exit-offer"]'), exp.variants.map((v) => [
-    v.variationId, count(v.exposed), count(v.converted), pct(v.conversionRate), points(v.lift),
-    v.ci ? `${points(v.ci[0])} … ${points(v.ci[1])}` : "—", v.pValue === null || v.pValue === undefined ? "—" : v.pValue.toFixed(3),
-  ]));
+  // Revenue per shopper in the currency the verdicts read, and each variant's verdict line.
+  const cur = exp.currency;
+  assert.ok(cur, "the variant's order gives the experiment a currency");
+  assert.deepEqual(await rows('table[data-experiment="exit-offer"]'), exp.variants.map((v) => {
+    const r = v.revenue[cur];
+    return [
+      v.variationId, count(v.exposed), count(v.converted), pct(v.conversionRate), points(v.lift),
+      v.ci ? `${points(v.ci[0])} … ${points(v.ci[1])}` : "—", v.pValue === null || v.pValue === undefined ? "—" : v.pValue.toFixed(3),
+      r.perVisitor === null ? "—" : `${r.perVisitor} ${cur}`, r.perVisitorLift ? `${r.perVisitorLift} (${r.perVisitorLiftCi[0]} … ${r.perVisitorLiftCi[1]})` : "—",
+    ];
+  }));
+  assert.equal(Number(exp.variants[0].revenue[cur].revenue), 0, "the control's shopper did not order");
+  const verdicts = await d.locator('p.verdict[data-experiment="exit-offer"]').allTextContents();
+  assert.deepEqual(verdicts, [exp.variants[1].verdictLine]);
+  assert.match(verdicts[0], /^Not enough data yet/);
 
   // The charts are drawn (uPlot, served by the collector), without errors or CSP reports.
   assert.equal(await d.locator("#over-time .uplot").count(), 2);

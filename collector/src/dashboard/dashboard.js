@@ -198,12 +198,25 @@
     }
     list.forEach(function (e) {
       s.appendChild(el("h3", "", e.experimentId));
-      var t = table(s, ["Variant", "Shoppers", "Converted", "Conversion", "Lift vs control", "95% interval", "p"], e.variants.map(function (v) {
+      // Revenue in the currency the verdicts read (the one of the most orders).
+      var cur = e.currency;
+      var t = table(s, ["Variant", "Shoppers", "Converted", "Conversion", "Lift vs control", "95% interval", "p",
+        "Revenue / shopper", "Lift / shopper (95% interval)"], e.variants.map(function (v) {
         var ci = v.ci ? points(v.ci[0]) + " … " + points(v.ci[1]) : "—";
+        var r = cur && v.revenue && v.revenue[cur];
+        var rpv = r && r.perVisitor !== null ? r.perVisitor + " " + cur : "—";
+        var lift = r && r.perVisitorLift ? r.perVisitorLift + " (" + r.perVisitorLiftCi[0] + " … " + r.perVisitorLiftCi[1] + ")" : "—";
         return [v.variationId, count(v.exposed), count(v.converted), pct(v.conversionRate), points(v.lift), ci,
-          v.pValue === null || v.pValue === undefined ? "—" : v.pValue.toFixed(3)];
+          v.pValue === null || v.pValue === undefined ? "—" : v.pValue.toFixed(3), rpv, lift];
       }));
       t.dataset.experiment = e.experimentId;
+      e.variants.forEach(function (v) {
+        if (!v.verdictLine) return;
+        var p = el("p", "verdict", v.verdictLine);
+        p.dataset.experiment = e.experimentId;
+        p.dataset.verdict = v.verdict;
+        s.appendChild(p);
+      });
     });
   }
 

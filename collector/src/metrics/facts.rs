@@ -55,6 +55,10 @@ DROP INDEX IF EXISTS facts_cart;
 CREATE INDEX IF NOT EXISTS facts_cart ON facts (cart_id, event, ts, bot) WHERE cart_id IS NOT NULL;
 ";
 
+/// The `allocation` column (schema version 14): an `Experiment Viewed`'s share of the arm in
+/// parts per million, which the sample-ratio check compares the observed split with.
+pub(crate) const ALLOCATION: &str = "ALTER TABLE facts ADD COLUMN allocation INTEGER;";
+
 /// Events read and written per transaction while filling in an older database.
 const CHUNK: i64 = 1000;
 
@@ -88,6 +92,9 @@ pub(crate) struct Fact {
     pub variation_id: Option<String>,
     /// NPS Submitted: `score`, an integer from 0 to 10.
     pub score: Option<i64>,
+    /// Experiment Viewed: `allocation`, the arm's share (above 0, at most 1), in parts per
+    /// million.
+    pub allocation: Option<i64>,
     /// A bot's event (`context.bot`): counted only when the metrics are asked to include bots.
     pub bot: bool,
     /// A cookieless event (`context.cookieless`, see `crate::cookieless`).
@@ -153,6 +160,10 @@ pub(crate) fn extract(ev: &Map<String, Value>) -> Fact {
         Some("Experiment Viewed") => {
             fact.experiment_id = text(prop("experiment_id"));
             fact.variation_id = text(prop("variation_id"));
+            fact.allocation = prop("allocation")
+                .and_then(Value::as_f64)
+                .filter(|a| *a > 0.0 && *a <= 1.0)
+                .map(|a| (a * 1e6).round() as i64);
         }
         Some("NPS Submitted") => {
             fact.score = prop("score")
@@ -175,7 +186,7 @@ fn is_mobile(user_agent: &str) -> bool {
         .any(|m| user_agent.contains(m))
 }
 
-/// Facts per multi-row insert (19 parameters each).
+/// Facts per multi-row insert (20 parameters each).
 const ROWS_PER_INSERT: usize = 100;
 
 /// Writes facts, `(seq, fact)`, a multi-row insert per hundred.
@@ -203,6 +214,7 @@ fn insert(sql: &dyn Sql, facts: &[(i64, Fact)]) -> db::Result<()> {
                 f.score,
                 i64::from(f.bot),
                 i64::from(f.cookieless),
+                f.allocation,
             ]);
         }
         sql.execute(
@@ -210,9 +222,9 @@ fn insert(sql: &dyn Sql, facts: &[(i64, Fact)]) -> db::Result<()> {
                 "INSERT INTO facts
                  (seq, ts, kind, event, anonymous_id, user_id, session, order_id, amount, currency,
                   cart_id, source, medium, mobile, experiment_id, variation_id, score, bot,
-                  cookieless)
+                  cookieless, allocation)
                  VALUES {}",
-                db::value_rows(19, chunk.len())
+                db::value_rows(20, chunk.len())
             ),
             &params,
         )?;

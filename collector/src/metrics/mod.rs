@@ -55,6 +55,13 @@
 //!   lift ± 1.96 · √(p_arm(1 − p_arm)/n_arm + p_control(1 − p_control)/n_control), and
 //!   `pValue`, the two-sided p-value of the pooled two-proportion z-test (null without
 //!   variance; lift, ci and pValue are null without a control group).
+//!   Revenue against control (`revenue.rs` has the methods): per arm and currency, the revenue
+//!   of the orders at or after each visitor's exposure, `perVisitor` and `averageOrderValue`
+//!   with 95% intervals, each variant's `perVisitorLift` with its interval; per experiment the
+//!   `sampleRatio` check against the arms' `allocation` and the `currency` the verdicts read
+//!   (the one of the most orders); per variant a `verdict` (`winner`, `loser`, `not enough
+//!   data` with `visitorsNeeded`, `no difference`, `sample ratio mismatch`) and its
+//!   `verdictLine`.
 //! - **Groups** (`by`): each session gets a group; orders count in the group of their session
 //!   (orders without a session only in the totals), carts in the group of the session of
 //!   their first `Product Added`, NPS responses in the group of their session; customers,
@@ -83,6 +90,7 @@
 mod facts;
 mod money;
 mod query;
+mod revenue;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -92,7 +100,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub(crate) use facts::{catch_up_chunk, record, BOT_FLAG, SCHEMA};
+pub(crate) use facts::{catch_up_chunk, record, ALLOCATION, BOT_FLAG, SCHEMA};
 use query::{By, Counts, Report, Window};
 
 use crate::error::ApiError;
@@ -312,31 +320,159 @@ fn experiments_json(report: &Report) -> Value {
         .map(|(id, mut arms)| {
             // The control group first, then the variants by id.
             arms.sort_by_key(|a| (a.variation != "control", a.variation.clone()));
-            let control = arms.iter().find(|a| a.variation == "control").copied();
-            let variants: Vec<Value> = arms
-                .iter()
-                .map(|a| {
-                    let mut v = json!({
-                        "variationId": a.variation,
-                        "exposed": a.exposed,
-                        "converted": a.converted,
-                        "conversionRate": rate(a.converted, a.exposed),
-                    });
-                    if a.variation != "control" {
-                        let cmp = control.and_then(|c| {
-                            stats::compare(a.converted, a.exposed, c.converted, c.exposed)
-                        });
-                        v["lift"] = json!(cmp.map(|c| c.lift));
-                        v["ci"] = json!(cmp.map(|c| [c.ci.0, c.ci.1]));
-                        v["pValue"] = json!(cmp.and_then(|c| c.p_value));
-                    }
-                    v
-                })
-                .collect();
-            json!({ "experimentId": id, "variants": variants })
+            experiment_json(id, &arms)
         })
         .collect();
     Value::Array(experiments)
+}
+
+/// One experiment: each arm's conversion and revenue, each variant against control, the
+/// sample-ratio check and the verdicts (see `revenue`).
+fn experiment_json(id: &str, arms: &[&query::Arm]) -> Value {
+    let control = arms.iter().find(|a| a.variation == "control").copied();
+    // The split the arms were given, when every arm says; else an even one.
+    let given: Option<Vec<f64>> = arms
+        .iter()
+        .map(|a| a.allocation.map(|ppm| ppm as f64 / 1e6))
+        .collect();
+    let shares = given.clone().unwrap_or_else(|| vec![1.0; arms.len()]);
+    let seen: Vec<(f64, f64)> = arms
+        .iter()
+        .zip(&shares)
+        .map(|(a, s)| (a.exposed as f64, *s))
+        .collect();
+    let srm = revenue::sample_ratio(&seen);
+    let mismatch = srm.is_some_and(|p| p < revenue::SRM_P);
+    // The verdicts read the currency of the most orders (amounts in two currencies do not
+    // compare), the first by name on a tie.
+    let mut totals: BTreeMap<&str, f64> = BTreeMap::new();
+    for a in arms {
+        for (cur, s) in &a.revenue {
+            *totals.entry(cur).or_default() += s.o;
+        }
+    }
+    let currency = totals
+        .iter()
+        .max_by(|x, y| x.1.total_cmp(y.1).then(y.0.cmp(x.0)))
+        .map(|(c, _)| c.to_string());
+    let sums = |a: &query::Arm, cur: &str| {
+        a.revenue.get(cur).copied().unwrap_or(revenue::Sums {
+            n: a.exposed as f64,
+            ..revenue::Sums::default()
+        })
+    };
+    let variants: Vec<Value> = arms
+        .iter()
+        .map(|a| {
+            let mut v = json!({
+                "variationId": a.variation,
+                "exposed": a.exposed,
+                "converted": a.converted,
+                "conversionRate": rate(a.converted, a.exposed),
+                "allocation": a.allocation.map(|ppm| ppm as f64 / 1e6),
+            });
+            let mut money = Map::new();
+            for cur in totals.keys() {
+                let s = sums(a, cur);
+                let mut m = json!({
+                    "revenue": amount(s.r, cur),
+                    "orders": s.o as i64,
+                    "perVisitor": s.per_visitor().map(|e| amount(e.value, cur)),
+                    "perVisitorCi": s.per_visitor().map(|e| interval(&e, cur)),
+                    "averageOrderValue": s.order_value().map(|e| amount(e.value, cur)),
+                    "averageOrderValueCi": s.order_value().map(|e| interval(&e, cur)),
+                });
+                if let (Some(c), true) = (control, a.variation != "control") {
+                    let l = revenue::lift(&s, &sums(c, cur));
+                    m["perVisitorLift"] = json!(l.map(|e| amount(e.value, cur)));
+                    m["perVisitorLiftCi"] = json!(l.map(|e| interval(&e, cur)));
+                }
+                money.insert(cur.to_string(), m);
+            }
+            v["revenue"] = Value::Object(money);
+            if let (Some(c), true) = (control, a.variation != "control") {
+                let cmp = stats::compare(a.converted, a.exposed, c.converted, c.exposed);
+                v["lift"] = json!(cmp.map(|c| c.lift));
+                v["ci"] = json!(cmp.map(|c| [c.ci.0, c.ci.1]));
+                v["pValue"] = json!(cmp.and_then(|c| c.p_value));
+                let cur = currency.as_deref().unwrap_or("USD");
+                let (sv, sc) = (sums(a, cur), sums(c, cur));
+                let verdict = revenue::Verdict::of(&sv, &sc, mismatch);
+                v["verdict"] = json!(verdict.name());
+                v["visitorsNeeded"] = json!(match verdict {
+                    revenue::Verdict::NotYet(Some(n)) => Some((n - sv.n.min(sc.n)).max(0.0) as i64),
+                    _ => None,
+                });
+                v["verdictLine"] = json!(verdict_line(&a.variation, &verdict, &sv, &sc, cur, srm));
+            }
+            v
+        })
+        .collect();
+    json!({
+        "experimentId": id,
+        "currency": currency,
+        "sampleRatio": {
+            "pValue": srm,
+            "mismatch": mismatch,
+            "expected": given.is_some().then(|| {
+                arms.iter()
+                    .zip(&shares)
+                    .map(|(a, s)| (a.variation.clone(), json!(s)))
+                    .collect::<Map<String, Value>>()
+            }),
+        },
+        "variants": variants,
+    })
+}
+
+/// Micro-units as money text rounded to the currency's minor unit.
+fn amount(micros: f64, currency: &str) -> Value {
+    money::divide(micros.round() as i64, 1, currency)
+        .map_or(Value::Null, |m| json!(money::format(m, currency)))
+}
+
+fn interval(e: &revenue::Estimate, currency: &str) -> Value {
+    json!([amount(e.low, currency), amount(e.high, currency)])
+}
+
+/// The verdict as a sentence a merchant reads.
+fn verdict_line(
+    variant: &str,
+    verdict: &revenue::Verdict,
+    v: &revenue::Sums,
+    c: &revenue::Sums,
+    cur: &str,
+    srm: Option<f64>,
+) -> String {
+    use revenue::Verdict;
+    let text = |x: f64| amount(x, cur).as_str().unwrap_or("0").to_owned();
+    let lift = revenue::lift(v, c);
+    let range = |l: &revenue::Estimate| format!("95% interval {} to {}", text(l.low), text(l.high));
+    match (verdict, lift) {
+        (Verdict::Mismatch, _) => format!(
+            "The split is off (sample ratio p = {:.1e}): fix the assignment or the tracking before reading these numbers.",
+            srm.unwrap_or(0.0)
+        ),
+        (Verdict::Winner, Some(l)) => format!(
+            "{variant} earns more per visitor than control: +{} {cur} ({}).",
+            text(l.value),
+            range(&l)
+        ),
+        (Verdict::Loser, Some(l)) => format!(
+            "{variant} earns less per visitor than control: {} {cur} ({}).",
+            text(l.value),
+            range(&l)
+        ),
+        (Verdict::NoDifference, _) => format!(
+            "No difference: with {} visitors per arm a 10% difference in revenue per visitor would have shown.",
+            v.n.min(c.n) as i64
+        ),
+        (Verdict::NotYet(Some(n)), _) => format!(
+            "Not enough data yet: about {} more visitors per arm to tell a 10% difference in revenue per visitor.",
+            (n - v.n.min(c.n)).max(0.0) as i64
+        ),
+        _ => "Not enough data yet: the control group has no revenue to compare with.".to_owned(),
+    }
 }
 
 fn to_json(w: Window, by: Option<By>, report: &Report) -> Value {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::revenue::Sums;
 use crate::db::{self, vals, Engine, Row, Sql, Val};
 
 /// The window, `[from, to)` in milliseconds since the epoch, and whether bots' events count
@@ -76,12 +77,17 @@ pub(crate) struct Day {
 }
 
 /// One arm of an experiment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Arm {
     pub experiment: String,
     pub variation: String,
     pub exposed: i64,
     pub converted: i64,
+    /// The arm's share as its `Experiment Viewed` events say, in parts per million.
+    pub allocation: Option<i64>,
+    /// Per currency, the sums over its visitors of their revenue and orders at or after their
+    /// exposure (see `revenue`).
+    pub revenue: BTreeMap<String, Sums>,
 }
 
 /// Everything the endpoint answers with, before formatting.
@@ -123,7 +129,7 @@ CREATE INDEX temp.m_ord_person ON m_ord (person, ts);
 CREATE TEMP TABLE m_cart (cart_id TEXT PRIMARY KEY, session TEXT, abandoned INTEGER NOT NULL)
     WITHOUT ROWID;
 CREATE TEMP TABLE m_exp (experiment TEXT NOT NULL, person TEXT NOT NULL,
-                         variation TEXT NOT NULL, ts INTEGER NOT NULL,
+                         variation TEXT NOT NULL, ts INTEGER NOT NULL, allocation INTEGER,
                          PRIMARY KEY (experiment, person)) WITHOUT ROWID;
 CREATE INDEX temp.m_exp_person ON m_exp (person);
 CREATE TEMP TABLE m_sg (session TEXT NOT NULL, g TEXT NOT NULL, PRIMARY KEY (session, g))
@@ -224,11 +230,12 @@ fn fill_statements() -> Vec<String> {
             .to_owned(),
         // Exposures: each person's first Experiment Viewed of each experiment in the window.
         format!(
-            "INSERT INTO m_exp (experiment, person, variation, ts)
-             SELECT experiment_id, person, variation_id, ts FROM (
+            "INSERT INTO m_exp (experiment, person, variation, ts, allocation)
+             SELECT experiment_id, person, variation_id, ts, allocation FROM (
                  SELECT x.*, ROW_NUMBER() OVER (
                             PARTITION BY x.experiment_id, x.person ORDER BY x.ts, x.seq) AS n
-                   FROM (SELECT f.seq, f.ts, f.experiment_id, f.variation_id, {PERSON} AS person
+                   FROM (SELECT f.seq, f.ts, f.experiment_id, f.variation_id, f.allocation,
+                                {PERSON} AS person
                            FROM facts f
                           WHERE f.event = 'Experiment Viewed' AND f.ts >= ?1 AND f.ts < ?2
                             AND f.experiment_id IS NOT NULL
@@ -488,23 +495,49 @@ fn funnel(sql: &dyn Sql) -> db::Result<[i64; 4]> {
 }
 
 fn arms(sql: &dyn Sql) -> db::Result<Vec<Arm>> {
-    sql.rows(
-        "SELECT e.experiment, e.variation, COUNT(*),
-                SUM(CASE WHEN EXISTS (SELECT 1 FROM m_ord o
-                                       WHERE o.person = e.person AND o.ts >= e.ts)
-                         THEN 1 ELSE 0 END)
-           FROM m_exp e GROUP BY 1, 2 ORDER BY 1, 2",
-        &[],
-        |r| {
-            Ok(Arm {
-                experiment: r.get(0)?,
-                variation: r.get(1)?,
-                exposed: r.get(2)?,
-                converted: r.get(3)?,
-            })
-        },
-    )
+    let mut arms = sql.rows(ARMS, &[], |r| {
+        Ok(Arm {
+            experiment: r.get(0)?,
+            variation: r.get(1)?,
+            exposed: r.get(2)?,
+            converted: r.get(3)?,
+            allocation: r.get(4)?,
+            revenue: BTreeMap::new(),
+        })
+    })?;
+    for row in sql.query(ARM_REVENUE, &[])? {
+        let (experiment, variation): (String, String) = (row.get(0)?, row.get(1)?);
+        let Some(arm) = arms
+            .iter_mut()
+            .find(|a| a.experiment == experiment && a.variation == variation)
+        else {
+            continue;
+        };
+        let sums = arm.revenue.entry(row.get(2)?).or_insert(Sums {
+            n: arm.exposed as f64,
+            ..Sums::default()
+        });
+        let (amount, orders): (i64, i64) = (row.get(3)?, row.get(4)?);
+        sums.add(amount as f64, orders as f64);
+    }
+    Ok(arms)
 }
+
+/// Each arm's visitors, those with an order at or after their exposure, and its allocation.
+const ARMS: &str = "
+SELECT e.experiment, e.variation, COUNT(*),
+       SUM(CASE WHEN EXISTS (SELECT 1 FROM m_ord o WHERE o.person = e.person AND o.ts >= e.ts)
+                THEN 1 ELSE 0 END),
+       MAX(e.allocation)
+  FROM m_exp e GROUP BY 1, 2 ORDER BY 1, 2";
+
+/// Per arm, currency and visitor with orders at or after their exposure: the revenue (micro-
+/// units) and the number of those orders.
+const ARM_REVENUE: &str = "
+SELECT e.experiment, e.variation, o.currency, SUM(o.amount), COUNT(*)
+  FROM m_exp e JOIN m_ord o ON o.person = e.person AND o.ts >= e.ts
+ WHERE o.amount IS NOT NULL
+ GROUP BY e.experiment, e.variation, o.currency, e.person";
 
 /// Delivered first-step cart reminders in the window and those whose person ordered within
 /// 7 days of the delivery.
@@ -547,6 +580,8 @@ mod tests {
             .expect("the bot flag");
         conn.execute_batch(crate::cookieless::SCHEMA)
             .expect("the cookieless flag");
+        conn.execute_batch(super::super::ALLOCATION)
+            .expect("the allocation");
         conn.execute_batch(crate::identity::SCHEMA).expect("graph");
         conn.execute_batch(TEMP).expect("temporary tables");
         let mut all: Vec<String> = fill_statements();
@@ -565,6 +600,8 @@ mod tests {
         }
         all.push(SERIES_SESSIONS.to_owned());
         all.push(FUNNEL.to_owned());
+        all.push(ARMS.to_owned());
+        all.push(ARM_REVENUE.to_owned());
         // As they run by default: people's facts only.
         let people = Window {
             from: 0,

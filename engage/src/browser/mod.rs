@@ -14,6 +14,7 @@ mod tracker;
 use crate::engage_core::campaign::{self, Campaign, Items};
 use crate::engage_core::cap::Caps;
 use crate::engage_core::detect::{Fire, Sample};
+use crate::engage_core::experiment::{share, Arm};
 use crate::engage_core::runner::{Decision, Runner};
 use crate::engage_core::target::Visit;
 use crate::engage_core::template;
@@ -354,6 +355,13 @@ fn act(d: Option<Decision>) {
             variant_id.as_deref().unwrap_or("control"),
         );
         set(&e, "trigger", why.name());
+        let weights: Vec<u32> = c.variants.iter().map(|v| v.weight).collect();
+        let arm = if control {
+            Arm::Control
+        } else {
+            Arm::Variant(variant.unwrap_or(0))
+        };
+        set(&e, "allocation", share(&weights, c.control, arm));
         tracker.track("Experiment Viewed", &e);
     }
     if control {

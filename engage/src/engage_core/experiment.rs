@@ -46,6 +46,23 @@ pub fn assign(campaign: &str, anonymous_id: &str, weights: &[u32], control: u32)
     Arm::Variant(0)
 }
 
+/// The share of shoppers [`assign`] puts in `arm` (0 to 1): what the collector checks the
+/// observed split against (a sample-ratio mismatch means the assignment or the tracking is off).
+pub fn share(weights: &[u32], control: u32, arm: Arm) -> f64 {
+    let total = weights.iter().map(|&w| f64::from(w)).sum::<f64>()
+        + f64::from(control)
+        + f64::from(u8::from(weights.is_empty()));
+    let w = match arm {
+        Arm::Control => control,
+        Arm::Variant(i) => weights.get(i).copied().unwrap_or(1),
+    };
+    if total > 0.0 {
+        f64::from(w) / total
+    } else {
+        1.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +100,14 @@ mod tests {
     fn no_variants_and_no_control_is_the_content() {
         assert_eq!(assign("x", "y", &[], 0), Arm::Variant(0));
         assert_eq!(assign("x", "y", &[0, 0], 0), Arm::Variant(0));
+    }
+
+    #[test]
+    fn shares_follow_the_weights() {
+        assert_eq!(share(&[1, 2], 1, Arm::Control), 0.25);
+        assert_eq!(share(&[1, 2], 1, Arm::Variant(1)), 0.5);
+        // No variants: the content is one slot beside the control group's.
+        assert_eq!(share(&[], 1, Arm::Control), 0.5);
+        assert_eq!(share(&[], 9, Arm::Variant(0)), 0.1);
     }
 }
