@@ -106,3 +106,115 @@ async fn a_skewed_split_is_flagged_and_a_clear_winner_is_named() {
     );
     assert_eq!(wheel["visitorsNeeded"], Value::Null);
 }
+
+fn event(anon: &str, id: &str, at: &str, name: &str, properties: Value) -> Value {
+    json!({"type": "track", "messageId": id, "anonymousId": anon, "timestamp": at,
+           "event": name, "properties": properties, "context": {"sessionId": 1}})
+}
+
+#[tokio::test]
+async fn a_campaign_counts_its_shows_conversions_and_the_orders_within_its_attribution_window() {
+    let t = TestServer::start().await;
+    let shown = json!({"campaign_id": "exit-offer", "trigger": "exit"});
+    let order = |id: &str, total: f64| json!({"order_id": id, "total": total, "currency": "EUR"});
+    let events = vec![
+        // Ada: shown twice, orders two days after her first show, and again seven days after.
+        event(
+            "ada",
+            "a1",
+            "2026-11-02T10:00:00Z",
+            "Popup Shown",
+            shown.clone(),
+        ),
+        event(
+            "ada",
+            "a2",
+            "2026-11-02T11:00:00Z",
+            "Popup Shown",
+            shown.clone(),
+        ),
+        event(
+            "ada",
+            "a3",
+            "2026-11-04T10:00:00Z",
+            "Order Completed",
+            order("o-a1", 30.0),
+        ),
+        event(
+            "ada",
+            "a4",
+            "2026-11-09T10:00:00Z",
+            "Order Completed",
+            order("o-a2", 70.0),
+        ),
+        // Ben: shown, converts, orders the same day.
+        event(
+            "ben",
+            "b1",
+            "2026-11-03T10:00:00Z",
+            "Popup Shown",
+            shown.clone(),
+        ),
+        event(
+            "ben",
+            "b2",
+            "2026-11-03T10:01:00Z",
+            "Popup Converted",
+            shown.clone(),
+        ),
+        event(
+            "ben",
+            "b3",
+            "2026-11-03T12:00:00Z",
+            "Order Completed",
+            order("o-b1", 12.5),
+        ),
+        // Cleo orders without a popup; she ordered before hers was shown.
+        event(
+            "cleo",
+            "c1",
+            "2026-11-03T09:00:00Z",
+            "Order Completed",
+            order("o-c1", 99.0),
+        ),
+        event(
+            "cleo",
+            "c2",
+            "2026-11-03T10:00:00Z",
+            "Popup Shown",
+            shown.clone(),
+        ),
+    ];
+    let r = t.post_json("/v1/batch", &json!({"batch": events})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let campaign = |m: &Value| m["campaigns"][0].clone();
+    let m = t
+        .get("/v1/metrics?from=2026-11-01&to=2026-12-01")
+        .await
+        .json();
+    assert_eq!(m["attributionDays"], 5);
+    assert_eq!(
+        campaign(&m),
+        json!({"campaignId": "exit-offer", "shows": 4, "shoppers": 3, "conversions": 1,
+               "conversionRate": 0.25, "orders": 2, "revenue": {"EUR": "42.50"}})
+    );
+    // Ten days take Ada's second order too.
+    let m = t
+        .get("/v1/metrics?from=2026-11-01&to=2026-12-01&attribution=10d")
+        .await
+        .json();
+    assert_eq!(m["attributionDays"], 10);
+    assert_eq!(
+        (
+            campaign(&m)["orders"].clone(),
+            campaign(&m)["revenue"].clone()
+        ),
+        (json!(3), json!({"EUR": "112.50"}))
+    );
+    for bad in ["0", "91", "five", "2.5"] {
+        let r = t.get(&format!("/v1/metrics?attribution={bad}")).await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.json()["field"], "attribution", "{bad}");
+    }
+}

@@ -61,7 +61,10 @@ test("the Metrics view shows what /v1/metrics says after shoppers use the demo s
   await ready(a);
   const aid = await a.evaluate(() => window.shoptrail.anonymousId());
   // As the engage module reports an A/B campaign's arm.
-  await a.evaluate(() => window.shoptrail.track("Experiment Viewed", { experiment_id: "exit-offer", variation_id: "b" }));
+  await a.evaluate(() => {
+    window.shoptrail.track("Experiment Viewed", { experiment_id: "exit-offer", variation_id: "b" });
+    window.shoptrail.track("Popup Shown", { campaign_id: "exit-offer", variant_id: "b", trigger: "exit" });
+  });
   await card(a, "nw-001").locator('[data-testid="add-to-cart"]').click();
   await a.locator('[data-testid="cart-count"]').filter({ hasText: /^1$/ }).waitFor();
   await Promise.all([a.waitForURL("**/cart.html"), a.locator("a.cart-link").click()]);
@@ -147,6 +150,14 @@ test("the Metrics view shows what /v1/metrics says after shoppers use the demo s
   assert.deepEqual(jrows, expected);
   const cart = flows.journeys.find((j) => j.id === "abandoned_cart");
   assert.deepEqual([cart.steps[0].counts.scheduled, cart.steps[0].counts.cancelled], [1, 1]);
+
+  // The campaign: shown once, to the shopper who then ordered within its 5 days.
+  assert.equal(api.attributionDays, 5);
+  assert.deepEqual(api.campaigns.map((c) => [c.campaignId, c.shows, c.shoppers, c.conversions, c.orders]), [["exit-offer", 1, 1, 0, 1]]);
+  assert.deepEqual(api.campaigns[0].revenue, { USD: total.slice(1) });
+  assert.deepEqual(await rows("#campaigns-table"), api.campaigns.map((c) => [
+    c.campaignId, count(c.shows), count(c.shoppers), count(c.conversions), pct(c.conversionRate), count(c.orders), money(c.revenue),
+  ]));
 
   // The experiment: the variant's shopper ordered, the control's did not.
   const exp = api.experiments.find((e) => e.experimentId === "exit-offer");

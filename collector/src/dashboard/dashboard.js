@@ -220,6 +220,19 @@
     });
   }
 
+  function campaigns(list, days) {
+    var s = section("Campaigns", "campaigns");
+    if (!list.length) {
+      s.appendChild(el("p", "none", "No popups shown in this period."));
+      return;
+    }
+    var t = table(s, ["Campaign", "Shows", "Shoppers", "Conversions", "Conversion", "Orders within " + days + " days", "Revenue"],
+      list.map(function (c) {
+        return [c.campaignId, count(c.shows), count(c.shoppers), count(c.conversions), pct(c.conversionRate), count(c.orders), money(c.revenue)];
+      }));
+    t.id = "campaigns-table";
+  }
+
   function load(days) {
     plots.forEach(function (p) { p.destroy(); });
     plots = [];
@@ -242,6 +255,7 @@
       channels(res[1].groups || []);
       funnel(m.funnel || []);
       journeys(res[2]);
+      campaigns(m.campaigns || [], m.attributionDays);
       experiments(m.experiments || []);
       root.dataset.state = "ready";
     }).catch(function (e) {

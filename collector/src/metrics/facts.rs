@@ -165,6 +165,11 @@ pub(crate) fn extract(ev: &Map<String, Value>) -> Fact {
                 .filter(|a| *a > 0.0 && *a <= 1.0)
                 .map(|a| (a * 1e6).round() as i64);
         }
+        // A popup's campaign and variant, in the experiment's columns.
+        Some("Popup Shown" | "Popup Converted") => {
+            fact.experiment_id = text(prop("campaign_id"));
+            fact.variation_id = text(prop("variant_id"));
+        }
         Some("NPS Submitted") => {
             fact.score = prop("score")
                 .and_then(|s| {

@@ -10,6 +10,8 @@
 //!   alone: the 30 days before it). `from` must be before `to`, neither before 1970, and the
 //!   window at most 3660 days long.
 //! - `by`: `channel`, `device`, `devices`, `variant` or `consent` adds `groups`.
+//! - `attribution`: days (1 to 90, `5` or `5d`; 5 by default) after a shopper's first
+//!   `Popup Shown` of a campaign in which their orders count for it (`campaigns`).
 //!
 //! # Definitions
 //!
@@ -85,8 +87,14 @@
 //!   `addedToCart` (`Product Added`), `checkoutStarted` (`Checkout Started`) and `ordered`
 //!   (an order, as counted above): each step counts the sessions that also reached every
 //!   earlier step, with `dropOff` = 1 − count / the previous step's count.
+//! - **Campaigns** (`campaigns.rs`), with or without an experiment: `shows` (`Popup Shown`),
+//!   `conversions` (`Popup Converted`), `conversionRate` (conversions / shows), `shoppers`
+//!   (persons shown it), and `orders` and `revenue` per currency of those shoppers' orders in
+//!   the window placed within `attribution` days after their first show there. Popup events
+//!   stored before schema version 14 carry no campaign in their facts.
 //! - Rates are fractions (0.5 is half), null when their denominator is 0.
 
+mod campaigns;
 mod facts;
 mod money;
 mod query;
@@ -110,6 +118,9 @@ use crate::time;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Days after a popup's show in which an order counts for its campaign, by default.
+const DEFAULT_ATTRIBUTION_DAYS: i64 = 5;
+
 /// The default window, in days.
 const DEFAULT_DAYS: i64 = 30;
 
@@ -132,6 +143,24 @@ pub(crate) struct MetricsQuery {
     /// `include`: bots' events count too (`exclude`, the default: they count in nothing).
     #[serde(default, deserialize_with = "opt")]
     bots: Option<BotsParam>,
+    /// Days after a popup was shown in which an order counts for its campaign (5).
+    #[serde(default, deserialize_with = "opt")]
+    attribution: Option<Days>,
+}
+
+/// A whole number of days, 1 to 90.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Days(i64);
+
+impl Param for Days {
+    fn parse(text: &str) -> Result<Days, String> {
+        match text.strip_suffix('d').unwrap_or(text).parse::<i64>() {
+            Ok(n) if (1..=90).contains(&n) => Ok(Days(n)),
+            _ => Err(format!(
+                "must be a whole number of days from 1 to 90 (5 or 5d), not '{text}'"
+            )),
+        }
+    }
 }
 
 /// `bots=include` or `bots=exclude`.
@@ -228,7 +257,16 @@ fn parse_params(params: &MetricsQuery, now: i64) -> Result<(Window, Option<By>),
         ));
     }
     let bots = params.bots.is_some_and(|b| b.0);
-    Ok((Window { from, to, bots }, params.by))
+    let attribution = params.attribution.map_or(DEFAULT_ATTRIBUTION_DAYS, |d| d.0) * DAY_MS;
+    Ok((
+        Window {
+            from,
+            to,
+            bots,
+            attribution,
+        },
+        params.by,
+    ))
 }
 
 fn by_name(by: By) -> &'static str {
@@ -425,6 +463,28 @@ fn experiment_json(id: &str, arms: &[&query::Arm]) -> Value {
     })
 }
 
+/// Each campaign's shows, conversions and attributed orders (see `campaigns`).
+fn campaigns_json(campaigns: &[campaigns::Campaign]) -> Value {
+    let list: Vec<Value> = campaigns
+        .iter()
+        .map(|c| {
+            let revenue: Map<String, Value> = (c.revenue.iter())
+                .map(|(cur, v)| (cur.clone(), json!(money::format(*v, cur))))
+                .collect();
+            json!({
+                "campaignId": c.id,
+                "shows": c.shows,
+                "shoppers": c.shoppers,
+                "conversions": c.conversions,
+                "conversionRate": rate(c.conversions, c.shows),
+                "orders": c.orders,
+                "revenue": revenue,
+            })
+        })
+        .collect();
+    Value::Array(list)
+}
+
 /// Micro-units as money text rounded to the currency's minor unit.
 fn amount(micros: f64, currency: &str) -> Value {
     money::divide(micros.round() as i64, 1, currency)
@@ -516,6 +576,8 @@ fn to_json(w: Window, by: Option<By>, report: &Report) -> Value {
         "series": series,
         "funnel": funnel,
         "experiments": experiments_json(report),
+        "attributionDays": w.attribution / DAY_MS,
+        "campaigns": campaigns_json(&report.campaigns),
     });
     if by.is_some() {
         let groups: Vec<Value> = report

@@ -17,6 +17,8 @@ pub(crate) struct Window {
     pub from: i64,
     pub to: i64,
     pub bots: bool,
+    /// How long after a popup was shown an order counts for its campaign, ms.
+    pub attribution: i64,
 }
 
 /// How sessions are grouped.
@@ -101,6 +103,8 @@ pub(crate) struct Report {
     /// reached the earlier ones).
     pub funnel: [i64; 4],
     pub arms: Vec<Arm>,
+    /// Per campaign: shows, conversions and the orders attributed to it.
+    pub campaigns: Vec<super::campaigns::Campaign>,
     /// Delivered first-step cart reminders and those followed by an order within 7 days.
     pub reminders: (i64, i64),
 }
@@ -114,6 +118,7 @@ DROP TABLE IF EXISTS temp.m_cart;
 DROP TABLE IF EXISTS temp.m_exp;
 DROP TABLE IF EXISTS temp.m_sg;
 DROP TABLE IF EXISTS temp.m_anons;
+DROP TABLE IF EXISTS temp.m_shown;
 CREATE TEMP TABLE m_ids (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL,
                          root INTEGER) WITHOUT ROWID;
 CREATE TEMP TABLE m_days (session TEXT NOT NULL, day INTEGER NOT NULL, anon TEXT NOT NULL,
@@ -135,10 +140,12 @@ CREATE INDEX temp.m_exp_person ON m_exp (person);
 CREATE TEMP TABLE m_sg (session TEXT NOT NULL, g TEXT NOT NULL, PRIMARY KEY (session, g))
     WITHOUT ROWID;
 CREATE TEMP TABLE m_anons (person TEXT PRIMARY KEY, anons INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TEMP TABLE m_shown (campaign TEXT NOT NULL, person TEXT NOT NULL, ts INTEGER NOT NULL,
+                           PRIMARY KEY (campaign, person)) WITHOUT ROWID;
 ";
 
 /// The person of the `facts` row `f` (see the module's documentation).
-const PERSON: &str = "COALESCE(
+pub(super) const PERSON: &str = "COALESCE(
     (SELECT 'p' || root FROM m_ids WHERE key = 'a:' || f.anonymous_id),
     (SELECT 'p' || root FROM m_ids WHERE key = 'u:' || f.user_id),
     'a:' || f.anonymous_id,
@@ -163,12 +170,12 @@ INSERT INTO m_ids (key, kind, value)
 SELECT 'a:' || anon, 'anonymousId', anon FROM m_days
 UNION
 SELECT 'a:' || anonymous_id, 'anonymousId', anonymous_id FROM facts
- WHERE event IN ('Order Completed', 'Experiment Viewed') AND ts >= ?1 AND ts < ?2
-   AND anonymous_id IS NOT NULL /*human*/
+ WHERE event IN ('Order Completed', 'Experiment Viewed', 'Popup Shown') AND ts >= ?1
+   AND ts < ?2 AND anonymous_id IS NOT NULL /*human*/
 UNION
 SELECT 'u:' || user_id, 'userId', user_id FROM facts
- WHERE event IN ('Order Completed', 'Experiment Viewed') AND ts >= ?1 AND ts < ?2
-   AND user_id IS NOT NULL /*human*/";
+ WHERE event IN ('Order Completed', 'Experiment Viewed', 'Popup Shown') AND ts >= ?1
+   AND ts < ?2 AND user_id IS NOT NULL /*human*/";
 
 const ROOTS: &str = "
 INSERT INTO m_ids (key, kind, value, root)
@@ -242,6 +249,7 @@ fn fill_statements() -> Vec<String> {
                             AND f.variation_id IS NOT NULL /*human f*/) x) e
               WHERE n = 1"
         ),
+        super::campaigns::shown(),
     ]
 }
 
@@ -271,7 +279,7 @@ fn humans(query: &str, w: Window) -> String {
 /// A statement and the window's bounds it uses: both as `?1` and `?2`, or the end alone
 /// (renumbered `?1`: PostgreSQL cannot type a parameter a statement does not use), or none;
 /// with people's facts only unless the window includes bots.
-fn with_window(query: &str, w: Window) -> (String, Vec<Val<'static>>) {
+pub(super) fn with_window(query: &str, w: Window) -> (String, Vec<Val<'static>>) {
     let query = &humans(query, w);
     if query.contains("?1") {
         (query.to_owned(), vals![w.from, w.to].to_vec())
@@ -563,6 +571,7 @@ pub(crate) fn report(sql: &dyn Sql, w: Window, by: Option<By>) -> db::Result<Rep
         series: series(sql, w)?,
         funnel: funnel(sql)?,
         arms: arms(sql)?,
+        campaigns: super::campaigns::stats(sql, w)?,
         reminders: crate::journeys::recovery(sql, w.from, w.to)?,
     })
 }
@@ -602,11 +611,15 @@ mod tests {
         all.push(FUNNEL.to_owned());
         all.push(ARMS.to_owned());
         all.push(ARM_REVENUE.to_owned());
+        all.extend(
+            (super::super::campaigns::QUERIES.iter()).map(|q| q.replace("{ATTRIBUTION}", "1")),
+        );
         // As they run by default: people's facts only.
         let people = Window {
             from: 0,
             to: 1,
             bots: false,
+            attribution: 5 * 86_400_000,
         };
         all.into_iter()
             .map(|sql| humans(&sql, people))
