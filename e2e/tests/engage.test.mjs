@@ -249,6 +249,8 @@ test("experiments: Experiment Viewed for control and variants alike; control see
     const evs = await stored(aid, (e) => e.some((x) => x.event === "Experiment Viewed"), "Experiment Viewed");
     const viewed = evs.find((e) => e.event === "Experiment Viewed").properties;
     assert.equal(viewed.experiment_id, "ab");
+    // Weights 1, 1 and a control of 1: each arm's share, for the collector's sample-ratio check.
+    assert.ok(Math.abs(viewed.allocation - 1 / 3) < 1e-9, String(viewed.allocation));
     if (viewed.variation_id === "control") assert.equal(d, undefined, "control sees nothing");
     else assert.equal(d.name, viewed.variation_id.toUpperCase());
     arms.push(viewed.variation_id);
