@@ -259,6 +259,25 @@ test("experiments: Experiment Viewed for control and variants alike; control see
   assert.ok(arms.every((a) => ["a", "b", "control"].includes(a)), arms.join());
 });
 
+test("inactivity: fires once nothing happened for its seconds; each move restarts the wait", async () => {
+  const page = await ctx.browser.context.newPage();
+  // The invalid campaign's report says the module has started: the clock may move on.
+  await open(page, "c=idle,bad");
+  await until(() => page.evaluate(() => window.errors.length > 0), 5000, "the engage module");
+  for (let i = 0; i < 3; i++) {
+    await advance(page, 2000);
+    await page.mouse.move(300 + i * 20, 300);
+  }
+  await advance(page, 2000);
+  assert.equal(await dialog(page), undefined, "never 3 s without a move");
+  await advance(page, 1200);
+  const d = await until(() => dialog(page), 3000, "the popup after 3 s without activity");
+  assert.equal(d.name, "Still there?");
+  await popupsAre(page, [["popup:shown", ""]]);
+  assert.equal(await page.evaluate(() => window.popups[0][1].trigger), "inactivity");
+  await page.close();
+});
+
 test("phone: a fast scroll up after scrolling down, and the return to a tab hidden long enough", async () => {
   const mobile = await launchMobile();
   try {

@@ -45,6 +45,8 @@ pub enum Kind {
     Scroll,
     /// A cart with items and no activity (`seconds`).
     CartIdle,
+    /// No activity on the page (`seconds`).
+    Inactivity,
 }
 
 /// What fires a campaign: `type` says which; each kind reads its own fields, with the
@@ -74,7 +76,7 @@ pub struct TriggerDef {
     pub hidden_for: Option<Ms>,
     /// exit, touch: the back button (false).
     pub back: Option<bool>,
-    /// time, cartIdle: seconds.
+    /// time, cartIdle, inactivity: seconds.
     pub seconds: Option<u32>,
     /// scroll: percent of the page, 1–100.
     pub percent: Option<u8>,
@@ -494,6 +496,7 @@ impl Campaign {
             Kind::Time => detect::Trigger::Time(secs),
             Kind::Scroll => detect::Trigger::Depth(t.percent.unwrap_or(0)),
             Kind::CartIdle => detect::Trigger::CartIdle(secs),
+            Kind::Inactivity => detect::Trigger::Idle(secs),
         }
     }
 
@@ -521,7 +524,7 @@ fn check_trigger(t: &TriggerDef) -> Result<(), Invalid> {
     ];
     let own: &[&str] = match t.kind {
         Kind::Exit => &[],
-        Kind::Time | Kind::CartIdle => &["seconds"],
+        Kind::Time | Kind::CartIdle | Kind::Inactivity => &["seconds"],
         Kind::Scroll => &["percent"],
     };
     for (name, given) in fields {
@@ -720,6 +723,8 @@ mod tests {
             error(&missing, 0),
             "campaigns[0].trigger.percent is required"
         );
+        let idle = OK.replace(r#"{"type":"exit"}"#, r#"{"type":"inactivity"}"#);
+        assert_eq!(error(&idle, 0), "campaigns[0].trigger.seconds is required");
         let no_id = r#"{"trigger":{"type":"time","seconds":3},"content":{"headline":"x"}}"#;
         assert_eq!(error(no_id, 0), "campaigns[0] missing field `id`");
     }

@@ -89,6 +89,8 @@ pub enum Fire {
     Depth,
     /// The cart held items and the shopper did nothing for a while.
     CartIdle,
+    /// The shopper did nothing on the page for a while.
+    Idle,
 }
 
 impl Fire {
@@ -104,6 +106,7 @@ impl Fire {
             Fire::Time => "time_on_page",
             Fire::Depth => "scroll_depth",
             Fire::CartIdle => "cart_idle",
+            Fire::Idle => "inactivity",
         }
     }
 }
@@ -158,6 +161,8 @@ pub enum Trigger {
     Depth(u8),
     /// When the cart holds items and nothing happened for this long.
     CartIdle(Ms),
+    /// When nothing happened on the page for this long (time in a hidden tab does not count).
+    Idle(Ms),
 }
 
 /// A scroll sometimes scrolls the pointer out of the page: leaves this soon after one are not
@@ -264,6 +269,7 @@ impl Detector {
         match self.trigger {
             Trigger::Time(ms) => Some(self.start.saturating_add(ms)),
             Trigger::CartIdle(ms) if self.cart > 0 => Some(self.active.saturating_add(ms)),
+            Trigger::Idle(ms) => Some(self.active.saturating_add(ms)),
             _ => None,
         }
     }
@@ -284,6 +290,7 @@ impl Detector {
             Trigger::CartIdle(ms) if self.cart > 0 && now >= self.active.saturating_add(ms) => {
                 self.fire(Fire::CartIdle)
             }
+            Trigger::Idle(ms) if now >= self.active.saturating_add(ms) => self.fire(Fire::Idle),
             _ => None,
         }
     }
@@ -366,6 +373,10 @@ impl Detector {
             }
             Sample::Hidden(false) => {
                 let since = self.hidden_at.take()?;
+                // Coming back is activity: the time away was not spent idle on the page.
+                if matches!(self.trigger, Trigger::Idle(_)) {
+                    self.active = now;
+                }
                 if let Some(why) = self.on_show.take() {
                     return self.fire(why);
                 }

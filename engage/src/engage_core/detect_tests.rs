@@ -7,7 +7,7 @@
 //! touch devices).
 //!
 //! Format: `# hover: yes|no`, `# trigger: exit [sides] [bottom] [back] [sensitivity=N] |
-//! time MS | depth PCT | idle MS`, `# expect: none | <fire name> [at <ms>]`, then one sample a
+//! time MS | depth PCT | idle MS | inactivity MS`, `# expect: none | <fire name> [at <ms>]`, then one sample a
 //! line: `<ms> viewport W H OUTER | move X Y [BUTTONS] | leave X Y [BUTTONS] | scroll Y HEIGHT |
 //! field 1|0 | key | hidden 1|0 | gesture | back | cart N`, or `<ms> push` to assert that the
 //! detector asked for its history entry. The clock jumps to each wake-up the detector asks for.
@@ -20,7 +20,7 @@ macro_rules! traces {
     };
 }
 
-const TRACES: [(&str, &str); 34] = traces![
+const TRACES: [(&str, &str); 35] = traces![
     "chromium-top-exit",
     "chromium-flick",
     "chromium-flick-one-step",
@@ -55,6 +55,7 @@ const TRACES: [(&str, &str); 34] = traces![
     "time-on-page",
     "scroll-depth",
     "cart-idle",
+    "inactivity",
 ];
 
 fn header<'a>(text: &'a str, key: &str) -> &'a str {
@@ -71,6 +72,7 @@ fn trigger(spec: &str) -> Trigger {
         "time" => Trigger::Time(n()),
         "depth" => Trigger::Depth(n() as u8),
         "idle" => Trigger::CartIdle(n()),
+        "inactivity" => Trigger::Idle(n()),
         "exit" => {
             let mut e = Exit::default();
             for w in spec.split_whitespace().skip(1) {
@@ -293,4 +295,40 @@ fn cart_idle_waits_for_items() {
     assert_eq!(d.next_wake(), Some(1500));
     d.handle(1200, Sample::Cart(0));
     assert_eq!(d.wake(5000), None);
+}
+
+#[test]
+fn inactivity_counts_from_the_last_activity_and_not_while_hidden() {
+    let mut d = Detector::new(Trigger::Idle(3000), true, 0);
+    assert_eq!(d.next_wake(), Some(3000), "from the start of the page");
+    d.handle(
+        2000,
+        Sample::Move {
+            x: 10,
+            y: 300,
+            buttons: 0,
+        },
+    );
+    d.handle(4000, Sample::Key);
+    d.handle(
+        4500,
+        Sample::Scroll {
+            y: 200,
+            height: 4000,
+        },
+    );
+    assert_eq!(d.next_wake(), Some(7500));
+    assert_eq!(d.wake(7499), None);
+    // Away from the tab: no wake-up, and coming back is activity.
+    d.handle(6000, Sample::Hidden(true));
+    assert_eq!(d.next_wake(), None);
+    assert_eq!(d.handle(60_000, Sample::Hidden(false)), None);
+    assert_eq!(d.next_wake(), Some(63_000));
+    // A focused field is not activity by itself; a tap is.
+    d.handle(61_000, Sample::Field(true));
+    d.handle(62_000, Sample::Gesture);
+    assert_eq!(d.wake(64_999), None);
+    assert_eq!(d.wake(65_000), Some(Fire::Idle));
+    assert_eq!(Fire::Idle.name(), "inactivity");
+    assert!(d.done());
 }
