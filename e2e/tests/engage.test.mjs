@@ -259,6 +259,33 @@ test("experiments: Experiment Viewed for control and variants alike; control see
   assert.ok(arms.every((a) => ["a", "b", "control"].includes(a)), arms.join());
 });
 
+test("targeting: the site that sent the shopper and the pages of the session", async () => {
+  const page = await ctx.browser.context.newPage();
+  const shop = `${ctx.collector.url}/fixtures/engage.html`;
+  /** Loads the page (the same session until `forgetShopper`) from `referer`; resolves once the
+   * module runs and the time trigger (0 s) has been decided. */
+  const load = async (referer) => {
+    await page.goto(`${shop}?c=referred,bad`, { referer });
+    await until(() => page.evaluate(() => window.errors.length > 0), 5000, "the engage module");
+    await advance(page, 500);
+  };
+  await fakeClock(page.context());
+  await forgetShopper(page, ctx.collector.url);
+  // From search: the session's first page is too early (pages.min 2)...
+  await load("https://www.search.example/?q=tea");
+  assert.equal(await dialog(page), undefined, "the session's first page");
+  // ...the second, linked from the shop itself, is the second page of a session from search.
+  await load(shop);
+  const d = await until(() => dialog(page), 3000, "the popup on the second page");
+  assert.equal(d.name, "Welcome from search");
+  // A shopper who came direct never sees it.
+  await forgetShopper(page, ctx.collector.url);
+  await load(undefined);
+  await load(shop);
+  assert.equal(await dialog(page), undefined, "a direct visit");
+  await page.close();
+});
+
 test("inactivity: fires once nothing happened for its seconds; each move restarts the wait", async () => {
   const page = await ctx.browser.context.newPage();
   // The invalid campaign's report says the module has started: the clock may move on.

@@ -16,6 +16,7 @@ use crate::engage_core::cap::Caps;
 use crate::engage_core::detect::{Fire, Sample};
 use crate::engage_core::experiment::{share, Arm};
 use crate::engage_core::runner::{Decision, Runner};
+use crate::engage_core::session::{self, Facts};
 use crate::engage_core::target::Visit;
 use crate::engage_core::template;
 use dom::{is_field, now, Listener};
@@ -30,7 +31,7 @@ use web_sys::{Event, KeyboardEvent, MouseEvent};
 
 /// Where the frequency caps are kept.
 const K_CAPS: &str = "shoptrail:engage";
-/// The session's utm_source: `session TAB source`.
+/// The session's source, referring site and pages (see `session`).
 const K_SOURCE: &str = "shoptrail:engage:source";
 
 struct Open {
@@ -46,7 +47,8 @@ struct State {
     report: Function,
     runner: Runner,
     hover: bool,
-    source: Option<String>,
+    /// The session (its start, Unix ms) and what targeting knows of it.
+    session: (u64, Facts),
     listeners: Vec<Listener>,
     timer: Option<(u64, Timeout)>,
     open: Option<Open>,
@@ -92,18 +94,27 @@ fn read(value: JsValue, index: usize) -> Result<Campaign, String> {
     campaign::read(value).map_err(|e| e.describe(index))
 }
 
-/// The utm_source of this session: from the landing URL, kept for the session's later pages.
-fn session_source(session: u64) -> Option<String> {
-    let href = web_sys::window()?.location().href().ok()?;
-    let url = web_sys::Url::new(&href).ok()?;
-    let prefix = format!("{session}\t");
-    match url.search_params().get("utm_source") {
-        Some(s) if !s.is_empty() => {
-            store(K_SOURCE, &format!("{prefix}{s}"));
-            Some(s)
-        }
-        _ => stored(K_SOURCE)?.strip_prefix(&prefix).map(String::from),
-    }
+/// The session's source, referring site and pages, this page counted (see `session`).
+fn session_facts(session: u64) -> Facts {
+    let page = || {
+        let w = web_sys::window()?;
+        let url = web_sys::Url::new(&w.location().href().ok()?).ok()?;
+        let source = url.search_params().get("utm_source");
+        let referrer = w.document().map(|d| d.referrer()).unwrap_or_default();
+        let from = web_sys::Url::new(&referrer).ok().map(|u| u.hostname());
+        Some((source, from, url.hostname()))
+    };
+    let (source, from, host) = page().unwrap_or_default();
+    let stored = stored(K_SOURCE);
+    let (facts, line) = session::on_page(
+        stored.as_deref(),
+        session,
+        source.as_deref(),
+        from.as_deref(),
+        &host,
+    );
+    store(K_SOURCE, &line);
+    facts
 }
 
 /// Starts the campaigns with the tracker's API object; invalid ones are reported through
@@ -142,7 +153,7 @@ pub fn start(api: JsValue, campaigns: Array, report: Function) {
         report,
         runner,
         hover,
-        source: session_source(session),
+        session: (session, session_facts(session)),
         listeners: Vec::new(),
         timer: None,
         open: None,
@@ -229,7 +240,7 @@ fn cart_units(cart: &JsValue) -> u32 {
 }
 
 /// What targeting needs, asked of the tracker when a trigger fires.
-fn visit(tracker: &Tracker, hover: bool, source: &Option<String>) -> Visit {
+fn visit(tracker: &Tracker, hover: bool, (session, facts): &(u64, Facts)) -> Visit {
     let loc = web_sys::window().map(|w| w.location());
     let profile = tracker.profile();
     let cart = tracker.cart();
@@ -245,7 +256,10 @@ fn visit(tracker: &Tracker, hover: bool, source: &Option<String>) -> Visit {
         orders: number(&profile, "orders").unwrap_or(0.0) as u32,
         cart_value: number(&cart, "value").unwrap_or(0.0),
         cart_items: cart_units(&cart),
-        utm_source: source.clone(),
+        utm_source: facts.source.clone(),
+        referrer: facts.referrer.clone(),
+        pages: facts.pages,
+        seconds_on_site: now().saturating_sub(*session) as f64 / 1000.0,
         identified: tracker.user_id().is_some(),
         subscribed: get(&traits, "subscribed").as_bool() == Some(true),
     }
@@ -254,10 +268,10 @@ fn visit(tracker: &Tracker, hover: bool, source: &Option<String>) -> Visit {
 /// One sample: the runner decides inside the borrow; the decision is carried out after it.
 fn feed(sample: Sample) {
     let out = with(|s| {
-        let (tracker, hover, source) = (s.tracker.clone(), s.hover, s.source.clone());
+        let (tracker, hover, session) = (s.tracker.clone(), s.hover, s.session.clone());
         let d = s
             .runner
-            .handle(now(), sample, &|| visit(&tracker, hover, &source));
+            .handle(now(), sample, &|| visit(&tracker, hover, &session));
         (d, s.runner.take_push() && !s.pushed)
     });
     if let Some((d, push)) = out {
@@ -271,8 +285,8 @@ fn feed(sample: Sample) {
 fn wake() {
     let out = with(|s| {
         s.timer = None;
-        let (tracker, hover, source) = (s.tracker.clone(), s.hover, s.source.clone());
-        s.runner.wake(now(), &|| visit(&tracker, hover, &source))
+        let (tracker, hover, session) = (s.tracker.clone(), s.hover, s.session.clone());
+        s.runner.wake(now(), &|| visit(&tracker, hover, &session))
     });
     if let Some(d) = out {
         act(d);

@@ -158,6 +158,13 @@ pub struct Target {
     pub cart_items: Option<Range>,
     /// utm_source values of the session, one of which must match.
     pub utm_source: Vec<String>,
+    /// Hosts of the site that sent the shopper this session (`*` matches anything), one of
+    /// which must match; a direct visit matches none.
+    pub referrer: Vec<String>,
+    /// Pages loaded in the session, this one included.
+    pub pages: Option<Range>,
+    /// Seconds since the session started.
+    pub time_on_site: Option<Range>,
     /// Identified (a userId) or not.
     pub identified: Option<bool>,
     /// Subscribed (traits `subscribed` true, or an email opt-in made here) or not.
@@ -430,6 +437,8 @@ impl Campaign {
         for (name, r) in [
             ("target.cartValue", self.target.cart_value),
             ("target.cartItems", self.target.cart_items),
+            ("target.pages", self.target.pages),
+            ("target.timeOnSite", self.target.time_on_site),
         ] {
             if let Some(Range {
                 min: Some(lo),

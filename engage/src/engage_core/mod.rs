@@ -8,6 +8,7 @@ pub mod detect;
 pub mod experiment;
 pub mod form;
 pub mod runner;
+pub mod session;
 pub mod strict;
 pub mod target;
 pub mod template;

@@ -1,5 +1,5 @@
 //! Who sees a campaign: URL patterns, device, new or returning, journey stage, cart, campaign
-//! source, identified, subscribed. Evaluated against a [`Visit`] when a trigger fires, so the
+//! source, the referring site, pages and time in the session, identified, subscribed. Evaluated against a [`Visit`] when a trigger fires, so the
 //! cart is the cart of that moment.
 
 use super::campaign::{Device, Range, Stage, Target, Visitor};
@@ -24,6 +24,12 @@ pub struct Visit {
     pub cart_items: u32,
     /// The session's utm_source.
     pub utm_source: Option<String>,
+    /// Host of the site that sent the shopper this session (see `session`).
+    pub referrer: Option<String>,
+    /// Pages loaded in the session, this one included.
+    pub pages: u32,
+    /// Seconds since the session started.
+    pub seconds_on_site: f64,
     /// A userId is set.
     pub identified: bool,
     /// Opted in (traits `subscribed`, or a form submitted here).
@@ -95,6 +101,8 @@ impl Target {
             || v.utm_source
                 .as_deref()
                 .is_some_and(|s| self.utm_source.iter().any(|u| u.eq_ignore_ascii_case(s)));
+        let referrer = self.referrer.is_empty()
+            || (v.referrer.as_deref()).is_some_and(|r| self.referrer.iter().any(|p| glob(p, r)));
         include
             && !exclude
             && (self.checkout || !is_checkout(&v.path))
@@ -104,6 +112,9 @@ impl Target {
             && in_range(self.cart_value, v.cart_value)
             && in_range(self.cart_items, f64::from(v.cart_items))
             && source
+            && referrer
+            && in_range(self.pages, f64::from(v.pages))
+            && in_range(self.time_on_site, v.seconds_on_site)
             && self.identified.is_none_or(|i| i == v.identified)
             && self.subscribed.is_none_or(|s| s == v.subscribed)
     }
@@ -209,5 +220,51 @@ mod tests {
         c.orders = 0;
         c.cart_items = 0;
         assert!(!new.matches(&c), "a returning visitor");
+    }
+
+    #[test]
+    fn the_referring_site_pages_and_time_in_the_session() {
+        let t = Target {
+            referrer: vec!["*google.*".into(), "instagram.com".into()],
+            pages: Some(Range {
+                min: Some(2.0),
+                max: None,
+            }),
+            time_on_site: Some(Range {
+                min: Some(60.0),
+                max: Some(600.0),
+            }),
+            ..Target::default()
+        };
+        let v = Visit {
+            referrer: Some("www.google.com".into()),
+            pages: 2,
+            seconds_on_site: 90.0,
+            ..visit("/products/tea")
+        };
+        assert!(t.matches(&v));
+        let from = |r: Option<&str>| Visit {
+            referrer: r.map(String::from),
+            ..v.clone()
+        };
+        assert!(t.matches(&from(Some("instagram.com"))));
+        assert!(!t.matches(&from(Some("l.instagram.com"))));
+        assert!(!t.matches(&from(None)), "a direct visit");
+        assert!(
+            !t.matches(&Visit {
+                pages: 1,
+                ..v.clone()
+            }),
+            "the first page"
+        );
+        assert!(!t.matches(&Visit {
+            seconds_on_site: 30.0,
+            ..v.clone()
+        }));
+        assert!(!t.matches(&Visit {
+            seconds_on_site: 601.0,
+            ..v.clone()
+        }));
+        assert!(Target::default().matches(&from(None)));
     }
 }
