@@ -286,6 +286,24 @@ test("targeting: the site that sent the shopper and the pages of the session", a
   await page.close();
 });
 
+test("targeting: a product or a category in the cart, checked at each exit", async () => {
+  const page = await ctx.browser.context.newPage();
+  await open(page, "c=incart,bad");
+  await until(() => page.evaluate(() => window.errors.length > 0), 5000, "the engage module");
+  await page.evaluate(() => window.shoptrail.cart.add({ product_id: "mug-1", name: "Mug", category: "Kitchen", price: 12 }));
+  await page.mouse.move(640, 300);
+  await advance(page, 1500);
+  await exitTop(page);
+  await advance(page, 500);
+  assert.equal(await dialog(page), undefined, "neither tea nor a gift");
+  await page.evaluate(() => window.shoptrail.cart.add({ product_id: "vase-2", name: "Vase", category: "Gifts", price: 30 }));
+  await page.mouse.move(640, 300);
+  await exitTop(page);
+  const d = await until(() => dialog(page), 3000, "the popup once a gift is in the cart");
+  assert.equal(d.name, "Tea or a gift?");
+  await page.close();
+});
+
 test("inactivity: fires once nothing happened for its seconds; each move restarts the wait", async () => {
   const page = await ctx.browser.context.newPage();
   // The invalid campaign's report says the module has started: the clock may move on.

@@ -239,6 +239,17 @@ fn cart_units(cart: &JsValue) -> u32 {
         .sum()
 }
 
+/// The `product_id`, `sku` and `category` of each product in the cart.
+fn cart_tags(cart: &JsValue) -> Vec<String> {
+    let mut tags = Vec::new();
+    for p in items(cart, "products") {
+        for k in ["product_id", "sku", "category"] {
+            tags.extend(text(&p, k));
+        }
+    }
+    tags
+}
+
 /// What targeting needs, asked of the tracker when a trigger fires.
 fn visit(tracker: &Tracker, hover: bool, (session, facts): &(u64, Facts)) -> Visit {
     let loc = web_sys::window().map(|w| w.location());
@@ -260,6 +271,7 @@ fn visit(tracker: &Tracker, hover: bool, (session, facts): &(u64, Facts)) -> Vis
         referrer: facts.referrer.clone(),
         pages: facts.pages,
         seconds_on_site: now().saturating_sub(*session) as f64 / 1000.0,
+        cart_tags: cart_tags(&cart),
         identified: tracker.user_id().is_some(),
         subscribed: get(&traits, "subscribed").as_bool() == Some(true),
     }

@@ -165,6 +165,9 @@ pub struct Target {
     pub pages: Option<Range>,
     /// Seconds since the session started.
     pub time_on_site: Option<Range>,
+    /// Product ids, SKUs or categories (`*` matches anything): a product in the cart must
+    /// match one of them.
+    pub in_cart: Vec<String>,
     /// Identified (a userId) or not.
     pub identified: Option<bool>,
     /// Subscribed (traits `subscribed` true, or an email opt-in made here) or not.

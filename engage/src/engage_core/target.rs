@@ -1,5 +1,6 @@
 //! Who sees a campaign: URL patterns, device, new or returning, journey stage, cart, campaign
-//! source, the referring site, pages and time in the session, identified, subscribed. Evaluated against a [`Visit`] when a trigger fires, so the
+//! source, the referring site, pages and time in the session, products and categories in the
+//! cart, identified, subscribed. Evaluated against a [`Visit`] when a trigger fires, so the
 //! cart is the cart of that moment.
 
 use super::campaign::{Device, Range, Stage, Target, Visitor};
@@ -30,6 +31,8 @@ pub struct Visit {
     pub pages: u32,
     /// Seconds since the session started.
     pub seconds_on_site: f64,
+    /// The `product_id`, `sku` and `category` of each product in the cart.
+    pub cart_tags: Vec<String>,
     /// A userId is set.
     pub identified: bool,
     /// Opted in (traits `subscribed`, or a form submitted here).
@@ -103,6 +106,8 @@ impl Target {
                 .is_some_and(|s| self.utm_source.iter().any(|u| u.eq_ignore_ascii_case(s)));
         let referrer = self.referrer.is_empty()
             || (v.referrer.as_deref()).is_some_and(|r| self.referrer.iter().any(|p| glob(p, r)));
+        let in_cart = self.in_cart.is_empty()
+            || (self.in_cart.iter()).any(|p| v.cart_tags.iter().any(|t| glob(p, t)));
         include
             && !exclude
             && (self.checkout || !is_checkout(&v.path))
@@ -113,6 +118,7 @@ impl Target {
             && in_range(self.cart_items, f64::from(v.cart_items))
             && source
             && referrer
+            && in_cart
             && in_range(self.pages, f64::from(v.pages))
             && in_range(self.time_on_site, v.seconds_on_site)
             && self.identified.is_none_or(|i| i == v.identified)
@@ -266,5 +272,25 @@ mod tests {
             ..v.clone()
         }));
         assert!(Target::default().matches(&from(None)));
+    }
+
+    #[test]
+    fn products_and_categories_in_the_cart() {
+        let t = Target {
+            in_cart: vec!["tea-*".into(), "Gifts".into()],
+            ..Target::default()
+        };
+        let cart = |tags: &[&str]| Visit {
+            cart_tags: tags.iter().map(|p| p.to_string()).collect(),
+            ..visit("/products/tea")
+        };
+        assert!(t.matches(&cart(&["mug-1", "MUG-SKU", "Kitchen", "tea-green"])));
+        assert!(
+            t.matches(&cart(&["mug-1", "gifts"])),
+            "a category, any case"
+        );
+        assert!(!t.matches(&cart(&["mug-1", "Kitchen"])));
+        assert!(!t.matches(&cart(&[])), "an empty cart");
+        assert!(Target::default().matches(&cart(&[])));
     }
 }
