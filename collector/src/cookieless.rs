@@ -63,103 +63,113 @@ pub(crate) struct Salts {
 }
 
 impl Salts {
-    /// Deletes the salts and sessions of the days before `now`'s (at most once a day per
-    /// process) and forgets a salt held in memory from them.
-    pub fn sweep(&self, sql: &dyn Sql, now: i64) -> db::Result<()> {
-        if !self.due(now) {
-            return Ok(());
-        }
-        let day = now.div_euclid(DAY_MS);
-        sql.execute("DELETE FROM cookieless_salts WHERE day < ?1", &vals![day])?;
-        sql.execute(
-            "DELETE FROM cookieless_visits WHERE seen < ?1",
-            &vals![day * DAY_MS],
-        )?;
-        let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
-        if today.as_ref().is_some_and(|(d, _)| *d < day) {
-            *today = None;
-        }
-        self.swept.store(day, Ordering::Relaxed);
-        Ok(())
-    }
-
     /// Whether the days before `now`'s are still to be swept here.
     pub fn due(&self, now: i64) -> bool {
-        self.swept.load(Ordering::Relaxed) != now.div_euclid(DAY_MS)
+        self.swept.load(Ordering::Relaxed) != day_of(now)
     }
 
-    /// The salt of `day`, made if no instance has made it yet.
-    fn salt(&self, sql: &dyn Sql, day: i64) -> db::Result<Vec<u8>> {
+    /// The salt of `day`, if this process holds it.
+    pub fn cached(&self, day: i64) -> Option<Vec<u8>> {
+        let today = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        today
+            .as_ref()
+            .filter(|(d, _)| *d == day)
+            .map(|(_, s)| s.clone())
+    }
+
+    /// After a committed transaction: `day`'s salt is `salt` (when read), and the days
+    /// before `day` were swept (`swept`). Only then, as a transaction may be rolled back and
+    /// run again.
+    pub fn remember(&self, day: i64, salt: Option<Vec<u8>>, swept: bool) {
         let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((d, salt)) = today.as_ref() {
-            if *d == day {
-                return Ok(salt.clone());
-            }
+        if let Some(salt) = salt {
+            *today = Some((day, salt));
+        } else if today.as_ref().is_some_and(|(d, _)| *d < day) {
+            *today = None;
         }
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(|e| DbError::new(format!("no random bytes: {e}")))?;
-        let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-        sql.execute(
-            "INSERT INTO cookieless_salts (day, salt) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            &vals![day, fresh],
-        )?;
-        let salt: String = sql.one(
-            "SELECT salt FROM cookieless_salts WHERE day = ?1",
-            &vals![day],
-            |r| r.get(0),
-        )?;
-        let salt = salt.into_bytes();
-        *today = Some((day, salt.clone()));
-        Ok(salt)
+        if swept {
+            self.swept.store(day, Ordering::Relaxed);
+        }
     }
+}
 
-    /// Gives every cookieless event of a batch its visitor and session as of `now` (ms), for
-    /// a request from `client` whose `User-Agent` header is `agent`, and removes what could
-    /// name the shopper.
-    pub fn assign(
-        &self,
-        sql: &dyn Sql,
-        events: &mut [PreparedEvent],
-        (client, agent): (IpAddr, &str),
-        now: i64,
-    ) -> db::Result<()> {
-        if !events.iter().any(|e| is_cookieless(&e.object)) {
-            return Ok(());
-        }
-        self.sweep(sql, now)?;
-        let salt = self.salt(sql, now.div_euclid(DAY_MS))?;
-        let mut sessions: HashMap<String, i64> = HashMap::new();
-        for ev in events.iter_mut().filter(|e| is_cookieless(&e.object)) {
-            let context = ev.object.get("context");
-            let read = |path: &[&str]| {
-                path.iter()
-                    .try_fold(context?, |at, key| at.get(key))
-                    .and_then(Value::as_str)
-            };
-            let user_agent = read(&["userAgent"]).unwrap_or(agent);
-            let host = read(&["page", "url"]).map(host_of).unwrap_or_default();
-            let visitor = visitor(&salt, client, user_agent, host);
-            let session = match sessions.get(&visitor) {
-                Some(s) => *s,
-                None => {
-                    let s = session(sql, &visitor, now)?;
-                    sessions.insert(visitor.clone(), s);
-                    s
-                }
-            };
-            ev.object.remove("userId");
-            ev.object.remove("traits");
-            if let Some(Value::Object(context)) = ev.object.get_mut("context") {
-                context.remove("traits");
-                context.insert("sessionId".into(), Value::from(session));
+/// The UTC day of `now` (ms).
+pub(crate) fn day_of(now: i64) -> i64 {
+    now.div_euclid(DAY_MS)
+}
+
+/// Deletes the salts and sessions of the days before `now`'s.
+pub(crate) fn sweep(sql: &dyn Sql, now: i64) -> db::Result<()> {
+    let day = day_of(now);
+    sql.execute("DELETE FROM cookieless_salts WHERE day < ?1", &vals![day])?;
+    sql.execute(
+        "DELETE FROM cookieless_visits WHERE seen < ?1",
+        &vals![day * DAY_MS],
+    )?;
+    Ok(())
+}
+
+/// The salt of `day`, made if no instance has made it yet.
+pub(crate) fn salt(sql: &dyn Sql, day: i64) -> db::Result<Vec<u8>> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| DbError::new(format!("no random bytes: {e}")))?;
+    let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+    sql.execute(
+        "INSERT INTO cookieless_salts (day, salt) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        &vals![day, fresh],
+    )?;
+    let salt: String = sql.one(
+        "SELECT salt FROM cookieless_salts WHERE day = ?1",
+        &vals![day],
+        |r| r.get(0),
+    )?;
+    Ok(salt.into_bytes())
+}
+
+/// Gives every cookieless event of a batch its visitor (under `salt`) and session as of `now`
+/// (ms), for a request from `client` whose `User-Agent` header is `agent`, and removes what
+/// could name the shopper.
+pub(crate) fn assign(
+    sql: &dyn Sql,
+    events: &mut [PreparedEvent],
+    salt: &[u8],
+    (client, agent): (IpAddr, &str),
+    now: i64,
+) -> db::Result<()> {
+    let mut sessions: HashMap<String, i64> = HashMap::new();
+    for ev in events.iter_mut().filter(|e| is_cookieless(&e.object)) {
+        let context = ev.object.get("context");
+        let read = |path: &[&str]| {
+            path.iter()
+                .try_fold(context?, |at, key| at.get(key))
+                .and_then(Value::as_str)
+        };
+        let user_agent = read(&["userAgent"]).unwrap_or(agent);
+        let host = read(&["page", "url"]).map(host_of).unwrap_or_default();
+        let visitor = visitor(salt, client, user_agent, host);
+        let session = match sessions.get(&visitor) {
+            Some(s) => *s,
+            None => {
+                let s = session(sql, &visitor, now)?;
+                sessions.insert(visitor.clone(), s);
+                s
             }
-            ev.object
-                .insert("anonymousId".into(), Value::String(visitor.clone()));
-            ev.anonymous_id = Some(visitor);
-            ev.user_id = None;
+        };
+        ev.object.remove("userId");
+        ev.object.remove("traits");
+        if let Some(Value::Object(context)) = ev.object.get_mut("context") {
+            // A link token (or its id) names a person: it has no place here.
+            for key in ["traits", "linkToken", "linkTokenId"] {
+                context.remove(key);
+            }
+            context.insert("sessionId".into(), Value::from(session));
         }
-        Ok(())
+        ev.object
+            .insert("anonymousId".into(), Value::String(visitor.clone()));
+        ev.anonymous_id = Some(visitor);
+        ev.user_id = None;
     }
+    Ok(())
 }
 
 /// The visitor of a client, user agent and host under the day's `salt`.

@@ -300,11 +300,19 @@ async fn try_ingest(
         .unwrap_or_default()
         .to_owned();
     let store = Arc::clone(&state.store);
+    let pace = (state.bots != crate::bots::Bots::Count).then(|| Arc::clone(&state.pace));
     let (events, result) = tokio::task::spawn_blocking(move || {
-        // Cookieless events get their visitor and session first (see `cookieless`).
-        let result = store
-            .assign_cookieless(&mut events, (client, &agent), now)
-            .and_then(|()| store.insert(&events, now));
+        // Cookieless events get their visitor and session first (see `cookieless`); their
+        // pace is counted once they have one.
+        let result = store.assign_cookieless(&mut events, (client, &agent), now);
+        if let (Ok(()), Some(pace)) = (&result, pace) {
+            let cookieless = events.iter_mut();
+            pace.mark(
+                cookieless.filter(|e| crate::cookieless::is_cookieless(&e.object)),
+                now,
+            );
+        }
+        let result = result.and_then(|()| store.insert(&events, now));
         (events, result)
     })
     .await

@@ -192,13 +192,26 @@ impl Store {
         from: (std::net::IpAddr, &str),
         now: i64,
     ) -> db::Result<()> {
-        if !events
-            .iter()
-            .any(|e| crate::cookieless::is_cookieless(&e.object))
-        {
+        use crate::cookieless as c;
+        if !events.iter().any(|e| c::is_cookieless(&e.object)) {
             return Ok(());
         }
-        self.with(|sql| self.cookieless.assign(sql, events, from, now))
+        let (day, due) = (c::day_of(now), self.cookieless.due(now));
+        let cached = self.cookieless.cached(day);
+        let salt = self.with(|sql| {
+            if due {
+                c::sweep(sql, now)?;
+            }
+            let salt = match &cached {
+                Some(s) => s.clone(),
+                None => c::salt(sql, day)?,
+            };
+            c::assign(sql, events, &salt, from, now)?;
+            Ok(salt)
+        })?;
+        // Only once committed: a transaction PostgreSQL rolled back made nothing.
+        self.cookieless.remember(day, Some(salt), due);
+        Ok(())
     }
 
     /// Deletes the cookieless salts and sessions of the days before `now`'s.
@@ -206,7 +219,10 @@ impl Store {
         if !self.cookieless.due(now) {
             return Ok(());
         }
-        self.with(|sql| self.cookieless.sweep(sql, now))
+        self.with(|sql| crate::cookieless::sweep(sql, now))?;
+        let day = crate::cookieless::day_of(now);
+        self.cookieless.remember(day, None, true);
+        Ok(())
     }
 
     /// Inserts a batch in one transaction, ignoring known `messageId`s and dropping events

@@ -102,6 +102,7 @@ async fn a_refusing_shopper_is_one_visitor_and_one_session_for_the_day() {
         .unwrap()
         .extend(claims.as_object().unwrap().clone());
     bought["context"]["traits"] = json!({"email": "a@example.com"});
+    bought["context"]["linkToken"] = json!("raw-link-token-of-ada");
     assert_eq!(send(&t, "203.0.113.7", vec![bought]).await.status, 200);
     // Another shopper behind another address; and one who consented.
     assert_eq!(
@@ -142,6 +143,10 @@ async fn a_refusing_shopper_is_one_visitor_and_one_session_for_the_day() {
     }
     let text = serde_json::to_string(&stored).unwrap();
     assert!(!text.contains("a@example.com") && !text.contains("u-1") && !text.contains("chosen"));
+    assert!(
+        !text.contains("linkToken") && !text.contains("raw-link-token"),
+        "{text}"
+    );
     let b = by_id(&stored, "b-1");
     assert!(b["anonymousId"].as_str().unwrap().starts_with("cl-"));
     assert_ne!(b["anonymousId"], visitor.as_str());
@@ -245,4 +250,22 @@ async fn a_cookieless_event_identifies_nobody() {
         .as_str()
         .unwrap()
         .starts_with("cl-"));
+}
+
+#[tokio::test]
+async fn a_cookieless_visitor_faster_than_anyone_reads_is_marked_a_bot() {
+    let t = TestServer::start().await;
+    let pages: Vec<Value> = (0..130)
+        .map(|i| cookieless("page", &format!("fast-{i}"), T0, json!({})))
+        .collect();
+    assert_eq!(send(&t, "203.0.113.20", pages).await.status, 200);
+    let stored = t.events("").await;
+    let marked = stored
+        .iter()
+        .filter(|e| e["context"]["bot"] == true)
+        .count();
+    assert_eq!(marked, 10, "the page views past 120 in a minute");
+    assert!(stored
+        .iter()
+        .all(|e| e["anonymousId"].as_str().unwrap().starts_with("cl-")));
 }

@@ -57,6 +57,8 @@ async fn a_skewed_split_is_flagged_and_a_clear_winner_is_named() {
     // Control: 5 of 100 order 40 EUR (2.00 a visitor); the variant: 90 of 900 (4.00).
     arm(&mut events, "fair", "control", 0.1, 100, 5, 40.0);
     arm(&mut events, "fair", "wheel", 0.9, 900, 90, 40.0);
+    // Half the shoppers were given an arm that never reported itself.
+    arm(&mut events, "silent", "control", 0.5, 200, 10, 40.0);
     for chunk in events.chunks(500) {
         let r = t.post_json("/v1/batch", &json!({"batch": chunk})).await;
         assert_eq!(r.status, 200, "{}", r.text());
@@ -86,6 +88,12 @@ async fn a_skewed_split_is_flagged_and_a_clear_winner_is_named() {
         .unwrap()
         .starts_with("The split is off"));
 
+    let silent = experiments
+        .iter()
+        .find(|e| e["experimentId"] == "silent")
+        .unwrap();
+    assert_eq!(silent["sampleRatio"]["mismatch"], true, "{silent}");
+    assert!(silent["sampleRatio"]["pValue"].as_f64().unwrap() < 1e-9);
     assert_eq!(fair["sampleRatio"]["mismatch"], false);
     assert_eq!(fair["currency"], "EUR");
     let wheel = variant(fair, "wheel");

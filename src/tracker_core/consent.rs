@@ -135,9 +135,11 @@ impl Consent {
                 .is_some_and(|g| g.iter().any(|c| c == category))
     }
 
-    /// Whether the site asks for `marketing` and it is granted: popups may run.
+    /// Whether the site asks for `marketing` and it is granted: popups may run (never
+    /// cookieless, where nothing may be stored and no id assigns an experiment's arm).
     pub fn marketing(&self) -> bool {
         self.bot == Bots::Allow
+            && self.analytics() != Analytics::Cookieless
             && self.settings.categories.iter().any(|c| c == MARKETING)
             && self.allows(MARKETING)
     }

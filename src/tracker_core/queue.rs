@@ -203,10 +203,12 @@ impl Queue {
     }
 
     /// Rewrites the text up to the context of every queued event, dropping those `f` answers
-    /// `None` for. Only while nothing is under way (held events, before any request).
+    /// `None` for, and those kept as whole text (a `beforeSend` result, a queue adopted from
+    /// storage), which it cannot rewrite. Only while nothing is under way (held events, before
+    /// any request).
     pub fn map_heads(&mut self, f: &dyn Fn(&str) -> Option<String>) {
         self.items
-            .retain_mut(|i| f(&i.head).map(|h| i.head = h).is_some());
+            .retain_mut(|i| i.ctx.is_some() && f(&i.head).map(|h| i.head = h).is_some());
     }
 
     /// Rewrites the shared context of every queued event; events that shared one context

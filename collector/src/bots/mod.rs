@@ -126,7 +126,7 @@ pub(crate) fn mark(events: &mut [PreparedEvent], mode: Bots, pace: Option<&Pace>
         return;
     }
     if let Some(pace) = pace {
-        pace.mark(events, now);
+        pace.mark(events.iter_mut(), now);
     }
     for ev in events {
         let Some(Value::Object(context)) = ev.object.get_mut("context") else {

@@ -45,7 +45,11 @@ struct Followed {
 
 impl Pace {
     /// Marks the events of `events` whose anonymous id goes too fast, as of `now` (ms).
-    pub(crate) fn mark(&self, events: &mut [PreparedEvent], now: i64) {
+    pub(crate) fn mark<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a mut PreparedEvent>,
+        now: i64,
+    ) {
         let mut followed = self.ids.lock().unwrap_or_else(|p| p.into_inner());
         let Followed { ids, swept } = &mut *followed;
         for ev in events {

@@ -374,11 +374,16 @@ fn experiment_json(id: &str, arms: &[&query::Arm]) -> Value {
         .map(|a| a.allocation.map(|ppm| ppm as f64 / 1e6))
         .collect();
     let shares = given.clone().unwrap_or_else(|| vec![1.0; arms.len()]);
-    let seen: Vec<(f64, f64)> = arms
+    let mut seen: Vec<(f64, f64)> = arms
         .iter()
         .zip(&shares)
         .map(|(a, s)| (a.exposed as f64, *s))
         .collect();
+    // An arm nobody was seen in still had its share: the worst mismatch of all.
+    let given_sum: f64 = given.iter().flatten().sum();
+    if given.is_some() && given_sum < 0.999 {
+        seen.push((0.0, 1.0 - given_sum));
+    }
     let srm = revenue::sample_ratio(&seen);
     let mismatch = srm.is_some_and(|p| p < revenue::SRM_P);
     // The verdicts read the currency of the most orders (amounts in two currencies do not

@@ -24,6 +24,9 @@ pub struct Gate {
     campaigns: bool,
     /// What the host was last told ([`Action::Popups`]).
     popups: bool,
+    /// The last request of a withdrawal is being built: it names the shopper as before, even
+    /// when what follows is cookieless.
+    withdrawing: bool,
 }
 
 impl Gate {
@@ -34,6 +37,7 @@ impl Gate {
             warned: false,
             campaigns,
             popups: false,
+            withdrawing: false,
         }
     }
 
@@ -60,7 +64,7 @@ impl Gate {
 
     /// Whether events are sent cookieless: no ids, no traits, nothing stored.
     pub fn cookieless(&self) -> bool {
-        self.choice.analytics() == Analytics::Cookieless
+        self.choice.analytics() == Analytics::Cookieless && !self.withdrawing
     }
 
     /// Whether an event may be queued now, with `held` events already waiting: always when
@@ -186,8 +190,11 @@ impl<H: Host> Engine<H> {
     /// [`CONSENT_EVENT`] with the new preferences, for the current ids, in one last request.
     fn erase(&mut self, last: bool, now: u64) {
         if last {
+            // With the ids the collector knows the shopper by, even if cookieless follows.
+            self.consent.withdrawing = true;
             self.preferences_updated(now);
             self.delivery.last_requests(&mut self.io, now);
+            self.consent.withdrawing = false;
         }
         self.io.store.hold();
         self.shopper.erase_stored(&mut self.io);

@@ -6,7 +6,7 @@
 use super::pages::PageViews;
 use super::{Fact, Host, Io};
 use crate::prelude::*;
-use crate::tracker_core::consent::{Analytics, Consent};
+use crate::tracker_core::consent::Consent;
 use crate::tracker_core::event::{self, PageInfo};
 use crate::tracker_core::{campaign, json, page, store};
 use alloc::rc::Rc;
@@ -36,8 +36,15 @@ pub struct PageContext {
 
 impl PageContext {
     /// Builds the context again when the URL, the session (`session`, its id) or anything in
-    /// it changed since (the consent, a reset: see [`PageContext::invalidate`]).
-    pub(super) fn refresh<H: Host>(&mut self, io: &mut Io<H>, session: u64, consent: &Consent) {
+    /// it changed since (the consent, a reset: see [`PageContext::invalidate`]); `cookieless`:
+    /// without the session, saying so.
+    pub(super) fn refresh<H: Host>(
+        &mut self,
+        io: &mut Io<H>,
+        session: u64,
+        consent: &Consent,
+        cookieless: bool,
+    ) {
         if self.device.is_empty() {
             self.device = device_context(&io.fact(Fact::Device));
         }
@@ -59,7 +66,6 @@ impl PageContext {
             self.raw_url = href;
         }
         self.refresh_campaign(io, session);
-        let cookieless = consent.analytics() == Analytics::Cookieless;
         let id = (!cookieless).then_some(session);
         let mut ctx = event::context(&self.device, &self.page, id, self.campaign.as_deref());
         if cookieless {

@@ -267,7 +267,13 @@ impl<H: Host> Engine<H> {
     /// when `pageViews` is on, and reading the page for products once it is parsed.
     pub fn handle_start(&mut self, now: u64) {
         // The page came from an email, SMS or push link: one identify carries the token.
-        if let Some(t) = self.shopper.link_token.take() {
+        // Cookieless, a link token (which names a person) is dropped with the identify.
+        if let Some(t) = self
+            .shopper
+            .link_token
+            .take()
+            .filter(|_| !self.cookieless())
+        {
             let mut member = String::from("\"linkToken\":");
             json::push_str(&mut member, &t);
             self.context.once(member);
@@ -341,7 +347,8 @@ impl<H: Host> Engine<H> {
     fn refresh_context(&mut self, now: u64) {
         self.shopper.touch_session(&mut self.io, now, false);
         let session = self.shopper.session.id;
-        (self.context).refresh(&mut self.io, session, &self.consent.choice);
+        let cookieless = self.cookieless();
+        (self.context).refresh(&mut self.io, session, &self.consent.choice, cookieless);
     }
 
     /// Builds and queues one message.

@@ -81,9 +81,22 @@ fn an_opt_out_site_remembers_the_refusal_and_counts_the_next_pages_cookieless() 
     r.advance(2_000);
     let first = r.answer(200);
     assert!(first.contains("\"anonymousId\""));
-    // The refusal: the last request with ids says so, then everything stored is erased.
+    // The refusal: the last request, with the ids the collector knows the shopper by, says
+    // so (its journeys and marketing stop for that person); then everything stored is erased.
+    let aid = r.e.anonymous_id().to_string();
     r.call("consent.deny", "[]");
-    assert!(r.beacons[0].contains("Segment Consent Preference Updated"));
+    let last = &r.beacons[0];
+    let at = last.find("Segment Consent Preference Updated").expect(last);
+    let told = &last[last[..at].rfind("{\"messageId\"").unwrap()..];
+    assert!(
+        told.contains(&[r#""anonymousId":""#, &aid, "\""].concat()),
+        "{told}"
+    );
+    assert!(
+        told.contains(r#""userId":"u-1""#) && told.contains("sessionId"),
+        "{told}"
+    );
+    assert!(!told.contains("cookieless"), "{told}");
     r.call("track", r#"["After",{}]"#);
     r.advance(2_000);
     anonymous(&r.answer(200));
@@ -122,4 +135,49 @@ fn a_grant_after_a_refusal_starts_storing_and_sending_ids() {
     plain.call("consent.deny", "[]");
     plain.advance(60_000);
     assert!(plain.sent.is_empty());
+}
+
+#[test]
+fn a_link_token_is_dropped_with_its_identify() {
+    let host = Fake::new("https://www.shop.example/?st_lt=tok-123");
+    host.mem.borrow_mut().set(store::K_CONSENT, "");
+    let mut r = Run::start(host.clone(), cfg(OPT_OUT), 0);
+    r.advance(2_000);
+    let body = r.answer(200);
+    anonymous(&body);
+    assert!(
+        !body.contains("tok-123") && !body.contains("linkToken"),
+        "{body}"
+    );
+}
+
+#[test]
+fn held_events_a_before_send_rewrote_are_dropped_at_a_refusal_not_sent_broken() {
+    let c = [OPT_IN, ",\"pageViews\":false,\"beforeSend\":\"\\u0000f\""].concat();
+    let changed = |e: &str| {
+        e.contains("\"Changed\"")
+            .then(|| e.replace("\"n\":1", "\"n\":2"))
+    };
+    let mut r = Run::with_middleware(Fake::new("https://www.shop.example/"), cfg(&c), 0, changed);
+    r.call("track", r#"["Kept",{"n":1}]"#);
+    r.call("track", r#"["Changed",{"n":1}]"#);
+    r.call("consent.deny", "[]");
+    r.advance(2_000);
+    let body = r.answer(200);
+    anonymous(&body);
+    assert!(body.contains("Kept") && !body.contains("Changed"), "{body}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&body).is_ok(),
+        "{body}"
+    );
+}
+
+#[test]
+fn popups_stay_off_cookieless_even_with_marketing_granted() {
+    let c = [OPT_IN, r#","campaigns":[{"id":"c1"}]"#].concat();
+    let mut r = Run::start(Fake::new("https://www.shop.example/"), cfg(&c), 0);
+    r.call("consent.grant", r#"[["marketing"]]"#);
+    r.advance(2_000);
+    anonymous(&r.answer(200));
+    assert!(!r.popups.contains(&true), "no popups: {:?}", r.popups);
 }

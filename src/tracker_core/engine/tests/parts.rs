@@ -201,7 +201,7 @@ fn the_page_context_is_built_once_per_url_and_keeps_redacted_parameters_out() {
     let consent = Consent::new(Settings::default(), None, false);
     let mut c = PageContext::default();
     c.redact("st_lt");
-    c.refresh(&mut io, 1, &consent);
+    c.refresh(&mut io, 1, &consent, false);
     let first = c.ctx();
     assert!(!first.contains("secret"), "{first}");
     assert!(
@@ -209,7 +209,7 @@ fn the_page_context_is_built_once_per_url_and_keeps_redacted_parameters_out() {
         "the campaign: {first}"
     );
     assert_eq!(c.page().url, "https://www.shop.example/p?utm_source=news");
-    c.refresh(&mut io, 1, &consent);
+    c.refresh(&mut io, 1, &consent, false);
     assert!(
         alloc::rc::Rc::ptr_eq(&first, &c.ctx()),
         "same URL and session: kept"
@@ -218,7 +218,7 @@ fn the_page_context_is_built_once_per_url_and_keeps_redacted_parameters_out() {
     assert!(c.for_event().starts_with("{\"linkToken\":\"t\","));
     assert!(!c.for_event().contains("linkToken"), "one event only");
     host.go("https://www.shop.example/cart");
-    c.refresh(&mut io, 1, &consent);
+    c.refresh(&mut io, 1, &consent, false);
     assert_eq!(
         c.page().referrer,
         "https://www.shop.example/p?utm_source=news"
