@@ -14,23 +14,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn stored_keys() -> Vec<String> {
-    let w = web_sys::window().unwrap();
-    let mut keys = Vec::new();
-    for s in [w.local_storage(), w.session_storage()] {
-        let s = s.unwrap().unwrap();
-        keys.extend((0..s.length().unwrap()).filter_map(|i| s.key(i).unwrap()));
-    }
-    keys
-}
-
 #[wasm_bindgen_test]
 async fn nothing_is_stored_or_sent_before_a_grant_and_a_revoke_erases_everything() {
-    // A first visit: other suites of this origin may have left keys and the id cookie.
-    let w = web_sys::window().unwrap();
-    w.local_storage().unwrap().unwrap().clear().unwrap();
-    w.session_storage().unwrap().unwrap().clear().unwrap();
-    set_cookie("shoptrail_aid=; Path=/; Max-Age=0");
+    first_visit();
     let errors = Recorder::new();
     api::init(obj(&[
         ("endpoint", format!("{}/v1/batch", collector()).into()),

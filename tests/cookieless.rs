@@ -13,23 +13,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn stored_keys() -> Vec<String> {
-    let w = web_sys::window().unwrap();
-    let mut keys = Vec::new();
-    for s in [w.local_storage(), w.session_storage()] {
-        let s = s.unwrap().unwrap();
-        keys.extend((0..s.length().unwrap()).filter_map(|i| s.key(i).unwrap()));
-    }
-    keys
-}
-
 #[wasm_bindgen_test]
 async fn a_refusal_is_counted_without_storing_anything() {
-    // A first visit: other suites of this origin may have left keys and the id cookie.
-    let w = web_sys::window().unwrap();
-    w.local_storage().unwrap().unwrap().clear().unwrap();
-    w.session_storage().unwrap().unwrap().clear().unwrap();
-    set_cookie("shoptrail_aid=; Path=/; Max-Age=0");
+    first_visit();
     let errors = Recorder::new();
     let consent = obj(&[("required", true.into()), ("onRefuse", "cookieless".into())]);
     api::init(obj(&[

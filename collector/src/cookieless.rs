@@ -146,7 +146,7 @@ pub(crate) fn assign(
         };
         let user_agent = read(&["userAgent"]).unwrap_or(agent);
         let host = read(&["page", "url"]).map(host_of).unwrap_or_default();
-        let visitor = visitor(salt, client, user_agent, host);
+        let visitor = visitor(salt, client, user_agent, &host);
         let session = match sessions.get(&visitor) {
             Some(s) => *s,
             None => {
@@ -184,11 +184,12 @@ fn visitor(salt: &[u8], client: IpAddr, user_agent: &str, host: &str) -> String 
     [VISITOR_PREFIX, &hex].concat()
 }
 
-/// The host of a URL, or `""`.
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or("", |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    authority.rsplit('@').next().unwrap_or_default()
+/// The host of a URL (lower-case, as the `url` crate reads it), or `""`.
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The visitor's session at `now`: the one under way, or a new one numbered `now`.
@@ -236,7 +237,7 @@ mod tests {
     #[test]
     fn hosts_of_urls() {
         assert_eq!(host_of("https://shop.example/p?q=1"), "shop.example");
-        assert_eq!(host_of("https://shop.example:8443#x"), "shop.example:8443");
+        assert_eq!(host_of("https://Shop.Example:8443#x"), "shop.example");
         assert_eq!(host_of("https://u:p@shop.example/"), "shop.example");
         assert_eq!(host_of("not a url"), "");
     }

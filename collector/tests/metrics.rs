@@ -441,36 +441,48 @@ async fn totals_series_funnel_and_experiment_of_a_known_data_set() {
         json!({"revenue": r, "orders": n, "perVisitor": pv, "perVisitorCi": ci,
                "averageOrderValue": aov, "averageOrderValueCi": aov_ci})
     };
-    let mut b_eur = eur(
-        "0.00",
-        0,
-        "0.00",
-        ["0.00", "0.00"],
-        Value::Null,
-        Value::Null,
+    // A variant's figures in a currency, with its lift over control's.
+    let lift = |mut m: Value, by: &str, ci: [&str; 2]| {
+        m["perVisitorLift"] = json!(by);
+        m["perVisitorLiftCi"] = json!(ci);
+        m
+    };
+    let b_eur = lift(
+        eur(
+            "0.00",
+            0,
+            "0.00",
+            ["0.00", "0.00"],
+            Value::Null,
+            Value::Null,
+        ),
+        "-3.79",
+        ["-11.21", "3.64"],
     );
-    b_eur["perVisitorLift"] = json!("-3.79");
-    b_eur["perVisitorLiftCi"] = json!(["-11.21", "3.64"]);
-    let mut b_usd = eur(
-        "39.98",
-        2,
+    let b_usd = lift(
+        eur(
+            "39.98",
+            2,
+            "10.00",
+            ["-9.60", "29.59"],
+            json!("19.99"),
+            json!(["19.99", "19.99"]),
+        ),
         "10.00",
         ["-9.60", "29.59"],
-        json!("19.99"),
-        json!(["19.99", "19.99"]),
     );
-    b_usd["perVisitorLift"] = json!("10.00");
-    b_usd["perVisitorLiftCi"] = json!(["-9.60", "29.59"]);
-    let mut b_jpy = eur(
-        "1500",
-        1,
+    let b_jpy = lift(
+        eur(
+            "1500",
+            1,
+            "375",
+            ["-360", "1110"],
+            json!("1500"),
+            json!(["1500", "1500"]),
+        ),
         "375",
         ["-360", "1110"],
-        json!("1500"),
-        json!(["1500", "1500"]),
     );
-    b_jpy["perVisitorLift"] = json!("375");
-    b_jpy["perVisitorLiftCi"] = json!(["-360", "1110"]);
     let experiments = json!([{
         "experimentId": "exit-offer",
         "currency": "EUR",

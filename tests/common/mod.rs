@@ -245,3 +245,22 @@ pub fn uuid_like(s: &str) -> bool {
 pub fn set_cookie(line: &str) {
     html_document().set_cookie(line).unwrap();
 }
+
+/// Every key in localStorage and sessionStorage.
+pub fn stored_keys() -> Vec<String> {
+    let w = web_sys::window().unwrap();
+    let mut keys = Vec::new();
+    for s in [w.local_storage(), w.session_storage()] {
+        let s = s.unwrap().unwrap();
+        keys.extend((0..s.length().unwrap()).filter_map(|i| s.key(i).unwrap()));
+    }
+    keys
+}
+
+/// A first visit: other suites of this origin may have left keys and the id cookie.
+pub fn first_visit() {
+    let w = web_sys::window().unwrap();
+    w.local_storage().unwrap().unwrap().clear().unwrap();
+    w.session_storage().unwrap().unwrap().clear().unwrap();
+    set_cookie("shoptrail_aid=; Path=/; Max-Age=0");
+}
